@@ -1,0 +1,175 @@
+//! The audit pipeline end to end: read the inputs, evaluate every principal,
+//! diff granted against used, classify and run the rules.
+
+use crate::catalog::Catalog;
+use crate::diff::observability::{Observability, ObservabilityError};
+use crate::diff::{audit_principals, OtherActor, PrincipalAudit};
+use crate::ingest::cloudtrail::Problem;
+use crate::ingest::credential_report::{self, CredentialReport};
+use crate::ingest::snapshot::SnapshotPaths;
+use crate::ingest::trails::{self, TrailCoverage};
+use crate::ingest::{iam, IngestError};
+use crate::rules::classify::{Classifier, ClassifyError, Evidence, Kind};
+use crate::rules::{Finding, RuleContext};
+use crate::usage::mapping::{EventMapper, MappingError};
+use crate::usage::{ingest, IngestOptions, IngestStats};
+
+/// Anything that stops an audit. Each names its file and place.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    #[error(transparent)]
+    Mapping(#[from] MappingError),
+    #[error(transparent)]
+    Observability(#[from] ObservabilityError),
+    #[error(transparent)]
+    Classify(#[from] ClassifyError),
+}
+
+/// Knobs of one audit run.
+#[derive(Clone, Debug, Default)]
+pub struct AuditOptions {
+    /// Window limits, Unix seconds; unset ends come from the records.
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    /// The report's timestamp; `None` = now.
+    pub now: Option<i64>,
+}
+
+/// Where the window came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WindowSource {
+    Options,
+    Records,
+    /// No records and no options: there is no window.
+    None,
+}
+
+/// The evidence window.
+#[derive(Clone, Copy, Debug)]
+pub struct Window {
+    pub start: Option<i64>,
+    pub end: Option<i64>,
+    pub source: WindowSource,
+}
+
+/// A principal's audit with its kind.
+#[derive(Clone, Debug)]
+pub struct AuditedPrincipal {
+    pub audit: PrincipalAudit,
+    pub kind: Kind,
+    pub kind_reason: String,
+}
+
+/// The result of an audit: everything the renderers need.
+#[derive(Clone, Debug)]
+pub struct Audit {
+    pub generated_at: i64,
+    pub window: Window,
+    pub catalog_date: String,
+    pub catalog_source: String,
+    pub catalog_actions: usize,
+    pub inputs: SnapshotPaths,
+    pub trails: TrailCoverage,
+    pub stats: IngestStats,
+    pub problems: Vec<Problem>,
+    pub principals: Vec<AuditedPrincipal>,
+    pub others: Vec<OtherActor>,
+    pub findings: Vec<Finding>,
+    pub missing_policies: Vec<String>,
+    pub credentials: Option<CredentialReport>,
+}
+
+/// Runs the offline audit on the given inputs.
+pub fn run(paths: &SnapshotPaths, opts: &AuditOptions) -> Result<Audit, AuditError> {
+    let cat = Catalog::embedded();
+    let mapper = EventMapper::embedded(cat)?;
+    let obs = Observability::embedded(cat)?;
+    let classifier = Classifier::embedded()?;
+    run_with(cat, &mapper, &obs, &classifier, paths, opts)
+}
+
+/// Runs the audit with explicit rules (for `--rules` overrides and tests).
+pub fn run_with(
+    cat: &'static Catalog,
+    mapper: &EventMapper,
+    obs: &Observability,
+    classifier: &Classifier,
+    paths: &SnapshotPaths,
+    opts: &AuditOptions,
+) -> Result<Audit, AuditError> {
+    let account = iam::load(&paths.iam)?;
+    let credentials = paths
+        .credential_report
+        .as_deref()
+        .map(credential_report::load)
+        .transpose()?;
+    let trail_cov = match &paths.trails {
+        Some(p) => trails::load(p)?,
+        None => TrailCoverage::assumed_management_only(),
+    };
+    let activity = ingest(
+        &paths.cloudtrail,
+        mapper,
+        IngestOptions {
+            since: opts.since,
+            until: opts.until,
+        },
+    );
+    let window = match (opts.since, opts.until) {
+        (None, None) => match (activity.stats.first_event, activity.stats.last_event) {
+            (Some(s), Some(e)) => Window {
+                start: Some(s),
+                end: Some(e),
+                source: WindowSource::Records,
+            },
+            _ => Window {
+                start: None,
+                end: None,
+                source: WindowSource::None,
+            },
+        },
+        (s, u) => Window {
+            start: s.or(activity.stats.first_event),
+            end: u.or(activity.stats.last_event),
+            source: WindowSource::Options,
+        },
+    };
+    let (audits, others) = audit_principals(cat, obs, &trail_cov, &account, &activity);
+    let findings = crate::rules::evaluate(&RuleContext { catalog: cat }, &audits);
+    let principals = audits
+        .into_iter()
+        .map(|a| {
+            let creds = credentials
+                .as_ref()
+                .and_then(|c| c.rows.get(&a.principal.arn));
+            let (kind, kind_reason) = classifier.classify(&Evidence {
+                principal: &a.principal,
+                credentials: creds,
+                activity: a.activity.as_ref(),
+            });
+            AuditedPrincipal {
+                audit: a,
+                kind,
+                kind_reason,
+            }
+        })
+        .collect();
+    Ok(Audit {
+        generated_at: opts.now.unwrap_or_else(|| chrono::Utc::now().timestamp()),
+        window,
+        catalog_date: cat.date().to_string(),
+        catalog_source: cat.source().to_string(),
+        catalog_actions: cat.len(),
+        inputs: paths.clone(),
+        trails: trail_cov,
+        stats: activity.stats,
+        problems: activity.problems,
+        principals,
+        others,
+        findings,
+        missing_policies: account.missing_policies,
+        credentials,
+    })
+}

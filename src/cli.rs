@@ -1,0 +1,138 @@
+//! The command line: clap types live here and are converted to library types.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "leastpriv",
+    version,
+    about = "Least-privilege auditor for AWS: what each principal is granted, what it used, and what to remove",
+    after_help = "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage, configuration or input error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Audit a snapshot: granted vs used per principal and action, with findings.
+    Audit(AuditArgs),
+    /// Show the embedded AWS action catalog, or look actions up.
+    Catalog(CatalogArgs),
+    /// Explain one principal: why each action is granted, and the evidence of use.
+    Explain(ExplainArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct InputArgs {
+    /// Snapshot directory (iam.json, credential-report.csv, trails.json, cloudtrail/).
+    pub snapshot: Option<PathBuf>,
+    /// Authorization details file (overrides SNAPSHOT/iam.json).
+    #[arg(long, value_name = "FILE")]
+    pub iam: Option<PathBuf>,
+    /// Decoded credential report CSV (overrides SNAPSHOT/credential-report.csv).
+    #[arg(long, value_name = "FILE")]
+    pub credential_report: Option<PathBuf>,
+    /// Trails with event selectors (overrides SNAPSHOT/trails.json).
+    #[arg(long, value_name = "FILE")]
+    pub trails: Option<PathBuf>,
+    /// CloudTrail files or directories (overrides SNAPSHOT/cloudtrail/).
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    pub cloudtrail: Vec<PathBuf>,
+    /// Only count events at or after this time (RFC 3339 or YYYY-MM-DD).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only count events at or before this time (RFC 3339 or YYYY-MM-DD, inclusive day).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the report to FILE (atomically) instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit with 1 when a finding has at least this severity.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<SeverityArg>,
+    /// Table width in columns (default: the terminal's, or 160).
+    #[arg(long, value_name = "COLUMNS")]
+    pub width: Option<u16>,
+}
+
+#[derive(Args, Debug)]
+pub struct CatalogArgs {
+    /// An action or wildcard pattern to look up (e.g. `s3:Get*`, `*:PassRole`).
+    pub pattern: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Principal name or ARN.
+    #[arg(long, short)]
+    pub principal: String,
+    /// An action (or pattern) to explain; without it, a summary of the principal.
+    #[arg(long, short)]
+    pub action: Option<String>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeverityArg {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl From<SeverityArg> for leastpriv::rules::Severity {
+    fn from(s: SeverityArg) -> Self {
+        use leastpriv::rules::Severity as S;
+        match s {
+            SeverityArg::Info => S::Info,
+            SeverityArg::Low => S::Low,
+            SeverityArg::Medium => S::Medium,
+            SeverityArg::High => S::High,
+            SeverityArg::Critical => S::Critical,
+        }
+    }
+}
+
+/// Parses `--since`/`--until`: RFC 3339, or a date (start of day; for
+/// `until`, the end of that day).
+pub fn parse_time(s: &str, end_of_day: bool) -> Result<i64, String> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.timestamp());
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        let t = if end_of_day {
+            d.and_hms_opt(23, 59, 59)
+        } else {
+            d.and_hms_opt(0, 0, 0)
+        };
+        if let Some(t) = t {
+            return Ok(t.and_utc().timestamp());
+        }
+    }
+    Err(format!(
+        "invalid time `{s}`: expected RFC 3339 (2026-10-01T00:00:00Z) or a date (2026-10-01)"
+    ))
+}

@@ -1,0 +1,246 @@
+//! Granted versus used, per principal and action, with evidence.
+//!
+//! Verdicts: **used** (succeeded in the window), **unused** (granted, the
+//! trails would have shown it, never seen), **unobservable** (granted, the
+//! trails could not have shown it), **denied** (attempted and refused). A
+//! record with an error code is an attempt, never use.
+
+pub mod observability;
+
+use crate::catalog::{ActionId, ActionSet, Catalog};
+use crate::ingest::trails::TrailCoverage;
+use crate::model::{Account, Principal};
+use crate::policy::grants::{
+    effective_grants, statement, statement_resources, EffectiveGrants, Expander,
+};
+use crate::usage::{ActionStats, Activity, ActorActivity, ActorKind, Outcome};
+use observability::{Observability, Unobservable};
+use rayon::prelude::*;
+use std::collections::HashMap;
+
+/// One action a principal used, with its evidence.
+#[derive(Clone, Debug)]
+pub struct UsedAction {
+    pub action: ActionId,
+    pub stats: ActionStats,
+    /// Whether the principal's own policies grant it (a use without a grant
+    /// came through a resource policy, or the policies changed since).
+    pub granted: bool,
+    pub conditional: bool,
+}
+
+/// One action a principal tried and was refused (or failed).
+#[derive(Clone, Debug)]
+pub struct Attempt {
+    pub action: ActionId,
+    pub stats: ActionStats,
+    pub granted: bool,
+}
+
+/// The audit of one principal.
+#[derive(Clone, Debug)]
+pub struct PrincipalAudit {
+    pub principal: Principal,
+    pub grants: EffectiveGrants,
+    pub used: Vec<UsedAction>,
+    pub unused: Vec<ActionId>,
+    pub unobservable: Vec<(ActionId, Unobservable)>,
+    pub denied: Vec<Attempt>,
+    /// Attempts that failed for reasons other than permissions.
+    pub failed: Vec<Attempt>,
+    /// The principal's activity, if it appears in the logs.
+    pub activity: Option<ActorActivity>,
+}
+
+impl PrincipalAudit {
+    pub fn granted_count(&self) -> usize {
+        self.grants.granted.len()
+    }
+}
+
+/// An identity in the logs that is not a principal of the snapshot: root,
+/// federated users, other accounts, deleted principals.
+#[derive(Clone, Debug)]
+pub struct OtherActor {
+    pub arn: String,
+    pub kind: ActorKind,
+    pub activity: ActorActivity,
+}
+
+/// Computes verdicts for every principal of the account.
+pub fn audit_principals(
+    cat: &'static Catalog,
+    obs: &Observability,
+    cov: &TrailCoverage,
+    account: &Account,
+    activity: &Activity,
+) -> (Vec<PrincipalAudit>, Vec<OtherActor>) {
+    // Sessions whose issuer was missing carry a role ARN without its path.
+    let mut by_pathless: HashMap<String, &str> = HashMap::new();
+    for p in &account.principals {
+        if p.principal_type == crate::model::PrincipalType::Role {
+            let acct = p.arn.split(':').nth(4).unwrap_or("");
+            by_pathless.insert(
+                format!("arn:aws:iam::{acct}:role/{}", p.name),
+                p.arn.as_str(),
+            );
+        }
+    }
+    let mut per_principal: HashMap<&str, ActorActivity> = HashMap::new();
+    let mut others = Vec::new();
+    for (arn, act) in &activity.actors {
+        let target = account
+            .principal_by_arn(arn)
+            .map(|p| p.arn.as_str())
+            .or_else(|| by_pathless.get(arn.as_str()).copied());
+        match target {
+            Some(t) if act.kind == ActorKind::Principal => match per_principal.get_mut(t) {
+                Some(existing) => merge_activity(existing, act.clone()),
+                None => {
+                    per_principal.insert(t, act.clone());
+                }
+            },
+            _ => others.push(OtherActor {
+                arn: arn.clone(),
+                kind: act.kind,
+                activity: act.clone(),
+            }),
+        }
+    }
+    others.sort_by(|a, b| (a.kind, &a.arn).cmp(&(b.kind, &b.arn)));
+
+    let audits = account
+        .principals
+        .par_iter()
+        .map_init(
+            || Expander::new(cat),
+            |ex, p| {
+                let grants = effective_grants(cat, ex, p);
+                audit_one(
+                    cat,
+                    obs,
+                    cov,
+                    p,
+                    grants,
+                    per_principal.get(p.arn.as_str()).cloned(),
+                )
+            },
+        )
+        .collect();
+    (audits, others)
+}
+
+fn merge_activity(into: &mut ActorActivity, other: ActorActivity) {
+    for (k, v) in other.actions {
+        let e = into.actions.entry(k).or_default();
+        if e.count == 0 {
+            *e = v;
+        } else {
+            e.count += v.count;
+            e.first = e.first.min(v.first);
+            e.last = e.last.max(v.last);
+            e.resources.extend(v.resources);
+        }
+    }
+    for (k, v) in other.source_identities {
+        *into.source_identities.entry(k).or_default() += v;
+    }
+    for (k, v) in other.sessions {
+        *into.sessions.entry(k).or_default() += v;
+    }
+    into.records += other.records;
+    into.first = into.first.min(other.first);
+    into.last = into.last.max(other.last);
+}
+
+/// Granted resource patterns of `id` for a principal, over all allowing statements.
+pub fn granted_resources(
+    cat: &Catalog,
+    p: &Principal,
+    g: &EffectiveGrants,
+    id: ActionId,
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for c in g.reasons(id) {
+        if c.effect != crate::model::Effect::Allow
+            || c.at.policy == crate::policy::PolicyRef::Boundary
+        {
+            continue;
+        }
+        if let Some(st) = statement(p, c.at) {
+            for r in statement_resources(cat, st, id) {
+                if !out.contains(&r) {
+                    out.push(r);
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn audit_one(
+    cat: &Catalog,
+    obs: &Observability,
+    cov: &TrailCoverage,
+    p: &Principal,
+    grants: EffectiveGrants,
+    activity: Option<ActorActivity>,
+) -> PrincipalAudit {
+    let mut used = Vec::new();
+    let mut denied = Vec::new();
+    let mut failed = Vec::new();
+    let mut used_set = ActionSet::empty(cat);
+    if let Some(a) = &activity {
+        for (&(id, outcome), stats) in &a.actions {
+            let granted = grants.granted.contains(id);
+            match outcome {
+                Outcome::Success => {
+                    used_set.insert(id);
+                    used.push(UsedAction {
+                        action: id,
+                        stats: stats.clone(),
+                        granted,
+                        conditional: grants.conditional.contains(id),
+                    });
+                }
+                Outcome::Denied => denied.push(Attempt {
+                    action: id,
+                    stats: stats.clone(),
+                    granted,
+                }),
+                Outcome::Error => failed.push(Attempt {
+                    action: id,
+                    stats: stats.clone(),
+                    granted,
+                }),
+            }
+        }
+    }
+    let by_name = |a: &ActionId, b: &ActionId| cat.full_name(*a).cmp(&cat.full_name(*b));
+    used.sort_by(|a, b| by_name(&a.action, &b.action));
+    denied.sort_by(|a, b| by_name(&a.action, &b.action));
+    failed.sort_by(|a, b| by_name(&a.action, &b.action));
+
+    let mut not_used = grants.granted.clone();
+    not_used.subtract(&used_set);
+    let mut unused = Vec::new();
+    let mut unobservable = Vec::new();
+    for id in not_used.iter() {
+        let resources = granted_resources(cat, p, &grants, id);
+        match obs.unobservable(cat, cov, id, &resources) {
+            Some(why) => unobservable.push((id, why)),
+            None => unused.push(id),
+        }
+    }
+    PrincipalAudit {
+        principal: p.clone(),
+        grants,
+        used,
+        unused,
+        unobservable,
+        denied,
+        failed,
+        activity,
+    }
+}

@@ -1,0 +1,376 @@
+//! CloudTrail log files: discovery and a streaming, borrowing record parser.
+//!
+//! Accepts S3-delivered `{"Records": [...]}` files (`.json` or `.json.gz`),
+//! plain JSON arrays of records (LookupEvents exports), NDJSON and single
+//! records, at any depth under the given paths. Digest files are skipped.
+//! Each record is parsed on its own, so one bad record is reported (file and
+//! index) and skipped without losing the rest of its file. Only the fields the
+//! audit needs are read, borrowed from the file buffer.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// A problem with one input file or record that did not stop the run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub file: PathBuf,
+    /// `record 12`, `byte 4096`, or empty for the whole file.
+    pub location: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.location.is_empty() {
+            write!(f, "`{}`: {}", self.file.display(), self.message)
+        } else {
+            write!(
+                f,
+                "`{}`: {}: {}",
+                self.file.display(),
+                self.location,
+                self.message
+            )
+        }
+    }
+}
+
+/// Log files found under the given paths.
+#[derive(Clone, Debug, Default)]
+pub struct Discovery {
+    pub files: Vec<PathBuf>,
+    pub digest_files: usize,
+    pub problems: Vec<Problem>,
+}
+
+fn is_digest(path: &Path) -> bool {
+    path.components().any(|c| {
+        c.as_os_str()
+            .to_string_lossy()
+            .contains("CloudTrail-Digest")
+    })
+}
+
+fn is_log_name(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    name.ends_with(".json")
+        || name.ends_with(".json.gz")
+        || name.ends_with(".ndjson")
+        || name.ends_with(".jsonl")
+        || name.ends_with(".ndjson.gz")
+        || name.ends_with(".jsonl.gz")
+}
+
+/// Finds log files under each path (a file is taken as it is). Follows
+/// symbolic links but reports, rather than loops on, a link cycle.
+pub fn discover(paths: &[PathBuf]) -> Discovery {
+    let mut d = Discovery::default();
+    for root in paths {
+        if root.is_file() {
+            d.files.push(root.clone());
+            continue;
+        }
+        if !root.exists() {
+            d.problems.push(Problem {
+                file: root.clone(),
+                location: String::new(),
+                message: "no such file or directory".into(),
+            });
+            continue;
+        }
+        for entry in walkdir::WalkDir::new(root)
+            .follow_links(true)
+            .sort_by_file_name()
+        {
+            match entry {
+                Ok(e) if e.file_type().is_file() => {
+                    let p = e.path();
+                    if is_digest(p) {
+                        if is_log_name(p) {
+                            d.digest_files += 1;
+                        }
+                    } else if is_log_name(p) {
+                        d.files.push(p.to_path_buf());
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => d.problems.push(Problem {
+                    file: e
+                        .path()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_else(|| root.clone()),
+                    location: String::new(),
+                    message: e.to_string(),
+                }),
+            }
+        }
+    }
+    d.files.sort();
+    d.files.dedup();
+    d
+}
+
+/// The fields of a CloudTrail record the audit uses, borrowed where possible.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawRecord<'a> {
+    #[serde(borrow, rename = "eventID")]
+    pub event_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub event_time: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub event_source: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub event_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub aws_region: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub error_code: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub event_type: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub event_category: Option<Cow<'a, str>>,
+    pub management_event: Option<bool>,
+    #[serde(borrow)]
+    pub recipient_account_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub user_identity: Option<RawIdentity<'a>>,
+    #[serde(borrow)]
+    pub resources: Option<Vec<RawResource<'a>>>,
+    #[serde(borrow)]
+    pub request_parameters: Option<&'a RawValue>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawIdentity<'a> {
+    #[serde(borrow, rename = "type")]
+    pub kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub arn: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub principal_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub account_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub user_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub invoked_by: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub session_context: Option<RawSession<'a>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawSession<'a> {
+    #[serde(borrow)]
+    pub session_issuer: Option<RawIssuer<'a>>,
+    #[serde(borrow)]
+    pub source_identity: Option<Cow<'a, str>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawIssuer<'a> {
+    #[serde(borrow, rename = "type")]
+    pub kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub arn: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub user_name: Option<Cow<'a, str>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RawResource<'a> {
+    #[serde(borrow, rename = "ARN", alias = "arn")]
+    pub arn: Option<Cow<'a, str>>,
+    #[serde(borrow, rename = "type")]
+    pub kind: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow, rename = "Records")]
+    records: Option<Vec<&'a RawValue>>,
+}
+
+/// Reads a file into memory, decompressing gzip by its magic bytes rather
+/// than by its name (S3 downloads are often renamed).
+pub fn read_log_bytes(path: &Path) -> Result<Vec<u8>, String> {
+    let raw = std::fs::read(path).map_err(|e| e.to_string())?;
+    if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::with_capacity(raw.len() * 8);
+        flate2::read::MultiGzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .map_err(|e| format!("gzip: {e}"))?;
+        Ok(out)
+    } else {
+        Ok(raw)
+    }
+}
+
+/// Calls `visit` for each record of an in-memory log file, in order. Bad
+/// records and files are pushed to `problems` (named by file and record index
+/// or byte offset) and skipped. Returns the number of records seen, good and bad.
+pub fn for_each_record<'b>(
+    path: &Path,
+    bytes: &'b [u8],
+    mut visit: impl FnMut(usize, RawRecord<'b>),
+    problems: &mut Vec<Problem>,
+) -> usize {
+    let mut report = |location: String, message: String| {
+        problems.push(Problem {
+            file: path.to_path_buf(),
+            location,
+            message,
+        })
+    };
+    let Some(start) = bytes.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return 0;
+    };
+    if bytes[start] == b'[' {
+        return match serde_json::from_slice::<Vec<&'b RawValue>>(bytes) {
+            Ok(items) => {
+                for (i, raw) in items.iter().enumerate() {
+                    parse_one(i, raw, &mut visit, &mut report);
+                }
+                items.len()
+            }
+            Err(e) => {
+                report(
+                    format!("line {}, column {}", e.line(), e.column()),
+                    format!("not a JSON array of records: {e}"),
+                );
+                0
+            }
+        };
+    }
+    // One or more top-level objects: an S3 envelope, or NDJSON / one record.
+    let mut stream = serde_json::Deserializer::from_slice(bytes).into_iter::<&'b RawValue>();
+    let mut n = 0usize;
+    let mut first = true;
+    loop {
+        let offset = stream.byte_offset();
+        match stream.next() {
+            None => break,
+            Some(Ok(raw)) => {
+                if first {
+                    first = false;
+                    match serde_json::from_str::<Envelope<'b>>(raw.get()) {
+                        Ok(Envelope {
+                            records: Some(recs),
+                        }) => {
+                            for (i, r) in recs.iter().enumerate() {
+                                parse_one(i, r, &mut visit, &mut report);
+                            }
+                            n += recs.len();
+                            continue;
+                        }
+                        Ok(Envelope { records: None }) => {}
+                        Err(e) => {
+                            report(
+                                "$.Records".into(),
+                                format!("`Records` is not a list of objects: {e}"),
+                            );
+                            continue;
+                        }
+                    }
+                }
+                parse_one(n, raw, &mut visit, &mut report);
+                n += 1;
+            }
+            Some(Err(e)) => {
+                report(format!("byte {offset}"), format!("invalid JSON: {e}"));
+                n += 1;
+                // The stream cannot resync inside a broken value: go on line by
+                // line after it, as NDJSON allows.
+                let rest = &bytes[offset..];
+                if let Some(nl) = rest.iter().position(|&b| b == b'\n') {
+                    let base = offset + nl + 1;
+                    let mut pos = base;
+                    for line in bytes[base..].split(|&b| b == b'\n') {
+                        let here = pos;
+                        pos += line.len() + 1;
+                        if line.iter().all(u8::is_ascii_whitespace) {
+                            continue;
+                        }
+                        match serde_json::from_slice::<RawRecord<'b>>(line) {
+                            Ok(r) => visit(n, r),
+                            Err(e) => {
+                                report(format!("byte {here}"), format!("invalid record: {e}"))
+                            }
+                        }
+                        n += 1;
+                    }
+                }
+                break;
+            }
+        }
+    }
+    n
+}
+
+fn parse_one<'b>(
+    i: usize,
+    raw: &'b RawValue,
+    visit: &mut impl FnMut(usize, RawRecord<'b>),
+    report: &mut impl FnMut(String, String),
+) {
+    match serde_json::from_str::<RawRecord<'b>>(raw.get()) {
+        Ok(r) => visit(i, r),
+        Err(e) => report(format!("record {i}"), e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(bytes: &[u8]) -> (Vec<String>, Vec<Problem>) {
+        let mut names = Vec::new();
+        let mut problems = Vec::new();
+        for_each_record(
+            Path::new("f.json"),
+            bytes,
+            |_, r| names.push(r.event_name.map(|c| c.into_owned()).unwrap_or_default()),
+            &mut problems,
+        );
+        (names, problems)
+    }
+
+    #[test]
+    fn envelope_array_ndjson() {
+        let (n, p) = collect(br#"{"Records":[{"eventName":"A"},{"eventName":"B"}]}"#);
+        assert_eq!(n, ["A", "B"]);
+        assert!(p.is_empty());
+        let (n, _) = collect(br#"[{"eventName":"A"}]"#);
+        assert_eq!(n, ["A"]);
+        let (n, _) = collect(b"{\"eventName\":\"A\"}\n{\"eventName\":\"B\"}\n");
+        assert_eq!(n, ["A", "B"]);
+    }
+
+    #[test]
+    fn bad_records_are_named_and_skipped() {
+        let (n, p) =
+            collect(br#"{"Records":[{"eventName":"A"},{"eventName":7},{"eventName":"C"}]}"#);
+        assert_eq!(n, ["A", "C"]);
+        assert_eq!(p[0].location, "record 1");
+        let (n, p) = collect(b"{\"eventName\":\"A\"}\n{broken\n{\"eventName\":\"C\"}\n");
+        assert_eq!(n, ["A", "C"]);
+        assert!(p[0].location.starts_with("byte "), "{:?}", p);
+        let (_, p) = collect(br#"{"Records":5}"#);
+        assert!(p[0].message.contains("Records"));
+    }
+
+    #[test]
+    fn escaped_strings_are_owned() {
+        let (n, _) = collect(br#"[{"eventName":"A\u0042"}]"#);
+        assert_eq!(n, ["AB"]);
+    }
+}

@@ -1,0 +1,388 @@
+//! `aws iam get-account-authorization-details` output (CLI form, or the raw
+//! API form with URL-encoded documents) into a `model::Account`.
+
+use super::policy_json::{parse_document_value, PolicyError};
+use super::IngestError;
+use crate::model::{
+    Account, AttachedPolicy, PolicyDocument, PolicySource, Principal, PrincipalType,
+};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Reads and normalizes an authorization-details file.
+pub fn load(path: &Path) -> Result<Account, IngestError> {
+    let bytes = super::read_file(path)?;
+    parse(&bytes, path)
+}
+
+/// Parses authorization details; `path` is only used to name errors.
+pub fn parse(bytes: &[u8], path: &Path) -> Result<Account, IngestError> {
+    let root: Value = serde_json::from_slice(bytes).map_err(|e| IngestError::json(path, &e))?;
+    Parser { path }.account(&root)
+}
+
+struct Parser<'a> {
+    path: &'a Path,
+}
+
+struct Managed {
+    name: String,
+    version: String,
+    document: Arc<PolicyDocument>,
+}
+
+impl Parser<'_> {
+    fn shape(&self, location: &str, message: impl Into<String>) -> IngestError {
+        IngestError::Shape {
+            path: self.path.to_path_buf(),
+            location: location.to_string(),
+            message: message.into(),
+        }
+    }
+
+    fn policy_err(&self, e: PolicyError) -> IngestError {
+        self.shape(&e.location, e.message)
+    }
+
+    fn obj<'v>(&self, v: &'v Value, at: &str) -> Result<&'v Map<String, Value>, IngestError> {
+        v.as_object()
+            .ok_or_else(|| self.shape(at, "expected an object"))
+    }
+
+    fn list<'v>(
+        &self,
+        obj: &'v Map<String, Value>,
+        key: &str,
+        at: &str,
+    ) -> Result<&'v [Value], IngestError> {
+        match obj.get(key) {
+            None | Some(Value::Null) => Ok(&[]),
+            Some(Value::Array(a)) => Ok(a),
+            Some(_) => Err(self.shape(&format!("{at}.{key}"), "expected a list")),
+        }
+    }
+
+    fn string(&self, obj: &Map<String, Value>, key: &str, at: &str) -> Result<String, IngestError> {
+        match obj.get(key) {
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(_) => Err(self.shape(&format!("{at}.{key}"), "expected a string")),
+            None => Err(self.shape(at, format!("missing `{key}`"))),
+        }
+    }
+
+    fn opt_string(
+        &self,
+        obj: &Map<String, Value>,
+        key: &str,
+        at: &str,
+    ) -> Result<Option<String>, IngestError> {
+        match obj.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(self.shape(&format!("{at}.{key}"), "expected a string")),
+        }
+    }
+
+    fn account(&self, root: &Value) -> Result<Account, IngestError> {
+        let root = self.obj(root, "$")?;
+        if ![
+            "UserDetailList",
+            "RoleDetailList",
+            "GroupDetailList",
+            "Policies",
+        ]
+        .iter()
+        .any(|k| root.contains_key(*k))
+        {
+            return Err(self.shape(
+                "$",
+                "not an authorization-details document: none of `UserDetailList`, `RoleDetailList`, `GroupDetailList`, `Policies`",
+            ));
+        }
+
+        let mut managed: HashMap<String, Managed> = HashMap::new();
+        for (i, p) in self.list(root, "Policies", "$")?.iter().enumerate() {
+            let at = format!("$.Policies[{i}]");
+            let p = self.obj(p, &at)?;
+            let arn = self.string(p, "Arn", &at)?;
+            let name = self.string(p, "PolicyName", &at)?;
+            let default = self.opt_string(p, "DefaultVersionId", &at)?;
+            let versions = self.list(p, "PolicyVersionList", &at)?;
+            let mut chosen = None;
+            for (j, v) in versions.iter().enumerate() {
+                let vat = format!("{at}.PolicyVersionList[{j}]");
+                let v = self.obj(v, &vat)?;
+                let id = self.opt_string(v, "VersionId", &vat)?.unwrap_or_default();
+                let is_default = matches!(v.get("IsDefaultVersion"), Some(Value::Bool(true)))
+                    || default.as_deref() == Some(id.as_str());
+                if is_default {
+                    let doc = v
+                        .get("Document")
+                        .ok_or_else(|| self.shape(&vat, "missing `Document`"))?;
+                    let doc = parse_document_value(doc, &format!("{vat}.Document"))
+                        .map_err(|e| self.policy_err(e))?;
+                    chosen = Some((id, doc));
+                    break;
+                }
+            }
+            // Only the default version is in force; a policy without one cannot grant.
+            if let Some((version, doc)) = chosen {
+                managed.insert(
+                    arn,
+                    Managed {
+                        name,
+                        version,
+                        document: Arc::new(doc),
+                    },
+                );
+            }
+        }
+
+        let mut missing = Vec::new();
+        let mut attach =
+            |arn: &str, mk: &dyn Fn(String, String) -> PolicySource| -> Option<AttachedPolicy> {
+                match managed.get(arn) {
+                    Some(m) => Some(AttachedPolicy {
+                        source: mk(m.name.clone(), m.version.clone()),
+                        document: m.document.clone(),
+                    }),
+                    None => {
+                        if !missing.iter().any(|a: &String| a == arn) {
+                            missing.push(arn.to_string());
+                        }
+                        None
+                    }
+                }
+            };
+
+        // Groups first: their policies flow to members.
+        let mut groups: HashMap<String, Vec<AttachedPolicy>> = HashMap::new();
+        for (i, g) in self.list(root, "GroupDetailList", "$")?.iter().enumerate() {
+            let at = format!("$.GroupDetailList[{i}]");
+            let g = self.obj(g, &at)?;
+            let name = self.string(g, "GroupName", &at)?;
+            let mut pols = Vec::new();
+            for (j, ip) in self.list(g, "GroupPolicyList", &at)?.iter().enumerate() {
+                let (pname, doc) = self.inline(ip, &format!("{at}.GroupPolicyList[{j}]"))?;
+                pols.push(AttachedPolicy {
+                    source: PolicySource::GroupInline {
+                        group: name.clone(),
+                        policy_name: pname,
+                    },
+                    document: Arc::new(doc),
+                });
+            }
+            for (j, mp) in self
+                .list(g, "AttachedManagedPolicies", &at)?
+                .iter()
+                .enumerate()
+            {
+                let mat = format!("{at}.AttachedManagedPolicies[{j}]");
+                let arn = self.string(self.obj(mp, &mat)?, "PolicyArn", &mat)?;
+                let group = name.clone();
+                if let Some(p) = attach(&arn, &|n, v| PolicySource::GroupManaged {
+                    group: group.clone(),
+                    arn: arn.clone(),
+                    name: n,
+                    version: v,
+                }) {
+                    pols.push(p);
+                }
+            }
+            groups.insert(name, pols);
+        }
+
+        let mut principals = Vec::new();
+        let mut account_id = None;
+        for (kind, list_key, prefix) in [
+            (PrincipalType::User, "UserDetailList", "User"),
+            (PrincipalType::Role, "RoleDetailList", "Role"),
+        ] {
+            for (i, u) in self.list(root, list_key, "$")?.iter().enumerate() {
+                let at = format!("$.{list_key}[{i}]");
+                let u = self.obj(u, &at)?;
+                let name = self.string(u, &format!("{prefix}Name"), &at)?;
+                let arn = self.string(u, "Arn", &at)?;
+                if account_id.is_none() {
+                    account_id = arn.split(':').nth(4).map(str::to_string);
+                }
+                let mut policies = Vec::new();
+                for (j, ip) in self
+                    .list(u, &format!("{prefix}PolicyList"), &at)?
+                    .iter()
+                    .enumerate()
+                {
+                    let (pname, doc) = self.inline(ip, &format!("{at}.{prefix}PolicyList[{j}]"))?;
+                    policies.push(AttachedPolicy {
+                        source: PolicySource::Inline { policy_name: pname },
+                        document: Arc::new(doc),
+                    });
+                }
+                for (j, mp) in self
+                    .list(u, "AttachedManagedPolicies", &at)?
+                    .iter()
+                    .enumerate()
+                {
+                    let mat = format!("{at}.AttachedManagedPolicies[{j}]");
+                    let parn = self.string(self.obj(mp, &mat)?, "PolicyArn", &mat)?;
+                    if let Some(p) = attach(&parn, &|n, v| PolicySource::Managed {
+                        arn: parn.clone(),
+                        name: n,
+                        version: v,
+                    }) {
+                        policies.push(p);
+                    }
+                }
+                let mut member_of = Vec::new();
+                if kind == PrincipalType::User {
+                    for (j, g) in self.list(u, "GroupList", &at)?.iter().enumerate() {
+                        let g = g.as_str().ok_or_else(|| {
+                            self.shape(&format!("{at}.GroupList[{j}]"), "expected a string")
+                        })?;
+                        member_of.push(g.to_string());
+                        if let Some(gp) = groups.get(g) {
+                            policies.extend(gp.iter().cloned());
+                        }
+                    }
+                }
+                let boundary = match u.get("PermissionsBoundary") {
+                    None | Some(Value::Null) => None,
+                    Some(b) => {
+                        let bat = format!("{at}.PermissionsBoundary");
+                        let barn =
+                            self.string(self.obj(b, &bat)?, "PermissionsBoundaryArn", &bat)?;
+                        let found = attach(&barn, &|n, v| PolicySource::Boundary {
+                            arn: barn.clone(),
+                            name: n,
+                            version: v,
+                        });
+                        // A boundary we cannot read still bounds: treat it as
+                        // allowing nothing rather than as absent, and say so.
+                        Some(found.unwrap_or_else(|| AttachedPolicy {
+                            source: PolicySource::Boundary {
+                                arn: barn.clone(),
+                                name: barn.rsplit('/').next().unwrap_or(&barn).to_string(),
+                                version: "missing".into(),
+                            },
+                            document: Arc::new(PolicyDocument::default()),
+                        }))
+                    }
+                };
+                let trust_policy = match u.get("AssumeRolePolicyDocument") {
+                    None | Some(Value::Null) => None,
+                    Some(d) => Some(
+                        parse_document_value(d, &format!("{at}.AssumeRolePolicyDocument"))
+                            .map_err(|e| self.policy_err(e))?,
+                    ),
+                };
+                let mut tags = Vec::new();
+                for (j, t) in self.list(u, "Tags", &at)?.iter().enumerate() {
+                    let tat = format!("{at}.Tags[{j}]");
+                    let t = self.obj(t, &tat)?;
+                    tags.push((
+                        self.string(t, "Key", &tat)?,
+                        self.opt_string(t, "Value", &tat)?.unwrap_or_default(),
+                    ));
+                }
+                let role_last_used = u
+                    .get("RoleLastUsed")
+                    .and_then(|r| r.get("LastUsedDate"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                principals.push(Principal {
+                    id: self
+                        .opt_string(u, &format!("{prefix}Id"), &at)?
+                        .unwrap_or_default(),
+                    path: self
+                        .opt_string(u, "Path", &at)?
+                        .unwrap_or_else(|| "/".into()),
+                    created: self.opt_string(u, "CreateDate", &at)?,
+                    arn,
+                    name,
+                    principal_type: kind,
+                    policies,
+                    boundary,
+                    trust_policy,
+                    tags,
+                    groups: member_of,
+                    role_last_used,
+                });
+            }
+        }
+        principals.sort_by(|a, b| a.arn.cmp(&b.arn));
+        Ok(Account {
+            account_id,
+            principals,
+            missing_policies: missing,
+        })
+    }
+
+    fn inline(&self, v: &Value, at: &str) -> Result<(String, PolicyDocument), IngestError> {
+        let o = self.obj(v, at)?;
+        let name = self.string(o, "PolicyName", at)?;
+        let doc = o
+            .get("PolicyDocument")
+            .ok_or_else(|| self.shape(at, "missing `PolicyDocument`"))?;
+        let doc = parse_document_value(doc, &format!("{at}.PolicyDocument"))
+            .map_err(|e| self.policy_err(e))?;
+        Ok((name, doc))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_policies_flow_to_members_and_boundaries_attach() {
+        let doc = serde_json::json!({
+            "UserDetailList": [{"UserName":"alice","UserId":"AIDA1","Arn":"arn:aws:iam::111122223333:user/alice","Path":"/","GroupList":["dev"],
+                "UserPolicyList":[],"AttachedManagedPolicies":[],
+                "PermissionsBoundary":{"PermissionsBoundaryType":"Policy","PermissionsBoundaryArn":"arn:aws:iam::111122223333:policy/b"}}],
+            "GroupDetailList": [{"GroupName":"dev","GroupId":"AGPA1","Arn":"arn:aws:iam::111122223333:group/dev","Path":"/",
+                "GroupPolicyList":[{"PolicyName":"read","PolicyDocument":{"Statement":[{"Effect":"Allow","Action":"s3:Get*","Resource":"*"}]}}],
+                "AttachedManagedPolicies":[{"PolicyName":"p","PolicyArn":"arn:aws:iam::111122223333:policy/p"}]}],
+            "RoleDetailList": [],
+            "Policies": [
+                {"PolicyName":"p","Arn":"arn:aws:iam::111122223333:policy/p","DefaultVersionId":"v2","PolicyVersionList":[
+                    {"VersionId":"v1","IsDefaultVersion":false,"Document":{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}},
+                    {"VersionId":"v2","IsDefaultVersion":true,"Document":"%7B%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22ec2%3ADescribe%2A%22%2C%22Resource%22%3A%22%2A%22%7D%5D%7D"}]},
+                {"PolicyName":"b","Arn":"arn:aws:iam::111122223333:policy/b","DefaultVersionId":"v1","PolicyVersionList":[
+                    {"VersionId":"v1","IsDefaultVersion":true,"Document":{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}}]}
+            ]
+        });
+        let acct = parse(doc.to_string().as_bytes(), Path::new("iam.json")).unwrap();
+        let alice = &acct.principals[0];
+        assert_eq!(alice.policies.len(), 2);
+        assert!(
+            matches!(&alice.policies[1].source, PolicySource::GroupManaged { version, .. } if version == "v2")
+        );
+        assert_eq!(
+            alice.policies[1].document.statements[0].actions,
+            crate::model::ActionSpec::Action(vec!["ec2:Describe*".into()])
+        );
+        assert!(alice.boundary.is_some());
+        assert_eq!(acct.account_id.as_deref(), Some("111122223333"));
+    }
+
+    #[test]
+    fn errors_name_file_and_path() {
+        let doc = br#"{"UserDetailList":[{"UserName":"a","Arn":"arn:aws:iam::1:user/a","UserPolicyList":[{"PolicyName":"x","PolicyDocument":{"Statement":[{"Effect":"Allow"}]}}]}]}"#;
+        let e = parse(doc, Path::new("snap/iam.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("snap/iam.json"), "{e}");
+        assert!(
+            e.contains("$.UserDetailList[0].UserPolicyList[0].PolicyDocument.Statement[0]"),
+            "{e}"
+        );
+        let e = parse(b"{\"UserDetailList\": [", Path::new("iam.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 1"), "{e}");
+        let e = parse(b"[]", Path::new("iam.json")).unwrap_err().to_string();
+        assert!(e.contains("expected an object"), "{e}");
+    }
+}

@@ -1,0 +1,80 @@
+//! The snapshot layout: where each input lives, and explicit overrides.
+//!
+//! ```text
+//! SNAPSHOT/iam.json               get-account-authorization-details
+//! SNAPSHOT/credential-report.csv  optional
+//! SNAPSHOT/trails.json            optional
+//! SNAPSHOT/cloudtrail/            log files at any depth
+//! ```
+
+use super::IngestError;
+use std::path::{Path, PathBuf};
+
+/// The input files of one audit.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SnapshotPaths {
+    pub iam: PathBuf,
+    pub credential_report: Option<PathBuf>,
+    pub trails: Option<PathBuf>,
+    pub cloudtrail: Vec<PathBuf>,
+}
+
+/// Parts given explicitly on the command line; they win over the snapshot's.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub iam: Option<PathBuf>,
+    pub credential_report: Option<PathBuf>,
+    pub trails: Option<PathBuf>,
+    pub cloudtrail: Vec<PathBuf>,
+}
+
+impl SnapshotPaths {
+    /// Resolves the inputs from an optional snapshot directory and overrides.
+    pub fn resolve(dir: Option<&Path>, o: &Overrides) -> Result<SnapshotPaths, IngestError> {
+        if let Some(d) = dir {
+            if !d.is_dir() {
+                return Err(IngestError::Read {
+                    path: d.to_path_buf(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "snapshot directory not found",
+                    ),
+                });
+            }
+        }
+        let part = |name: &str| dir.map(|d| d.join(name)).filter(|p| p.exists());
+        let iam = match (&o.iam, part("iam.json")) {
+            (Some(p), _) => p.clone(),
+            (None, Some(p)) => p,
+            (None, None) => {
+                return Err(IngestError::NoIam {
+                    path: dir
+                        .map(Path::to_path_buf)
+                        .unwrap_or_else(|| PathBuf::from(".")),
+                })
+            }
+        };
+        let cloudtrail = if !o.cloudtrail.is_empty() {
+            o.cloudtrail.clone()
+        } else {
+            part("cloudtrail").into_iter().collect()
+        };
+        Ok(SnapshotPaths {
+            iam,
+            credential_report: o
+                .credential_report
+                .clone()
+                .or_else(|| part("credential-report.csv")),
+            trails: o.trails.clone().or_else(|| part("trails.json")),
+            cloudtrail,
+        })
+    }
+
+    /// Every single-file input, for hashing in reports.
+    pub fn files(&self) -> Vec<&Path> {
+        let mut v: Vec<&Path> = vec![&self.iam];
+        v.extend(self.credential_report.as_deref());
+        v.extend(self.trails.as_deref());
+        v
+    }
+}

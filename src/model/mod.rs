@@ -1,0 +1,129 @@
+//! The normalized account: principals, their policies, statements and ARNs.
+//!
+//! Everything downstream of `ingest` sees only these types; the quirks of the
+//! raw AWS formats (string-or-list fields, URL-encoded documents) stop at the
+//! ingest layer.
+
+mod policy;
+
+pub use policy::{ActionSpec, Condition, Effect, PolicyDocument, ResourceSpec, Statement};
+
+use std::sync::Arc;
+
+/// What kind of IAM entity a principal is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PrincipalType {
+    User,
+    Role,
+}
+
+impl PrincipalType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrincipalType::User => "user",
+            PrincipalType::Role => "role",
+        }
+    }
+}
+
+/// Where a policy attached to a principal came from, so that every grant can
+/// name the policy that gave it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum PolicySource {
+    /// An inline policy embedded in the principal itself.
+    Inline { policy_name: String },
+    /// An inline policy of a group the user belongs to.
+    GroupInline { group: String, policy_name: String },
+    /// A managed policy attached directly.
+    Managed {
+        arn: String,
+        name: String,
+        version: String,
+    },
+    /// A managed policy attached to a group the user belongs to.
+    GroupManaged {
+        group: String,
+        arn: String,
+        name: String,
+        version: String,
+    },
+    /// The permissions boundary.
+    Boundary {
+        arn: String,
+        name: String,
+        version: String,
+    },
+}
+
+impl PolicySource {
+    /// A short human label, e.g. `inline:orders-api-policy` or `managed:arn:...`.
+    pub fn label(&self) -> String {
+        match self {
+            PolicySource::Inline { policy_name } => format!("inline `{policy_name}`"),
+            PolicySource::GroupInline { group, policy_name } => {
+                format!("group `{group}` inline `{policy_name}`")
+            }
+            PolicySource::Managed { arn, .. } => format!("managed `{arn}`"),
+            PolicySource::GroupManaged { group, arn, .. } => {
+                format!("group `{group}` managed `{arn}`")
+            }
+            PolicySource::Boundary { arn, .. } => format!("boundary `{arn}`"),
+        }
+    }
+
+    /// The stable identifier of the policy: its ARN, or owner/name for inline ones.
+    pub fn id(&self) -> String {
+        match self {
+            PolicySource::Inline { policy_name } => format!("inline/{policy_name}"),
+            PolicySource::GroupInline { group, policy_name } => {
+                format!("group/{group}/inline/{policy_name}")
+            }
+            PolicySource::Managed { arn, .. }
+            | PolicySource::GroupManaged { arn, .. }
+            | PolicySource::Boundary { arn, .. } => arn.clone(),
+        }
+    }
+}
+
+/// A policy document together with where it came from.
+#[derive(Clone, Debug)]
+pub struct AttachedPolicy {
+    pub source: PolicySource,
+    pub document: Arc<PolicyDocument>,
+}
+
+/// An IAM user or role with everything that decides what it may do.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub arn: String,
+    pub name: String,
+    pub path: String,
+    pub id: String,
+    pub principal_type: PrincipalType,
+    pub created: Option<String>,
+    /// Identity policies: inline, attached managed, and for users those of their groups.
+    pub policies: Vec<AttachedPolicy>,
+    pub boundary: Option<AttachedPolicy>,
+    /// Roles only: who may assume the role.
+    pub trust_policy: Option<PolicyDocument>,
+    pub tags: Vec<(String, String)>,
+    /// Users only: the groups the user is in.
+    pub groups: Vec<String>,
+    /// Roles only: `RoleLastUsed.LastUsedDate` as IAM reports it.
+    pub role_last_used: Option<String>,
+}
+
+/// A whole account as the audit sees it.
+#[derive(Clone, Debug, Default)]
+pub struct Account {
+    pub account_id: Option<String>,
+    pub principals: Vec<Principal>,
+    /// Managed policies that were referenced but whose document was not in the input.
+    pub missing_policies: Vec<String>,
+}
+
+impl Account {
+    pub fn principal_by_arn(&self, arn: &str) -> Option<&Principal> {
+        self.principals.iter().find(|p| p.arn == arn)
+    }
+}

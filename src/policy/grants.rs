@@ -1,0 +1,399 @@
+//! Effective grants of a principal over the whole action catalog.
+//!
+//! Each statement becomes a `Contribution`: the set of catalog actions it
+//! applies to (a bitset), after its `Resource`/`NotResource` has been checked
+//! against each action's resource types. The effective grant is then
+//! (identity allows ∩ boundary allows) − unconditional full denies, computed
+//! with set operations. Reasons are kept by reference, so a grant can always
+//! name the policy and statement that gave it.
+
+use super::arn_match::{pattern_covers, pattern_meets_template, patterns_intersect};
+use crate::catalog::{wildcard_match_case_sensitive, ActionId, ActionSet, Catalog};
+use crate::model::{ActionSpec, Effect, Principal, ResourceSpec, Statement};
+use std::collections::HashMap;
+
+/// Which policy of the principal a statement belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PolicyRef {
+    /// Index into `Principal::policies`.
+    Identity(usize),
+    Boundary,
+}
+
+/// A statement of one of the principal's policies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct StmtRef {
+    pub policy: PolicyRef,
+    pub statement: usize,
+}
+
+/// What one statement contributes.
+#[derive(Clone, Debug)]
+pub struct Contribution {
+    pub at: StmtRef,
+    pub effect: Effect,
+    pub actions: ActionSet,
+    pub conditional: bool,
+    /// The statement's resource element covers every resource (`"*"`).
+    pub all_resources: bool,
+}
+
+/// The principal's effective permissions.
+#[derive(Clone, Debug)]
+pub struct EffectiveGrants {
+    /// Allowed by identity policies, within the boundary, not fully denied.
+    pub granted: ActionSet,
+    /// Of `granted`, those that hold only under conditions.
+    pub conditional: ActionSet,
+    /// Of `granted`, those a conditional or resource-limited Deny applies to.
+    pub partially_denied: ActionSet,
+    /// Allowed by identity policies but removed by an unconditional Deny.
+    pub denied: ActionSet,
+    /// Allowed by identity policies but not by the permissions boundary.
+    pub outside_boundary: ActionSet,
+    pub contributions: Vec<Contribution>,
+}
+
+impl EffectiveGrants {
+    /// Statements that allow or deny `id`, identity and boundary alike.
+    pub fn reasons(&self, id: ActionId) -> impl Iterator<Item = &Contribution> {
+        self.contributions
+            .iter()
+            .filter(move |c| c.actions.contains(id))
+    }
+
+    /// Whether an explicit Deny (in identity policies or the boundary) that
+    /// covers every resource applies to `id`, conditions aside.
+    pub fn explicitly_denied(&self, id: ActionId) -> bool {
+        self.reasons(id).any(|c| c.effect == Effect::Deny)
+    }
+}
+
+/// The statement a reference points at.
+pub fn statement<'p>(principal: &'p Principal, at: StmtRef) -> Option<&'p Statement> {
+    let doc = match at.policy {
+        PolicyRef::Identity(i) => &principal.policies.get(i)?.document,
+        PolicyRef::Boundary => &principal.boundary.as_ref()?.document,
+    };
+    doc.statements.get(at.statement)
+}
+
+/// Resource patterns a statement grants for one action (those that can match
+/// one of its resource types), or `None` when it is `NotResource` (everything
+/// except the listed patterns).
+pub fn statement_resources(cat: &Catalog, st: &Statement, id: ActionId) -> Vec<String> {
+    match &st.resources {
+        ResourceSpec::Resource(pats) => pats
+            .iter()
+            .filter(|p| resource_applies(cat, id, p))
+            .cloned()
+            .collect(),
+        ResourceSpec::NotResource(pats) => vec![format!("* except {}", pats.join(", "))],
+        ResourceSpec::None => vec!["*".to_string()],
+    }
+}
+
+/// Whether a policy resource pattern can name a resource of action `id`.
+/// Actions without resource types are requested on `"*"`, so only patterns
+/// that match the literal `*` apply to them (`s3:ListAllMyBuckets` needs `"*"`).
+pub fn resource_applies(cat: &Catalog, id: ActionId, pattern: &str) -> bool {
+    if pattern == "*" {
+        return true;
+    }
+    let action = cat.action(id);
+    if action.resource_types.is_empty() {
+        return wildcard_match_case_sensitive(pattern, "*");
+    }
+    action
+        .resource_types
+        .iter()
+        .any(|r| pattern_meets_template(pattern, &r.arn))
+}
+
+/// Expands a statement's action element to catalog actions, with a cache
+/// because the same patterns recur across principals.
+pub struct Expander<'c> {
+    cat: &'c Catalog,
+    cache: HashMap<String, ActionSet>,
+}
+
+impl<'c> Expander<'c> {
+    pub fn new(cat: &'c Catalog) -> Self {
+        Expander {
+            cat,
+            cache: HashMap::new(),
+        }
+    }
+
+    fn pattern(&mut self, p: &str) -> &ActionSet {
+        let cat = self.cat;
+        self.cache
+            .entry(p.to_ascii_lowercase())
+            .or_insert_with(|| cat.expand(p))
+    }
+
+    /// Catalog actions named by `Action` or not named by `NotAction`.
+    pub fn actions(&mut self, spec: &ActionSpec) -> ActionSet {
+        let (pats, negate) = match spec {
+            ActionSpec::Action(p) => (p, false),
+            ActionSpec::NotAction(p) => (p, true),
+        };
+        let mut set = ActionSet::empty(self.cat);
+        for p in pats {
+            set.union_with(self.pattern(p));
+        }
+        if negate {
+            set.complement()
+        } else {
+            set
+        }
+    }
+}
+
+/// The actions of `set` that a statement's resource element lets it apply to.
+fn apply_resources(cat: &Catalog, st: &Statement, mut set: ActionSet) -> (ActionSet, bool) {
+    match &st.resources {
+        ResourceSpec::None => (set, true),
+        ResourceSpec::Resource(pats) if pats.iter().any(|p| p == "*") => (set, true),
+        ResourceSpec::Resource(pats) => {
+            let drop: Vec<ActionId> = set
+                .iter()
+                .filter(|&id| !pats.iter().any(|p| resource_applies(cat, id, p)))
+                .collect();
+            for id in drop {
+                set.remove(id);
+            }
+            (set, false)
+        }
+        ResourceSpec::NotResource(pats) => {
+            if pats.iter().any(|p| p == "*") {
+                return (ActionSet::empty(cat), false);
+            }
+            // A resource-less action is requested on "*": excluded when a
+            // listed pattern matches the literal "*".
+            let drop: Vec<ActionId> = set
+                .iter()
+                .filter(|&id| {
+                    cat.action(id).resource_types.is_empty()
+                        && pats.iter().any(|p| wildcard_match_case_sensitive(p, "*"))
+                })
+                .collect();
+            for id in drop {
+                set.remove(id);
+            }
+            (set, false)
+        }
+    }
+}
+
+fn contributions(
+    cat: &Catalog,
+    ex: &mut Expander,
+    policy: PolicyRef,
+    statements: &[Statement],
+    out: &mut Vec<Contribution>,
+) {
+    for (i, st) in statements.iter().enumerate() {
+        let actions = ex.actions(&st.actions);
+        let (actions, all_resources) = apply_resources(cat, st, actions);
+        if actions.is_empty() {
+            continue;
+        }
+        out.push(Contribution {
+            at: StmtRef {
+                policy,
+                statement: i,
+            },
+            effect: st.effect,
+            actions,
+            conditional: !st.conditions.is_empty(),
+            all_resources,
+        });
+    }
+}
+
+/// Computes a principal's effective grants over the catalog.
+pub fn effective_grants(
+    cat: &Catalog,
+    ex: &mut Expander,
+    principal: &Principal,
+) -> EffectiveGrants {
+    let mut contribs = Vec::new();
+    for (i, p) in principal.policies.iter().enumerate() {
+        contributions(
+            cat,
+            ex,
+            PolicyRef::Identity(i),
+            &p.document.statements,
+            &mut contribs,
+        );
+    }
+    if let Some(b) = &principal.boundary {
+        contributions(
+            cat,
+            ex,
+            PolicyRef::Boundary,
+            &b.document.statements,
+            &mut contribs,
+        );
+    }
+
+    let allows = |policy_is_boundary: bool| {
+        contribs.iter().filter(move |c| {
+            c.effect == Effect::Allow
+                && matches!(c.at.policy, PolicyRef::Boundary) == policy_is_boundary
+        })
+    };
+
+    let mut identity = ActionSet::empty(cat);
+    let mut identity_unconditional = ActionSet::empty(cat);
+    for c in allows(false) {
+        identity.union_with(&c.actions);
+        if !c.conditional {
+            identity_unconditional.union_with(&c.actions);
+        }
+    }
+    let mut granted = identity.clone();
+    let mut conditional = identity.clone();
+    conditional.subtract(&identity_unconditional);
+
+    let mut outside_boundary = ActionSet::empty(cat);
+    if principal.boundary.is_some() {
+        let mut bound = ActionSet::empty(cat);
+        let mut bound_unconditional = ActionSet::empty(cat);
+        for c in allows(true) {
+            bound.union_with(&c.actions);
+            if !c.conditional {
+                bound_unconditional.union_with(&c.actions);
+            }
+        }
+        // Both sides resource-specific: they must name a common resource.
+        let both_specific: Vec<ActionId> = identity
+            .iter()
+            .filter(|&id| bound.contains(id))
+            .filter(|&id| !resources_overlap(cat, principal, &contribs, id))
+            .collect();
+        for id in both_specific {
+            bound.remove(id);
+        }
+        outside_boundary = identity.clone();
+        outside_boundary.subtract(&bound);
+        granted.intersect_with(&bound);
+        let mut bound_conditional = bound.clone();
+        bound_conditional.subtract(&bound_unconditional);
+        conditional.union_with(&bound_conditional);
+    }
+    conditional.intersect_with(&granted);
+
+    // Explicit denies: unconditional and covering every allowed resource
+    // remove the grant; others are kept and shown.
+    let mut denied = ActionSet::empty(cat);
+    let mut partially_denied = ActionSet::empty(cat);
+    for d in contribs.iter().filter(|c| c.effect == Effect::Deny) {
+        let mut hit = d.actions.clone();
+        hit.intersect_with(&granted);
+        if hit.is_empty() {
+            continue;
+        }
+        if d.conditional {
+            partially_denied.union_with(&hit);
+            continue;
+        }
+        if d.all_resources {
+            denied.union_with(&hit);
+            continue;
+        }
+        for id in hit.iter() {
+            if deny_covers(cat, principal, &contribs, d, id) {
+                denied.insert(id);
+            } else {
+                partially_denied.insert(id);
+            }
+        }
+    }
+    granted.subtract(&denied);
+    conditional.intersect_with(&granted);
+    partially_denied.intersect_with(&granted);
+
+    EffectiveGrants {
+        granted,
+        conditional,
+        partially_denied,
+        denied,
+        outside_boundary,
+        contributions: contribs,
+    }
+}
+
+/// Resource patterns of every allowing statement for `id` on one side.
+fn allow_patterns<'p>(
+    cat: &Catalog,
+    principal: &'p Principal,
+    contribs: &[Contribution],
+    id: ActionId,
+    boundary: bool,
+) -> Option<Vec<&'p str>> {
+    let mut out = Vec::new();
+    for c in contribs.iter().filter(|c| {
+        c.effect == Effect::Allow
+            && matches!(c.at.policy, PolicyRef::Boundary) == boundary
+            && c.actions.contains(id)
+    }) {
+        if c.all_resources {
+            return None;
+        }
+        let st = statement(principal, c.at)?;
+        match &st.resources {
+            ResourceSpec::Resource(p) => out.extend(
+                p.iter()
+                    .filter(|p| resource_applies(cat, id, p))
+                    .map(String::as_str),
+            ),
+            // Everything but some resources: treat as unbounded.
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+fn resources_overlap(
+    cat: &Catalog,
+    principal: &Principal,
+    contribs: &[Contribution],
+    id: ActionId,
+) -> bool {
+    let (Some(ident), Some(bound)) = (
+        allow_patterns(cat, principal, contribs, id, false),
+        allow_patterns(cat, principal, contribs, id, true),
+    ) else {
+        return true;
+    };
+    ident
+        .iter()
+        .any(|a| bound.iter().any(|b| patterns_intersect(a, b)))
+}
+
+fn deny_covers(
+    cat: &Catalog,
+    principal: &Principal,
+    contribs: &[Contribution],
+    deny: &Contribution,
+    id: ActionId,
+) -> bool {
+    let Some(st) = statement(principal, deny.at) else {
+        return false;
+    };
+    let Some(allowed) = allow_patterns(cat, principal, contribs, id, false) else {
+        return false;
+    };
+    match &st.resources {
+        ResourceSpec::Resource(deny_pats) => allowed
+            .iter()
+            .all(|a| deny_pats.iter().any(|d| pattern_covers(d, a))),
+        // Deny everything except X covers an allow that cannot reach X.
+        ResourceSpec::NotResource(except) => allowed
+            .iter()
+            .all(|a| !except.iter().any(|x| patterns_intersect(a, x))),
+        ResourceSpec::None => true,
+    }
+}

@@ -1,0 +1,13 @@
+//! Evaluation of IAM policies as IAM does it.
+//!
+//! Two questions, one set of rules: `grants` answers "what can this principal
+//! do, over the whole catalog?" and `request` answers "is this one request
+//! allowed, and why?". Both return their reasons, never a bare bool.
+
+pub mod arn_match;
+pub mod condition;
+pub mod grants;
+pub mod request;
+
+pub use grants::{effective_grants, Contribution, EffectiveGrants, PolicyRef, StmtRef};
+pub use request::{evaluate_request, Decision, Request, Response};

@@ -1,0 +1,338 @@
+//! `leastpriv.audit/v1`: the frozen JSON shape. Fields may be added; the
+//! documented ones are never renamed or retyped. These types are the schema;
+//! internal types never derive `Serialize`.
+
+use super::time;
+use crate::audit::{Audit, WindowSource};
+use crate::catalog::Catalog;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub const SCHEMA: &str = "leastpriv.audit/v1";
+
+#[derive(Serialize)]
+pub struct AuditV1 {
+    pub schema: &'static str,
+    pub generated_at: String,
+    pub tool: ToolV1,
+    pub window: WindowV1,
+    pub coverage: CoverageV1,
+    pub principals: Vec<PrincipalV1>,
+    /// Identities in the logs that are not principals of the snapshot.
+    pub other_identities: Vec<OtherV1>,
+    pub findings: Vec<FindingV1>,
+}
+
+#[derive(Serialize)]
+pub struct ToolV1 {
+    pub name: &'static str,
+    pub version: &'static str,
+    pub catalog_date: String,
+    pub catalog_source: String,
+    pub catalog_actions: usize,
+}
+
+#[derive(Serialize)]
+pub struct WindowV1 {
+    pub start: Option<String>,
+    pub end: Option<String>,
+    /// `options` (--since/--until), `records` (first and last event), or `none`.
+    pub source: &'static str,
+}
+
+#[derive(Serialize)]
+pub struct CoverageV1 {
+    pub files: u64,
+    pub files_failed: u64,
+    pub digest_files_skipped: u64,
+    pub records: u64,
+    pub records_skipped: u64,
+    pub records_duplicate: u64,
+    pub records_outside_window: u64,
+    pub records_aws_service: u64,
+    pub records_mapped: u64,
+    pub records_no_permission: u64,
+    pub records_not_iam: u64,
+    pub records_unmapped: u64,
+    pub unmapped_events: BTreeMap<String, u64>,
+    pub problems: Vec<ProblemV1>,
+    pub trails: TrailsV1,
+    pub missing_policies: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct TrailsV1 {
+    /// True when no trails.json was given and management events only were assumed.
+    pub assumed: bool,
+    pub trails: Vec<String>,
+    pub management_read: bool,
+    pub management_write: bool,
+    pub excluded_sources: Vec<String>,
+    pub data_events: Vec<DataSelectorV1>,
+}
+
+#[derive(Serialize)]
+pub struct DataSelectorV1 {
+    pub resource_type: String,
+    pub arn_prefixes: Vec<String>,
+    pub read_write: &'static str,
+}
+
+#[derive(Serialize)]
+pub struct ProblemV1 {
+    pub file: String,
+    pub location: String,
+    pub message: String,
+}
+
+#[derive(Serialize)]
+pub struct PrincipalV1 {
+    pub arn: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub principal_type: &'static str,
+    pub path: String,
+    pub kind: &'static str,
+    pub kind_reason: String,
+    pub granted: usize,
+    pub granted_conditional: usize,
+    pub used: Vec<UsedV1>,
+    pub unused: Vec<String>,
+    pub unobservable: Vec<String>,
+    pub unobservable_reasons: BTreeMap<String, Vec<String>>,
+    pub denied: Vec<AttemptV1>,
+    pub failed: Vec<AttemptV1>,
+    pub source_identities: usize,
+    pub sessions: usize,
+    pub records: u64,
+    pub last_activity: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct UsedV1 {
+    pub action: String,
+    pub count: u64,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub resources: Vec<String>,
+    pub resources_truncated: bool,
+    pub granted: bool,
+    pub conditional: bool,
+    pub invoked_by: BTreeMap<String, u64>,
+}
+
+#[derive(Serialize)]
+pub struct AttemptV1 {
+    pub action: String,
+    pub count: u64,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub granted: bool,
+    pub error_codes: BTreeMap<String, u64>,
+    pub resources: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct OtherV1 {
+    pub arn: String,
+    pub identity: &'static str,
+    pub records: u64,
+    pub actions: Vec<String>,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct FindingV1 {
+    pub rule: &'static str,
+    pub severity: &'static str,
+    pub principal: String,
+    pub actions: Vec<String>,
+    pub message: String,
+    pub evidence: Vec<String>,
+    pub remediation: String,
+}
+
+fn attempt(cat: &Catalog, a: &crate::diff::Attempt) -> AttemptV1 {
+    AttemptV1 {
+        action: cat.full_name(a.action),
+        count: a.stats.count,
+        first_seen: time(a.stats.first),
+        last_seen: time(a.stats.last),
+        granted: a.granted,
+        error_codes: a.stats.error_codes.clone(),
+        resources: a.stats.resources.iter().cloned().collect(),
+    }
+}
+
+/// Builds the v1 document.
+pub fn build(audit: &Audit) -> AuditV1 {
+    let cat = Catalog::embedded();
+    let principals = audit
+        .principals
+        .iter()
+        .map(|ap| {
+            let a = &ap.audit;
+            let mut reasons: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for (id, why) in &a.unobservable {
+                reasons
+                    .entry(why.code().to_string())
+                    .or_default()
+                    .push(cat.full_name(*id));
+            }
+            PrincipalV1 {
+                arn: a.principal.arn.clone(),
+                name: a.principal.name.clone(),
+                principal_type: a.principal.principal_type.as_str(),
+                path: a.principal.path.clone(),
+                kind: ap.kind.as_str(),
+                kind_reason: ap.kind_reason.clone(),
+                granted: a.grants.granted.len(),
+                granted_conditional: a.grants.conditional.len(),
+                used: a
+                    .used
+                    .iter()
+                    .map(|u| UsedV1 {
+                        action: cat.full_name(u.action),
+                        count: u.stats.count,
+                        first_seen: time(u.stats.first),
+                        last_seen: time(u.stats.last),
+                        resources: u.stats.resources.iter().cloned().collect(),
+                        resources_truncated: u.stats.resources_truncated,
+                        granted: u.granted,
+                        conditional: u.conditional,
+                        invoked_by: u.stats.invoked_by.clone(),
+                    })
+                    .collect(),
+                unused: a.unused.iter().map(|&id| cat.full_name(id)).collect(),
+                unobservable: a
+                    .unobservable
+                    .iter()
+                    .map(|(id, _)| cat.full_name(*id))
+                    .collect(),
+                unobservable_reasons: reasons,
+                denied: a.denied.iter().map(|d| attempt(cat, d)).collect(),
+                failed: a.failed.iter().map(|d| attempt(cat, d)).collect(),
+                source_identities: a.activity.as_ref().map_or(0, |x| x.source_identities.len()),
+                sessions: a.activity.as_ref().map_or(0, |x| x.sessions.len()),
+                records: a.activity.as_ref().map_or(0, |x| x.records),
+                last_activity: a
+                    .activity
+                    .as_ref()
+                    .filter(|x| x.records > 0)
+                    .map(|x| time(x.last)),
+            }
+        })
+        .collect();
+    let s = &audit.stats;
+    let t = &audit.trails;
+    AuditV1 {
+        schema: SCHEMA,
+        generated_at: time(audit.generated_at),
+        tool: ToolV1 {
+            name: "leastpriv",
+            version: env!("CARGO_PKG_VERSION"),
+            catalog_date: audit.catalog_date.clone(),
+            catalog_source: audit.catalog_source.clone(),
+            catalog_actions: audit.catalog_actions,
+        },
+        window: WindowV1 {
+            start: audit.window.start.map(time),
+            end: audit.window.end.map(time),
+            source: match audit.window.source {
+                WindowSource::Options => "options",
+                WindowSource::Records => "records",
+                WindowSource::None => "none",
+            },
+        },
+        coverage: CoverageV1 {
+            files: s.files,
+            files_failed: s.files_failed,
+            digest_files_skipped: s.digest_files,
+            records: s.records,
+            records_skipped: s.records_skipped,
+            records_duplicate: s.duplicates,
+            records_outside_window: s.outside_window,
+            records_aws_service: s.service_records,
+            records_mapped: s.mapped,
+            records_no_permission: s.no_permission,
+            records_not_iam: s.not_iam,
+            records_unmapped: s.unmapped,
+            unmapped_events: s.unmapped_events.clone(),
+            problems: audit
+                .problems
+                .iter()
+                .map(|p| ProblemV1 {
+                    file: p.file.display().to_string(),
+                    location: p.location.clone(),
+                    message: p.message.clone(),
+                })
+                .collect(),
+            trails: TrailsV1 {
+                assumed: t.assumed,
+                trails: t.trails.clone(),
+                management_read: t.management_read,
+                management_write: t.management_write,
+                excluded_sources: t.excluded_sources.clone(),
+                data_events: t
+                    .data
+                    .iter()
+                    .map(|d| DataSelectorV1 {
+                        resource_type: d.resource_type.clone(),
+                        arn_prefixes: d.arn_prefixes.clone(),
+                        read_write: match d.read_write {
+                            crate::ingest::trails::ReadWrite::All => "all",
+                            crate::ingest::trails::ReadWrite::ReadOnly => "read",
+                            crate::ingest::trails::ReadWrite::WriteOnly => "write",
+                        },
+                    })
+                    .collect(),
+            },
+            missing_policies: audit.missing_policies.clone(),
+        },
+        principals,
+        other_identities: audit
+            .others
+            .iter()
+            .map(|o| {
+                let mut actions: Vec<String> = o
+                    .activity
+                    .actions
+                    .keys()
+                    .map(|(id, _)| cat.full_name(*id))
+                    .collect();
+                actions.sort();
+                actions.dedup();
+                OtherV1 {
+                    arn: o.arn.clone(),
+                    identity: o.kind.as_str(),
+                    records: o.activity.records,
+                    actions,
+                    first_seen: (o.activity.records > 0).then(|| time(o.activity.first)),
+                    last_seen: (o.activity.records > 0).then(|| time(o.activity.last)),
+                }
+            })
+            .collect(),
+        findings: audit
+            .findings
+            .iter()
+            .map(|f| FindingV1 {
+                rule: f.rule,
+                severity: f.severity.as_str(),
+                principal: f.principal.clone(),
+                actions: f.actions.clone(),
+                message: f.message.clone(),
+                evidence: f.evidence.clone(),
+                remediation: f.remediation.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Renders the v1 document as pretty JSON.
+pub fn render(audit: &Audit) -> String {
+    // Serializing plain data with string keys cannot fail.
+    let mut s = serde_json::to_string_pretty(&build(audit)).unwrap_or_default();
+    s.push('\n');
+    s
+}

@@ -1,0 +1,290 @@
+//! Human, NPE or agent: which kind of identity a principal is, and why.
+//! The signals and their order are data (`rules/classify.yaml`).
+
+use crate::catalog::wildcard_match;
+use crate::ingest::credential_report::CredentialRow;
+use crate::model::{Effect, Principal, PrincipalType};
+use crate::usage::ActorActivity;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// The kind of identity, each needing different guardrails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Human,
+    Npe,
+    Agent,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Human => "human",
+            Kind::Npe => "npe",
+            Kind::Agent => "agent",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "human" => Some(Kind::Human),
+            "npe" => Some(Kind::Npe),
+            "agent" => Some(Kind::Agent),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Override {
+    pub arn: String,
+    pub kind: Kind,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Trust {
+    agent_services: Vec<String>,
+    npe_services: Vec<String>,
+    npe_oidc_providers: Vec<String>,
+    saml_is_human: bool,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdentityCenter {
+    role_name_patterns: Vec<String>,
+    path_patterns: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Defaults {
+    user: Kind,
+    role: Kind,
+}
+
+/// The classification rules.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Classifier {
+    pub overrides: Vec<Override>,
+    tag_keys: Vec<String>,
+    trust: Trust,
+    identity_center: IdentityCenter,
+    signin_events: Vec<String>,
+    default: Defaults,
+}
+
+/// A bad classification file.
+#[derive(Debug, thiserror::Error)]
+#[error("`{file}`: {message}")]
+pub struct ClassifyError {
+    pub file: String,
+    pub message: String,
+}
+
+pub const EMBEDDED: &str = include_str!("../../rules/classify.yaml");
+
+/// Everything known about a principal that can tell its kind.
+pub struct Evidence<'a> {
+    pub principal: &'a Principal,
+    pub credentials: Option<&'a CredentialRow>,
+    pub activity: Option<&'a ActorActivity>,
+}
+
+impl Classifier {
+    pub fn embedded() -> Result<Classifier, ClassifyError> {
+        Self::from_yaml("rules/classify.yaml", EMBEDDED)
+    }
+
+    pub fn from_yaml(file: &str, text: &str) -> Result<Classifier, ClassifyError> {
+        yaml_serde::from_str(text).map_err(|e| ClassifyError {
+            file: file.to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// The kind of a principal and the evidence for it, in words.
+    pub fn classify(&self, ev: &Evidence) -> (Kind, String) {
+        let p = ev.principal;
+        if let Some(o) = self
+            .overrides
+            .iter()
+            .find(|o| wildcard_match(&o.arn, &p.arn))
+        {
+            return (o.kind, format!("override: ARN matches `{}`", o.arn));
+        }
+        for key in &self.tag_keys {
+            if let Some((k, v)) = p.tags.iter().find(|(k, _)| k == key) {
+                if let Some(kind) = Kind::parse(v) {
+                    return (kind, format!("tag `{k}` = `{v}`"));
+                }
+            }
+        }
+        if let Some(trust) = &p.trust_policy {
+            let trusted = trusted_principals(trust);
+            if let Some(s) = trusted.services.iter().find(|s| {
+                self.trust
+                    .agent_services
+                    .iter()
+                    .any(|a| wildcard_match(a, s))
+            }) {
+                return (
+                    Kind::Agent,
+                    format!("trust policy lets `{s}` assume the role"),
+                );
+            }
+            if self.trust.saml_is_human {
+                if let Some(f) = trusted
+                    .federated
+                    .iter()
+                    .find(|f| f.contains(":saml-provider/"))
+                {
+                    return (
+                        Kind::Human,
+                        format!("trust policy allows SAML federation through `{f}`"),
+                    );
+                }
+            }
+            if let Some(f) = trusted.federated.iter().find(|f| {
+                let host = f.split(":oidc-provider/").nth(1).unwrap_or(f);
+                self.trust
+                    .npe_oidc_providers
+                    .iter()
+                    .any(|p| wildcard_match(p, host))
+            }) {
+                return (
+                    Kind::Npe,
+                    format!("trust policy allows the workload identity provider `{f}`"),
+                );
+            }
+            if let Some(s) = trusted
+                .services
+                .iter()
+                .find(|s| self.trust.npe_services.iter().any(|a| wildcard_match(a, s)))
+            {
+                return (
+                    Kind::Npe,
+                    format!("trust policy lets the compute service `{s}` assume the role"),
+                );
+            }
+        }
+        if p.principal_type == PrincipalType::Role {
+            if let Some(pat) = self
+                .identity_center
+                .role_name_patterns
+                .iter()
+                .find(|pat| wildcard_match(pat, &p.name))
+            {
+                return (
+                    Kind::Human,
+                    format!("Identity Center role (name matches `{pat}`)"),
+                );
+            }
+            if let Some(pat) = self
+                .identity_center
+                .path_patterns
+                .iter()
+                .find(|pat| wildcard_match(pat, &p.path))
+            {
+                return (
+                    Kind::Human,
+                    format!("Identity Center role (path matches `{pat}`)"),
+                );
+            }
+        }
+        if let Some(a) = ev.activity {
+            for e in &self.signin_events {
+                if let Some(n) = a.non_iam.get(e) {
+                    return (
+                        Kind::Human,
+                        format!("{n} console sign-in event(s) `{e}` in the window"),
+                    );
+                }
+            }
+        }
+        if let Some(c) = ev.credentials {
+            if c.password_enabled {
+                return (
+                    Kind::Human,
+                    "credential report: console password enabled".into(),
+                );
+            }
+            if c.active_keys().next().is_some() {
+                return (
+                    Kind::Npe,
+                    "credential report: access keys only, no console password".into(),
+                );
+            }
+        }
+        match p.principal_type {
+            PrincipalType::User => (
+                self.default.user,
+                "default for IAM users (no stronger signal)".into(),
+            ),
+            PrincipalType::Role => (
+                self.default.role,
+                "default for IAM roles (no stronger signal)".into(),
+            ),
+        }
+    }
+}
+
+/// Who a trust policy lets assume the role (Allow statements only).
+#[derive(Default, Debug)]
+pub struct Trusted {
+    pub services: Vec<String>,
+    pub federated: Vec<String>,
+    pub aws: Vec<String>,
+}
+
+pub fn trusted_principals(doc: &crate::model::PolicyDocument) -> Trusted {
+    let mut t = Trusted::default();
+    for st in doc.statements.iter().filter(|s| s.effect == Effect::Allow) {
+        let Some(Value::Object(p)) = &st.principal else {
+            if let Some(Value::String(s)) = &st.principal {
+                t.aws.push(s.clone());
+            }
+            continue;
+        };
+        for (k, v) in p {
+            let vals: Vec<String> = match v {
+                Value::String(s) => vec![s.clone()],
+                Value::Array(a) => a
+                    .iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            match k.as_str() {
+                "Service" => t.services.extend(vals),
+                "Federated" => t.federated.extend(vals),
+                "AWS" => t.aws.extend(vals),
+                _ => {}
+            }
+        }
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_rules_parse() {
+        Classifier::embedded().unwrap();
+    }
+
+    #[test]
+    fn unknown_fields_are_errors() {
+        let text = EMBEDDED.replace("tag_keys:", "tag_kyes:");
+        assert!(Classifier::from_yaml("c.yaml", &text)
+            .unwrap_err()
+            .to_string()
+            .contains("c.yaml"));
+    }
+}

@@ -1,0 +1,60 @@
+use super::{action_weight, Finding, Rule, RuleContext, RuleMeta, Severity};
+use crate::diff::PrincipalAudit;
+
+pub struct UnusedPermissions;
+
+static META: RuleMeta = RuleMeta {
+    id: "unused-permissions",
+    title: "Granted permissions that were never used",
+    default_severity: Severity::Low,
+    rationale: "Every permission a principal holds but does not use is risk without benefit: if the principal's credentials are stolen, or it is tricked into acting, the attacker gets all of it. Only actions the trails would have recorded are counted, so an unused verdict is evidence, not a guess.",
+    remediation: "Remove the unused actions from the principal's policies (`leastpriv recommend` writes the right-sized policy).",
+};
+
+impl Rule for UnusedPermissions {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, ctx: &RuleContext, p: &PrincipalAudit, out: &mut Vec<Finding>) {
+        if p.unused.is_empty() {
+            return;
+        }
+        let cat = ctx.catalog;
+        let top = p
+            .unused
+            .iter()
+            .map(|&id| action_weight(cat, id))
+            .max()
+            .unwrap_or(0);
+        let severity = match top {
+            5 => Severity::High,
+            3 => Severity::Medium,
+            _ => Severity::Low,
+        };
+        let mut ranked = p.unused.clone();
+        ranked.sort_by_key(|&id| std::cmp::Reverse(action_weight(cat, id)));
+        let used = p.used.len();
+        out.push(Finding {
+            rule: META.id,
+            severity,
+            principal: p.principal.arn.clone(),
+            actions: ranked.iter().map(|&id| cat.full_name(id)).collect(),
+            message: format!(
+                "`{}` is granted {} actions and used {} in the window; {} granted actions that the trails would have recorded were never used",
+                p.principal.name,
+                p.granted_count(),
+                used,
+                p.unused.len()
+            ),
+            evidence: vec![format!(
+                "{} used, {} unused, {} unobservable, {} denied",
+                used,
+                p.unused.len(),
+                p.unobservable.len(),
+                p.denied.len()
+            )],
+            remediation: META.remediation.to_string(),
+        });
+    }
+}

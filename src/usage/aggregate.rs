@@ -1,0 +1,427 @@
+//! One streaming pass over CloudTrail files, in parallel across files, folding
+//! records into per-principal, per-action aggregates.
+
+use super::attribution::{attribute, ActorKind};
+use super::mapping::{EventMapper, MappedRef};
+use crate::catalog::ActionId;
+use crate::ingest::cloudtrail::{discover, for_each_record, read_log_bytes, Problem, RawRecord};
+use rayon::prelude::*;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// How many distinct resources are kept as evidence per principal and action.
+pub const RESOURCE_SAMPLES: usize = 20;
+
+/// Whether a call went through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Outcome {
+    Success,
+    /// Refused for lack of permission (AccessDenied and its relatives).
+    Denied,
+    /// Failed for another reason: an attempt, not use.
+    Error,
+}
+
+/// Evidence for one principal, action and outcome.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ActionStats {
+    pub count: u64,
+    /// Unix seconds.
+    pub first: i64,
+    pub last: i64,
+    /// Up to `RESOURCE_SAMPLES` distinct resource ARNs.
+    pub resources: BTreeSet<String>,
+    /// More distinct resources were seen than are kept.
+    pub resources_truncated: bool,
+    /// Services that made the call on the principal's behalf, with counts.
+    pub invoked_by: BTreeMap<String, u64>,
+    pub error_codes: BTreeMap<String, u64>,
+}
+
+impl ActionStats {
+    fn add(&mut self, t: i64, resources: &[String], via: Option<&str>, error: Option<&str>) {
+        if self.count == 0 || t < self.first {
+            self.first = t;
+        }
+        if self.count == 0 || t > self.last {
+            self.last = t;
+        }
+        self.count += 1;
+        for r in resources {
+            if self.resources.len() < RESOURCE_SAMPLES {
+                self.resources.insert(r.clone());
+            } else if !self.resources.contains(r) {
+                self.resources_truncated = true;
+            }
+        }
+        if let Some(v) = via {
+            *self.invoked_by.entry(v.to_string()).or_default() += 1;
+        }
+        if let Some(e) = error {
+            *self.error_codes.entry(e.to_string()).or_default() += 1;
+        }
+    }
+
+    fn merge(&mut self, o: ActionStats) {
+        if self.count == 0 {
+            *self = o;
+            return;
+        }
+        self.first = self.first.min(o.first);
+        self.last = self.last.max(o.last);
+        self.count += o.count;
+        self.resources_truncated |= o.resources_truncated;
+        for r in o.resources {
+            if self.resources.len() < RESOURCE_SAMPLES {
+                self.resources.insert(r);
+            } else if !self.resources.contains(&r) {
+                self.resources_truncated = true;
+            }
+        }
+        for (k, v) in o.invoked_by {
+            *self.invoked_by.entry(k).or_default() += v;
+        }
+        for (k, v) in o.error_codes {
+            *self.error_codes.entry(k).or_default() += v;
+        }
+    }
+}
+
+/// Everything one identity did in the window.
+#[derive(Clone, Debug)]
+pub struct ActorActivity {
+    pub kind: ActorKind,
+    pub actions: HashMap<(ActionId, Outcome), ActionStats>,
+    pub source_identities: BTreeMap<String, u64>,
+    pub sessions: BTreeMap<String, u64>,
+    /// Events that are not IAM actions (console sign-in, SSO portal), by `source:name`.
+    pub non_iam: BTreeMap<String, u64>,
+    /// Events we could not map to a catalog action, by `source:name`.
+    pub unmapped: BTreeMap<String, u64>,
+    pub records: u64,
+    pub first: i64,
+    pub last: i64,
+}
+
+impl ActorActivity {
+    fn new(kind: ActorKind) -> Self {
+        ActorActivity {
+            kind,
+            actions: HashMap::new(),
+            source_identities: BTreeMap::new(),
+            sessions: BTreeMap::new(),
+            non_iam: BTreeMap::new(),
+            unmapped: BTreeMap::new(),
+            records: 0,
+            first: i64::MAX,
+            last: i64::MIN,
+        }
+    }
+
+    fn merge(&mut self, o: ActorActivity) {
+        for (k, v) in o.actions {
+            self.actions.entry(k).or_default().merge(v);
+        }
+        for (map, other) in [
+            (&mut self.source_identities, o.source_identities),
+            (&mut self.sessions, o.sessions),
+            (&mut self.non_iam, o.non_iam),
+            (&mut self.unmapped, o.unmapped),
+        ] {
+            for (k, v) in other {
+                *map.entry(k).or_default() += v;
+            }
+        }
+        self.records += o.records;
+        self.first = self.first.min(o.first);
+        self.last = self.last.max(o.last);
+    }
+}
+
+/// Counts that make the evidence coverage of a report.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IngestStats {
+    pub files: u64,
+    pub files_failed: u64,
+    pub digest_files: u64,
+    pub records: u64,
+    /// Records that could not be parsed or lacked required fields.
+    pub records_skipped: u64,
+    pub outside_window: u64,
+    /// Records seen before under the same `eventID`, counted once.
+    pub duplicates: u64,
+    /// Records made by AWS services themselves (never principals).
+    pub service_records: u64,
+    pub mapped: u64,
+    pub no_permission: u64,
+    pub not_iam: u64,
+    pub unmapped: u64,
+    pub unmapped_events: BTreeMap<String, u64>,
+    /// First and last event time seen (Unix seconds), if any.
+    pub first_event: Option<i64>,
+    pub last_event: Option<i64>,
+}
+
+impl IngestStats {
+    fn merge(&mut self, o: IngestStats) {
+        self.files += o.files;
+        self.files_failed += o.files_failed;
+        self.digest_files += o.digest_files;
+        self.records += o.records;
+        self.records_skipped += o.records_skipped;
+        self.outside_window += o.outside_window;
+        self.duplicates += o.duplicates;
+        self.service_records += o.service_records;
+        self.mapped += o.mapped;
+        self.no_permission += o.no_permission;
+        self.not_iam += o.not_iam;
+        self.unmapped += o.unmapped;
+        for (k, v) in o.unmapped_events {
+            *self.unmapped_events.entry(k).or_default() += v;
+        }
+        self.first_event = min_opt(self.first_event, o.first_event);
+        self.last_event = max_opt(self.last_event, o.last_event);
+    }
+}
+
+fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    }
+}
+
+fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, y) => x.or(y),
+    }
+}
+
+/// Aggregated activity of every identity in the logs.
+#[derive(Clone, Debug, Default)]
+pub struct Activity {
+    pub actors: HashMap<String, ActorActivity>,
+    pub stats: IngestStats,
+    pub problems: Vec<Problem>,
+}
+
+impl Activity {
+    fn merge(&mut self, o: Activity) {
+        for (k, v) in o.actors {
+            match self.actors.get_mut(&k) {
+                Some(a) => a.merge(v),
+                None => {
+                    self.actors.insert(k, v);
+                }
+            }
+        }
+        self.stats.merge(o.stats);
+        self.problems.extend(o.problems);
+    }
+}
+
+/// Window limits (Unix seconds, inclusive); records outside are counted, not used.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IngestOptions {
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+}
+
+/// Access errors: the call was refused for lack of permission.
+pub fn is_access_denied(code: &str) -> bool {
+    let c = code.to_ascii_lowercase();
+    c.contains("accessdenied")
+        || c.contains("unauthorized")
+        || c == "forbidden"
+        || c == "forbiddenexception"
+        || c.contains("notauthorized")
+}
+
+/// Parses CloudTrail's `eventTime` (RFC 3339, usually `...Z`) to Unix seconds.
+pub fn parse_time(s: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|d| d.timestamp())
+}
+
+/// Reads every log file under `paths` and aggregates its records.
+pub fn ingest(paths: &[PathBuf], mapper: &EventMapper, opts: IngestOptions) -> Activity {
+    let found = discover(paths);
+    let dedup = Dedup::new();
+    let mut total = found
+        .files
+        .par_iter()
+        .fold(Activity::default, |mut acc, path| {
+            ingest_file(path, mapper, opts, &dedup, &mut acc);
+            acc
+        })
+        .reduce(Activity::default, |mut a, b| {
+            a.merge(b);
+            a
+        });
+    total.stats.digest_files += found.digest_files as u64;
+    total.problems.extend(found.problems);
+    total
+        .problems
+        .sort_by(|a, b| (&a.file, &a.location).cmp(&(&b.file, &b.location)));
+    total
+}
+
+/// Records already counted, by `eventID`: the same event often arrives twice
+/// (an S3 log file and a LookupEvents export of the same window). Sharded so
+/// that parallel readers rarely wait on each other; 8 bytes per event.
+struct Dedup {
+    shards: Vec<Mutex<HashSet<u64>>>,
+}
+
+impl Dedup {
+    fn new() -> Self {
+        Dedup {
+            shards: (0..64).map(|_| Mutex::new(HashSet::new())).collect(),
+        }
+    }
+
+    /// True the first time an event id is seen.
+    fn first_time(&self, event_id: &str) -> bool {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        event_id.hash(&mut h);
+        let key = h.finish();
+        let shard = &self.shards[(key % self.shards.len() as u64) as usize];
+        // A poisoned shard only means another reader panicked; its set is still valid.
+        let mut set = shard.lock().unwrap_or_else(|e| e.into_inner());
+        set.insert(key)
+    }
+}
+
+fn ingest_file(
+    path: &PathBuf,
+    mapper: &EventMapper,
+    opts: IngestOptions,
+    dedup: &Dedup,
+    acc: &mut Activity,
+) {
+    acc.stats.files += 1;
+    let bytes = match read_log_bytes(path) {
+        Ok(b) => b,
+        Err(message) => {
+            acc.stats.files_failed += 1;
+            acc.problems.push(Problem {
+                file: path.clone(),
+                location: String::new(),
+                message,
+            });
+            return;
+        }
+    };
+    let mut problems = Vec::new();
+    let mut rejected = Vec::new();
+    let mut resources = Vec::new();
+    let seen = for_each_record(
+        path,
+        &bytes,
+        |i, rec| {
+            if let Err(message) = record(&rec, mapper, opts, dedup, acc, &mut resources) {
+                rejected.push(Problem {
+                    file: path.clone(),
+                    location: format!("record {i}"),
+                    message,
+                });
+            }
+        },
+        &mut problems,
+    );
+    acc.stats.records += seen as u64;
+    // Every problem below file level is one skipped record.
+    let (file_level, record_level): (Vec<_>, Vec<_>) =
+        problems.into_iter().chain(rejected).partition(|p| {
+            p.location.is_empty() || p.location.starts_with("line") || p.location.starts_with('$')
+        });
+    acc.stats.records_skipped += record_level.len() as u64;
+    if !file_level.is_empty() {
+        acc.stats.files_failed += 1;
+    }
+    acc.problems.extend(file_level);
+    acc.problems.extend(record_level);
+}
+
+fn record(
+    rec: &RawRecord<'_>,
+    mapper: &EventMapper,
+    opts: IngestOptions,
+    dedup: &Dedup,
+    acc: &mut Activity,
+    resources: &mut Vec<String>,
+) -> Result<(), String> {
+    let source = rec.event_source.as_deref().ok_or("missing `eventSource`")?;
+    let name = rec.event_name.as_deref().ok_or("missing `eventName`")?;
+    let time = rec.event_time.as_deref().ok_or("missing `eventTime`")?;
+    let t =
+        parse_time(time).ok_or_else(|| format!("missing valid `eventTime` (found `{time}`)"))?;
+    if opts.since.is_some_and(|s| t < s) || opts.until.is_some_and(|u| t > u) {
+        acc.stats.outside_window += 1;
+        return Ok(());
+    }
+    if let Some(id) = rec.event_id.as_deref() {
+        if !dedup.first_time(id) {
+            acc.stats.duplicates += 1;
+            return Ok(());
+        }
+    }
+    let stats = &mut acc.stats;
+    stats.first_event = min_opt(stats.first_event, Some(t));
+    stats.last_event = max_opt(stats.last_event, Some(t));
+
+    let Some(actor) = rec.user_identity.as_ref().and_then(attribute) else {
+        stats.service_records += 1;
+        return Ok(());
+    };
+    let mapped = mapper.map_ref(source, name);
+    let a = acc
+        .actors
+        .entry(actor.arn.clone())
+        .or_insert_with(|| ActorActivity::new(actor.kind));
+    a.records += 1;
+    a.first = a.first.min(t);
+    a.last = a.last.max(t);
+    if let Some(s) = &actor.source_identity {
+        *a.source_identities.entry(s.clone()).or_default() += 1;
+    }
+    if let Some(s) = &actor.session {
+        *a.sessions.entry(s.clone()).or_default() += 1;
+    }
+    match mapped {
+        MappedRef::Actions(actions) => {
+            stats.mapped += 1;
+            let outcome = match rec.error_code.as_deref() {
+                None | Some("") => Outcome::Success,
+                Some(c) if is_access_denied(c) => Outcome::Denied,
+                Some(_) => Outcome::Error,
+            };
+            resources.clear();
+            super::resources::extract(rec, mapper.service_prefix(source), resources);
+            for &id in actions {
+                a.actions.entry((id, outcome)).or_default().add(
+                    t,
+                    resources,
+                    actor.invoked_by.as_deref(),
+                    rec.error_code.as_deref(),
+                );
+            }
+        }
+        MappedRef::NoPermission => stats.no_permission += 1,
+        MappedRef::NotIam => {
+            stats.not_iam += 1;
+            *a.non_iam.entry(format!("{source}:{name}")).or_default() += 1;
+        }
+        MappedRef::Unmapped => {
+            stats.unmapped += 1;
+            let key = format!("{source}:{name}");
+            *a.unmapped.entry(key.clone()).or_default() += 1;
+            *stats.unmapped_events.entry(key).or_default() += 1;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,703 @@
+//! CloudTrail `(eventSource, eventName)` to the IAM actions that authorized the call.
+//!
+//! Most events map by rule: the service prefix is the event source without `.amazonaws.com`,
+//! the event name loses any API-version suffix (`UpdateFunctionCode20150331v2`), and
+//! `prefix:Name` is looked up in the [`Catalog`] case-insensitively. Everything that rule gets
+//! wrong is data, not code: `rules/cloudtrail.yaml` (hand-curated, with sources) and
+//! `rules/cloudtrail-sdk.yaml` (generated from iam-dataset by `scripts/gen-cloudtrail-map.py`).
+//!
+//! This module only classifies names. It does not read records, resolve principals or resources,
+//! and it never prints: callers decide what an unmapped event means.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+use crate::catalog::{ActionId, Catalog};
+
+/// The rules shipped in the binary, in load order: later files override earlier ones.
+const EMBEDDED: &[(&str, &str)] = &[
+    (
+        "rules/cloudtrail-sdk.yaml",
+        include_str!("../../rules/cloudtrail-sdk.yaml"),
+    ),
+    (
+        "rules/cloudtrail.yaml",
+        include_str!("../../rules/cloudtrail.yaml"),
+    ),
+];
+
+/// What a CloudTrail event says about the permissions its caller needed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mapped {
+    /// The call was authorized as these actions (one or more, in rule order).
+    Actions(Vec<ActionId>),
+    /// An IAM-authenticated call that needs no Allow (`sts:GetCallerIdentity`).
+    NoPermission,
+    /// Not an IAM-authorized call at all: console sign-in, portal tokens, service events.
+    NotIam,
+    /// Neither a rule nor the catalog knows this event.
+    Unmapped,
+}
+
+/// [`Mapped`] borrowed from the mapper, for callers that must not allocate per record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MappedRef<'a> {
+    Actions(&'a [ActionId]),
+    NoPermission,
+    NotIam,
+    Unmapped,
+}
+
+impl MappedRef<'_> {
+    pub fn to_owned(self) -> Mapped {
+        match self {
+            MappedRef::Actions(ids) => Mapped::Actions(ids.to_vec()),
+            MappedRef::NoPermission => Mapped::NoPermission,
+            MappedRef::NotIam => Mapped::NotIam,
+            MappedRef::Unmapped => Mapped::Unmapped,
+        }
+    }
+}
+
+/// Errors while loading mapping rules.
+#[derive(Debug, thiserror::Error)]
+pub enum MappingError {
+    /// The file is not valid YAML, or does not have the rules schema.
+    #[error("invalid rules file `{file}`: {message}")]
+    Yaml {
+        file: String,
+        /// 1-based, when the parser knows it.
+        line: Option<usize>,
+        column: Option<usize>,
+        message: String,
+    },
+    /// A rule names an action the catalog does not have (a typo, or a stale rule).
+    #[error("`{file}`: `{entry}`: unknown action `{action}`")]
+    UnknownAction {
+        file: String,
+        entry: String,
+        action: String,
+    },
+    /// A source is mapped to a service prefix the catalog does not have.
+    #[error("`{file}`: `sources.{source_name}`: unknown service prefix `{prefix}`")]
+    UnknownService {
+        file: String,
+        source_name: String,
+        prefix: String,
+    },
+    /// An `events` entry with no actions: that is what `no_permission` is for.
+    #[error("`{file}`: `{entry}`: empty action list (use `no_permission` or `not_iam`)")]
+    EmptyActions { file: String, entry: String },
+    /// The same event is given two meanings in one file.
+    #[error("`{file}`: `{entry}`: also listed in `{other}`")]
+    Conflict {
+        file: String,
+        entry: String,
+        other: String,
+    },
+}
+
+/// The schema of a rules file; see the header of `rules/cloudtrail.yaml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    #[serde(default)]
+    sources: HashMap<String, String>,
+    /// Source or prefix -> event name -> actions. Ordered so that errors are deterministic.
+    #[serde(default)]
+    events: std::collections::BTreeMap<String, std::collections::BTreeMap<String, Vec<String>>>,
+    #[serde(default)]
+    no_permission: std::collections::BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    not_iam: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// One rule's outcome, stored by lowercase key and name.
+#[derive(Debug, Clone)]
+enum Rule {
+    Actions(Vec<ActionId>),
+    NoPermission,
+    NotIam,
+}
+
+impl Rule {
+    fn as_ref(&self) -> MappedRef<'_> {
+        match self {
+            Rule::Actions(ids) => MappedRef::Actions(ids),
+            Rule::NoPermission => MappedRef::NoPermission,
+            Rule::NotIam => MappedRef::NotIam,
+        }
+    }
+}
+
+/// Maps CloudTrail event names to IAM actions. Built once; every lookup is two or three hash
+/// probes on lowercase keys built on the stack, with no allocation for names of normal length.
+#[derive(Debug)]
+pub struct EventMapper {
+    /// Lowercase event source -> service prefix as written in the rules.
+    sources: HashMap<String, String>,
+    /// Lowercase source or prefix -> lowercase event name -> rule.
+    rules: HashMap<String, HashMap<String, Rule>>,
+    /// Lowercase prefix -> lowercase action name -> id: the whole catalog, so the default rule
+    /// needs no `format!` per lookup.
+    actions: HashMap<String, HashMap<String, ActionId>>,
+}
+
+impl EventMapper {
+    /// The mapper with the rules shipped in the binary.
+    pub fn embedded(cat: &'static Catalog) -> Result<EventMapper, MappingError> {
+        EventMapper::from_yaml(cat, EMBEDDED)
+    }
+
+    /// A mapper from rules texts, given as `(file name for errors, text)`. The embedded rules are
+    /// not included: pass them first (see [`EventMapper::embedded_texts`]) to extend rather than
+    /// replace them. Later files override earlier ones entry by entry.
+    pub fn from_yaml(
+        cat: &'static Catalog,
+        texts: &[(&str, &str)],
+    ) -> Result<EventMapper, MappingError> {
+        let mut mapper = EventMapper {
+            sources: HashMap::new(),
+            rules: HashMap::new(),
+            actions: HashMap::new(),
+        };
+        for service in cat.services() {
+            let names = mapper
+                .actions
+                .entry(service.prefix.to_ascii_lowercase())
+                .or_default();
+            for id in service.action_ids() {
+                names.insert(cat.action(id).name.to_ascii_lowercase(), id);
+            }
+        }
+        for (file, text) in texts {
+            mapper.load(cat, file, text)?;
+        }
+        Ok(mapper)
+    }
+
+    /// The rules files shipped in the binary, `(name, text)` in load order.
+    pub fn embedded_texts() -> &'static [(&'static str, &'static str)] {
+        EMBEDDED
+    }
+
+    fn load(&mut self, cat: &Catalog, file: &str, text: &str) -> Result<(), MappingError> {
+        let parsed: RulesFile = yaml_serde::from_str(text).map_err(|err| {
+            let location = err.location();
+            MappingError::Yaml {
+                file: file.to_owned(),
+                line: location.as_ref().map(|l| l.line()),
+                column: location.as_ref().map(|l| l.column()),
+                message: err.to_string(),
+            }
+        })?;
+
+        // HashMap iteration order is random; sort so the first error reported is stable.
+        let mut sources: Vec<_> = parsed.sources.into_iter().collect();
+        sources.sort();
+        for (source, prefix) in sources {
+            if cat.service(&prefix).is_none() {
+                return Err(MappingError::UnknownService {
+                    file: file.to_owned(),
+                    source_name: source,
+                    prefix,
+                });
+            }
+            self.sources.insert(source.to_ascii_lowercase(), prefix);
+        }
+
+        // Entries of this file, to reject one event given two meanings here; across files a later
+        // entry simply wins.
+        let mut seen: HashMap<(String, String), String> = HashMap::new();
+        let mut claim = |key: &str, name: &str, entry: String| -> Result<(), MappingError> {
+            let lower = (key.to_ascii_lowercase(), name.to_ascii_lowercase());
+            match seen.get(&lower) {
+                Some(other) => Err(MappingError::Conflict {
+                    file: file.to_owned(),
+                    entry,
+                    other: other.clone(),
+                }),
+                None => {
+                    seen.insert(lower, entry);
+                    Ok(())
+                }
+            }
+        };
+
+        for (key, names) in &parsed.events {
+            for (name, targets) in names {
+                let entry = format!("events.{key}.{name}");
+                claim(key, name, entry.clone())?;
+                if targets.is_empty() {
+                    return Err(MappingError::EmptyActions {
+                        file: file.to_owned(),
+                        entry,
+                    });
+                }
+                let mut ids = Vec::with_capacity(targets.len());
+                for target in targets {
+                    let id = cat
+                        .lookup(target)
+                        .ok_or_else(|| MappingError::UnknownAction {
+                            file: file.to_owned(),
+                            entry: entry.clone(),
+                            action: target.clone(),
+                        })?;
+                    if !ids.contains(&id) {
+                        ids.push(id);
+                    }
+                }
+                self.insert(key, name, Rule::Actions(ids));
+            }
+        }
+        for (section, rule, lists) in [
+            ("no_permission", Rule::NoPermission, &parsed.no_permission),
+            ("not_iam", Rule::NotIam, &parsed.not_iam),
+        ] {
+            for (key, names) in lists {
+                for name in names {
+                    claim(key, name, format!("{section}.{key}.{name}"))?;
+                    self.insert(key, name, rule.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn insert(&mut self, key: &str, name: &str, rule: Rule) {
+        self.rules
+            .entry(key.to_ascii_lowercase())
+            .or_default()
+            .insert(name.to_ascii_lowercase(), rule);
+    }
+
+    /// The IAM service prefix of an event source: a `sources` rule, else the source without
+    /// `.amazonaws.com` (case kept as given; CloudTrail writes sources in lowercase).
+    pub fn service_prefix<'a>(&'a self, event_source: &'a str) -> &'a str {
+        if let Some(prefix) = with_lowercase(event_source, |lower| {
+            self.sources.get(lower).map(String::as_str)
+        }) {
+            return prefix;
+        }
+        strip_amazonaws(event_source)
+    }
+
+    /// The IAM actions behind one CloudTrail event.
+    pub fn map(&self, event_source: &str, event_name: &str) -> Mapped {
+        self.map_ref(event_source, event_name).to_owned()
+    }
+
+    /// [`EventMapper::map`] without allocating: the actions are borrowed from the mapper.
+    pub fn map_ref(&self, event_source: &str, event_name: &str) -> MappedRef<'_> {
+        with_lowercase(event_source, |source| {
+            with_lowercase(event_name, |name| self.map_lower(source, name))
+        })
+    }
+
+    fn map_lower(&self, source: &str, name: &str) -> MappedRef<'_> {
+        // `source` is lowercase, so the prefix is too: `sources` values are catalog prefixes,
+        // which are lowercase, and the fallback is a slice of `source`.
+        let prefix = self.service_prefix(source);
+        let stripped = strip_api_version(name);
+        let names = [Some(name), (stripped != name).then_some(stripped)];
+
+        // A rule keyed by the exact source is more specific than one keyed by the prefix
+        // (`sso.amazonaws.com` portal events vs the `sso` admin API).
+        for key in [source, prefix] {
+            if let Some(rules) = self.rules.get(key) {
+                for candidate in names.iter().flatten() {
+                    if let Some(rule) = rules.get(*candidate) {
+                        return rule.as_ref();
+                    }
+                }
+            }
+        }
+        if let Some(actions) = self.actions.get(prefix) {
+            for candidate in names.iter().flatten() {
+                if let Some(id) = actions.get(*candidate) {
+                    return MappedRef::Actions(std::slice::from_ref(id));
+                }
+            }
+        }
+        MappedRef::Unmapped
+    }
+}
+
+/// `s3.amazonaws.com` -> `s3`, case-insensitively; anything else unchanged.
+fn strip_amazonaws(source: &str) -> &str {
+    const SUFFIX: &str = ".amazonaws.com";
+    let cut = source.len().wrapping_sub(SUFFIX.len());
+    match (source.get(..cut), source.get(cut..)) {
+        (Some(head), Some(tail)) if tail.eq_ignore_ascii_case(SUFFIX) && !head.is_empty() => head,
+        _ => source,
+    }
+}
+
+/// Drops the API-version suffix some services put on event names: eight digits (the API date),
+/// optionally followed by `v` and a revision: `UpdateFunctionCode20150331v2` ->
+/// `UpdateFunctionCode`, `ListFunctions20150331` -> `ListFunctions`. Anything else unchanged.
+fn strip_api_version(name: &str) -> &str {
+    let bytes = name.as_bytes();
+    let mut end = bytes.len();
+    // Optional `v<digits>` revision.
+    let revision_digits = bytes
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    if revision_digits > 0 && revision_digits < end {
+        let v = end - revision_digits - 1;
+        if bytes[v].eq_ignore_ascii_case(&b'v') {
+            end = v;
+        }
+    }
+    let date_digits = bytes[..end]
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    // Exactly eight digits after a non-empty name; more digits are part of the name.
+    if date_digits == 8 && end > 8 {
+        &name[..end - 8]
+    } else {
+        name
+    }
+}
+
+/// Calls `f` with the ASCII-lowercase form of `text`, built on the stack when it is short (event
+/// sources and names always are), so the hot path does not allocate.
+fn with_lowercase<R>(text: &str, f: impl FnOnce(&str) -> R) -> R {
+    const STACK: usize = 128;
+    if !text.bytes().any(|b| b.is_ascii_uppercase()) {
+        return f(text);
+    }
+    if text.len() <= STACK {
+        let mut buf = [0u8; STACK];
+        let lower = &mut buf[..text.len()];
+        lower.copy_from_slice(text.as_bytes());
+        lower.make_ascii_lowercase();
+        // ASCII lowercasing keeps UTF-8 valid, so this cannot fail; fall through if it ever did.
+        if let Ok(lower) = std::str::from_utf8(lower) {
+            return f(lower);
+        }
+    }
+    f(&text.to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mapper() -> EventMapper {
+        match EventMapper::embedded(Catalog::embedded()) {
+            Ok(mapper) => mapper,
+            Err(err) => panic!("embedded rules do not load: {err}"),
+        }
+    }
+
+    fn names(mapped: Mapped) -> Vec<String> {
+        let cat = Catalog::embedded();
+        match mapped {
+            Mapped::Actions(ids) => ids.into_iter().map(|id| cat.full_name(id)).collect(),
+            other => panic!("expected actions, got {other:?}"),
+        }
+    }
+
+    fn assert_maps(source: &str, name: &str, expected: &[&str]) {
+        let mut got = names(mapper().map(source, name));
+        got.sort();
+        let mut expected: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+        expected.sort();
+        assert_eq!(got, expected, "{source} {name}");
+    }
+
+    #[test]
+    fn strips_api_versions() {
+        assert_eq!(
+            strip_api_version("UpdateFunctionCode20150331v2"),
+            "UpdateFunctionCode"
+        );
+        assert_eq!(strip_api_version("ListFunctions20150331"), "ListFunctions");
+        assert_eq!(strip_api_version("GetFunction20150331v2"), "GetFunction");
+        assert_eq!(strip_api_version("ListObjectsV2"), "ListObjectsV2");
+        assert_eq!(strip_api_version("GetObject"), "GetObject");
+        assert_eq!(strip_api_version("20150331"), "20150331");
+        assert_eq!(strip_api_version("Foo120150331"), "Foo120150331");
+        assert_eq!(strip_api_version("Foo2015033v2"), "Foo2015033v2");
+        assert_eq!(strip_api_version("v2"), "v2");
+        assert_eq!(strip_api_version(""), "");
+    }
+
+    #[test]
+    fn service_prefix_defaults_and_exceptions() {
+        let m = mapper();
+        assert_eq!(m.service_prefix("s3.amazonaws.com"), "s3");
+        assert_eq!(m.service_prefix("monitoring.amazonaws.com"), "cloudwatch");
+        assert_eq!(m.service_prefix("email.amazonaws.com"), "ses");
+        assert_eq!(m.service_prefix("tagging.amazonaws.com"), "tag");
+        assert_eq!(m.service_prefix("bedrock-runtime.amazonaws.com"), "bedrock");
+        assert_eq!(m.service_prefix("bedrock-agent.amazonaws.com"), "bedrock");
+        assert_eq!(m.service_prefix("es.amazonaws.com"), "es");
+        assert_eq!(
+            m.service_prefix("elasticloadbalancing.amazonaws.com"),
+            "elasticloadbalancing"
+        );
+        assert_eq!(m.service_prefix("sso-oauth.amazonaws.com"), "sso-oauth");
+        assert_eq!(m.service_prefix("MONITORING.amazonaws.com"), "cloudwatch");
+        assert_eq!(m.service_prefix("weird"), "weird");
+        assert_eq!(m.service_prefix(".amazonaws.com"), ".amazonaws.com");
+    }
+
+    #[test]
+    fn default_rule_finds_catalog_actions_case_insensitively() {
+        assert_maps("iam.amazonaws.com", "CreateUser", &["iam:CreateUser"]);
+        assert_maps("iam.amazonaws.com", "createuser", &["iam:CreateUser"]);
+        assert_maps("s3.amazonaws.com", "GetObject", &["s3:GetObject"]);
+        assert_maps(
+            "s3.amazonaws.com",
+            "PutBucketPublicAccessBlock",
+            &["s3:PutBucketPublicAccessBlock"],
+        );
+        assert_maps("s3.amazonaws.com", "GetObjectAcl", &["s3:GetObjectAcl"]);
+        assert_maps(
+            "s3.amazonaws.com",
+            "GetBucketPolicy",
+            &["s3:GetBucketPolicy"],
+        );
+        assert_maps("ec2.amazonaws.com", "RunInstances", &["ec2:RunInstances"]);
+        assert_maps(
+            "ec2.amazonaws.com",
+            "GetPasswordData",
+            &["ec2:GetPasswordData"],
+        );
+        assert_maps(
+            "dynamodb.amazonaws.com",
+            "BatchGetItem",
+            &["dynamodb:BatchGetItem"],
+        );
+        assert_maps(
+            "kms.amazonaws.com",
+            "GenerateDataKeyWithoutPlaintext",
+            &["kms:GenerateDataKeyWithoutPlaintext"],
+        );
+        assert_maps(
+            "monitoring.amazonaws.com",
+            "DescribeAlarms",
+            &["cloudwatch:DescribeAlarms"],
+        );
+        assert_maps(
+            "tagging.amazonaws.com",
+            "GetResources",
+            &["tag:GetResources"],
+        );
+        assert_maps(
+            "bedrock-runtime.amazonaws.com",
+            "InvokeModel",
+            &["bedrock:InvokeModel"],
+        );
+    }
+
+    #[test]
+    fn lambda_versioned_names() {
+        assert_maps(
+            "lambda.amazonaws.com",
+            "UpdateFunctionCode20150331v2",
+            &["lambda:UpdateFunctionCode"],
+        );
+        assert_maps(
+            "lambda.amazonaws.com",
+            "ListFunctions20150331",
+            &["lambda:ListFunctions"],
+        );
+        assert_maps(
+            "lambda.amazonaws.com",
+            "GetFunction20150331v2",
+            &["lambda:GetFunction"],
+        );
+        assert_maps("lambda.amazonaws.com", "Invoke", &["lambda:InvokeFunction"]);
+    }
+
+    #[test]
+    fn s3_exceptions() {
+        assert_maps("s3.amazonaws.com", "ListBuckets", &["s3:ListAllMyBuckets"]);
+        assert_maps("s3.amazonaws.com", "HeadObject", &["s3:GetObject"]);
+        assert_maps("s3.amazonaws.com", "HeadBucket", &["s3:ListBucket"]);
+        for name in [
+            "CreateMultipartUpload",
+            "UploadPart",
+            "CompleteMultipartUpload",
+        ] {
+            assert_maps("s3.amazonaws.com", name, &["s3:PutObject"]);
+        }
+        assert_maps(
+            "s3.amazonaws.com",
+            "UploadPartCopy",
+            &["s3:GetObject", "s3:PutObject"],
+        );
+        assert_maps(
+            "s3.amazonaws.com",
+            "CopyObject",
+            &["s3:GetObject", "s3:PutObject"],
+        );
+        assert_maps("s3.amazonaws.com", "DeleteObjects", &["s3:DeleteObject"]);
+        assert_maps("s3.amazonaws.com", "ListObjects", &["s3:ListBucket"]);
+        assert_maps("s3.amazonaws.com", "ListObjectsV2", &["s3:ListBucket"]);
+        assert_maps(
+            "s3.amazonaws.com",
+            "ListObjectVersions",
+            &["s3:ListBucketVersions"],
+        );
+        assert_maps(
+            "s3.amazonaws.com",
+            "DeleteBucketEncryption",
+            &["s3:PutEncryptionConfiguration"],
+        );
+    }
+
+    #[test]
+    fn other_service_exceptions() {
+        assert_maps(
+            "kms.amazonaws.com",
+            "ReEncrypt",
+            &["kms:ReEncryptFrom", "kms:ReEncryptTo"],
+        );
+        assert_maps(
+            "secretsmanager.amazonaws.com",
+            "BatchGetSecretValue",
+            &[
+                "secretsmanager:BatchGetSecretValue",
+                "secretsmanager:GetSecretValue",
+            ],
+        );
+        assert_maps(
+            "bedrock-runtime.amazonaws.com",
+            "Converse",
+            &["bedrock:InvokeModel"],
+        );
+        // From the generated iam-dataset file.
+        assert_maps(
+            "apigateway.amazonaws.com",
+            "GetRestApis",
+            &["apigateway:GET"],
+        );
+    }
+
+    #[test]
+    fn permissionless_and_non_iam() {
+        let m = mapper();
+        assert_eq!(
+            m.map("sts.amazonaws.com", "GetCallerIdentity"),
+            Mapped::NoPermission
+        );
+        assert_eq!(
+            m.map("dynamodb.amazonaws.com", "DescribeEndpoints"),
+            Mapped::NoPermission
+        );
+        for name in [
+            "ConsoleLogin",
+            "CheckMfa",
+            "ExitRole",
+            "SwitchRole",
+            "RenewRole",
+            "UserAuthentication",
+            "CredentialChallenge",
+            "CredentialVerification",
+            "PasswordUpdated",
+        ] {
+            assert_eq!(
+                m.map("signin.amazonaws.com", name),
+                Mapped::NotIam,
+                "{name}"
+            );
+        }
+        for name in [
+            "Federate",
+            "GetRoleCredentials",
+            "ListAccounts",
+            "ListAccountRoles",
+            "Authenticate",
+            "Logout",
+        ] {
+            assert_eq!(m.map("sso.amazonaws.com", name), Mapped::NotIam, "{name}");
+            assert_eq!(
+                m.map("portal.sso.amazonaws.com", name),
+                Mapped::NotIam,
+                "{name}"
+            );
+        }
+        assert_eq!(m.map("kms.amazonaws.com", "RotateKey"), Mapped::NotIam);
+        assert_eq!(
+            m.map("organizations.amazonaws.com", "CreateAccountResult"),
+            Mapped::NotIam
+        );
+    }
+
+    #[test]
+    fn unknown_events_are_unmapped() {
+        let m = mapper();
+        assert_eq!(m.map("s3.amazonaws.com", "NoSuchCall"), Mapped::Unmapped);
+        assert_eq!(m.map("nosuch.amazonaws.com", "GetObject"), Mapped::Unmapped);
+        assert_eq!(m.map("", ""), Mapped::Unmapped);
+        assert_eq!(
+            m.map_ref("s3.amazonaws.com", "NoSuchCall"),
+            MappedRef::Unmapped
+        );
+    }
+
+    #[test]
+    fn later_files_override_earlier_ones() {
+        let cat = Catalog::embedded();
+        let base = "events:\n  s3:\n    HeadObject: [s3:GetObject]\n";
+        let over = "not_iam:\n  s3.amazonaws.com: [HeadObject]\n";
+        let m = EventMapper::from_yaml(cat, &[("a.yaml", base), ("b.yaml", over)])
+            .unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!(m.map("s3.amazonaws.com", "HeadObject"), Mapped::NotIam);
+    }
+
+    #[test]
+    fn unknown_action_names_file_and_entry() {
+        let cat = Catalog::embedded();
+        let text = "events:\n  s3:\n    HeadObject: [s3:GetObjekt]\n";
+        let err = EventMapper::from_yaml(cat, &[("x.yaml", text)])
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("`x.yaml`: `events.s3.HeadObject`: unknown action `s3:GetObjekt`")
+        );
+    }
+
+    #[test]
+    fn yaml_errors_have_a_location_and_unknown_fields_are_rejected() {
+        let cat = Catalog::embedded();
+        match EventMapper::from_yaml(cat, &[("x.yaml", "event:\n  s3: {}\n")]) {
+            Err(MappingError::Yaml { file, line, .. }) => {
+                assert_eq!(file, "x.yaml");
+                assert_eq!(line, Some(1));
+            }
+            other => panic!("expected a yaml error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn conflicts_within_one_file_are_rejected() {
+        let cat = Catalog::embedded();
+        let text =
+            "no_permission:\n  sts: [GetCallerIdentity]\nnot_iam:\n  STS: [getcalleridentity]\n";
+        assert!(matches!(
+            EventMapper::from_yaml(cat, &[("x.yaml", text)]),
+            Err(MappingError::Conflict { .. })
+        ));
+        let empty = "events:\n  s3:\n    HeadObject: []\n";
+        assert!(matches!(
+            EventMapper::from_yaml(cat, &[("x.yaml", empty)]),
+            Err(MappingError::EmptyActions { .. })
+        ));
+        let source = "sources:\n  foo.amazonaws.com: nosuchservice\n";
+        assert!(matches!(
+            EventMapper::from_yaml(cat, &[("x.yaml", source)]),
+            Err(MappingError::UnknownService { .. })
+        ));
+    }
+}

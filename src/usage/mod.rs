@@ -1,0 +1,15 @@
+//! From CloudTrail records to per-principal activity.
+//!
+//! `mapping` turns an event into IAM actions; `attribution` decides which
+//! principal a record counts for; `aggregate` folds records into `Activity`,
+//! whose size grows with principals × actions, never with events.
+
+pub mod aggregate;
+pub mod attribution;
+pub mod mapping;
+pub mod resources;
+
+pub use aggregate::{
+    ingest, ActionStats, Activity, ActorActivity, IngestOptions, IngestStats, Outcome,
+};
+pub use attribution::{Actor, ActorKind};
