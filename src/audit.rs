@@ -2,16 +2,15 @@
 //! diff granted against used, classify and run the rules.
 
 use crate::catalog::Catalog;
-use crate::diff::observability::{Observability, ObservabilityError};
+use crate::config::{ConfigError, RuleSet, Settings};
 use crate::diff::{audit_principals, OtherActor, PrincipalAudit};
 use crate::ingest::cloudtrail::Problem;
 use crate::ingest::credential_report::{self, CredentialReport};
 use crate::ingest::snapshot::SnapshotPaths;
 use crate::ingest::trails::{self, TrailCoverage};
 use crate::ingest::{iam, IngestError};
-use crate::rules::classify::{Classifier, ClassifyError, Evidence, Kind};
-use crate::rules::{Finding, RuleContext};
-use crate::usage::mapping::{EventMapper, MappingError};
+use crate::rules::classify::{Evidence, Kind};
+use crate::rules::{Finding, RuleContext, Subject};
 use crate::usage::{ingest, IngestOptions, IngestStats};
 
 /// Anything that stops an audit. Each names its file and place.
@@ -20,11 +19,7 @@ pub enum AuditError {
     #[error(transparent)]
     Ingest(#[from] IngestError),
     #[error(transparent)]
-    Mapping(#[from] MappingError),
-    #[error(transparent)]
-    Observability(#[from] ObservabilityError),
-    #[error(transparent)]
-    Classify(#[from] ClassifyError),
+    Config(#[from] ConfigError),
 }
 
 /// Knobs of one audit run.
@@ -81,24 +76,23 @@ pub struct Audit {
     pub credentials: Option<CredentialReport>,
 }
 
-/// Runs the offline audit on the given inputs.
+/// Runs the offline audit with the shipped rules and default settings.
 pub fn run(paths: &SnapshotPaths, opts: &AuditOptions) -> Result<Audit, AuditError> {
+    let settings = Settings::default();
     let cat = Catalog::embedded();
-    let mapper = EventMapper::embedded(cat)?;
-    let obs = Observability::embedded(cat)?;
-    let classifier = Classifier::embedded()?;
-    run_with(cat, &mapper, &obs, &classifier, paths, opts)
+    let rules = RuleSet::load(cat, None, &settings)?;
+    run_with(cat, &rules, &settings, paths, opts)
 }
 
-/// Runs the audit with explicit rules (for `--rules` overrides and tests).
+/// Runs the audit with explicit rules and settings.
 pub fn run_with(
     cat: &'static Catalog,
-    mapper: &EventMapper,
-    obs: &Observability,
-    classifier: &Classifier,
+    rules: &RuleSet,
+    settings: &Settings,
     paths: &SnapshotPaths,
     opts: &AuditOptions,
 ) -> Result<Audit, AuditError> {
+    let (mapper, obs, classifier) = (&rules.mapper, &rules.observability, &rules.classifier);
     let account = iam::load(&paths.iam)?;
     let credentials = paths
         .credential_report
@@ -137,8 +131,7 @@ pub fn run_with(
         },
     };
     let (audits, others) = audit_principals(cat, obs, &trail_cov, &account, &activity);
-    let findings = crate::rules::evaluate(&RuleContext { catalog: cat }, &audits);
-    let principals = audits
+    let principals: Vec<AuditedPrincipal> = audits
         .into_iter()
         .map(|a| {
             let creds = credentials
@@ -156,8 +149,29 @@ pub fn run_with(
             }
         })
         .collect();
+    let now = opts.now.unwrap_or_else(|| chrono::Utc::now().timestamp());
+    let subjects: Vec<Subject> = principals
+        .iter()
+        .map(|p| Subject {
+            audit: &p.audit,
+            kind: p.kind,
+            credentials: credentials
+                .as_ref()
+                .and_then(|c| c.rows.get(&p.audit.principal.arn)),
+        })
+        .collect();
+    let ctx = RuleContext {
+        catalog: cat,
+        risk: &rules.risk,
+        guardrails: &rules.guardrails,
+        settings,
+        now,
+        window: window.start.zip(window.end),
+    };
+    let findings = crate::rules::evaluate(&ctx, &subjects);
+    drop(subjects);
     Ok(Audit {
-        generated_at: opts.now.unwrap_or_else(|| chrono::Utc::now().timestamp()),
+        generated_at: now,
         window,
         catalog_date: cat.date().to_string(),
         catalog_source: cat.source().to_string(),

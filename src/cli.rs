@@ -23,6 +23,35 @@ pub enum Command {
     Catalog(CatalogArgs),
     /// Explain one principal: why each action is granted, and the evidence of use.
     Explain(ExplainArgs),
+    /// For every secret, parameter and key: who can read it, who did, who was refused.
+    Secrets(SecretsArgs),
+    /// List the rules of the registry (`--format markdown` writes docs/rules.md).
+    Rules(RulesArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SecretsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write to FILE (atomically) instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct RulesArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = RulesFormat::Table)]
+    pub format: RulesFormat,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RulesFormat {
+    Table,
+    Markdown,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -41,6 +70,13 @@ pub struct InputArgs {
     /// CloudTrail files or directories (overrides SNAPSHOT/cloudtrail/).
     #[arg(long, value_name = "PATH", num_args = 1..)]
     pub cloudtrail: Vec<PathBuf>,
+    /// Directory of rule files replacing the shipped ones (classify.yaml, risk.yaml,
+    /// guardrails.yaml, observability.yaml; cloudtrail*.yaml add to the shipped maps).
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// Configuration file (default: ./leastpriv.yaml when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Only count events at or after this time (RFC 3339 or YYYY-MM-DD).
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,

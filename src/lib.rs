@@ -9,6 +9,7 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod config;
 pub mod diff;
 pub mod ingest;
 pub mod model;
@@ -16,4 +17,5 @@ pub mod output;
 pub mod policy;
 pub mod report;
 pub mod rules;
+pub mod secrets;
 pub mod usage;

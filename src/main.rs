@@ -8,6 +8,8 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use cli::{Cli, Command, Format};
 use leastpriv::audit::{self, AuditOptions};
+use leastpriv::catalog::Catalog;
+use leastpriv::config::{RuleSet, Settings};
 use leastpriv::ingest::snapshot::{Overrides, SnapshotPaths};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -49,6 +51,29 @@ fn emit(text: &str, output: Option<&std::path::Path>) -> Result<()> {
     Ok(())
 }
 
+/// Settings from `--config`, or `./leastpriv.yaml` when present, and the rules.
+fn rules(i: &cli::InputArgs) -> Result<(Settings, RuleSet)> {
+    let default = std::path::Path::new("leastpriv.yaml");
+    let settings = match (&i.config, default.exists()) {
+        (Some(p), _) => Settings::load(p)?,
+        (None, true) => Settings::load(default)?,
+        (None, false) => Settings::default(),
+    };
+    let dir = i.rules.clone().or_else(|| settings.rules.clone());
+    let rules = RuleSet::load(Catalog::embedded(), dir.as_deref(), &settings)?;
+    Ok((settings, rules))
+}
+
+fn audit(i: &cli::InputArgs) -> Result<leastpriv::audit::Audit> {
+    let (paths, opts) = inputs(i)?;
+    let (settings, rules) = rules(i)?;
+    let result = audit::run_with(Catalog::embedded(), &rules, &settings, &paths, &opts)?;
+    for p in &result.problems {
+        eprintln!("warning: skipped {p}");
+    }
+    Ok(result)
+}
+
 fn inputs(i: &cli::InputArgs) -> Result<(SnapshotPaths, AuditOptions)> {
     let paths = SnapshotPaths::resolve(
         i.snapshot.as_deref(),
@@ -86,11 +111,7 @@ fn inputs(i: &cli::InputArgs) -> Result<(SnapshotPaths, AuditOptions)> {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Audit(a) => {
-            let (paths, opts) = inputs(&a.input)?;
-            let result = audit::run(&paths, &opts)?;
-            for p in &result.problems {
-                eprintln!("warning: skipped {p}");
-            }
+            let result = audit(&a.input)?;
             let text = match a.format {
                 Format::Json => leastpriv::report::json::render(&result),
                 Format::Table => {
@@ -135,6 +156,35 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let result = audit::run(&paths, &opts)?;
             let text =
                 leastpriv::report::explain::render(&result, &e.principal, e.action.as_deref())?;
+            emit(&text, None)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Secrets(sa) => {
+            let result = audit(&sa.input)?;
+            let view = leastpriv::secrets::build(&result);
+            let text = match sa.format {
+                Format::Json => leastpriv::report::secrets::json(&view),
+                Format::Table => leastpriv::report::secrets::table(&view),
+            };
+            emit(&text, sa.output.as_deref())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Rules(r) => {
+            let text = match r.format {
+                cli::RulesFormat::Markdown => leastpriv::rules::docs_markdown(),
+                cli::RulesFormat::Table => leastpriv::rules::REGISTRY
+                    .iter()
+                    .map(|r| {
+                        let m = r.meta();
+                        format!(
+                            "{:<32} {:<9} {}\n",
+                            m.id,
+                            m.default_severity.as_str(),
+                            m.title
+                        )
+                    })
+                    .collect(),
+            };
             emit(&text, None)?;
             Ok(ExitCode::SUCCESS)
         }

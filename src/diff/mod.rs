@@ -131,26 +131,7 @@ pub fn audit_principals(
 }
 
 fn merge_activity(into: &mut ActorActivity, other: ActorActivity) {
-    for (k, v) in other.actions {
-        let e = into.actions.entry(k).or_default();
-        if e.count == 0 {
-            *e = v;
-        } else {
-            e.count += v.count;
-            e.first = e.first.min(v.first);
-            e.last = e.last.max(v.last);
-            e.resources.extend(v.resources);
-        }
-    }
-    for (k, v) in other.source_identities {
-        *into.source_identities.entry(k).or_default() += v;
-    }
-    for (k, v) in other.sessions {
-        *into.sessions.entry(k).or_default() += v;
-    }
-    into.records += other.records;
-    into.first = into.first.min(other.first);
-    into.last = into.last.max(other.last);
+    into.merge(other);
 }
 
 /// Granted resource patterns of `id` for a principal, over all allowing statements.

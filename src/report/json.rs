@@ -146,11 +146,15 @@ pub struct OtherV1 {
 pub struct FindingV1 {
     pub rule: &'static str,
     pub severity: &'static str,
+    pub score: f64,
     pub principal: String,
+    pub kind: &'static str,
     pub actions: Vec<String>,
     pub message: String,
     pub evidence: Vec<String>,
     pub remediation: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<serde_json::Value>,
 }
 
 fn attempt(cat: &Catalog, a: &crate::diff::Attempt) -> AttemptV1 {
@@ -319,11 +323,14 @@ pub fn build(audit: &Audit) -> AuditV1 {
             .map(|f| FindingV1 {
                 rule: f.rule,
                 severity: f.severity.as_str(),
+                score: (f.score * 10.0).round() / 10.0,
                 principal: f.principal.clone(),
+                kind: f.kind.as_str(),
                 actions: f.actions.clone(),
                 message: f.message.clone(),
                 evidence: f.evidence.clone(),
                 remediation: f.remediation.clone(),
+                fix: f.fix.clone(),
             })
             .collect(),
     }

@@ -3,6 +3,7 @@
 pub mod catalog;
 pub mod explain;
 pub mod json;
+pub mod secrets;
 pub mod table;
 
 /// Unix seconds as RFC 3339 UTC (`2026-10-15T12:05:00Z`).

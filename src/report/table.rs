@@ -30,7 +30,8 @@ pub fn render(audit: &Audit, width: u16) -> String {
     for ap in &audit.principals {
         let a = &ap.audit;
         let mut ranked = a.unused.clone();
-        ranked.sort_by_key(|&id| (std::cmp::Reverse(action_weight(cat, id)), id));
+        let risk = crate::rules::risk::Risk::embedded(cat).ok();
+        ranked.sort_by_key(|&id| (std::cmp::Reverse(action_weight(cat, risk.as_ref(), id)), id));
         let mut top: Vec<String> = ranked
             .iter()
             .take(TOP_UNUSED)

@@ -1,16 +1,29 @@
-//! Findings: classification of principals and the rule registry.
+//! Findings: classification of principals, risk data, guardrails and the
+//! rule registry.
 //!
 //! Every rule is a small type implementing `Rule`, registered once in
 //! `REGISTRY`; ids are kebab-case and never reused. Findings are plain data;
-//! renderers decide how to show them.
+//! renderers decide how to show them. `docs/rules.md` is generated from the
+//! registry (`leastpriv rules --format markdown`) and a test keeps it in step.
 
 pub mod classify;
-mod denied_attempts;
+pub mod guardrails;
+pub mod risk;
+
+mod agents;
+mod category;
+mod dormant;
+mod guardrail_rules;
 mod unused_permissions;
 mod used_without_grant;
 
-use crate::catalog::Catalog;
+use crate::catalog::{ActionId, Catalog};
+use crate::config::Settings;
 use crate::diff::PrincipalAudit;
+use crate::ingest::credential_report::CredentialRow;
+use classify::Kind;
+use guardrails::Guardrails;
+use risk::{Breadth, Risk, Verdict};
 
 /// How urgent a finding is. Ordered: `Critical` is the greatest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -56,71 +69,213 @@ pub struct RuleMeta {
 }
 
 /// One finding, with the evidence that supports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Finding {
     pub rule: &'static str,
     pub severity: Severity,
+    /// Orders findings of one severity: higher is more urgent.
+    pub score: f64,
     /// ARN of the principal the finding is about.
     pub principal: String,
+    pub kind: Kind,
     pub actions: Vec<String>,
     pub message: String,
     /// Facts from the inputs that support the finding (policies, records, counts).
     pub evidence: Vec<String>,
     pub remediation: String,
+    /// A policy statement that closes the finding, when there is one.
+    pub fix: Option<serde_json::Value>,
 }
 
 /// What rules may look at besides the principal itself.
 pub struct RuleContext<'a> {
     pub catalog: &'a Catalog,
+    pub risk: &'a Risk,
+    pub guardrails: &'a Guardrails,
+    pub settings: &'a Settings,
+    /// The report's time, Unix seconds: ages are measured against it.
+    pub now: i64,
+    /// The evidence window, Unix seconds, if there is one.
+    pub window: Option<(i64, i64)>,
 }
 
-/// A check over one audited principal.
+/// One principal as the rules see it.
+pub struct Subject<'a> {
+    pub audit: &'a PrincipalAudit,
+    pub kind: Kind,
+    pub credentials: Option<&'a CredentialRow>,
+}
+
+impl Subject<'_> {
+    pub fn name(&self) -> &str {
+        &self.audit.principal.name
+    }
+
+    pub fn arn(&self) -> &str {
+        &self.audit.principal.arn
+    }
+
+    /// The exposure multiplier: long-lived keys and external trust raise risk.
+    pub fn exposure(&self, risk: &Risk) -> (f64, Vec<String>) {
+        let mut m = 1.0;
+        let mut why = Vec::new();
+        if let Some(c) = self.credentials {
+            let n = c.active_keys().count();
+            if n > 0 {
+                m *= risk.scoring.exposure.long_lived_keys;
+                why.push(format!("{n} active long-lived access key(s)"));
+            }
+        }
+        if let Some(t) = &self.audit.principal.trust_policy {
+            let trusted = classify::trusted_principals(t);
+            let own = self.arn().split(':').nth(4).unwrap_or("").to_string();
+            let external: Vec<&String> = trusted
+                .aws
+                .iter()
+                .filter(|a| *a == "*" || !a.contains(&own))
+                .chain(
+                    trusted
+                        .federated
+                        .iter()
+                        .filter(|f| f.contains(":oidc-provider/") || !f.starts_with("arn:")),
+                )
+                .collect();
+            if !external.is_empty() {
+                m *= risk.scoring.exposure.external_trust;
+                why.push(format!(
+                    "trust policy admits {}",
+                    external
+                        .iter()
+                        .map(|s| format!("`{s}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+        (m, why)
+    }
+
+    /// The verdict of a granted action.
+    pub fn verdict(&self, id: ActionId) -> Verdict {
+        if self.audit.used.iter().any(|u| u.action == id) {
+            Verdict::Used
+        } else if self.audit.unobservable.iter().any(|(a, _)| *a == id) {
+            Verdict::Unobservable
+        } else {
+            Verdict::Unused
+        }
+    }
+
+    /// Granted resource patterns of an action and their breadth.
+    pub fn breadth(&self, cat: &Catalog, id: ActionId) -> (Vec<String>, Breadth) {
+        let r = crate::diff::granted_resources(cat, &self.audit.principal, &self.audit.grants, id);
+        let b = Breadth::of(&r);
+        (r, b)
+    }
+}
+
+/// A check over one principal.
 pub trait Rule: Sync {
-    fn meta(&self) -> &'static RuleMeta;
-    fn check(&self, ctx: &RuleContext, p: &PrincipalAudit, out: &mut Vec<Finding>);
+    fn meta(&self) -> &RuleMeta;
+    fn check(&self, ctx: &RuleContext, s: &Subject, out: &mut Vec<Finding>);
 }
 
-/// Every rule, in one explicit list.
+/// Every rule, in one explicit list, secrets first.
 pub static REGISTRY: &[&dyn Rule] = &[
+    &category::SECRETS_ACCESS,
+    &category::CREDENTIAL_MINTING,
+    &category::PRIVILEGE_ESCALATION,
+    &category::DATA_EXFILTRATION,
+    &category::RESOURCE_EXPOSURE,
+    &guardrail_rules::MissingGuardrail,
+    &guardrail_rules::GuardrailHit,
+    &agents::SuperUserAgent,
+    &agents::AgentWithoutSourceIdentity,
+    &dormant::DormantPrincipal,
+    &dormant::StaleAccessKey,
+    &dormant::StaleConsolePassword,
     &unused_permissions::UnusedPermissions,
-    &denied_attempts::DeniedAttempts,
     &used_without_grant::UsedWithoutGrant,
 ];
 
-/// Runs every rule over every principal; most urgent first, then by principal.
-pub fn evaluate(ctx: &RuleContext, audits: &[PrincipalAudit]) -> Vec<Finding> {
+/// Looks a rule up by id.
+pub fn rule(id: &str) -> Option<&'static RuleMeta> {
+    REGISTRY.iter().map(|r| r.meta()).find(|m| m.id == id)
+}
+
+/// Runs every rule over every principal; most urgent first.
+pub fn evaluate(ctx: &RuleContext, subjects: &[Subject]) -> Vec<Finding> {
     let mut out = Vec::new();
-    for p in audits {
+    for s in subjects {
         for r in REGISTRY {
-            r.check(ctx, p, &mut out);
+            r.check(ctx, s, &mut out);
         }
     }
-    out.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| b.actions.len().cmp(&a.actions.len()))
-            .then_with(|| a.principal.cmp(&b.principal))
-            .then_with(|| a.rule.cmp(b.rule))
-    });
+    sort_findings(&mut out);
     out
 }
 
-/// A rank of how much harm an action can do, from its access levels:
-/// permissions management first, then writes, tagging, reads, lists.
-pub fn action_weight(cat: &Catalog, id: crate::catalog::ActionId) -> u8 {
+/// Severity, then score, then principal and rule: a stable, most-urgent-first order.
+pub fn sort_findings(f: &mut [Finding]) {
+    f.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| b.score.total_cmp(&a.score))
+            .then_with(|| a.principal.cmp(&b.principal))
+            .then_with(|| a.rule.cmp(b.rule))
+            .then_with(|| a.actions.cmp(&b.actions))
+    });
+}
+
+/// A rank of how much harm an action can do: its risk category weight, or
+/// from its access levels when it has none.
+pub fn action_weight(cat: &Catalog, risk: Option<&Risk>, id: ActionId) -> u32 {
+    if let Some(c) = risk.and_then(|r| r.category(id)) {
+        return c.weight as u32;
+    }
     use crate::catalog::AccessLevel::*;
     cat.action(id)
         .access_levels
         .iter()
         .map(|l| match l {
-            PermissionsManagement => 5,
-            Write => 3,
-            Tagging => 2,
-            Read => 2,
-            List => 1,
+            PermissionsManagement => 35,
+            Write => 25,
+            Tagging => 10,
+            Read => 15,
+            List => 5,
         })
         .max()
         .unwrap_or(0)
+}
+
+/// The markdown reference of every rule (`docs/rules.md`).
+pub fn docs_markdown() -> String {
+    let mut out = String::from(
+        "# Rules\n\nGenerated from the rule registry by `leastpriv rules --format markdown`; a test keeps this file in step with the code.\n\n",
+    );
+    out.push_str("| id | title | default severity |\n|---|---|---|\n");
+    for r in REGISTRY {
+        let m = r.meta();
+        out.push_str(&format!(
+            "| [`{}`](#{}) | {} | {} |\n",
+            m.id,
+            m.id,
+            m.title,
+            m.default_severity.as_str()
+        ));
+    }
+    for r in REGISTRY {
+        let m = r.meta();
+        out.push_str(&format!(
+            "\n## {}\n\n**{}** (default severity: {})\n\n**Why.** {}\n\n**Fix.** {}\n",
+            m.id,
+            m.title,
+            m.default_severity.as_str(),
+            m.rationale,
+            m.remediation
+        ));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -140,5 +295,16 @@ mod tests {
         let n = ids.len();
         ids.dedup();
         assert_eq!(ids.len(), n);
+    }
+
+    #[test]
+    fn docs_are_in_step_with_the_registry() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/rules.md");
+        let on_disk = std::fs::read_to_string(path).unwrap_or_default();
+        assert_eq!(
+            on_disk,
+            docs_markdown(),
+            "docs/rules.md is stale: run `leastpriv rules --format markdown > docs/rules.md`"
+        );
     }
 }

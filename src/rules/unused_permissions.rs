@@ -1,5 +1,4 @@
-use super::{action_weight, Finding, Rule, RuleContext, RuleMeta, Severity};
-use crate::diff::PrincipalAudit;
+use super::{action_weight, Finding, Rule, RuleContext, RuleMeta, Severity, Subject};
 
 pub struct UnusedPermissions;
 
@@ -12,32 +11,36 @@ static META: RuleMeta = RuleMeta {
 };
 
 impl Rule for UnusedPermissions {
-    fn meta(&self) -> &'static RuleMeta {
+    fn meta(&self) -> &RuleMeta {
         &META
     }
 
-    fn check(&self, ctx: &RuleContext, p: &PrincipalAudit, out: &mut Vec<Finding>) {
+    fn check(&self, ctx: &RuleContext, s: &Subject, out: &mut Vec<Finding>) {
+        let p = s.audit;
         if p.unused.is_empty() {
             return;
         }
         let cat = ctx.catalog;
-        let top = p
-            .unused
-            .iter()
-            .map(|&id| action_weight(cat, id))
-            .max()
-            .unwrap_or(0);
-        let severity = match top {
-            5 => Severity::High,
-            3 => Severity::Medium,
-            _ => Severity::Low,
+        // The categories have their own rules; this one is the long tail,
+        // so it stays low unless the tail is large.
+        let severity = if p.unused.len() >= 100 {
+            Severity::Medium
+        } else {
+            Severity::Low
         };
         let mut ranked = p.unused.clone();
-        ranked.sort_by_key(|&id| std::cmp::Reverse(action_weight(cat, id)));
+        ranked.sort_by_key(|&id| {
+            (
+                std::cmp::Reverse(action_weight(cat, Some(ctx.risk), id)),
+                id,
+            )
+        });
         let used = p.used.len();
         out.push(Finding {
             rule: META.id,
             severity,
+            score: p.unused.len() as f64 / 1000.0,
+            kind: s.kind,
             principal: p.principal.arn.clone(),
             actions: ranked.iter().map(|&id| cat.full_name(id)).collect(),
             message: format!(
@@ -55,6 +58,7 @@ impl Rule for UnusedPermissions {
                 p.denied.len()
             )],
             remediation: META.remediation.to_string(),
+            fix: None,
         });
     }
 }

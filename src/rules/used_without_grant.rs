@@ -1,5 +1,4 @@
-use super::{Finding, Rule, RuleContext, RuleMeta, Severity};
-use crate::diff::PrincipalAudit;
+use super::{Finding, Rule, RuleContext, RuleMeta, Severity, Subject};
 
 pub struct UsedWithoutGrant;
 
@@ -12,11 +11,12 @@ static META: RuleMeta = RuleMeta {
 };
 
 impl Rule for UsedWithoutGrant {
-    fn meta(&self) -> &'static RuleMeta {
+    fn meta(&self) -> &RuleMeta {
         &META
     }
 
-    fn check(&self, ctx: &RuleContext, p: &PrincipalAudit, out: &mut Vec<Finding>) {
+    fn check(&self, ctx: &RuleContext, s: &Subject, out: &mut Vec<Finding>) {
+        let p = s.audit;
         let ungranted: Vec<_> = p.used.iter().filter(|u| !u.granted).collect();
         if ungranted.is_empty() {
             return;
@@ -25,6 +25,8 @@ impl Rule for UsedWithoutGrant {
         out.push(Finding {
             rule: META.id,
             severity: META.default_severity,
+            score: 0.0,
+            kind: s.kind,
             principal: p.principal.arn.clone(),
             actions: ungranted.iter().map(|u| cat.full_name(u.action)).collect(),
             message: format!(
@@ -56,6 +58,7 @@ impl Rule for UsedWithoutGrant {
                 })
                 .collect(),
             remediation: META.remediation.to_string(),
+            fix: None,
         });
     }
 }

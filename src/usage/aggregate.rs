@@ -96,6 +96,10 @@ pub struct ActorActivity {
     pub actions: HashMap<(ActionId, Outcome), ActionStats>,
     pub source_identities: BTreeMap<String, u64>,
     pub sessions: BTreeMap<String, u64>,
+    /// Per end user (`sourceIdentity`), up to `RESOURCE_SAMPLES` resources touched.
+    pub resources_by_source_identity: BTreeMap<String, BTreeSet<String>>,
+    /// Assumed-role records whose session carried no `sourceIdentity`.
+    pub sessions_without_source_identity: u64,
     /// Events that are not IAM actions (console sign-in, SSO portal), by `source:name`.
     pub non_iam: BTreeMap<String, u64>,
     /// Events we could not map to a catalog action, by `source:name`.
@@ -112,6 +116,8 @@ impl ActorActivity {
             actions: HashMap::new(),
             source_identities: BTreeMap::new(),
             sessions: BTreeMap::new(),
+            resources_by_source_identity: BTreeMap::new(),
+            sessions_without_source_identity: 0,
             non_iam: BTreeMap::new(),
             unmapped: BTreeMap::new(),
             records: 0,
@@ -120,7 +126,8 @@ impl ActorActivity {
         }
     }
 
-    fn merge(&mut self, o: ActorActivity) {
+    /// Adds another activity of the same identity.
+    pub fn merge(&mut self, o: ActorActivity) {
         for (k, v) in o.actions {
             self.actions.entry(k).or_default().merge(v);
         }
@@ -134,6 +141,15 @@ impl ActorActivity {
                 *map.entry(k).or_default() += v;
             }
         }
+        for (k, v) in o.resources_by_source_identity {
+            let e = self.resources_by_source_identity.entry(k).or_default();
+            for r in v {
+                if e.len() < RESOURCE_SAMPLES {
+                    e.insert(r);
+                }
+            }
+        }
+        self.sessions_without_source_identity += o.sessions_without_source_identity;
         self.records += o.records;
         self.first = self.first.min(o.first);
         self.last = self.last.max(o.last);
@@ -391,6 +407,9 @@ fn record(
     }
     if let Some(s) = &actor.session {
         *a.sessions.entry(s.clone()).or_default() += 1;
+        if actor.source_identity.is_none() {
+            a.sessions_without_source_identity += 1;
+        }
     }
     match mapped {
         MappedRef::Actions(actions) => {
@@ -402,6 +421,19 @@ fn record(
             };
             resources.clear();
             super::resources::extract(rec, mapper.service_prefix(source), resources);
+            if outcome == Outcome::Success {
+                if let Some(si) = &actor.source_identity {
+                    let e = a
+                        .resources_by_source_identity
+                        .entry(si.clone())
+                        .or_default();
+                    for r in resources.iter() {
+                        if e.len() < RESOURCE_SAMPLES {
+                            e.insert(r.clone());
+                        }
+                    }
+                }
+            }
             for &id in actions {
                 a.actions.entry((id, outcome)).or_default().add(
                     t,

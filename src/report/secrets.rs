@@ -1,0 +1,133 @@
+//! Rendering of `leastpriv secrets`.
+
+use super::time;
+use crate::secrets::SecretsView;
+use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct ViewV1 {
+    schema: &'static str,
+    resources: Vec<EntryV1>,
+}
+
+#[derive(Serialize)]
+struct EntryV1 {
+    resource: String,
+    kind: &'static str,
+    pattern: bool,
+    aliases: Vec<String>,
+    can_read: Vec<ReaderV1>,
+    did_read: Vec<AccessV1>,
+    denied: Vec<AccessV1>,
+}
+
+#[derive(Serialize)]
+struct ReaderV1 {
+    principal: String,
+    kind: &'static str,
+    action: String,
+    granted_on: String,
+    used: bool,
+}
+
+#[derive(Serialize)]
+struct AccessV1 {
+    principal: String,
+    action: String,
+    count: u64,
+    last_seen: String,
+    invoked_by: Vec<String>,
+}
+
+pub fn json(v: &SecretsView) -> String {
+    let doc = ViewV1 {
+        schema: "leastpriv.secrets/v1",
+        resources: v
+            .entries
+            .iter()
+            .map(|e| EntryV1 {
+                resource: e.resource.clone(),
+                kind: e.kind.map_or("unknown", |k| k.as_str()),
+                pattern: e.pattern,
+                aliases: e.aliases.clone(),
+                can_read: e
+                    .readers
+                    .iter()
+                    .map(|r| ReaderV1 {
+                        principal: r.principal.clone(),
+                        kind: r.kind,
+                        action: r.action.clone(),
+                        granted_on: r.granted_on.clone(),
+                        used: r.used,
+                    })
+                    .collect(),
+                did_read: e.reads.iter().map(access).collect(),
+                denied: e.denied.iter().map(access).collect(),
+            })
+            .collect(),
+    };
+    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+}
+
+fn access(a: &crate::secrets::Access) -> AccessV1 {
+    AccessV1 {
+        principal: a.principal.clone(),
+        action: a.action.clone(),
+        count: a.count,
+        last_seen: time(a.last_seen),
+        invoked_by: a.via.clone(),
+    }
+}
+
+pub fn table(v: &SecretsView) -> String {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(160)
+        .set_header(vec!["Resource", "Kind", "Can read", "Did read", "Refused"]);
+    for e in &v.entries {
+        let mut readers: Vec<String> = e
+            .readers
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} ({}{})",
+                    r.name,
+                    r.kind,
+                    if r.granted_on == "*" { ", on *" } else { "" }
+                )
+            })
+            .collect();
+        readers.dedup();
+        let reads: Vec<String> = e
+            .reads
+            .iter()
+            .map(|a| {
+                let via = if a.via.is_empty() {
+                    String::new()
+                } else {
+                    format!(" via {}", a.via.join(", "))
+                };
+                format!("{} {}× last {}{via}", a.name, a.count, time(a.last_seen))
+            })
+            .collect();
+        let denied: Vec<String> = e
+            .denied
+            .iter()
+            .map(|a| format!("{} {}×", a.name, a.count))
+            .collect();
+        t.add_row(vec![
+            format!(
+                "{}{}",
+                e.resource,
+                if e.pattern { " (policy pattern)" } else { "" }
+            ),
+            e.kind.map_or("unknown", |k| k.as_str()).to_string(),
+            readers.join("\n"),
+            reads.join("\n"),
+            denied.join("\n"),
+        ]);
+    }
+    t.to_string() + "\n"
+}

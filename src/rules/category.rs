@@ -1,0 +1,190 @@
+//! One rule per risk category of `rules/risk.yaml`: what the principal can do
+//! in that category, scored so that removable, broad grants to agents rise.
+
+use super::risk::Verdict;
+use super::{Finding, Rule, RuleContext, RuleMeta, Severity, Subject};
+use crate::catalog::ActionId;
+
+/// A rule over the grants of one risk category.
+pub struct CategoryRule {
+    meta: RuleMeta,
+    category: &'static str,
+    verb: &'static str,
+}
+
+pub static SECRETS_ACCESS: CategoryRule = CategoryRule {
+    meta: RuleMeta {
+        id: "secrets-access",
+        title: "Can read secrets",
+        default_severity: Severity::High,
+        rationale: "Secret values, SecureString parameters and decryption keys unlock everything else: a principal that can read them is as powerful as what they protect. Grants that are never used, reach every secret (`*`), or belong to an agent weigh most. `kms:Decrypt` made by Secrets Manager or SSM on the principal's behalf counts as the principal's use.",
+        remediation: "Keep only the secrets the principal read in the window, by ARN; remove unused secret access; for agents, add the `agent-secrets-outside-path` guardrail.",
+    },
+    category: "secrets-access",
+    verb: "can read secrets",
+};
+
+pub static CREDENTIAL_MINTING: CategoryRule = CategoryRule {
+    meta: RuleMeta {
+        id: "credential-minting",
+        title: "Can mint credentials",
+        default_severity: Severity::High,
+        rationale: "Creating access keys, login profiles, role sessions or service tokens produces credentials that outlive the policy that allowed them and that the audit of this principal no longer covers.",
+        remediation: "Remove credential-minting actions that were not used; scope `sts:AssumeRole` to the role ARNs actually assumed; deny them explicitly for agents.",
+    },
+    category: "credential-minting",
+    verb: "can mint credentials",
+};
+
+pub static PRIVILEGE_ESCALATION: CategoryRule = CategoryRule {
+    meta: RuleMeta {
+        id: "privilege-escalation",
+        title: "Can escalate privileges",
+        default_severity: Severity::High,
+        rationale: "Changing policies, trust or boundaries, or passing a role to compute it creates (`iam:PassRole` with `lambda:CreateFunction`, `ec2:RunInstances`, ...), lets a principal act with more than it was given.",
+        remediation: "Remove unused policy-changing actions; scope `iam:PassRole` to the role ARNs passed and add an `iam:PassedToService` condition.",
+    },
+    category: "privilege-escalation",
+    verb: "can escalate privileges",
+};
+
+pub static DATA_EXFILTRATION: CategoryRule = CategoryRule {
+    meta: RuleMeta {
+        id: "data-exfiltration",
+        title: "Can read or copy data in bulk",
+        default_severity: Severity::Medium,
+        rationale: "Object reads, table scans, snapshots and exports move data out; on `*` they reach every bucket or table of the account.",
+        remediation: "Narrow data reads to the buckets, prefixes and tables used in the window.",
+    },
+    category: "data-exfiltration",
+    verb: "can read or copy data",
+};
+
+pub static RESOURCE_EXPOSURE: CategoryRule = CategoryRule {
+    meta: RuleMeta {
+        id: "resource-exposure",
+        title: "Can expose resources",
+        default_severity: Severity::Medium,
+        rationale: "Changing bucket, key, secret or function policies, sharing snapshots and opening security groups can make a resource public or reachable from other accounts.",
+        remediation: "Remove resource-policy changes the principal did not make in the window; route such changes through reviewed infrastructure code.",
+    },
+    category: "resource-exposure",
+    verb: "can expose resources",
+};
+
+impl Rule for CategoryRule {
+    fn meta(&self) -> &RuleMeta {
+        &self.meta
+    }
+
+    fn check(&self, ctx: &RuleContext, s: &Subject, out: &mut Vec<Finding>) {
+        let Some(cat_risk) = ctx.risk.category_by_id(self.category) else {
+            return;
+        };
+        let cat = ctx.catalog;
+        let mut hits = cat_risk.actions.clone();
+        hits.intersect_with(&s.audit.grants.granted);
+        if hits.is_empty() {
+            return;
+        }
+        let (exposure, exposure_why) = s.exposure(ctx.risk);
+        let mut scored: Vec<(f64, ActionId, Verdict, Vec<String>)> = hits
+            .iter()
+            .map(|id| {
+                let v = s.verdict(id);
+                let (res, breadth) = s.breadth(cat, id);
+                (
+                    ctx.risk
+                        .score(cat_risk.weight, v, breadth, s.kind, exposure),
+                    id,
+                    v,
+                    res,
+                )
+            })
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut score = scored[0].0;
+        let mut evidence = Vec::new();
+        // PassRole with compute creation is escalation even if each is narrow.
+        if self.category == "privilege-escalation" {
+            if let Some(pr) = cat.lookup("iam:PassRole").filter(|id| hits.contains(*id)) {
+                let mut compute = ctx.risk.passrole_compute.clone();
+                compute.intersect_with(&s.audit.grants.granted);
+                if !compute.is_empty() {
+                    let (res, _) = s.breadth(cat, pr);
+                    evidence.push(format!(
+                        "iam:PassRole on {} together with {}: can run code as the passed role",
+                        res.join(", "),
+                        compute
+                            .iter()
+                            .take(4)
+                            .map(|id| cat.full_name(id))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                    score = score.max(ctx.risk.scoring.severity.high);
+                }
+            }
+        }
+        let severity = ctx.risk.severity(score);
+        let count = |v: Verdict| scored.iter().filter(|x| x.2 == v).count();
+        for (sc, id, v, res) in scored.iter().take(12) {
+            let used = s.audit.used.iter().find(|u| u.action == *id);
+            let what = match (v, used) {
+                (Verdict::Used, Some(u)) => {
+                    let via = if u.stats.invoked_by.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            ", via {}",
+                            u.stats
+                                .invoked_by
+                                .keys()
+                                .cloned()
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    };
+                    format!(
+                        "used {}×, last {}{via}",
+                        u.stats.count,
+                        crate::report::time(u.stats.last)
+                    )
+                }
+                (Verdict::Unobservable, _) => "unobservable".to_string(),
+                _ => "never used".to_string(),
+            };
+            evidence.push(format!(
+                "{} on {} ({what}; score {:.0})",
+                cat.full_name(*id),
+                res.join(", "),
+                sc
+            ));
+        }
+        if scored.len() > 12 {
+            evidence.push(format!("... and {} more", scored.len() - 12));
+        }
+        evidence.extend(exposure_why);
+        out.push(Finding {
+            rule: self.meta.id,
+            severity,
+            score,
+            principal: s.arn().to_string(),
+            kind: s.kind,
+            actions: scored.iter().map(|x| cat.full_name(x.1)).collect(),
+            message: format!(
+                "{} `{}` {}: {} action(s), {} used, {} never used, {} unobservable",
+                s.kind.as_str(),
+                s.name(),
+                self.verb,
+                scored.len(),
+                count(Verdict::Used),
+                count(Verdict::Unused),
+                count(Verdict::Unobservable)
+            ),
+            evidence,
+            remediation: self.meta.remediation.to_string(),
+            fix: None,
+        });
+    }
+}

@@ -1,0 +1,205 @@
+//! `missing-guardrail` and `guardrail-hit`.
+
+use super::classify::Kind;
+use super::{Finding, Rule, RuleContext, RuleMeta, Severity, Subject};
+use crate::model::Effect;
+use crate::policy::PolicyRef;
+
+pub struct MissingGuardrail;
+
+static MISSING: RuleMeta = RuleMeta {
+    id: "missing-guardrail",
+    title: "An expected explicit Deny is missing",
+    default_severity: Severity::High,
+    rationale: "Least privilege that rests on Allow statements alone breaks the day someone attaches a broader policy. Each kind of principal has actions it must never perform (`rules/guardrails.yaml`): agents never change IAM or mint credentials, workloads never get console passwords. The effective grant still includes such an action and no Deny or boundary stops it.",
+    remediation: "Add the Deny statement given in the finding to the principal's policies or, better, to its permissions boundary or an SCP.",
+};
+
+impl Rule for MissingGuardrail {
+    fn meta(&self) -> &RuleMeta {
+        &MISSING
+    }
+
+    fn check(&self, ctx: &RuleContext, s: &Subject, out: &mut Vec<Finding>) {
+        let cat = ctx.catalog;
+        for g in ctx.guardrails.for_kind(s.kind) {
+            let mut hit = g.actions.clone();
+            hit.intersect_with(&s.audit.grants.granted);
+            let open: Vec<_> = hit
+                .iter()
+                .filter(|&id| g.reaches_outside(&s.breadth(cat, id).0))
+                .collect();
+            if open.is_empty() {
+                continue;
+            }
+            let severity = match s.kind {
+                Kind::Agent => Severity::High,
+                Kind::Npe => Severity::Medium,
+                Kind::Human => Severity::Low,
+            };
+            let used = open
+                .iter()
+                .filter(|id| s.audit.used.iter().any(|u| u.action == **id))
+                .count();
+            let mut evidence: Vec<String> = open
+                .iter()
+                .take(8)
+                .map(|&id| {
+                    format!(
+                        "{} granted on {}",
+                        cat.full_name(id),
+                        s.breadth(cat, id).0.join(", ")
+                    )
+                })
+                .collect();
+            if open.len() > 8 {
+                evidence.push(format!("... and {} more", open.len() - 8));
+            }
+            if used > 0 {
+                evidence.push(format!(
+                    "{used} of them used in the window: check the workload before denying"
+                ));
+            }
+            out.push(Finding {
+                rule: MISSING.id,
+                severity,
+                score: ctx.risk.scoring.severity.high + open.len() as f64 / 1000.0,
+                principal: s.arn().to_string(),
+                kind: s.kind,
+                actions: open.iter().map(|&id| cat.full_name(id)).collect(),
+                message: format!(
+                    "{} `{}` lacks guardrail `{}` ({}): {} action(s) granted with no explicit Deny",
+                    s.kind.as_str(),
+                    s.name(),
+                    g.id,
+                    g.title,
+                    open.len()
+                ),
+                evidence,
+                remediation: format!(
+                    "Add this statement to the boundary or an identity policy of `{}`: {}",
+                    s.name(),
+                    g.deny_statement()
+                ),
+                fix: Some(g.deny_statement()),
+            });
+        }
+    }
+}
+
+pub struct GuardrailHit;
+
+static HIT: RuleMeta = RuleMeta {
+    id: "guardrail-hit",
+    title: "Attempted a denied or not-granted action",
+    default_severity: Severity::Medium,
+    rationale: "CloudTrail shows the principal tried an action and was refused. The guardrail held, but the attempt is either a misconfigured workload or a principal (or an agent's prompt) probing for more. One finding per principal and action, so CI can alert on new ones.",
+    remediation: "Investigate the sessions that made the attempt. If the workload needs the action, grant it narrowly; if not, make the refusal explicit with the Deny statement given.",
+};
+
+impl Rule for GuardrailHit {
+    fn meta(&self) -> &RuleMeta {
+        &HIT
+    }
+
+    fn check(&self, ctx: &RuleContext, s: &Subject, out: &mut Vec<Finding>) {
+        let cat = ctx.catalog;
+        let p = &s.audit.principal;
+        for d in &s.audit.denied {
+            let guard = ctx
+                .guardrails
+                .for_kind(s.kind)
+                .find(|g| g.actions.contains(d.action));
+            let category = ctx.risk.category(d.action);
+            let severity = match (guard, category.map(|c| c.weight)) {
+                (Some(_), _) => Severity::High,
+                (None, Some(w)) if w >= 90.0 => Severity::Medium,
+                _ => Severity::Low,
+            };
+            let stopped_by: Vec<String> = s
+                .audit
+                .grants
+                .reasons(d.action)
+                .filter(|c| c.effect == Effect::Deny)
+                .filter_map(|c| {
+                    let pol = match c.at.policy {
+                        PolicyRef::Identity(i) => p.policies.get(i)?.source.label(),
+                        PolicyRef::Boundary => p.boundary.as_ref()?.source.label(),
+                    };
+                    let st = crate::policy::grants::statement(p, c.at)?;
+                    Some(format!(
+                        "stopped by explicit Deny in {pol}, statement {}",
+                        st.label()
+                    ))
+                })
+                .collect();
+            let mut evidence = vec![format!(
+                "{} refused attempt(s) between {} and {}: {}",
+                d.stats.count,
+                crate::report::time(d.stats.first),
+                crate::report::time(d.stats.last),
+                d.stats
+                    .error_codes
+                    .iter()
+                    .map(|(k, v)| format!("{k} ×{v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )];
+            if !d.stats.resources.is_empty() {
+                evidence.push(format!(
+                    "on {}",
+                    d.stats
+                        .resources
+                        .iter()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            let fix = if stopped_by.is_empty() {
+                if s.audit.grants.outside_boundary.contains(d.action) {
+                    evidence.push("stopped by the permissions boundary".to_string());
+                } else if d.granted {
+                    evidence.push("granted by the principal's policies: refused by a resource policy, SCP or condition".to_string());
+                } else {
+                    evidence.push("not granted (implicit deny): no explicit guardrail".to_string());
+                }
+                let mut st = guard.map(|g| g.deny_statement()).unwrap_or_else(|| {
+                    serde_json::json!({"Effect": "Deny", "Action": [cat.full_name(d.action)], "Resource": "*"})
+                });
+                if guard.is_none() {
+                    st["Sid"] = serde_json::json!("LeastprivExplicitDeny");
+                }
+                Some(st)
+            } else {
+                evidence.extend(stopped_by);
+                None
+            };
+            if let Some(g) = guard {
+                evidence.push(format!(
+                    "the action is under guardrail `{}` for {}s",
+                    g.id,
+                    s.kind.as_str()
+                ));
+            }
+            out.push(Finding {
+                rule: HIT.id,
+                severity,
+                score: category.map_or(10.0, |c| c.weight) + d.stats.count as f64 / 1000.0,
+                principal: s.arn().to_string(),
+                kind: s.kind,
+                actions: vec![cat.full_name(d.action)],
+                message: format!(
+                    "{} `{}` attempted `{}` {} time(s) and was refused",
+                    s.kind.as_str(),
+                    s.name(),
+                    cat.full_name(d.action),
+                    d.stats.count
+                ),
+                evidence,
+                remediation: HIT.remediation.to_string(),
+                fix,
+            });
+        }
+    }
+}

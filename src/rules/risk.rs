@@ -1,0 +1,290 @@
+//! Risk data (`rules/risk.yaml`): action categories, secrets first, and the
+//! score that orders findings.
+
+use crate::catalog::{ActionId, ActionSet, Catalog};
+use crate::rules::classify::Kind;
+use crate::rules::Severity;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    categories: Vec<RawCategory>,
+    passrole_compute: Vec<String>,
+    scoring: Scoring,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCategory {
+    id: String,
+    title: String,
+    weight: f64,
+    rationale: String,
+    actions: Vec<String>,
+}
+
+/// Multipliers and thresholds of the score.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scoring {
+    pub verdict: VerdictWeights,
+    pub breadth: BreadthWeights,
+    pub kind: KindWeights,
+    pub exposure: ExposureWeights,
+    pub severity: Thresholds,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerdictWeights {
+    pub unused: f64,
+    pub unobservable: f64,
+    pub used: f64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreadthWeights {
+    pub all: f64,
+    pub wildcard: f64,
+    pub specific: f64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KindWeights {
+    pub agent: f64,
+    pub npe: f64,
+    pub human: f64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExposureWeights {
+    pub long_lived_keys: f64,
+    pub external_trust: f64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    pub critical: f64,
+    pub high: f64,
+    pub medium: f64,
+    pub low: f64,
+}
+
+/// One risk category with its actions resolved against the catalog.
+#[derive(Clone, Debug)]
+pub struct Category {
+    pub id: String,
+    pub title: String,
+    pub weight: f64,
+    pub rationale: String,
+    pub actions: ActionSet,
+}
+
+/// How widely a grant reaches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Breadth {
+    Specific,
+    Wildcard,
+    All,
+}
+
+impl Breadth {
+    /// From the granted resource patterns of one action.
+    pub fn of(resources: &[String]) -> Breadth {
+        if resources
+            .iter()
+            .any(|r| r == "*" || r.starts_with("* except"))
+        {
+            Breadth::All
+        } else if resources.iter().any(|r| r.contains('*') || r.contains('?')) {
+            Breadth::Wildcard
+        } else {
+            Breadth::Specific
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Breadth::All => "all resources",
+            Breadth::Wildcard => "a wildcard",
+            Breadth::Specific => "named resources",
+        }
+    }
+}
+
+/// The verdict side of the score.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Used,
+    Unused,
+    Unobservable,
+}
+
+/// The risk data.
+#[derive(Clone, Debug)]
+pub struct Risk {
+    pub categories: Vec<Category>,
+    pub passrole_compute: ActionSet,
+    pub scoring: Scoring,
+}
+
+/// A bad `risk.yaml`.
+#[derive(Debug, thiserror::Error)]
+pub enum RiskError {
+    #[error("`{file}`: {message}")]
+    Yaml { file: String, message: String },
+    #[error("`{file}`: category `{category}`: pattern `{pattern}` names no catalog action")]
+    UnknownAction {
+        file: String,
+        category: String,
+        pattern: String,
+    },
+}
+
+pub const EMBEDDED: &str = include_str!("../../rules/risk.yaml");
+
+impl Risk {
+    pub fn embedded(cat: &Catalog) -> Result<Risk, RiskError> {
+        Self::from_yaml(cat, "rules/risk.yaml", EMBEDDED)
+    }
+
+    pub fn from_yaml(cat: &Catalog, file: &str, text: &str) -> Result<Risk, RiskError> {
+        let f: File = yaml_serde::from_str(text).map_err(|e| RiskError::Yaml {
+            file: file.to_string(),
+            message: e.to_string(),
+        })?;
+        let resolve = |category: &str, pats: &[String]| -> Result<ActionSet, RiskError> {
+            let mut s = ActionSet::empty(cat);
+            for p in pats {
+                let e = cat.expand(p);
+                if e.is_empty() {
+                    return Err(RiskError::UnknownAction {
+                        file: file.to_string(),
+                        category: category.to_string(),
+                        pattern: p.clone(),
+                    });
+                }
+                s.union_with(&e);
+            }
+            Ok(s)
+        };
+        // An action belongs to the first category that lists it.
+        let mut taken = ActionSet::empty(cat);
+        let mut categories = Vec::new();
+        for c in f.categories {
+            let mut set = resolve(&c.id, &c.actions)?;
+            set.subtract(&taken);
+            taken.union_with(&set);
+            categories.push(Category {
+                id: c.id,
+                title: c.title,
+                weight: c.weight,
+                rationale: c.rationale,
+                actions: set,
+            });
+        }
+        Ok(Risk {
+            categories,
+            passrole_compute: resolve("passrole_compute", &f.passrole_compute)?,
+            scoring: f.scoring,
+        })
+    }
+
+    pub fn category(&self, id: ActionId) -> Option<&Category> {
+        self.categories.iter().find(|c| c.actions.contains(id))
+    }
+
+    pub fn category_by_id(&self, id: &str) -> Option<&Category> {
+        self.categories.iter().find(|c| c.id == id)
+    }
+
+    /// The score of one grant.
+    pub fn score(
+        &self,
+        weight: f64,
+        verdict: Verdict,
+        breadth: Breadth,
+        kind: Kind,
+        exposure: f64,
+    ) -> f64 {
+        let s = &self.scoring;
+        let v = match verdict {
+            // A broad grant used on a few resources is mostly removable.
+            Verdict::Used if breadth != Breadth::Specific => {
+                (s.verdict.used + s.verdict.unused) / 2.0
+            }
+            Verdict::Used => s.verdict.used,
+            Verdict::Unused => s.verdict.unused,
+            Verdict::Unobservable => s.verdict.unobservable,
+        };
+        let b = match breadth {
+            Breadth::All => s.breadth.all,
+            Breadth::Wildcard => s.breadth.wildcard,
+            Breadth::Specific => s.breadth.specific,
+        };
+        let k = match kind {
+            Kind::Agent => s.kind.agent,
+            Kind::Npe => s.kind.npe,
+            Kind::Human => s.kind.human,
+        };
+        weight * v * b * k * exposure
+    }
+
+    /// The severity a score earns.
+    pub fn severity(&self, score: f64) -> Severity {
+        let t = &self.scoring.severity;
+        if score >= t.critical {
+            Severity::Critical
+        } else if score >= t.high {
+            Severity::High
+        } else if score >= t.medium {
+            Severity::Medium
+        } else if score >= t.low {
+            Severity::Low
+        } else {
+            Severity::Info
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_risk_resolves_and_secrets_come_first() {
+        let cat = Catalog::embedded();
+        let r = Risk::embedded(cat).unwrap();
+        assert_eq!(r.categories[0].id, "secrets-access");
+        let gsv = cat.lookup("secretsmanager:GetSecretValue").unwrap();
+        assert_eq!(r.category(gsv).unwrap().id, "secrets-access");
+        let pr = cat.lookup("iam:PassRole").unwrap();
+        assert_eq!(r.category(pr).unwrap().id, "privilege-escalation");
+    }
+
+    #[test]
+    fn agent_reading_every_secret_unused_is_critical() {
+        let r = Risk::embedded(Catalog::embedded()).unwrap();
+        let s = r.score(100.0, Verdict::Unused, Breadth::All, Kind::Agent, 1.0);
+        assert_eq!(r.severity(s), Severity::Critical);
+        let s = r.score(100.0, Verdict::Used, Breadth::Specific, Kind::Human, 1.0);
+        assert!(r.severity(s) <= Severity::Low);
+    }
+
+    #[test]
+    fn bad_pattern_is_named() {
+        let text = EMBEDDED.replace(
+            "secretsmanager:GetSecretValue",
+            "secretsmanager:GetSecretValu",
+        );
+        let e = Risk::from_yaml(Catalog::embedded(), "r.yaml", &text)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("r.yaml") && e.contains("GetSecretValu"), "{e}");
+    }
+}
