@@ -50,6 +50,8 @@ pub struct PrincipalAudit {
     pub failed: Vec<Attempt>,
     /// The principal's activity, if it appears in the logs.
     pub activity: Option<ActorActivity>,
+    /// Roles: what the AssumeRole calls for it asked for (session tags).
+    pub sessions_granted: Option<crate::usage::aggregate::SessionsGranted>,
 }
 
 impl PrincipalAudit {
@@ -223,5 +225,6 @@ fn audit_one(
         denied,
         failed,
         activity,
+        sessions_granted: None,
     }
 }

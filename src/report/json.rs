@@ -104,8 +104,24 @@ pub struct PrincipalV1 {
     pub failed: Vec<AttemptV1>,
     pub source_identities: usize,
     pub sessions: usize,
+    /// Who (or what) acted through this principal: end users, sessions, tags.
+    pub on_behalf_of: OnBehalfV1,
     pub records: u64,
     pub last_activity: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct OnBehalfV1 {
+    /// Distinct `sourceIdentity` values with their call counts.
+    pub source_identities: BTreeMap<String, u64>,
+    /// Session names with their call counts.
+    pub session_names: BTreeMap<String, u64>,
+    /// Session tags requested by AssumeRole calls for this role.
+    pub session_tags: BTreeMap<String, Vec<String>>,
+    /// Resources touched per end user (sample).
+    pub resources_by_source_identity: BTreeMap<String, Vec<String>>,
+    /// Calls made in sessions that carried no source identity.
+    pub calls_without_source_identity: u64,
 }
 
 #[derive(Serialize)]
@@ -219,6 +235,42 @@ pub fn build(audit: &Audit) -> AuditV1 {
                 failed: a.failed.iter().map(|d| attempt(cat, d)).collect(),
                 source_identities: a.activity.as_ref().map_or(0, |x| x.source_identities.len()),
                 sessions: a.activity.as_ref().map_or(0, |x| x.sessions.len()),
+                on_behalf_of: OnBehalfV1 {
+                    source_identities: a
+                        .activity
+                        .as_ref()
+                        .map(|x| x.source_identities.clone())
+                        .unwrap_or_default(),
+                    session_names: a
+                        .activity
+                        .as_ref()
+                        .map(|x| x.sessions.clone())
+                        .unwrap_or_default(),
+                    session_tags: a
+                        .sessions_granted
+                        .as_ref()
+                        .map(|s| {
+                            s.tags
+                                .iter()
+                                .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    resources_by_source_identity: a
+                        .activity
+                        .as_ref()
+                        .map(|x| {
+                            x.resources_by_source_identity
+                                .iter()
+                                .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    calls_without_source_identity: a
+                        .activity
+                        .as_ref()
+                        .map_or(0, |x| x.sessions_without_source_identity),
+                },
                 records: a.activity.as_ref().map_or(0, |x| x.records),
                 last_activity: a
                     .activity

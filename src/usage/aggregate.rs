@@ -220,8 +220,69 @@ fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
 #[derive(Clone, Debug, Default)]
 pub struct Activity {
     pub actors: HashMap<String, ActorActivity>,
+    /// Sessions granted by `sts:AssumeRole*` calls, by the assumed role's ARN:
+    /// the only place CloudTrail shows session tags.
+    pub sessions_granted: HashMap<String, SessionsGranted>,
     pub stats: IngestStats,
     pub problems: Vec<Problem>,
+}
+
+/// What the AssumeRole calls for one role asked for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SessionsGranted {
+    pub count: u64,
+    /// Session tag key to the values seen.
+    pub tags: BTreeMap<String, BTreeSet<String>>,
+    /// Who called AssumeRole (principal ARN or service), with counts.
+    pub callers: BTreeMap<String, u64>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AssumeRoleParams<'a> {
+    #[serde(borrow)]
+    role_arn: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    tags: Vec<SessionTag<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct SessionTag<'a> {
+    #[serde(borrow)]
+    key: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    value: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// Keeps the session tags of successful AssumeRole* calls, per role.
+fn note_assume_role(rec: &RawRecord<'_>, source: &str, name: &str, acc: &mut Activity) {
+    if source != "sts.amazonaws.com" || !name.starts_with("AssumeRole") || rec.error_code.is_some()
+    {
+        return;
+    }
+    let Some(raw) = rec.request_parameters else {
+        return;
+    };
+    let Ok(p) = serde_json::from_str::<AssumeRoleParams>(raw.get()) else {
+        return;
+    };
+    let Some(role) = p.role_arn else { return };
+    let e = acc.sessions_granted.entry(role.into_owned()).or_default();
+    e.count += 1;
+    for t in p.tags {
+        if let (Some(k), Some(v)) = (t.key, t.value) {
+            let vals = e.tags.entry(k.into_owned()).or_default();
+            if vals.len() < RESOURCE_SAMPLES {
+                vals.insert(v.into_owned());
+            }
+        }
+    }
+    let caller = rec
+        .user_identity
+        .as_ref()
+        .and_then(|u| u.arn.as_deref().or(u.invoked_by.as_deref()))
+        .unwrap_or("unknown");
+    *e.callers.entry(caller.to_string()).or_default() += 1;
 }
 
 impl Activity {
@@ -232,6 +293,16 @@ impl Activity {
                 None => {
                     self.actors.insert(k, v);
                 }
+            }
+        }
+        for (k, v) in o.sessions_granted {
+            let e = self.sessions_granted.entry(k).or_default();
+            e.count += v.count;
+            for (tk, tv) in v.tags {
+                e.tags.entry(tk).or_default().extend(tv);
+            }
+            for (c, n) in v.callers {
+                *e.callers.entry(c).or_default() += n;
             }
         }
         self.stats.merge(o.stats);
@@ -386,6 +457,7 @@ fn record(
             return Ok(());
         }
     }
+    note_assume_role(rec, source, name, acc);
     let stats = &mut acc.stats;
     stats.first_event = min_opt(stats.first_event, Some(t));
     stats.last_event = max_opt(stats.last_event, Some(t));
