@@ -210,8 +210,7 @@ fn audit_one(
     let mut unused = Vec::new();
     let mut unobservable = Vec::new();
     for id in not_used.iter() {
-        let resources = granted_resources(cat, p, &grants, id);
-        match obs.unobservable(cat, cov, id, &resources) {
+        match obs.unobservable(cat, cov, id, || granted_resources(cat, p, &grants, id)) {
             Some(why) => unobservable.push((id, why)),
             None => unused.push(id),
         }

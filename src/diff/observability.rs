@@ -135,7 +135,7 @@ impl Observability {
         cat: &Catalog,
         cov: &TrailCoverage,
         id: ActionId,
-        resources: &[String],
+        resources: impl FnOnce() -> Vec<String>,
     ) -> Option<Unobservable> {
         if let Some((_, why)) = self.never.iter().find(|(s, _)| s.contains(id)) {
             return Some(Unobservable::NeverLogged(why.clone()));
@@ -146,6 +146,7 @@ impl Observability {
             .iter()
             .all(|l| matches!(l, AccessLevel::Read | AccessLevel::List));
         if let Some(kind) = self.data_event_type(id) {
+            let resources = resources();
             let recorded = cov.data.iter().any(|d| {
                 d.resource_type == kind
                     && match d.read_write {
@@ -165,9 +166,11 @@ impl Observability {
             });
             return (!recorded).then(|| Unobservable::DataEventNotRecorded(kind.to_string()));
         }
-        let source = format!("{}.amazonaws.com", action.service);
-        if cov.excluded_sources.iter().any(|s| s == &source) {
-            return Some(Unobservable::SourceExcluded(source));
+        if !cov.excluded_sources.is_empty() {
+            let source = format!("{}.amazonaws.com", action.service);
+            if cov.excluded_sources.iter().any(|s| s == &source) {
+                return Some(Unobservable::SourceExcluded(source));
+            }
         }
         if read_only && !cov.management_read {
             return Some(Unobservable::ManagementNotRecorded("read"));

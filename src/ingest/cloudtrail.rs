@@ -286,13 +286,19 @@ pub fn for_each_record<'b>(
                 n += 1;
             }
             Some(Err(e)) => {
-                report(format!("byte {offset}"), format!("invalid JSON: {e}"));
+                // `offset` is where the previous value ended; the broken one
+                // starts after the whitespace that follows it.
+                let start = offset
+                    + bytes[offset..]
+                        .iter()
+                        .position(|b| !b.is_ascii_whitespace())
+                        .unwrap_or(0);
+                report(format!("byte {start}"), format!("invalid JSON: {e}"));
                 n += 1;
                 // The stream cannot resync inside a broken value: go on line by
-                // line after it, as NDJSON allows.
-                let rest = &bytes[offset..];
-                if let Some(nl) = rest.iter().position(|&b| b == b'\n') {
-                    let base = offset + nl + 1;
+                // line after the broken line, as NDJSON allows.
+                if let Some(nl) = bytes[start..].iter().position(|&b| b == b'\n') {
+                    let base = start + nl + 1;
                     let mut pos = base;
                     for line in bytes[base..].split(|&b| b == b'\n') {
                         let here = pos;

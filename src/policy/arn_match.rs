@@ -30,12 +30,21 @@ fn policy_tokens(pattern: &str) -> Vec<Tok> {
 }
 
 /// A catalog ARN template as tokens: `${Partition}`, `${Region}`, `${Account}`
-/// and bucket names are single segments; other variables match anything.
+/// and bucket names are single segments; other variables match anything, and
+/// so does a literal `*` (`arn:${Partition}:dms:${Region}:${Account}:endpoint:*`
+/// names every endpoint, not one whose id is `*`).
 fn template_tokens(template: &str) -> Vec<Tok> {
+    fn lit(c: char) -> Tok {
+        if c == '*' {
+            Tok::Star
+        } else {
+            Tok::Lit(c)
+        }
+    }
     let mut out = Vec::new();
     let mut rest = template;
     while let Some(start) = rest.find("${") {
-        out.extend(rest[..start].chars().map(Tok::Lit));
+        out.extend(rest[..start].chars().map(lit));
         let after = &rest[start + 2..];
         match after.find('}') {
             Some(end) => {
@@ -46,12 +55,12 @@ fn template_tokens(template: &str) -> Vec<Tok> {
                 rest = &after[end + 1..];
             }
             None => {
-                out.extend(rest[start..].chars().map(Tok::Lit));
+                out.extend(rest[start..].chars().map(lit));
                 rest = "";
             }
         }
     }
-    out.extend(rest.chars().map(Tok::Lit));
+    out.extend(rest.chars().map(lit));
     out
 }
 
@@ -173,6 +182,11 @@ mod tests {
         assert!(pattern_meets_template(
             "arn:aws:secretsmanager:us-east-1:1:secret:prod/*",
             "arn:${Partition}:secretsmanager:${Region}:${Account}:secret:${SecretId}"
+        ));
+        // A literal `*` in a template stands for any id.
+        assert!(pattern_meets_template(
+            "arn:aws:dms:us-east-1:1:endpoint:ABC",
+            "arn:${Partition}:dms:${Region}:${Account}:endpoint:*"
         ));
     }
 

@@ -77,9 +77,14 @@ pub fn evaluate(c: &Condition, ctx: &Context) -> Truth {
     let request: &[String] = match values {
         Some(v) if !v.is_empty() => v,
         _ => {
-            // A missing key: IfExists and ForAllValues hold; negated operators
-            // hold; positive ones do not (IAM's documented behaviour).
-            return if if_exists || set == SetOp::AllValues || negated {
+            // A missing key: IfExists and ForAllValues hold; ForAnyValue does
+            // not, whatever the operator; otherwise negated operators hold and
+            // positive ones do not (IAM's documented behaviour).
+            return if if_exists || set == SetOp::AllValues {
+                Truth::True
+            } else if set == SetOp::AnyValue {
+                Truth::False
+            } else if negated {
                 Truth::True
             } else {
                 Truth::False

@@ -70,7 +70,7 @@ impl EffectiveGrants {
 }
 
 /// The statement a reference points at.
-pub fn statement<'p>(principal: &'p Principal, at: StmtRef) -> Option<&'p Statement> {
+pub fn statement(principal: &Principal, at: StmtRef) -> Option<&Statement> {
     let doc = match at.policy {
         PolicyRef::Identity(i) => &principal.policies.get(i)?.document,
         PolicyRef::Boundary => &principal.boundary.as_ref()?.document,
@@ -380,6 +380,12 @@ fn deny_covers(
     deny: &Contribution,
     id: ActionId,
 ) -> bool {
+    // An action without resource types is only ever requested on "*", and
+    // the Deny's contribution holds it only if its resource element takes in
+    // "*": it covers the one resource there is.
+    if cat.action(id).resource_types.is_empty() {
+        return true;
+    }
     let Some(st) = statement(principal, deny.at) else {
         return false;
     };

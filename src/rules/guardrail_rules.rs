@@ -28,6 +28,7 @@ impl Rule for MissingGuardrail {
             let open: Vec<_> = hit
                 .iter()
                 .filter(|&id| g.reaches_outside(&s.breadth(cat, id).0))
+                .filter(|&id| !closed_by_deny(s, g, id))
                 .collect();
             if open.is_empty() {
                 continue;
@@ -85,6 +86,33 @@ impl Rule for MissingGuardrail {
             });
         }
     }
+}
+
+/// Whether an unconditional Deny already closes the guardrail for `id`: a
+/// Deny on every resource, or a `NotResource` Deny whose exceptions stay
+/// within what the guardrail allows (the guardrail's own fix does).
+fn closed_by_deny(
+    s: &Subject,
+    g: &crate::rules::guardrails::Guardrail,
+    id: crate::catalog::ActionId,
+) -> bool {
+    use crate::model::ResourceSpec;
+    use crate::policy::arn_match::pattern_covers;
+    s.audit
+        .grants
+        .reasons(id)
+        .filter(|c| c.effect == Effect::Deny && !c.conditional)
+        .filter_map(|c| crate::policy::grants::statement(&s.audit.principal, c.at))
+        .any(|st| match &st.resources {
+            ResourceSpec::Resource(r) => r.iter().any(|p| p == "*"),
+            ResourceSpec::NotResource(except) => {
+                !g.resources_except.is_empty()
+                    && except
+                        .iter()
+                        .all(|x| g.resources_except.iter().any(|e| pattern_covers(e, x)))
+            }
+            ResourceSpec::None => true,
+        })
 }
 
 pub struct GuardrailHit;

@@ -95,13 +95,14 @@ pub enum Breadth {
 
 impl Breadth {
     /// From the granted resource patterns of one action.
+    /// A pattern scoped by a session variable (`${aws:SourceIdentity}`,
+    /// `${aws:PrincipalTag/...}`, `${aws:username}`) names one principal's or
+    /// end user's resources at a time: specific, whatever its wildcards.
     pub fn of(resources: &[String]) -> Breadth {
-        if resources
-            .iter()
-            .any(|r| r == "*" || r.starts_with("* except"))
-        {
+        let open: Vec<&String> = resources.iter().filter(|r| !r.contains("${aws:")).collect();
+        if open.iter().any(|r| *r == "*" || r.starts_with("* except")) {
             Breadth::All
-        } else if resources.iter().any(|r| r.contains('*') || r.contains('?')) {
+        } else if open.iter().any(|r| r.contains('*') || r.contains('?')) {
             Breadth::Wildcard
         } else {
             Breadth::Specific

@@ -29,7 +29,7 @@ impl Rule for UnusedPermissions {
             Severity::Low
         };
         let mut ranked = p.unused.clone();
-        ranked.sort_by_key(|&id| {
+        ranked.sort_by_cached_key(|&id| {
             (
                 std::cmp::Reverse(action_weight(cat, Some(ctx.risk), id)),
                 id,

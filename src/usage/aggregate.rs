@@ -8,7 +8,7 @@ use crate::ingest::cloudtrail::{discover, for_each_record, read_log_bytes, Probl
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// How many distinct resources are kept as evidence per principal and action.
@@ -384,7 +384,7 @@ impl Dedup {
 }
 
 fn ingest_file(
-    path: &PathBuf,
+    path: &Path,
     mapper: &EventMapper,
     opts: IngestOptions,
     dedup: &Dedup,
@@ -396,7 +396,7 @@ fn ingest_file(
         Err(message) => {
             acc.stats.files_failed += 1;
             acc.problems.push(Problem {
-                file: path.clone(),
+                file: path.to_path_buf(),
                 location: String::new(),
                 message,
             });
@@ -412,7 +412,7 @@ fn ingest_file(
         |i, rec| {
             if let Err(message) = record(&rec, mapper, opts, dedup, acc, &mut resources) {
                 rejected.push(Problem {
-                    file: path.clone(),
+                    file: path.to_path_buf(),
                     location: format!("record {i}"),
                     message,
                 });
@@ -515,7 +515,22 @@ fn record(
                 );
             }
         }
-        MappedRef::NoPermission => stats.no_permission += 1,
+        MappedRef::NoPermission => {
+            stats.no_permission += 1;
+            // No permission is needed, but the call happened: a catalog action
+            // of that name (sts:GetCallerIdentity) is used, never "unused".
+            let full = format!("{}:{}", mapper.service_prefix(source), name);
+            if let Some(id) = crate::catalog::Catalog::embedded().lookup(&full) {
+                if rec.error_code.is_none() {
+                    a.actions.entry((id, Outcome::Success)).or_default().add(
+                        t,
+                        &[],
+                        actor.invoked_by.as_deref(),
+                        None,
+                    );
+                }
+            }
+        }
         MappedRef::NotIam => {
             stats.not_iam += 1;
             *a.non_iam.entry(format!("{source}:{name}")).or_default() += 1;

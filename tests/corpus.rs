@@ -1,0 +1,120 @@
+//! Runs `leastpriv audit` on each part of the independent CloudTrail sample
+//! corpus (`../shared/corpus/cloudtrail/<source>/`) against the demo's
+//! `iam.json`: the run must not fail, whatever the publishers' quirks. Prints
+//! records / mapped / unmapped / skipped per source (`--nocapture`).
+//!
+//! When the corpus is missing the test fails under `CI=true` and is skipped
+//! with a note otherwise.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common::leastpriv;
+use serde_json::Value;
+
+fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/cloudtrail")
+}
+
+/// Panther's file is a JSON array of `{_panther_rule_file, _test_name,
+/// _expected_result, event}`: the CloudTrail records are the `event` values.
+/// Written as NDJSON, one record per line.
+fn panther_as_ndjson(dir: &Path, out: &Path) -> PathBuf {
+    let src = dir.join("panther_cloudtrail_rule_test_events.json");
+    let text = fs::read_to_string(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+    let tests: Vec<Value> =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+    let mut ndjson = String::new();
+    for t in &tests {
+        let event = t
+            .get("event")
+            .unwrap_or_else(|| panic!("{}: an entry without `event`", src.display()));
+        ndjson.push_str(&event.to_string());
+        ndjson.push('\n');
+    }
+    let path = out.join("panther.ndjson");
+    fs::write(&path, ndjson).unwrap();
+    path
+}
+
+#[test]
+fn corpus_audits_without_crashing() {
+    let root = corpus_dir();
+    if !root.is_dir() {
+        let note = format!("CloudTrail corpus not found at {}", root.display());
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{note}");
+        }
+        eprintln!("note: {note}; skipping");
+        return;
+    }
+    let mut sources: Vec<PathBuf> = fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    sources.sort();
+    assert!(
+        !sources.is_empty(),
+        "no source directories in {}",
+        root.display()
+    );
+
+    let iam = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/iam.json");
+    let tmp = tempfile::tempdir().unwrap();
+    let mut failures = Vec::new();
+    println!(
+        "{:<14} {:>7} {:>7} {:>8} {:>7} {:>9} {:>6}",
+        "source", "records", "mapped", "unmapped", "skipped", "not-iam", "files"
+    );
+    for dir in &sources {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let input = if name == "panther" {
+            panther_as_ndjson(dir, tmp.path())
+        } else {
+            dir.clone()
+        };
+        let run = leastpriv()
+            .args(["audit", "--format", "json", "--iam"])
+            .arg(&iam)
+            .arg("--cloudtrail")
+            .arg(&input)
+            .tmp(tmp.path())
+            .run();
+        if run.code != Some(0) {
+            failures.push(format!(
+                "{name}: exit {:?}\n{}",
+                run.code,
+                run.stderr.lines().take(20).collect::<Vec<_>>().join("\n")
+            ));
+            continue;
+        }
+        let report = run.json();
+        let c = &report["coverage"];
+        let n = |f: &str| {
+            c[f].as_u64()
+                .unwrap_or_else(|| panic!("{name}: coverage.{f}"))
+        };
+        println!(
+            "{:<14} {:>7} {:>7} {:>8} {:>7} {:>9} {:>6}",
+            name,
+            n("records"),
+            n("records_mapped"),
+            n("records_unmapped"),
+            n("records_skipped"),
+            n("records_not_iam"),
+            n("files"),
+        );
+        if let Some(events) = c["unmapped_events"].as_object() {
+            for (event, count) in events {
+                println!("    unmapped {event} x{count}");
+            }
+        }
+        if n("records") == 0 {
+            failures.push(format!("{name}: no records read"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}

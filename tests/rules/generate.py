@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+"""Writes the tests/rules/<rule>/<case>/ snapshots. Usage: python3 tests/rules/generate.py tests/rules"""
+import json, os, shutil, sys
+
+ROOT = sys.argv[1]
+ACCT = "111122223333"
+CSV_HEAD = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated"
+
+def doc(*stmts):
+    return {"Version": "2012-10-17", "Statement": list(stmts)}
+
+def allow(actions, resource="*", **kw):
+    s = {"Effect": "Allow", "Action": actions, "Resource": resource}
+    s.update(kw)
+    return s
+
+def deny(actions, resource="*", **kw):
+    s = {"Effect": "Deny", "Action": actions, "Resource": resource}
+    s.update(kw)
+    return s
+
+def trust(service):
+    return doc({"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"})
+
+def role(name, service, *stmts, last_used=None):
+    r = {
+        "Path": "/", "RoleName": name, "RoleId": "AROAEXAMPLE" + name.upper().replace("-", "")[:10],
+        "Arn": f"arn:aws:iam::{ACCT}:role/{name}", "CreateDate": "2025-01-01T00:00:00+00:00",
+        "AssumeRolePolicyDocument": trust(service), "InstanceProfileList": [],
+        "RolePolicyList": [{"PolicyName": f"{name}-policy", "PolicyDocument": doc(*stmts)}],
+        "AttachedManagedPolicies": [],
+    }
+    if last_used:
+        r["RoleLastUsed"] = {"LastUsedDate": last_used, "Region": "us-east-1"}
+    return r
+
+def user(name, *stmts):
+    return {
+        "Path": "/", "UserName": name, "UserId": "AIDAEXAMPLE" + name.upper().replace("-", "")[:10],
+        "Arn": f"arn:aws:iam::{ACCT}:user/{name}", "CreateDate": "2025-01-01T00:00:00+00:00",
+        "GroupList": [], "AttachedManagedPolicies": [],
+        "UserPolicyList": [{"PolicyName": f"{name}-policy", "PolicyDocument": doc(*stmts)}],
+    }
+
+def iam(users=(), roles=()):
+    return {"UserDetailList": list(users), "GroupDetailList": [], "RoleDetailList": list(roles),
+            "Policies": [], "IsTruncated": False}
+
+TRAILS = {"trailList": [{
+    "Name": "main", "TrailARN": f"arn:aws:cloudtrail:us-east-1:{ACCT}:trail/main",
+    "S3BucketName": "trail-logs", "HomeRegion": "us-east-1", "IsMultiRegionTrail": True,
+    "IsOrganizationTrail": False,
+    "EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": []}],
+}]}
+
+_n = [0]
+def rec(identity, source, name, time, params=None, error=None):
+    _n[0] += 1
+    r = {
+        "eventVersion": "1.09", "userIdentity": identity, "eventTime": time,
+        "eventSource": f"{source}.amazonaws.com", "eventName": name, "awsRegion": "us-east-1",
+        "sourceIPAddress": "198.51.100.7", "userAgent": "aws-cli/2.18.4",
+        "requestParameters": params, "responseElements": None,
+        "requestID": f"00000000-0000-4000-8000-{_n[0]:012d}",
+        "eventID": f"22222222-0000-4000-8000-{_n[0]:012d}",
+        "eventType": "AwsApiCall", "managementEvent": True,
+        "recipientAccountId": ACCT, "eventCategory": "Management",
+    }
+    if error:
+        r["errorCode"] = error
+        r["errorMessage"] = "not authorized"
+    return r
+
+def as_user(name):
+    return {"type": "IAMUser", "principalId": "AIDAEXAMPLE" + name.upper().replace("-", "")[:10],
+            "arn": f"arn:aws:iam::{ACCT}:user/{name}", "accountId": ACCT,
+            "accessKeyId": "AKIAEXAMPLE000000001", "userName": name}
+
+def as_role(name, session, source_identity=None):
+    ctx = {"sessionIssuer": {"type": "Role", "principalId": "AROAEXAMPLE",
+                             "arn": f"arn:aws:iam::{ACCT}:role/{name}", "accountId": ACCT,
+                             "userName": name},
+           "attributes": {"creationDate": "2026-10-10T09:00:00Z", "mfaAuthenticated": "false"}}
+    if source_identity:
+        ctx["sourceIdentity"] = source_identity
+    return {"type": "AssumedRole", "principalId": f"AROAEXAMPLE:{session}",
+            "arn": f"arn:aws:sts::{ACCT}:assumed-role/{name}/{session}", "accountId": ACCT,
+            "accessKeyId": "ASIAEXAMPLE000000001", "sessionContext": ctx}
+
+def secret(name):
+    return f"arn:aws:secretsmanager:us-east-1:{ACCT}:secret:{name}-AbCdEf"
+
+def csv_row(name, password=None, key=None, mfa=False):
+    """password/key: last-used timestamps ('never' = enabled, never used)."""
+    arn = f"arn:aws:iam::{ACCT}:user/{name}"
+    na = "N/A"
+    pw_enabled = "true" if password else "false"
+    pw_used = na if password in (None, "never") else password
+    k_active = "true" if key else "false"
+    k_rot = "2025-01-01T00:00:00+00:00" if key else na
+    k_used = na if key in (None, "never") else key
+    k_reg = "us-east-1" if k_used != na else na
+    k_svc = "s3" if k_used != na else na
+    return ",".join([name, arn, "2025-01-01T00:00:00+00:00", pw_enabled, pw_used,
+                     "2025-01-01T00:00:00+00:00" if password else na, na,
+                     "true" if mfa else "false", k_active, k_rot, k_used, k_reg, k_svc,
+                     "false", na, na, na, na, "false", na, "false", na])
+
+def write(rule, case, iam_doc, records=None, csv_rows=None):
+    d = os.path.join(ROOT, rule, case)
+    if os.path.exists(d):
+        shutil.rmtree(d)
+    os.makedirs(d)
+    with open(os.path.join(d, "iam.json"), "w") as f:
+        json.dump(iam_doc, f, indent=2); f.write("\n")
+    with open(os.path.join(d, "trails.json"), "w") as f:
+        json.dump(TRAILS, f, indent=2); f.write("\n")
+    if records is not None:
+        os.makedirs(os.path.join(d, "cloudtrail"))
+        with open(os.path.join(d, "cloudtrail", "events.json"), "w") as f:
+            json.dump({"Records": records}, f, indent=2); f.write("\n")
+    if csv_rows is not None:
+        with open(os.path.join(d, "credential-report.csv"), "w") as f:
+            f.write(CSV_HEAD + "\n" + "".join(r + "\n" for r in csv_rows))
+
+GSV = "secretsmanager:GetSecretValue"
+
+# ---------------------------------------------------------------- secrets-access
+# An agent that can read every secret and never does: critical.
+write("secrets-access", "fires", iam(roles=[role("helper-agent", "bedrock.amazonaws.com", allow([GSV]))]), [])
+# The same agent with the read explicitly denied.
+write("secrets-access", "quiet", iam(roles=[role("helper-agent", "bedrock.amazonaws.com",
+      allow([GSV]), deny([GSV]))]), [])
+# A person who reads the one secret they are granted: a finding, but not critical.
+write("secrets-access", "human-named-secret",
+      iam(users=[user("dana", allow([GSV], secret("prod/reports")))]),
+      [rec(as_user("dana"), "secretsmanager", "GetSecretValue", "2026-10-20T10:00:00Z",
+           {"secretId": secret("prod/reports")})])
+
+# ---------------------------------------------------------------- credential-minting
+write("credential-minting", "fires", iam(roles=[role("key-rotator", "lambda.amazonaws.com",
+      allow(["iam:CreateAccessKey"], f"arn:aws:iam::{ACCT}:user/*"))]), [])
+write("credential-minting", "quiet", iam(roles=[role("key-rotator", "lambda.amazonaws.com",
+      allow(["iam:ListAccessKeys"], f"arn:aws:iam::{ACCT}:user/*"))]), [])
+
+# ---------------------------------------------------------------- privilege-escalation
+write("privilege-escalation", "fires", iam(roles=[role("deployer", "lambda.amazonaws.com",
+      allow(["iam:PassRole"], f"arn:aws:iam::{ACCT}:role/*"))]), [])
+write("privilege-escalation", "quiet", iam(roles=[role("deployer", "lambda.amazonaws.com",
+      allow(["iam:PassRole"], f"arn:aws:iam::{ACCT}:role/*"), deny(["iam:PassRole"]))]), [])
+
+# ---------------------------------------------------------------- data-exfiltration
+write("data-exfiltration", "fires", iam(roles=[role("reporter", "lambda.amazonaws.com",
+      allow(["s3:GetObject"], "arn:aws:s3:::reports/*"))]), [])
+write("data-exfiltration", "quiet", iam(roles=[role("reporter", "lambda.amazonaws.com",
+      allow(["s3:ListBucket"], "arn:aws:s3:::reports"))]), [])
+
+# ---------------------------------------------------------------- resource-exposure
+write("resource-exposure", "fires", iam(roles=[role("bucket-admin", "lambda.amazonaws.com",
+      allow(["s3:PutBucketPolicy"], "arn:aws:s3:::reports"))]), [])
+write("resource-exposure", "quiet", iam(roles=[role("bucket-admin", "lambda.amazonaws.com",
+      allow(["s3:GetBucketPolicy"], "arn:aws:s3:::reports"))]), [])
+
+# ---------------------------------------------------------------- missing-guardrail
+# agent-no-audit-tampering: the agent may stop the trail.
+write("missing-guardrail", "fires", iam(roles=[role("ops-agent", "bedrock.amazonaws.com",
+      allow(["cloudtrail:StopLogging", "cloudtrail:DescribeTrails"]))]), [])
+write("missing-guardrail", "quiet", iam(roles=[role("ops-agent", "bedrock.amazonaws.com",
+      allow(["cloudtrail:StopLogging", "cloudtrail:DescribeTrails"]),
+      deny(["cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "cloudtrail:UpdateTrail",
+            "cloudtrail:PutEventSelectors"], Sid="LeastprivGuardrailAgentNoAuditTampering"))]), [])
+# agent-secrets-outside-path with a NotResource guardrail: the exact Deny statement the
+# finding proposes as its fix must close it.
+write("missing-guardrail", "quiet-not-resource-deny", iam(roles=[role("ops-agent", "bedrock.amazonaws.com",
+      allow([GSV]),
+      {"Sid": "LeastprivGuardrailAgentSecretsOutsidePath", "Effect": "Deny",
+       "Action": ["secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue"],
+       "NotResource": ["arn:aws:secretsmanager:*:*:secret:agents/*"]})]), [])
+# ... and so must an Allow scoped to the agent's own path.
+write("missing-guardrail", "quiet-own-path", iam(roles=[role("ops-agent", "bedrock.amazonaws.com",
+      allow([GSV], f"arn:aws:secretsmanager:us-east-1:{ACCT}:secret:agents/ops-agent/*"))]), [])
+
+# ---------------------------------------------------------------- guardrail-hit
+def hit(error):
+    return [rec(as_user("erin"), "iam", "ListUsers", "2026-10-20T10:00:00Z", None, error)]
+write("guardrail-hit", "fires", iam(users=[user("erin", allow(["iam:ListRoles"]))]), hit("AccessDenied"))
+write("guardrail-hit", "quiet", iam(users=[user("erin", allow(["iam:ListRoles", "iam:ListUsers"]))]), hit(None))
+
+# ---------------------------------------------------------------- super-user-agent
+def agent_reads(identities):
+    out = []
+    for i, si in enumerate(identities):
+        out.append(rec(as_role("support-bot", f"session-{i + 1}", si), "secretsmanager",
+                       "GetSecretValue", f"2026-10-{10 + i}T10:00:00Z",
+                       {"secretId": secret(f"agents/customers/{si or 'anonymous'}")}))
+    return out
+SUPPORT_BOT = iam(roles=[role("support-bot", "bedrock.amazonaws.com", allow([GSV]))])
+write("super-user-agent", "fires", SUPPORT_BOT, agent_reads(["user-1001", "user-1002"]))
+write("super-user-agent", "quiet", SUPPORT_BOT, agent_reads(["user-1001", "user-1001"]))
+
+# ---------------------------------------------------------------- agent-without-source-identity
+write("agent-without-source-identity", "fires", SUPPORT_BOT, agent_reads(["user-1001", None]))
+write("agent-without-source-identity", "quiet", SUPPORT_BOT, agent_reads(["user-1001", "user-1002"]))
+
+# ---------------------------------------------------------------- dormant-principal
+# `worker` made no call in the window that `watcher`'s calls define.
+def watcher_calls():
+    return [rec(as_user("watcher"), "ec2", "DescribeInstances", "2026-10-02T10:00:00Z"),
+            rec(as_user("watcher"), "ec2", "DescribeInstances", "2026-10-30T10:00:00Z")]
+WATCHER = user("watcher", allow(["ec2:DescribeInstances"]))
+write("dormant-principal", "fires", iam(users=[WATCHER], roles=[role("worker", "lambda.amazonaws.com",
+      allow(["sqs:ReceiveMessage"], f"arn:aws:sqs:us-east-1:{ACCT}:jobs"))]), watcher_calls())
+write("dormant-principal", "quiet", iam(users=[WATCHER], roles=[role("worker", "lambda.amazonaws.com",
+      allow(["sqs:ReceiveMessage"], f"arn:aws:sqs:us-east-1:{ACCT}:jobs"))]),
+      watcher_calls() + [rec(as_role("worker", "worker"), "sqs", "ReceiveMessage", "2026-10-15T10:00:00Z",
+                             {"queueUrl": f"https://sqs.us-east-1.amazonaws.com/{ACCT}/jobs"})])
+
+# ---------------------------------------------------------------- stale-access-key
+# now = 2026-11-01T00:00:00Z; 2026-04-15 is 200 days before, 2026-10-31 the day before.
+BATCH = iam(users=[user("batch", allow(["s3:ListAllMyBuckets"]))])
+write("stale-access-key", "fires", BATCH, [], [csv_row("batch", key="2026-04-15T00:00:00+00:00")])
+write("stale-access-key", "quiet", BATCH, [], [csv_row("batch", key="2026-10-31T00:00:00+00:00")])
+
+# ---------------------------------------------------------------- stale-console-password
+FRANK = iam(users=[user("frank", allow(["s3:ListAllMyBuckets"]))])
+write("stale-console-password", "fires", FRANK, [], [csv_row("frank", password="2026-04-15T00:00:00+00:00", mfa=True)])
+write("stale-console-password", "quiet", FRANK, [], [csv_row("frank", password="2026-10-31T00:00:00+00:00", mfa=True)])
+
+# ---------------------------------------------------------------- unused-permissions
+def gina_calls(names):
+    return [rec(as_user("gina"), "ec2", n, f"2026-10-{10 + i}T10:00:00Z") for i, n in enumerate(names)]
+GINA = iam(users=[user("gina", allow(["ec2:DescribeInstances", "ec2:DescribeVpcs"]))])
+write("unused-permissions", "fires", GINA, gina_calls(["DescribeInstances"]))
+write("unused-permissions", "quiet", GINA, gina_calls(["DescribeInstances", "DescribeVpcs"]))
+
+# ---------------------------------------------------------------- used-without-grant
+def hank_calls():
+    return [rec(as_user("hank"), "s3", "ListBuckets", "2026-10-20T10:00:00Z")]
+write("used-without-grant", "fires", iam(users=[user("hank", allow(["ec2:DescribeInstances"]))]), hank_calls())
+write("used-without-grant", "quiet", iam(users=[user("hank", allow(["ec2:DescribeInstances", "s3:ListAllMyBuckets"]))]), hank_calls())
+
+# IAM reports `worker` used 2026-09-01 (61 days before the report), before the window.
+write("dormant-principal", "last-used-before-window", iam(users=[WATCHER], roles=[role("worker", "lambda.amazonaws.com",
+      allow(["sqs:ReceiveMessage"], f"arn:aws:sqs:us-east-1:{ACCT}:jobs"), last_used="2026-09-01T00:00:00+00:00")]),
+      watcher_calls())
+# Every agent session lacks sourceIdentity: nobody can say on whose behalf it acted.
+write("agent-without-source-identity", "no-session-has-one", SUPPORT_BOT, agent_reads([None, None]))
+
+# The remediation of super-user-agent, followed literally: object reads scoped per end user
+# with `${aws:SourceIdentity}` (ABAC). The agent no longer has one grant over all users' data.
+def agent_gets(identities):
+    return [rec(as_role("support-bot", f"session-{i + 1}", si), "s3", "GetObject",
+                f"2026-10-{10 + i}T10:00:00Z",
+                {"bucketName": "customer-data", "key": f"customers/{si}/profile.json"})
+            for i, si in enumerate(identities)]
+write("super-user-agent", "quiet-abac",
+      iam(roles=[role("support-bot", "bedrock.amazonaws.com",
+                      allow(["s3:GetObject"], "arn:aws:s3:::customer-data/customers/${aws:SourceIdentity}/*"))]),
+      agent_gets(["user-1001", "user-1002"]))
+# The same calls with the grant on the whole bucket: the confused deputy (high, not critical).
+write("super-user-agent", "fires-bucket",
+      iam(roles=[role("support-bot", "bedrock.amazonaws.com",
+                      allow(["s3:GetObject"], "arn:aws:s3:::customer-data/*"))]),
+      agent_gets(["user-1001", "user-1002"]))
