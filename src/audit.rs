@@ -74,6 +74,34 @@ pub struct Audit {
     pub findings: Vec<Finding>,
     pub missing_policies: Vec<String>,
     pub credentials: Option<CredentialReport>,
+    /// sha256 and size of each single-file input, so a report can be checked
+    /// against the inputs it came from.
+    pub input_hashes: Vec<InputHash>,
+}
+
+/// The fingerprint of one input file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputHash {
+    pub path: std::path::PathBuf,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+fn hash_inputs(paths: &SnapshotPaths) -> Result<Vec<InputHash>, AuditError> {
+    use sha2::{Digest, Sha256};
+    paths
+        .files()
+        .into_iter()
+        .map(|p| {
+            let bytes = crate::ingest::read_file(p)?;
+            let digest = Sha256::digest(&bytes);
+            Ok(InputHash {
+                path: p.to_path_buf(),
+                sha256: digest.iter().map(|b| format!("{b:02x}")).collect(),
+                bytes: bytes.len() as u64,
+            })
+        })
+        .collect()
 }
 
 /// Runs the offline audit with the shipped rules and default settings.
@@ -170,7 +198,9 @@ pub fn run_with(
     };
     let findings = crate::rules::evaluate(&ctx, &subjects);
     drop(subjects);
+    let input_hashes = hash_inputs(paths)?;
     Ok(Audit {
+        input_hashes,
         generated_at: now,
         window,
         catalog_date: cat.date().to_string(),

@@ -66,7 +66,7 @@ fn strip_position(message: &str) -> String {
 }
 
 /// Reads a whole file, naming it on failure.
-pub(crate) fn read_file(path: &std::path::Path) -> Result<Vec<u8>, IngestError> {
+pub fn read_file(path: &std::path::Path) -> Result<Vec<u8>, IngestError> {
     std::fs::read(path).map_err(|source| IngestError::Read {
         path: path.to_path_buf(),
         source,

@@ -56,6 +56,8 @@ pub struct CoverageV1 {
     pub records_unmapped: u64,
     pub unmapped_events: BTreeMap<String, u64>,
     pub problems: Vec<ProblemV1>,
+    /// sha256 of each single-file input (iam.json, credential report, trails.json).
+    pub inputs: Vec<InputV1>,
     pub trails: TrailsV1,
     pub missing_policies: Vec<String>,
 }
@@ -76,6 +78,13 @@ pub struct DataSelectorV1 {
     pub resource_type: String,
     pub arn_prefixes: Vec<String>,
     pub read_write: &'static str,
+}
+
+#[derive(Serialize)]
+pub struct InputV1 {
+    pub path: String,
+    pub sha256: String,
+    pub bytes: u64,
 }
 
 #[derive(Serialize)]
@@ -322,6 +331,15 @@ pub fn build(audit: &Audit) -> AuditV1 {
                     file: p.file.display().to_string(),
                     location: p.location.clone(),
                     message: p.message.clone(),
+                })
+                .collect(),
+            inputs: audit
+                .input_hashes
+                .iter()
+                .map(|h| InputV1 {
+                    path: h.path.display().to_string(),
+                    sha256: h.sha256.clone(),
+                    bytes: h.bytes,
                 })
                 .collect(),
             trails: TrailsV1 {
