@@ -1,5 +1,9 @@
 use super::{action_weight, Finding, Rule, RuleContext, RuleMeta, Severity, Subject};
 
+/// How many unused actions a finding names; the report's per-principal
+/// `unused` list has them all.
+const MAX_ACTIONS: usize = 50;
+
 pub struct UnusedPermissions;
 
 static META: RuleMeta = RuleMeta {
@@ -42,7 +46,8 @@ impl Rule for UnusedPermissions {
             score: p.unused.len() as f64 / 1000.0,
             kind: s.kind,
             principal: p.principal.arn.clone(),
-            actions: ranked.iter().map(|&id| cat.full_name(id)).collect(),
+            // The riskiest first, capped: the full list is the principal's `unused`.
+            actions: ranked.iter().take(MAX_ACTIONS).map(|&id| cat.full_name(id)).collect(),
             message: format!(
                 "`{}` is granted {} actions and used {} in the window; {} granted actions that the trails would have recorded were never used",
                 p.principal.name,
