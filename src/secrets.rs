@@ -200,33 +200,31 @@ pub fn build(audit: &Audit) -> SecretsView {
                         e_ref.aliases.iter().any(|a| a == r) || canonical(r) == e_ref.resource
                     })
                 };
+                let access = |stats: &crate::usage::ActionStats, via: bool| Access {
+                    principal: a.principal.arn.clone(),
+                    name: a.principal.name.clone(),
+                    action: name.clone(),
+                    count: stats.count,
+                    last_seen: stats.last,
+                    via: if via {
+                        stats.invoked_by.keys().cloned().collect()
+                    } else {
+                        Vec::new()
+                    },
+                };
                 for u in a
                     .used
                     .iter()
                     .filter(|u| u.action == id && hit(&u.stats.resources))
                 {
-                    e.reads.push(Access {
-                        principal: a.principal.arn.clone(),
-                        name: a.principal.name.clone(),
-                        action: name.clone(),
-                        count: u.stats.count,
-                        last_seen: u.stats.last,
-                        via: u.stats.invoked_by.keys().cloned().collect(),
-                    });
+                    e.reads.push(access(&u.stats, true));
                 }
                 for d in a
                     .denied
                     .iter()
                     .filter(|d| d.action == id && hit(&d.stats.resources))
                 {
-                    e.denied.push(Access {
-                        principal: a.principal.arn.clone(),
-                        name: a.principal.name.clone(),
-                        action: name.clone(),
-                        count: d.stats.count,
-                        last_seen: d.stats.last,
-                        via: Vec::new(),
-                    });
+                    e.denied.push(access(&d.stats, false));
                 }
             }
         }

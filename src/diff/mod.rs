@@ -97,7 +97,7 @@ pub fn audit_principals(
             .or_else(|| by_pathless.get(arn.as_str()).copied());
         match target {
             Some(t) if act.kind == ActorKind::Principal => match per_principal.get_mut(t) {
-                Some(existing) => merge_activity(existing, act.clone()),
+                Some(existing) => existing.merge(act.clone()),
                 None => {
                     per_principal.insert(t, act.clone());
                 }
@@ -130,10 +130,6 @@ pub fn audit_principals(
         )
         .collect();
     (audits, others)
-}
-
-fn merge_activity(into: &mut ActorActivity, other: ActorActivity) {
-    into.merge(other);
 }
 
 /// Granted resource patterns of `id` for a principal, over all allowing statements.

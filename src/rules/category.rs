@@ -132,19 +132,7 @@ impl Rule for CategoryRule {
             let used = s.audit.used.iter().find(|u| u.action == *id);
             let what = match (v, used) {
                 (Verdict::Used, Some(u)) => {
-                    let via = if u.stats.invoked_by.is_empty() {
-                        String::new()
-                    } else {
-                        format!(
-                            ", via {}",
-                            u.stats
-                                .invoked_by
-                                .keys()
-                                .cloned()
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )
-                    };
+                    let via = u.stats.via_suffix().replacen(" via", ", via", 1);
                     format!(
                         "used {}×, last {}{via}",
                         u.stats.count,

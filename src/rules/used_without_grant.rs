@@ -37,19 +37,7 @@ impl Rule for UsedWithoutGrant {
             evidence: ungranted
                 .iter()
                 .map(|u| {
-                    let via = if u.stats.invoked_by.is_empty() {
-                        String::new()
-                    } else {
-                        format!(
-                            " via {}",
-                            u.stats
-                                .invoked_by
-                                .keys()
-                                .cloned()
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )
-                    };
+                    let via = u.stats.via_suffix();
                     format!(
                         "{}: {} call(s){via}",
                         cat.full_name(u.action),

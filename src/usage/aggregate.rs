@@ -41,6 +41,22 @@ pub struct ActionStats {
 }
 
 impl ActionStats {
+    /// ` via svc1, svc2` when services made the calls on the principal's behalf.
+    pub fn via_suffix(&self) -> String {
+        if self.invoked_by.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " via {}",
+                self.invoked_by
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    }
+
     fn add(&mut self, t: i64, resources: &[String], via: Option<&str>, error: Option<&str>) {
         if self.count == 0 || t < self.first {
             self.first = t;
