@@ -543,7 +543,8 @@ def gen_support_agent():
         since = T(day, hour, rng.randint(0, 20), rng.randint(0, 59))
         sess = f"agent-session-{hexstr(12)}"
         key = session_key()
-        req = {"roleArn": r["arn"], "roleSessionName": sess, "durationSeconds": 900}
+        req = {"roleArn": r["arn"], "roleSessionName": sess, "durationSeconds": 900,
+               "tags": [{"key": "channel", "value": "helpdesk"}, {"key": "tenant", "value": "acme"}]}
         if who_for:
             req["sourceIdentity"] = who_for
         resp = {"credentials": fake_credentials(key, since + timedelta(minutes=15)),

@@ -467,3 +467,25 @@ fn window_comes_from_the_records() {
     assert!(start >= "2026-10-01T00:00:00Z", "{start}");
     assert!(end <= "2026-10-30T23:59:59Z", "{end}");
 }
+
+#[test]
+fn support_agent_acts_on_behalf_of_end_users() {
+    let p = principal("support-agent");
+    let obo = &p.0["on_behalf_of"];
+    let users: Vec<&String> = obo["source_identities"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(users, ["user-1001", "user-1002", "user-1003"]);
+    assert_eq!(obo["session_names"].as_object().unwrap().len(), 5);
+    // Session tags come from the AssumeRole calls Bedrock made for the role.
+    assert_eq!(obo["session_tags"]["tenant"][0], "acme");
+    assert_eq!(obo["session_tags"]["channel"][0], "helpdesk");
+    let r1001 = strings(&obo["resources_by_source_identity"]["user-1001"]);
+    assert!(
+        r1001.iter().all(|r| !r.contains("/customers/1002/")),
+        "{r1001:?}"
+    );
+    assert!(obo["calls_without_source_identity"].as_u64().unwrap() > 0);
+}

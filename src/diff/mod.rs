@@ -118,14 +118,16 @@ pub fn audit_principals(
             || Expander::new(cat),
             |ex, p| {
                 let grants = effective_grants(cat, ex, p);
-                audit_one(
+                let mut a = audit_one(
                     cat,
                     obs,
                     cov,
                     p,
                     grants,
                     per_principal.get(p.arn.as_str()).cloned(),
-                )
+                );
+                a.sessions_granted = activity.sessions_granted.get(&p.arn).cloned();
+                a
             },
         )
         .collect();
