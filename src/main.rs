@@ -121,7 +121,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Audit(a) => {
             let result = audit(&a.input)?;
-            let text = match a.format {
+            let text = match a.out.format {
                 Format::Json => leastpriv::report::json::render(&result),
                 Format::Table => {
                     let width = a.width.unwrap_or_else(|| {
@@ -134,7 +134,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     leastpriv::report::table::render(&result, width)
                 }
             };
-            emit(&text, a.output.as_deref()).context("writing the report")?;
+            emit(&text, a.out.output.as_deref()).context("writing the report")?;
             let failing = a
                 .fail_on
                 .map(leastpriv::rules::Severity::from)
@@ -171,11 +171,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Secrets(sa) => {
             let result = audit(&sa.input)?;
             let view = leastpriv::secrets::build(&result);
-            let text = match sa.format {
+            let text = match sa.out.format {
                 Format::Json => leastpriv::report::secrets::json(&view),
                 Format::Table => leastpriv::report::secrets::table(&view),
             };
-            emit(&text, sa.output.as_deref())?;
+            emit(&text, sa.out.output.as_deref())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Rules(r) => {

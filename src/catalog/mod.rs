@@ -317,6 +317,21 @@ impl Catalog {
         self.by_name.get(&full_name.to_lowercase()).copied()
     }
 
+    /// The union of several patterns, as rule files list them; the first
+    /// pattern that names no catalog action is returned as the error, so a
+    /// typo in a rule file is an error rather than a rule that never fires.
+    pub fn expand_all<'p>(&self, patterns: &'p [String]) -> Result<ActionSet, &'p str> {
+        let mut set = ActionSet::empty(self);
+        for p in patterns {
+            let e = self.expand(p);
+            if e.is_empty() {
+                return Err(p);
+            }
+            set.union_with(&e);
+        }
+        Ok(set)
+    }
+
     /// All actions matching an IAM action pattern, case-insensitive, with `*` and `?` anywhere.
     /// Unknown services or actions simply match nothing.
     pub fn expand(&self, pattern: &str) -> ActionSet {

@@ -93,18 +93,11 @@ impl Observability {
             message: e.to_string(),
         })?;
         let resolve = |pats: &[String]| -> Result<ActionSet, ObservabilityError> {
-            let mut set = ActionSet::empty(cat);
-            for p in pats {
-                let s = cat.expand(p);
-                if s.is_empty() {
-                    return Err(ObservabilityError::UnknownAction {
-                        file: file.to_string(),
-                        pattern: p.clone(),
-                    });
-                }
-                set.union_with(&s);
-            }
-            Ok(set)
+            cat.expand_all(pats)
+                .map_err(|p| ObservabilityError::UnknownAction {
+                    file: file.to_string(),
+                    pattern: p.to_string(),
+                })
         };
         Ok(Observability {
             never: f

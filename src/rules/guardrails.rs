@@ -105,18 +105,13 @@ impl Guardrails {
         let mut all = Vec::new();
         for (kind, list) in f.kinds {
             for g in list {
-                let mut set = ActionSet::empty(cat);
-                for p in &g.actions {
-                    let e = cat.expand(p);
-                    if e.is_empty() {
-                        return Err(GuardrailError::UnknownAction {
+                let set =
+                    cat.expand_all(&g.actions)
+                        .map_err(|p| GuardrailError::UnknownAction {
                             file: file.to_string(),
                             id: g.id.clone(),
-                            pattern: p.clone(),
-                        });
-                    }
-                    set.union_with(&e);
-                }
+                            pattern: p.to_string(),
+                        })?;
                 all.push(Guardrail {
                     id: g.id,
                     title: g.title,

@@ -160,19 +160,11 @@ impl Risk {
             message: e.to_string(),
         })?;
         let resolve = |category: &str, pats: &[String]| -> Result<ActionSet, RiskError> {
-            let mut s = ActionSet::empty(cat);
-            for p in pats {
-                let e = cat.expand(p);
-                if e.is_empty() {
-                    return Err(RiskError::UnknownAction {
-                        file: file.to_string(),
-                        category: category.to_string(),
-                        pattern: p.clone(),
-                    });
-                }
-                s.union_with(&e);
-            }
-            Ok(s)
+            cat.expand_all(pats).map_err(|p| RiskError::UnknownAction {
+                file: file.to_string(),
+                category: category.to_string(),
+                pattern: p.to_string(),
+            })
         };
         // An action belongs to the first category that lists it.
         let mut taken = ActionSet::empty(cat);
