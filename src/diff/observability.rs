@@ -3,7 +3,6 @@
 
 use crate::catalog::{AccessLevel, ActionId, ActionSet, Catalog};
 use crate::ingest::trails::TrailCoverage;
-use crate::policy::arn_match::patterns_intersect;
 use serde::Deserialize;
 
 /// Why a granted action could not have been seen.
@@ -139,24 +138,7 @@ impl Observability {
             .iter()
             .all(|l| matches!(l, AccessLevel::Read | AccessLevel::List));
         if let Some(kind) = self.data_event_type(id) {
-            let resources = resources();
-            let recorded = cov.data.iter().any(|d| {
-                d.resource_type == kind
-                    && match d.read_write {
-                        crate::ingest::trails::ReadWrite::All => true,
-                        crate::ingest::trails::ReadWrite::ReadOnly => read_only,
-                        crate::ingest::trails::ReadWrite::WriteOnly => !read_only,
-                    }
-                    && (d.arn_prefixes.is_empty()
-                        || resources.iter().any(|r| {
-                            d.arn_prefixes.iter().any(|p| {
-                                let scope = format!("{p}*");
-                                // A bucket ARN is recorded when its objects are.
-                                patterns_intersect(r, &scope)
-                                    || patterns_intersect(&format!("{r}/"), &scope)
-                            })
-                        }))
-            });
+            let recorded = cov.records_data(kind, &resources(), read_only);
             return (!recorded).then(|| Unobservable::DataEventNotRecorded(kind.to_string()));
         }
         if !cov.excluded_sources.is_empty() {

@@ -3,6 +3,7 @@
 //! decides whether an unseen action is "unused" or "unobservable".
 
 use super::IngestError;
+use crate::policy::arn_match::{pattern_covers, patterns_intersect};
 use serde::Deserialize;
 use std::path::Path;
 
@@ -23,7 +24,6 @@ struct RawTrail {
     s3_key_prefix: Option<String>,
     home_region: Option<String>,
     is_multi_region_trail: Option<bool>,
-    is_organization_trail: Option<bool>,
     #[serde(default)]
     event_selectors: Vec<RawSelector>,
     #[serde(default)]
@@ -53,7 +53,6 @@ struct RawDataResource {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct RawAdvanced {
-    name: Option<String>,
     field_selectors: Vec<RawField>,
 }
 
@@ -88,8 +87,38 @@ pub enum ReadWrite {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DataSelector {
     pub resource_type: String,
-    pub arn_prefixes: Vec<String>,
+    /// ARN patterns (IAM wildcards) the selector records; empty = every
+    /// resource of the type. `StartsWith X` becomes `X*`, `Equals X` stays `X`.
+    pub arn_patterns: Vec<String>,
+    /// ARN patterns the selector leaves out (`NotStartsWith`, `NotEquals`,
+    /// `NotEndsWith`).
+    pub excluded: Vec<String>,
     pub read_write: ReadWrite,
+}
+
+impl DataSelector {
+    /// Whether this selector records `resource_type` events on resources
+    /// matching the granted `pattern`, for a read (`read_only`) or write call.
+    /// Partly recorded counts as recorded: the trail would have shown a use
+    /// on the recorded part.
+    pub fn covers(&self, resource_type: &str, pattern: &str, read_only: bool) -> bool {
+        if self.resource_type != resource_type {
+            return false;
+        }
+        let side = match self.read_write {
+            ReadWrite::All => true,
+            ReadWrite::ReadOnly => read_only,
+            ReadWrite::WriteOnly => !read_only,
+        };
+        // A bucket ARN is recorded when its objects are.
+        let as_prefix = format!("{pattern}/*");
+        let candidates = [pattern, as_prefix.as_str()];
+        side && candidates.iter().any(|c| {
+            (self.arn_patterns.is_empty()
+                || self.arn_patterns.iter().any(|s| patterns_intersect(c, s)))
+                && !self.excluded.iter().any(|x| pattern_covers(x, c))
+        })
+    }
 }
 
 /// What the account's trails record, merged over all trails.
@@ -104,6 +133,8 @@ pub struct TrailCoverage {
     /// Set when no `trails.json` was given and management events were assumed.
     pub assumed: bool,
     pub buckets: Vec<String>,
+    /// Trails that record one region only, as `trail (region)`.
+    pub single_region: Vec<String>,
 }
 
 impl TrailCoverage {
@@ -118,28 +149,18 @@ impl TrailCoverage {
             data: Vec::new(),
             assumed: true,
             buckets: Vec::new(),
+            single_region: Vec::new(),
         }
     }
 
-    /// Whether data events of `resource_type` on `arn` (if known) are recorded
-    /// for a read (`read_only`) or write call.
-    pub fn records_data(&self, resource_type: &str, arn: Option<&str>, read_only: bool) -> bool {
+    /// Whether any trail records `resource_type` data events on resources
+    /// matching one of the granted patterns.
+    pub fn records_data(&self, resource_type: &str, granted: &[String], read_only: bool) -> bool {
         self.data.iter().any(|d| {
-            d.resource_type == resource_type
-                && match d.read_write {
-                    ReadWrite::All => true,
-                    ReadWrite::ReadOnly => read_only,
-                    ReadWrite::WriteOnly => !read_only,
-                }
-                && (d.arn_prefixes.is_empty()
-                    || arn
-                        .is_some_and(|a| d.arn_prefixes.iter().any(|p| a.starts_with(p.as_str()))))
+            granted
+                .iter()
+                .any(|g| d.covers(resource_type, g, read_only))
         })
-    }
-
-    /// Whether any data events of `resource_type` are recorded anywhere.
-    pub fn records_any_data(&self, resource_type: &str) -> bool {
-        self.data.iter().any(|d| d.resource_type == resource_type)
     }
 }
 
@@ -172,16 +193,17 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<TrailCoverage, IngestError> {
     })?;
     let mut cov = TrailCoverage::default();
     for t in file.trail_list {
-        cov.trails.push(t.trail_arn.or(t.name).unwrap_or_default());
+        let name = t.trail_arn.or(t.name).unwrap_or_default();
+        // A single-region trail records only its home region: the report says so.
+        if t.is_multi_region_trail == Some(false) {
+            let region = t.home_region.unwrap_or_else(|| "unknown region".into());
+            cov.single_region.push(format!("{name} ({region})"));
+        }
+        cov.trails.push(name);
         if let Some(b) = t.s3_bucket_name {
             let prefix = t.s3_key_prefix.map(|p| format!("/{p}")).unwrap_or_default();
             cov.buckets.push(format!("s3://{b}{prefix}"));
         }
-        let _ = (
-            t.home_region,
-            t.is_multi_region_trail,
-            t.is_organization_trail,
-        );
         if t.event_selectors.is_empty() && t.advanced_event_selectors.is_empty() {
             // A trail with no selectors records all management events.
             cov.management_read = true;
@@ -196,8 +218,9 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<TrailCoverage, IngestError> {
                     .extend(s.exclude_management_event_sources);
             }
             for d in s.data_resources {
-                // `arn:aws:s3` (or `arn:aws:s3:::`) alone means all buckets.
-                let prefixes: Vec<String> = d
+                // `arn:aws:s3` (or `arn:aws:s3:::`) alone means all buckets;
+                // other values are prefixes.
+                let patterns: Vec<String> = d
                     .values
                     .into_iter()
                     .filter(|v| {
@@ -206,16 +229,17 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<TrailCoverage, IngestError> {
                             "arn:aws:s3" | "arn:aws:s3:::" | "arn:aws:lambda" | "arn:aws:dynamodb"
                         )
                     })
+                    .map(|v| format!("{v}*"))
                     .collect();
                 cov.data.push(DataSelector {
                     resource_type: d.kind,
-                    arn_prefixes: prefixes,
+                    arn_patterns: patterns,
+                    excluded: Vec::new(),
                     read_write: side,
                 });
             }
         }
         for a in t.advanced_event_selectors {
-            let _ = a.name;
             advanced(&a.field_selectors, &mut cov);
         }
     }
@@ -225,9 +249,8 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<TrailCoverage, IngestError> {
 }
 
 /// Advanced selectors: `eventCategory` decides management vs data, `resources.type`
-/// the data resource type, `readOnly` the side, `resources.ARN` StartsWith/Equals
-/// the scope. Negative operators widen what we must treat as unrecorded, so we
-/// keep the selector but without a prefix only when it has no negative filter.
+/// the data resource type, `readOnly` the side, `resources.ARN` the scope
+/// (positive operators) and what it leaves out (negative operators).
 fn advanced(fields: &[RawField], cov: &mut TrailCoverage) {
     let get = |name: &str| fields.iter().find(|f| f.field == name);
     let category = get("eventCategory")
@@ -253,20 +276,20 @@ fn advanced(fields: &[RawField], cov: &mut TrailCoverage) {
             let Some(kind) = get("resources.type").and_then(|f| f.equals.first()) else {
                 return;
             };
-            let mut prefixes = Vec::new();
+            let mut patterns = Vec::new();
+            let mut excluded = Vec::new();
             if let Some(f) = get("resources.ARN") {
-                prefixes.extend(f.starts_with.iter().cloned());
-                prefixes.extend(f.equals.iter().cloned());
-                let _ = (
-                    &f.not_equals,
-                    &f.not_starts_with,
-                    &f.ends_with,
-                    &f.not_ends_with,
-                );
+                patterns.extend(f.starts_with.iter().map(|p| format!("{p}*")));
+                patterns.extend(f.equals.iter().cloned());
+                patterns.extend(f.ends_with.iter().map(|p| format!("*{p}")));
+                excluded.extend(f.not_starts_with.iter().map(|p| format!("{p}*")));
+                excluded.extend(f.not_equals.iter().cloned());
+                excluded.extend(f.not_ends_with.iter().map(|p| format!("*{p}")));
             }
             cov.data.push(DataSelector {
                 resource_type: kind.clone(),
-                arn_prefixes: prefixes,
+                arn_patterns: patterns,
+                excluded,
                 read_write: side,
             });
         }
@@ -285,11 +308,33 @@ mod tests {
             {"Name":"adv","AdvancedEventSelectors":[{"Name":"lambda","FieldSelectors":[{"Field":"eventCategory","Equals":["Data"]},{"Field":"resources.type","Equals":["AWS::Lambda::Function"]},{"Field":"readOnly","Equals":["false"]}]}]}]}"#;
         let c = parse(j, Path::new("trails.json")).unwrap();
         assert!(c.management_read && c.management_write);
-        assert!(c.records_data("AWS::S3::Object", Some("arn:aws:s3:::data/x"), true));
-        assert!(!c.records_data("AWS::S3::Object", Some("arn:aws:s3:::other/x"), true));
-        assert!(c.records_data("AWS::Lambda::Function", None, false));
-        assert!(!c.records_data("AWS::Lambda::Function", None, true));
+        let g = |s: &str| vec![s.to_string()];
+        assert!(c.records_data("AWS::S3::Object", &g("arn:aws:s3:::data/x"), true));
+        assert!(
+            c.records_data("AWS::S3::Object", &g("arn:aws:s3:::data"), true),
+            "bucket of recorded objects"
+        );
+        assert!(
+            c.records_data("AWS::S3::Object", &g("*"), true),
+            "partly recorded counts"
+        );
+        assert!(!c.records_data("AWS::S3::Object", &g("arn:aws:s3:::other/x"), true));
+        assert!(c.records_data("AWS::Lambda::Function", &g("*"), false));
+        assert!(!c.records_data("AWS::Lambda::Function", &g("*"), true));
         assert_eq!(c.excluded_sources, vec!["kms.amazonaws.com".to_string()]);
+    }
+
+    #[test]
+    fn advanced_negative_filters_leave_resources_out() {
+        let j = br#"{"trailList":[{"Name":"adv","IsMultiRegionTrail":false,"HomeRegion":"eu-west-1","AdvancedEventSelectors":[{"Name":"s3","FieldSelectors":[
+            {"Field":"eventCategory","Equals":["Data"]},{"Field":"resources.type","Equals":["AWS::S3::Object"]},
+            {"Field":"resources.ARN","NotStartsWith":["arn:aws:s3:::noisy/"]}]}]}]}"#;
+        let c = parse(j, Path::new("trails.json")).unwrap();
+        let g = |s: &str| vec![s.to_string()];
+        assert!(c.records_data("AWS::S3::Object", &g("arn:aws:s3:::data/*"), true));
+        assert!(!c.records_data("AWS::S3::Object", &g("arn:aws:s3:::noisy/*"), true));
+        assert!(!c.records_data("AWS::S3::Object", &g("arn:aws:s3:::noisy/a/b"), false));
+        assert_eq!(c.single_region, vec!["adv (eu-west-1)".to_string()]);
     }
 
     #[test]

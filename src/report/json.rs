@@ -70,13 +70,16 @@ pub struct TrailsV1 {
     pub management_read: bool,
     pub management_write: bool,
     pub excluded_sources: Vec<String>,
+    /// Trails that record one region only, as `trail (region)`.
+    pub single_region: Vec<String>,
     pub data_events: Vec<DataSelectorV1>,
 }
 
 #[derive(Serialize)]
 pub struct DataSelectorV1 {
     pub resource_type: String,
-    pub arn_prefixes: Vec<String>,
+    pub arn_patterns: Vec<String>,
+    pub excluded: Vec<String>,
     pub read_write: &'static str,
 }
 
@@ -348,12 +351,14 @@ pub fn build(audit: &Audit) -> AuditV1 {
                 management_read: t.management_read,
                 management_write: t.management_write,
                 excluded_sources: t.excluded_sources.clone(),
+                single_region: t.single_region.clone(),
                 data_events: t
                     .data
                     .iter()
                     .map(|d| DataSelectorV1 {
                         resource_type: d.resource_type.clone(),
-                        arn_prefixes: d.arn_prefixes.clone(),
+                        arn_patterns: d.arn_patterns.clone(),
+                        excluded: d.excluded.clone(),
                         read_write: match d.read_write {
                             crate::ingest::trails::ReadWrite::All => "all",
                             crate::ingest::trails::ReadWrite::ReadOnly => "read",

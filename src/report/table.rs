@@ -78,10 +78,10 @@ pub fn render(audit: &Audit, width: u16) -> String {
             .data
             .iter()
             .map(|d| {
-                if d.arn_prefixes.is_empty() {
+                if d.arn_patterns.is_empty() {
                     d.resource_type.clone()
                 } else {
-                    format!("{} ({})", d.resource_type, d.arn_prefixes.join(", "))
+                    format!("{} ({})", d.resource_type, d.arn_patterns.join(", "))
                 }
             })
             .collect();
@@ -100,6 +100,12 @@ pub fn render(audit: &Audit, width: u16) -> String {
                 data.join("; ")
             }
         ));
+        if !audit.trails.single_region.is_empty() {
+            out.push_str(&format!(
+                "Single-region trails (other regions unrecorded by them): {}\n",
+                audit.trails.single_region.join(", ")
+            ));
+        }
     }
     if !audit.others.is_empty() {
         let names: Vec<String> = audit
