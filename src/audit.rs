@@ -77,6 +77,9 @@ pub struct Audit {
     /// sha256 and size of each single-file input, so a report can be checked
     /// against the inputs it came from.
     pub input_hashes: Vec<InputHash>,
+    /// The risk data the findings were scored with, so renderers rank the
+    /// same way (including `--rules` overrides).
+    pub risk: crate::rules::risk::Risk,
 }
 
 /// The fingerprint of one input file.
@@ -158,7 +161,14 @@ pub fn run_with(
             source: WindowSource::Options,
         },
     };
-    let (audits, others) = audit_principals(cat, obs, &trail_cov, &account, &activity);
+    let crate::usage::Activity {
+        actors,
+        sessions_granted,
+        stats,
+        problems,
+    } = activity;
+    let (audits, others) =
+        audit_principals(cat, obs, &trail_cov, &account, actors, &sessions_granted);
     let principals: Vec<AuditedPrincipal> = audits
         .into_iter()
         .map(|a| {
@@ -200,6 +210,7 @@ pub fn run_with(
     drop(subjects);
     let input_hashes = hash_inputs(paths)?;
     Ok(Audit {
+        risk: rules.risk.clone(),
         input_hashes,
         generated_at: now,
         window,
@@ -208,8 +219,8 @@ pub fn run_with(
         catalog_actions: cat.len(),
         inputs: paths.clone(),
         trails: trail_cov,
-        stats: activity.stats,
-        problems: activity.problems,
+        stats,
+        problems,
         principals,
         others,
         findings,

@@ -107,7 +107,7 @@ fn corpus_coverage() {
             };
             match mapper.map(source, name) {
                 Mapped::Actions(_) => actions += 1,
-                Mapped::NoPermission => no_permission += 1,
+                Mapped::NoPermission(_) => no_permission += 1,
                 Mapped::NotIam => not_iam += 1,
                 Mapped::Unmapped => {
                     unmapped += 1;

@@ -13,7 +13,8 @@ use crate::model::{Account, Principal};
 use crate::policy::grants::{
     effective_grants, statement, statement_resources, EffectiveGrants, Expander,
 };
-use crate::usage::{ActionStats, Activity, ActorActivity, ActorKind, Outcome};
+use crate::usage::aggregate::SessionsGranted;
+use crate::usage::{ActionStats, ActorActivity, ActorKind, Outcome};
 use observability::{Observability, Unobservable};
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -69,43 +70,45 @@ pub struct OtherActor {
     pub activity: ActorActivity,
 }
 
-/// Computes verdicts for every principal of the account.
+/// Computes verdicts for every principal of the account. Takes the actors
+/// by value: each activity moves into its principal's audit, uncopied.
 pub fn audit_principals(
     cat: &'static Catalog,
     obs: &Observability,
     cov: &TrailCoverage,
     account: &Account,
-    activity: &Activity,
+    actors: HashMap<String, ActorActivity>,
+    sessions_granted: &HashMap<String, SessionsGranted>,
 ) -> (Vec<PrincipalAudit>, Vec<OtherActor>) {
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for (i, p) in account.principals.iter().enumerate() {
+        index.insert(p.arn.as_str(), i);
+    }
     // Sessions whose issuer was missing carry a role ARN without its path.
-    let mut by_pathless: HashMap<String, &str> = HashMap::new();
-    for p in &account.principals {
+    let mut by_pathless: HashMap<String, usize> = HashMap::new();
+    for (i, p) in account.principals.iter().enumerate() {
         if p.principal_type == crate::model::PrincipalType::Role {
             let acct = p.arn.split(':').nth(4).unwrap_or("");
-            by_pathless.insert(
-                format!("arn:aws:iam::{acct}:role/{}", p.name),
-                p.arn.as_str(),
-            );
+            by_pathless.insert(format!("arn:aws:iam::{acct}:role/{}", p.name), i);
         }
     }
-    let mut per_principal: HashMap<&str, ActorActivity> = HashMap::new();
+    let mut slots: Vec<Option<ActorActivity>> = Vec::new();
+    slots.resize_with(account.principals.len(), || None);
     let mut others = Vec::new();
-    for (arn, act) in &activity.actors {
-        let target = account
-            .principal_by_arn(arn)
-            .map(|p| p.arn.as_str())
-            .or_else(|| by_pathless.get(arn.as_str()).copied());
+    for (arn, act) in actors {
+        let target = index
+            .get(arn.as_str())
+            .or_else(|| by_pathless.get(arn.as_str()))
+            .copied();
         match target {
-            Some(t) if act.kind == ActorKind::Principal => match per_principal.get_mut(t) {
-                Some(existing) => existing.merge(act.clone()),
-                None => {
-                    per_principal.insert(t, act.clone());
-                }
+            Some(i) if act.kind == ActorKind::Principal => match &mut slots[i] {
+                Some(existing) => existing.merge(act),
+                slot => *slot = Some(act),
             },
             _ => others.push(OtherActor {
-                arn: arn.clone(),
+                arn,
                 kind: act.kind,
-                activity: act.clone(),
+                activity: act,
             }),
         }
     }
@@ -114,19 +117,13 @@ pub fn audit_principals(
     let audits = account
         .principals
         .par_iter()
+        .zip(slots.into_par_iter())
         .map_init(
             || Expander::new(cat),
-            |ex, p| {
+            |ex, (p, act)| {
                 let grants = effective_grants(cat, ex, p);
-                let mut a = audit_one(
-                    cat,
-                    obs,
-                    cov,
-                    p,
-                    grants,
-                    per_principal.get(p.arn.as_str()).cloned(),
-                );
-                a.sessions_granted = activity.sessions_granted.get(&p.arn).cloned();
+                let mut a = audit_one(cat, obs, cov, p, grants, act);
+                a.sessions_granted = sessions_granted.get(&p.arn).cloned();
                 a
             },
         )
@@ -198,10 +195,10 @@ fn audit_one(
             }
         }
     }
-    let by_name = |a: &ActionId, b: &ActionId| cat.full_name(*a).cmp(&cat.full_name(*b));
-    used.sort_by(|a, b| by_name(&a.action, &b.action));
-    denied.sort_by(|a, b| by_name(&a.action, &b.action));
-    failed.sort_by(|a, b| by_name(&a.action, &b.action));
+    // Action ids are ordered by (service, name): sorting by id sorts by name.
+    used.sort_by_key(|u| u.action);
+    denied.sort_by_key(|d| d.action);
+    failed.sort_by_key(|f| f.action);
 
     let mut not_used = grants.granted.clone();
     not_used.subtract(&used_set);

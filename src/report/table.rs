@@ -27,13 +27,14 @@ pub fn render(audit: &Audit, width: u16) -> String {
             "Denied",
             "Riskiest unused",
         ]);
-    // Ranking only orders the column; a risk file that fails to load already failed the audit.
-    let risk = crate::rules::risk::Risk::embedded(cat).ok();
     for ap in &audit.principals {
         let a = &ap.audit;
         let mut ranked = a.unused.clone();
         ranked.sort_by_cached_key(|&id| {
-            (std::cmp::Reverse(action_weight(cat, risk.as_ref(), id)), id)
+            (
+                std::cmp::Reverse(action_weight(cat, Some(&audit.risk), id)),
+                id,
+            )
         });
         let mut top: Vec<String> = ranked
             .iter()

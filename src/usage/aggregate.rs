@@ -531,20 +531,17 @@ fn record(
                 );
             }
         }
-        MappedRef::NoPermission => {
+        MappedRef::NoPermission(catalog_action) => {
             stats.no_permission += 1;
             // No permission is needed, but the call happened: a catalog action
             // of that name (sts:GetCallerIdentity) is used, never "unused".
-            let full = format!("{}:{}", mapper.service_prefix(source), name);
-            if let Some(id) = crate::catalog::Catalog::embedded().lookup(&full) {
-                if rec.error_code.is_none() {
-                    a.actions.entry((id, Outcome::Success)).or_default().add(
-                        t,
-                        &[],
-                        actor.invoked_by.as_deref(),
-                        None,
-                    );
-                }
+            if let (Some(id), None) = (catalog_action, rec.error_code.as_deref()) {
+                a.actions.entry((id, Outcome::Success)).or_default().add(
+                    t,
+                    &[],
+                    actor.invoked_by.as_deref(),
+                    None,
+                );
             }
         }
         MappedRef::NotIam => {

@@ -32,8 +32,9 @@ const EMBEDDED: &[(&str, &str)] = &[
 pub enum Mapped {
     /// The call was authorized as these actions (one or more, in rule order).
     Actions(Vec<ActionId>),
-    /// An IAM-authenticated call that needs no Allow (`sts:GetCallerIdentity`).
-    NoPermission,
+    /// An IAM-authenticated call that needs no Allow (`sts:GetCallerIdentity`),
+    /// with the catalog action of the same name when there is one.
+    NoPermission(Option<ActionId>),
     /// Not an IAM-authorized call at all: console sign-in, portal tokens, service events.
     NotIam,
     /// Neither a rule nor the catalog knows this event.
@@ -44,7 +45,7 @@ pub enum Mapped {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MappedRef<'a> {
     Actions(&'a [ActionId]),
-    NoPermission,
+    NoPermission(Option<ActionId>),
     NotIam,
     Unmapped,
 }
@@ -53,7 +54,7 @@ impl MappedRef<'_> {
     pub fn to_owned(self) -> Mapped {
         match self {
             MappedRef::Actions(ids) => Mapped::Actions(ids.to_vec()),
-            MappedRef::NoPermission => Mapped::NoPermission,
+            MappedRef::NoPermission(id) => Mapped::NoPermission(id),
             MappedRef::NotIam => Mapped::NotIam,
             MappedRef::Unmapped => Mapped::Unmapped,
         }
@@ -117,7 +118,7 @@ struct RulesFile {
 #[derive(Debug, Clone)]
 enum Rule {
     Actions(Vec<ActionId>),
-    NoPermission,
+    NoPermission(Option<ActionId>),
     NotIam,
 }
 
@@ -125,7 +126,7 @@ impl Rule {
     fn as_ref(&self) -> MappedRef<'_> {
         match self {
             Rule::Actions(ids) => MappedRef::Actions(ids),
-            Rule::NoPermission => MappedRef::NoPermission,
+            Rule::NoPermission(id) => MappedRef::NoPermission(*id),
             Rule::NotIam => MappedRef::NotIam,
         }
     }
@@ -251,14 +252,21 @@ impl EventMapper {
                 self.insert(key, name, Rule::Actions(ids));
             }
         }
-        for (section, rule, lists) in [
-            ("no_permission", Rule::NoPermission, &parsed.no_permission),
-            ("not_iam", Rule::NotIam, &parsed.not_iam),
+        for (section, lists) in [
+            ("no_permission", &parsed.no_permission),
+            ("not_iam", &parsed.not_iam),
         ] {
             for (key, names) in lists {
                 for name in names {
                     claim(key, name, format!("{section}.{key}.{name}"))?;
-                    self.insert(key, name, rule.clone());
+                    let rule = if section == "no_permission" {
+                        // Resolved once here so the hot path needs no lookup.
+                        let prefix = self.service_prefix(key).to_string();
+                        Rule::NoPermission(cat.lookup(&format!("{prefix}:{name}")))
+                    } else {
+                        Rule::NotIam
+                    };
+                    self.insert(key, name, rule);
                 }
             }
         }
@@ -586,14 +594,16 @@ mod tests {
     #[test]
     fn permissionless_and_non_iam() {
         let m = mapper();
+        let cat = Catalog::embedded();
         assert_eq!(
             m.map("sts.amazonaws.com", "GetCallerIdentity"),
-            Mapped::NoPermission
+            Mapped::NoPermission(cat.lookup("sts:GetCallerIdentity"))
         );
-        assert_eq!(
+        assert!(cat.lookup("sts:GetCallerIdentity").is_some());
+        assert!(matches!(
             m.map("dynamodb.amazonaws.com", "DescribeEndpoints"),
-            Mapped::NoPermission
-        );
+            Mapped::NoPermission(_)
+        ));
         for name in [
             "ConsoleLogin",
             "CheckMfa",
