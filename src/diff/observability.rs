@@ -75,8 +75,20 @@ pub enum ObservabilityError {
 
 /// Observability facts, resolved against the catalog.
 pub struct Observability {
-    never: Vec<(ActionSet, String)>,
-    data: Vec<(ActionSet, String)>,
+    /// Why each never-logged group is never logged.
+    never: Vec<String>,
+    /// The resource type of each data-event group.
+    data: Vec<String>,
+    /// Per catalog action, which group (if any) it belongs to: looked up for
+    /// every unused action of every principal, so it is a table, not a scan.
+    class: Vec<Class>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Class {
+    Logged,
+    Never(u16),
+    Data(u16),
 }
 
 pub const EMBEDDED: &str = include_str!("../../rules/observability.yaml");
@@ -98,26 +110,49 @@ impl Observability {
                     pattern: p.to_string(),
                 })
         };
+        let never: Vec<(ActionSet, String)> = f
+            .never_logged
+            .iter()
+            .map(|n| Ok((resolve(&n.actions)?, n.why.clone())))
+            .collect::<Result<_, _>>()?;
+        let data: Vec<(ActionSet, String)> = f
+            .data_events
+            .iter()
+            .map(|d| Ok((resolve(&d.actions)?, d.resource_type.clone())))
+            .collect::<Result<_, _>>()?;
+        // The first group that lists an action wins, never-logged before data.
+        let class = cat
+            .ids()
+            .map(|id| {
+                if let Some(i) = never.iter().position(|(s, _)| s.contains(id)) {
+                    Class::Never(i as u16)
+                } else if let Some(i) = data.iter().position(|(s, _)| s.contains(id)) {
+                    Class::Data(i as u16)
+                } else {
+                    Class::Logged
+                }
+            })
+            .collect();
         Ok(Observability {
-            never: f
-                .never_logged
-                .iter()
-                .map(|n| Ok((resolve(&n.actions)?, n.why.clone())))
-                .collect::<Result<_, _>>()?,
-            data: f
-                .data_events
-                .iter()
-                .map(|d| Ok((resolve(&d.actions)?, d.resource_type.clone())))
-                .collect::<Result<_, _>>()?,
+            never: never.into_iter().map(|(_, why)| why).collect(),
+            data: data.into_iter().map(|(_, t)| t).collect(),
+            class,
         })
+    }
+
+    fn class(&self, id: ActionId) -> Class {
+        self.class
+            .get(id.0 as usize)
+            .copied()
+            .unwrap_or(Class::Logged)
     }
 
     /// The data event resource type of an action, if it is a data event.
     pub fn data_event_type(&self, id: ActionId) -> Option<&str> {
-        self.data
-            .iter()
-            .find(|(s, _)| s.contains(id))
-            .map(|(_, t)| t.as_str())
+        match self.class(id) {
+            Class::Data(i) => self.data.get(i as usize).map(String::as_str),
+            _ => None,
+        }
     }
 
     /// Why `id`, granted on `resources` (policy patterns), could not have been
@@ -129,8 +164,9 @@ impl Observability {
         id: ActionId,
         resources: impl FnOnce() -> Vec<String>,
     ) -> Option<Unobservable> {
-        if let Some((_, why)) = self.never.iter().find(|(s, _)| s.contains(id)) {
-            return Some(Unobservable::NeverLogged(why.clone()));
+        if let Class::Never(i) = self.class(id) {
+            let why = self.never.get(i as usize).cloned().unwrap_or_default();
+            return Some(Unobservable::NeverLogged(why));
         }
         let action = cat.action(id);
         let read_only = action

@@ -17,14 +17,14 @@ impl Effect {
 }
 
 /// `Action` or `NotAction`, as written (patterns, not yet expanded).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ActionSpec {
     Action(Vec<String>),
     NotAction(Vec<String>),
 }
 
 /// `Resource`, `NotResource`, or neither (trust policies have no resource).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ResourceSpec {
     Resource(Vec<String>),
     NotResource(Vec<String>),

@@ -115,6 +115,10 @@ pub fn resource_applies(cat: &Catalog, id: ActionId, pattern: &str) -> bool {
 pub struct Expander<'c> {
     cat: &'c Catalog,
     cache: HashMap<String, ActionSet>,
+    /// Action and resource elements to the actions they apply to: managed
+    /// policies repeat the same statements across many principals, and
+    /// resource matching against ARN templates is the costly part.
+    statements: HashMap<(ActionSpec, ResourceSpec), (ActionSet, bool)>,
 }
 
 impl<'c> Expander<'c> {
@@ -122,6 +126,7 @@ impl<'c> Expander<'c> {
         Expander {
             cat,
             cache: HashMap::new(),
+            statements: HashMap::new(),
         }
     }
 
@@ -194,8 +199,16 @@ fn contributions(
     out: &mut Vec<Contribution>,
 ) {
     for (i, st) in statements.iter().enumerate() {
-        let actions = ex.actions(&st.actions);
-        let (actions, all_resources) = apply_resources(cat, st, actions);
+        let key = (st.actions.clone(), st.resources.clone());
+        let (actions, all_resources) = match ex.statements.get(&key) {
+            Some(hit) => hit.clone(),
+            None => {
+                let expanded = ex.actions(&st.actions);
+                let applied = apply_resources(cat, st, expanded);
+                ex.statements.insert(key, applied.clone());
+                applied
+            }
+        };
         if actions.is_empty() {
             continue;
         }

@@ -3,7 +3,6 @@
 use super::time;
 use crate::audit::Audit;
 use crate::catalog::Catalog;
-use crate::rules::action_weight;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, ContentArrangement, Table};
 
 /// How many of the riskiest unused actions a row shows.
@@ -29,20 +28,14 @@ pub fn render(audit: &Audit, width: u16) -> String {
         ]);
     for ap in &audit.principals {
         let a = &ap.audit;
-        let mut ranked = a.unused.clone();
-        ranked.sort_by_cached_key(|&id| {
-            (
-                std::cmp::Reverse(action_weight(cat, Some(&audit.risk), id)),
-                id,
-            )
-        });
-        let mut top: Vec<String> = ranked
-            .iter()
-            .take(TOP_UNUSED)
-            .map(|&id| cat.full_name(id))
+        let mut top: Vec<String> = audit
+            .risk
+            .riskiest(&a.unused, TOP_UNUSED)
+            .into_iter()
+            .map(|id| cat.full_name(id))
             .collect();
-        if ranked.len() > TOP_UNUSED {
-            top.push(format!("+{} more", ranked.len() - TOP_UNUSED));
+        if a.unused.len() > TOP_UNUSED {
+            top.push(format!("+{} more", a.unused.len() - TOP_UNUSED));
         }
         let num = |n: usize| Cell::new(n).set_alignment(CellAlignment::Right);
         t.add_row(vec![

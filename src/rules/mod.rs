@@ -227,27 +227,6 @@ pub fn sort_findings(f: &mut [Finding]) {
     });
 }
 
-/// A rank of how much harm an action can do: its risk category weight, or
-/// from its access levels when it has none.
-pub fn action_weight(cat: &Catalog, risk: Option<&Risk>, id: ActionId) -> u32 {
-    if let Some(c) = risk.and_then(|r| r.category(id)) {
-        return c.weight as u32;
-    }
-    use crate::catalog::AccessLevel::*;
-    cat.action(id)
-        .access_levels
-        .iter()
-        .map(|l| match l {
-            PermissionsManagement => 35,
-            Write => 25,
-            Tagging => 10,
-            Read => 15,
-            List => 5,
-        })
-        .max()
-        .unwrap_or(0)
-}
-
 /// The markdown reference of every rule (`docs/rules.md`).
 pub fn docs_markdown() -> String {
     let mut out = String::from(

@@ -132,6 +132,10 @@ pub struct Risk {
     pub categories: Vec<Category>,
     pub passrole_compute: ActionSet,
     pub scoring: Scoring,
+    /// Per catalog action: its category's weight, or a small weight from its
+    /// access levels when it has no category. Computed once: ranking looks it
+    /// up for every unused action of every principal.
+    weights: Vec<u32>,
 }
 
 /// A bad `risk.yaml`.
@@ -181,11 +185,39 @@ impl Risk {
                 actions: set,
             });
         }
+        let weights = cat
+            .ids()
+            .map(
+                |id| match categories.iter().find(|c| c.actions.contains(id)) {
+                    Some(c) => c.weight as u32,
+                    None => access_weight(cat, id),
+                },
+            )
+            .collect();
         Ok(Risk {
             categories,
             passrole_compute: resolve("passrole_compute", &f.passrole_compute)?,
             scoring: f.scoring,
+            weights,
         })
+    }
+
+    /// How much harm an action can do, for ranking.
+    pub fn weight(&self, id: ActionId) -> u32 {
+        self.weights.get(id.0 as usize).copied().unwrap_or(0)
+    }
+
+    /// The `k` riskiest of `ids`, riskiest first (ties by name), without
+    /// sorting all of them.
+    pub fn riskiest(&self, ids: &[ActionId], k: usize) -> Vec<ActionId> {
+        let key = |id: &ActionId| (std::cmp::Reverse(self.weight(*id)), *id);
+        let mut v = ids.to_vec();
+        if k < v.len() {
+            v.select_nth_unstable_by_key(k, key);
+            v.truncate(k);
+        }
+        v.sort_unstable_by_key(key);
+        v
     }
 
     pub fn category(&self, id: ActionId) -> Option<&Category> {
@@ -245,6 +277,23 @@ impl Risk {
     }
 }
 
+/// A weight from access levels, below every risk category.
+fn access_weight(cat: &Catalog, id: ActionId) -> u32 {
+    use crate::catalog::AccessLevel::*;
+    cat.action(id)
+        .access_levels
+        .iter()
+        .map(|l| match l {
+            PermissionsManagement => 35,
+            Write => 25,
+            Read => 15,
+            Tagging => 10,
+            List => 5,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,6 +316,24 @@ mod tests {
         assert_eq!(r.severity(s), Severity::Critical);
         let s = r.score(100.0, Verdict::Used, Breadth::Specific, Kind::Human, 1.0);
         assert!(r.severity(s) <= Severity::Low);
+    }
+
+    #[test]
+    fn riskiest_ranks_secrets_first_and_takes_k() {
+        let cat = Catalog::embedded();
+        let r = Risk::embedded(cat).unwrap();
+        let ids: Vec<ActionId> = [
+            "s3:ListAllMyBuckets",
+            "secretsmanager:GetSecretValue",
+            "iam:PassRole",
+            "ec2:DescribeVpcs",
+        ]
+        .iter()
+        .map(|a| cat.lookup(a).unwrap())
+        .collect();
+        let top = r.riskiest(&ids, 2);
+        assert_eq!(top, vec![ids[1], ids[2]]);
+        assert_eq!(r.riskiest(&ids, 10).len(), 4);
     }
 
     #[test]

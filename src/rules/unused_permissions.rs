@@ -1,4 +1,4 @@
-use super::{action_weight, Finding, Rule, RuleContext, RuleMeta, Severity, Subject};
+use super::{Finding, Rule, RuleContext, RuleMeta, Severity, Subject};
 
 /// How many unused actions a finding names; the report's per-principal
 /// `unused` list has them all.
@@ -32,13 +32,7 @@ impl Rule for UnusedPermissions {
         } else {
             Severity::Low
         };
-        let mut ranked = p.unused.clone();
-        ranked.sort_by_cached_key(|&id| {
-            (
-                std::cmp::Reverse(action_weight(cat, Some(ctx.risk), id)),
-                id,
-            )
-        });
+        let ranked = ctx.risk.riskiest(&p.unused, MAX_ACTIONS);
         let used = p.used.len();
         out.push(Finding {
             rule: META.id,
@@ -47,7 +41,7 @@ impl Rule for UnusedPermissions {
             kind: s.kind,
             principal: p.principal.arn.clone(),
             // The riskiest first, capped: the full list is the principal's `unused`.
-            actions: ranked.iter().take(MAX_ACTIONS).map(|&id| cat.full_name(id)).collect(),
+            actions: ranked.iter().map(|&id| cat.full_name(id)).collect(),
             message: format!(
                 "`{}` is granted {} actions and used {} in the window; {} granted actions that the trails would have recorded were never used",
                 p.principal.name,
