@@ -105,9 +105,14 @@ pub fn audit_principals(
                 Some(existing) => existing.merge(act),
                 slot => *slot = Some(act),
             },
+            // A user or role the snapshot does not hold (another account's,
+            // or deleted since) is reported apart, as external.
             _ => others.push(OtherActor {
                 arn,
-                kind: act.kind,
+                kind: match act.kind {
+                    ActorKind::Principal => ActorKind::External,
+                    k => k,
+                },
                 activity: act,
             }),
         }
@@ -220,5 +225,57 @@ fn audit_one(
         failed,
         activity,
         sessions_granted: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::trails::TrailCoverage;
+
+    fn actor(kind: ActorKind) -> ActorActivity {
+        let mut a = ActorActivity::empty(kind);
+        a.records = 1;
+        a
+    }
+
+    #[test]
+    fn principals_missing_from_the_snapshot_are_external() {
+        let cat = Catalog::embedded();
+        let obs = Observability::embedded(cat).unwrap();
+        let account = crate::ingest::iam::parse(
+            br#"{"RoleDetailList":[{"RoleName":"r","Arn":"arn:aws:iam::1:role/svc/r"}]}"#,
+            std::path::Path::new("iam.json"),
+        )
+        .unwrap();
+        let mut actors = HashMap::new();
+        // The issuer was missing: matched by name despite the path.
+        actors.insert(
+            "arn:aws:iam::1:role/r".to_string(),
+            actor(ActorKind::Principal),
+        );
+        actors.insert(
+            "arn:aws:iam::2:role/other".to_string(),
+            actor(ActorKind::Principal),
+        );
+        actors.insert("arn:aws:iam::1:root".to_string(), actor(ActorKind::Root));
+        let (audits, others) = audit_principals(
+            cat,
+            &obs,
+            &TrailCoverage::assumed_management_only(),
+            &account,
+            actors,
+            &HashMap::new(),
+        );
+        assert!(audits[0].activity.is_some());
+        let kinds: Vec<(&str, ActorKind)> =
+            others.iter().map(|o| (o.arn.as_str(), o.kind)).collect();
+        assert_eq!(
+            kinds,
+            [
+                ("arn:aws:iam::1:root", ActorKind::Root),
+                ("arn:aws:iam::2:role/other", ActorKind::External)
+            ]
+        );
     }
 }

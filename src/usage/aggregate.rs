@@ -126,7 +126,8 @@ pub struct ActorActivity {
 }
 
 impl ActorActivity {
-    fn new(kind: ActorKind) -> Self {
+    /// An identity with no activity yet.
+    pub fn empty(kind: ActorKind) -> Self {
         ActorActivity {
             kind,
             actions: HashMap::new(),
@@ -486,7 +487,7 @@ fn record(
     let a = acc
         .actors
         .entry(actor.arn.clone())
-        .or_insert_with(|| ActorActivity::new(actor.kind));
+        .or_insert_with(|| ActorActivity::empty(actor.kind));
     a.records += 1;
     a.first = a.first.min(t);
     a.last = a.last.max(t);
