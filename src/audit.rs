@@ -11,7 +11,7 @@ use crate::ingest::trails::{self, TrailCoverage};
 use crate::ingest::{iam, IngestError};
 use crate::rules::classify::{Evidence, Kind};
 use crate::rules::{Finding, RuleContext, Subject};
-use crate::usage::{ingest, IngestOptions, IngestStats};
+use crate::usage::{IngestOptions, IngestStats};
 
 /// Anything that stops an audit. Each names its file and place.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +30,8 @@ pub struct AuditOptions {
     pub until: Option<i64>,
     /// The report's timestamp; `None` = now.
     pub now: Option<i64>,
+    /// Where long stages report progress (nothing by default).
+    pub progress: crate::progress::ProgressHandle,
 }
 
 /// Where the window came from.
@@ -80,6 +82,33 @@ pub struct Audit {
     /// The risk data the findings were scored with, so renderers rank the
     /// same way (including `--rules` overrides).
     pub risk: crate::rules::risk::Risk,
+    /// The baseline applied to the findings, if any.
+    pub baseline: Option<(crate::baseline::Baseline, crate::baseline::Applied)>,
+}
+
+impl Audit {
+    /// Applies a baseline: accepted findings stay in the report, marked, and
+    /// no longer count for the exit status.
+    pub fn apply_baseline(&mut self, b: crate::baseline::Baseline, today: chrono::NaiveDate) {
+        let applied = b.apply(&self.findings, today);
+        self.baseline = Some((b, applied));
+    }
+
+    /// Findings that count for the exit status: all of them, or those the
+    /// baseline kept.
+    pub fn active_findings(&self) -> Vec<&Finding> {
+        match &self.baseline {
+            None => self.findings.iter().collect(),
+            Some((_, a)) => a.kept_findings(&self.findings).collect(),
+        }
+    }
+
+    /// The baseline entry that accepted finding `i`, if any.
+    pub fn acceptance(&self, i: usize) -> Option<&crate::baseline::Entry> {
+        let (b, a) = self.baseline.as_ref()?;
+        let (_, e) = a.accepted.iter().find(|(f, _)| *f == i)?;
+        b.accepted.get(*e)
+    }
 }
 
 /// The fingerprint of one input file.
@@ -134,13 +163,14 @@ pub fn run_with(
         Some(p) => trails::load(p)?,
         None => TrailCoverage::assumed_management_only(),
     };
-    let activity = ingest(
+    let activity = crate::usage::aggregate::ingest_with_progress(
         &paths.cloudtrail,
         mapper,
         IngestOptions {
             since: opts.since,
             until: opts.until,
         },
+        &opts.progress,
     );
     let window = match (opts.since, opts.until) {
         (None, None) => match (activity.stats.first_event, activity.stats.last_event) {
@@ -210,6 +240,7 @@ pub fn run_with(
     drop(subjects);
     let input_hashes = hash_inputs(paths)?;
     Ok(Audit {
+        baseline: None,
         risk: rules.risk.clone(),
         input_hashes,
         generated_at: now,

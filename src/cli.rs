@@ -13,6 +13,12 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// More log output on stderr (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// No progress bars and no warnings, only errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -27,6 +33,17 @@ pub enum Command {
     Secrets(SecretsArgs),
     /// List the rules of the registry (`--format markdown` writes docs/rules.md).
     Rules(RulesArgs),
+    /// Write a right-sized policy, a Terraform file and a readable diff per principal.
+    Recommend(RecommendArgs),
+    /// Compare two JSON reports: new and resolved findings, permission drift.
+    Diff(DiffArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
 }
 
 #[derive(Args, Debug)]
@@ -46,6 +63,29 @@ pub struct OutputArgs {
     /// Write to FILE (atomically) instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct RecommendArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Directory to write role/, user/ and group/ recommendations into.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// The earlier `leastpriv audit --format json` report.
+    pub old: PathBuf,
+    /// The later report.
+    pub new: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Exit with 1 when a new or changed finding has at least this severity.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<SeverityArg>,
 }
 
 #[derive(Args, Debug)]
@@ -101,6 +141,10 @@ pub struct AuditArgs {
     /// Exit with 1 when a finding has at least this severity.
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<SeverityArg>,
+    /// Accepted findings (YAML: rule, principal, actions, justification, owner,
+    /// expires); accepted findings stay in the report but do not fail the run.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
     /// Table width in columns (default: the terminal's, or 160).
     #[arg(long, value_name = "COLUMNS")]
     pub width: Option<u16>,
@@ -131,6 +175,12 @@ pub struct ExplainArgs {
 pub enum Format {
     Table,
     Json,
+    /// Markdown for reviews (audit only).
+    Markdown,
+    /// A self-contained HTML report (audit only).
+    Html,
+    /// SARIF 2.1.0 for code scanning (audit only).
+    Sarif,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,13 +8,17 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod baseline;
 pub mod catalog;
 pub mod config;
 pub mod diff;
+pub mod drift;
 pub mod ingest;
 pub mod model;
 pub mod output;
 pub mod policy;
+pub mod progress;
+pub mod recommend;
 pub mod report;
 pub mod rules;
 pub mod secrets;

@@ -78,7 +78,7 @@ fn audit(i: &cli::InputArgs) -> Result<leastpriv::audit::Audit> {
     let (settings, rules) = rules(i)?;
     let result = audit::run_with(Catalog::embedded(), &rules, &settings, &paths, &opts)?;
     for p in &result.problems {
-        eprintln!("warning: skipped {p}");
+        log::warn!("skipped {p}");
     }
     Ok(result)
 }
@@ -113,16 +113,108 @@ fn inputs(i: &cli::InputArgs) -> Result<(SnapshotPaths, AuditOptions)> {
             now: std::env::var("SOURCE_DATE_EPOCH")
                 .ok()
                 .and_then(|s| s.parse().ok()),
+            progress: progress(),
         },
     ))
 }
 
+/// Whether progress bars may be drawn: set once from `--quiet`.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Bars on stderr when it is a terminal and `--quiet` is off; indicatif
+/// itself draws nothing when stderr is not a terminal.
+fn progress() -> leastpriv::progress::ProgressHandle {
+    if QUIET.load(std::sync::atomic::Ordering::Relaxed) || !std::io::stderr().is_terminal() {
+        return Default::default();
+    }
+    leastpriv::progress::ProgressHandle::new(std::sync::Arc::new(Bars::default()))
+}
+
+/// indicatif behind the library's `Progress`.
+#[derive(Default)]
+struct Bars {
+    bar: std::sync::Mutex<Option<indicatif::ProgressBar>>,
+}
+
+impl leastpriv::progress::Progress for Bars {
+    fn start(&self, stage: &str, total: u64) {
+        let bar = indicatif::ProgressBar::new(total);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{msg:>26} [{bar:30}] {pos}/{len} ({per_sec}, eta {eta})",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(stage.to_string());
+        if let Ok(mut b) = self.bar.lock() {
+            *b = Some(bar);
+        }
+    }
+
+    fn advance(&self, n: u64) {
+        if let Ok(b) = self.bar.lock() {
+            if let Some(bar) = b.as_ref() {
+                bar.inc(n);
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Ok(mut b) = self.bar.lock() {
+            if let Some(bar) = b.take() {
+                bar.finish_and_clear();
+            }
+        }
+    }
+}
+
 fn run(cli: Cli) -> Result<ExitCode> {
+    QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
+    let level = match (cli.quiet, cli.verbose) {
+        (true, _) => log::LevelFilter::Error,
+        (false, 0) => log::LevelFilter::Warn,
+        (false, 1) => log::LevelFilter::Info,
+        (false, _) => log::LevelFilter::Debug,
+    };
+    env_logger::Builder::new()
+        .filter_level(level)
+        .format(|buf, record| {
+            let level = match record.level() {
+                log::Level::Error => "error",
+                log::Level::Warn => "warning",
+                log::Level::Info => "info",
+                log::Level::Debug => "debug",
+                log::Level::Trace => "trace",
+            };
+            writeln!(buf, "{level}: {}", record.args())
+        })
+        .target(env_logger::Target::Stderr)
+        .init();
     match cli.command {
         Command::Audit(a) => {
-            let result = audit(&a.input)?;
+            let mut result = audit(&a.input)?;
+            if let Some(path) = &a.baseline {
+                let b = leastpriv::baseline::Baseline::load(path)?;
+                let today = chrono::DateTime::from_timestamp(result.generated_at, 0)
+                    .map(|d| d.date_naive())
+                    .unwrap_or_else(|| chrono::Utc::now().date_naive());
+                result.apply_baseline(b, today);
+                if let Some((b, applied)) = &result.baseline {
+                    for note in applied.notes(b, &result.findings) {
+                        // Acceptances are expected; expired, reopened and
+                        // unused entries need someone's attention.
+                        if note.starts_with("accepted:") {
+                            log::info!("baseline: {note}");
+                        } else {
+                            log::warn!("baseline: {note}");
+                        }
+                    }
+                }
+            }
             let text = match a.out.format {
                 Format::Json => leastpriv::report::json::render(&result),
+                Format::Markdown => leastpriv::report::markdown::render(&result),
+                Format::Html => leastpriv::report::html::render(&result),
+                Format::Sarif => leastpriv::report::sarif::render(&result),
                 Format::Table => {
                     let width = a.width.unwrap_or_else(|| {
                         if std::io::stdout().is_terminal() {
@@ -138,7 +230,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let failing = a
                 .fail_on
                 .map(leastpriv::rules::Severity::from)
-                .is_some_and(|min| result.findings.iter().any(|f| f.severity >= min));
+                .is_some_and(|min| result.active_findings().iter().any(|f| f.severity >= min));
             Ok(if failing {
                 ExitCode::from(1)
             } else {
@@ -147,7 +239,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Catalog(c) => {
             let cat = leastpriv::catalog::Catalog::embedded();
-            let json = c.format == Format::Json;
+            let json = match c.format {
+                Format::Json => true,
+                Format::Table => false,
+                other => anyhow::bail!(
+                    "`--format {other:?}` is not available for `catalog`: use table or json"
+                ),
+            };
             match c.pattern {
                 None => emit(&leastpriv::report::catalog::summary(cat, json), None)?,
                 Some(p) => {
@@ -174,8 +272,66 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let text = match sa.out.format {
                 Format::Json => leastpriv::report::secrets::json(&view),
                 Format::Table => leastpriv::report::secrets::table(&view),
+                other => anyhow::bail!(
+                    "`--format {other:?}` is not available for `secrets`: use table or json"
+                ),
             };
             emit(&text, sa.out.output.as_deref())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Recommend(r) => {
+            let result = audit(&r.input)?;
+            let recs = leastpriv::recommend::recommend(&result);
+            for rec in &recs {
+                for w in &rec.warnings {
+                    log::warn!("{}: {w}", rec.name);
+                }
+            }
+            let written = leastpriv::recommend::write_all(&recs, &r.out)?;
+            let mut text = format!(
+                "{} recommendation(s), {} file(s) written under {}\n",
+                recs.len(),
+                written.len(),
+                r.out.display()
+            );
+            for p in &written {
+                text.push_str(&format!("  {}\n", p.display()));
+            }
+            emit(&text, None)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Diff(d) => {
+            let drift = leastpriv::drift::diff(&d.old, &d.new)?;
+            let text = match d.format {
+                Format::Json => leastpriv::drift::render_json(&drift),
+                Format::Table => leastpriv::drift::render_text(&drift),
+                other => anyhow::bail!(
+                    "`--format {other:?}` is not available for `diff`: use table or json"
+                ),
+            };
+            emit(&text, None)?;
+            let failing = d
+                .fail_on
+                .map(leastpriv::rules::Severity::from)
+                .is_some_and(|min| drift.worsened(min));
+            Ok(if failing {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "leastpriv", &mut out);
+            emit(&String::from_utf8_lossy(&out), None)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_mangen::Man::new(cmd).render(&mut out)?;
+            emit(&String::from_utf8_lossy(&out), None)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Rules(r) => {

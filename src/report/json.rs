@@ -21,6 +21,8 @@ pub struct AuditV1 {
     /// Identities in the logs that are not principals of the snapshot.
     pub other_identities: Vec<OtherV1>,
     pub findings: Vec<FindingV1>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineV1>,
 }
 
 #[derive(Serialize)]
@@ -183,6 +185,26 @@ pub struct FindingV1 {
     pub remediation: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<serde_json::Value>,
+    /// Set when a baseline entry accepts the finding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<AcceptedV1>,
+}
+
+#[derive(Serialize)]
+pub struct AcceptedV1 {
+    pub justification: String,
+    pub owner: String,
+    pub expires: String,
+}
+
+#[derive(Serialize)]
+pub struct BaselineV1 {
+    pub path: String,
+    pub accepted: usize,
+    /// Entries past their expiry date: the findings they covered count again.
+    pub expired_entries: Vec<String>,
+    /// Entries in date that matched no finding.
+    pub unused_entries: Vec<String>,
 }
 
 fn attempt(cat: &Catalog, a: &crate::diff::Attempt) -> AttemptV1 {
@@ -392,10 +414,32 @@ pub fn build(audit: &Audit) -> AuditV1 {
                 }
             })
             .collect(),
+        baseline: audit.baseline.as_ref().map(|(b, a)| BaselineV1 {
+            path: b.path.display().to_string(),
+            accepted: a.accepted.len(),
+            expired_entries: a
+                .expired_entries
+                .iter()
+                .filter_map(|&i| b.accepted.get(i))
+                .map(|e| e.describe())
+                .collect(),
+            unused_entries: a
+                .unused_entries
+                .iter()
+                .filter_map(|&i| b.accepted.get(i))
+                .map(|e| e.describe())
+                .collect(),
+        }),
         findings: audit
             .findings
             .iter()
-            .map(|f| FindingV1 {
+            .enumerate()
+            .map(|(i, f)| FindingV1 {
+                accepted: audit.acceptance(i).map(|e| AcceptedV1 {
+                    justification: e.justification.clone(),
+                    owner: e.owner.clone(),
+                    expires: e.expires.to_string(),
+                }),
                 rule: f.rule,
                 severity: f.severity.as_str(),
                 score: (f.score * 10.0).round() / 10.0,

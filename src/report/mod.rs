@@ -2,7 +2,10 @@
 
 pub mod catalog;
 pub mod explain;
+pub mod html;
 pub mod json;
+pub mod markdown;
+pub mod sarif;
 pub mod secrets;
 pub mod table;
 

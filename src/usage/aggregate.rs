@@ -5,6 +5,7 @@ use super::attribution::{attribute, ActorKind};
 use super::mapping::{EventMapper, MappedRef};
 use crate::catalog::ActionId;
 use crate::ingest::cloudtrail::{discover, for_each_record, read_log_bytes, Problem, RawRecord};
+use crate::progress::ProgressHandle;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
@@ -353,19 +354,44 @@ pub fn parse_time(s: &str) -> Option<i64> {
 
 /// Reads every log file under `paths` and aggregates its records.
 pub fn ingest(paths: &[PathBuf], mapper: &EventMapper, opts: IngestOptions) -> Activity {
+    ingest_with_progress(paths, mapper, opts, &ProgressHandle::default())
+}
+
+/// [`ingest`], reporting one unit of progress per file read.
+pub fn ingest_with_progress(
+    paths: &[PathBuf],
+    mapper: &EventMapper,
+    opts: IngestOptions,
+    progress: &ProgressHandle,
+) -> Activity {
     let found = discover(paths);
+    log::info!(
+        "found {} log file(s), {} digest file(s) skipped",
+        found.files.len(),
+        found.digest_files
+    );
+    progress.start("reading CloudTrail files", found.files.len() as u64);
     let dedup = Dedup::new();
     let mut total = found
         .files
         .par_iter()
         .fold(Activity::default, |mut acc, path| {
             ingest_file(path, mapper, opts, &dedup, &mut acc);
+            progress.advance(1);
             acc
         })
         .reduce(Activity::default, |mut a, b| {
             a.merge(b);
             a
         });
+    progress.finish();
+    log::info!(
+        "{} records: {} mapped, {} skipped, {} duplicate",
+        total.stats.records,
+        total.stats.mapped,
+        total.stats.records_skipped,
+        total.stats.duplicates
+    );
     total.stats.digest_files += found.digest_files as u64;
     total.problems.extend(found.problems);
     total

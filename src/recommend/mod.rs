@@ -1,0 +1,933 @@
+//! Right-sized policies: for every principal (and every group whose policies
+//! grant its members), an IAM policy document that keeps what was used,
+//! narrowed to the resources it was used on, keeps what the trails could not
+//! show (marked), drops the rest, and keeps the Deny statements; with a
+//! Terraform file and a readable diff from today's grant.
+//!
+//! Works on a finished `Audit` only: it reads no input and writes nothing
+//! except through `write_all`. Renderers are pure.
+
+pub mod compact;
+mod render;
+
+pub use render::document_json;
+pub mod resources;
+
+use crate::audit::{Audit, AuditedPrincipal};
+use crate::catalog::{ActionId, ActionSet, Catalog};
+use crate::model::{
+    ActionSpec, Condition, Effect, PolicySource, Principal, ResourceSpec, Statement,
+};
+use crate::policy::grants::{statement, statement_resources, EffectiveGrants, PolicyRef};
+use crate::policy::request::statement_matches;
+use resources::{narrow, ResourceSel};
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// IAM's size limits, in characters of the minified JSON.
+pub const MANAGED_POLICY_LIMIT: usize = 6_144;
+pub const ROLE_INLINE_LIMIT: usize = 10_240;
+pub const USER_INLINE_LIMIT: usize = 2_048;
+pub const GROUP_INLINE_LIMIT: usize = 5_120;
+
+/// What a recommendation is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    User,
+    Role,
+    Group,
+}
+
+impl Kind {
+    /// The directory name under the output directory, and IAM's word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::User => "user",
+            Kind::Role => "role",
+            Kind::Group => "group",
+        }
+    }
+
+    fn inline_limit(self) -> usize {
+        match self {
+            Kind::User => USER_INLINE_LIMIT,
+            Kind::Role => ROLE_INLINE_LIMIT,
+            Kind::Group => GROUP_INLINE_LIMIT,
+        }
+    }
+}
+
+/// One right-sized policy with its Terraform and its diff.
+#[derive(Clone, Debug)]
+pub struct Recommendation {
+    /// The principal's ARN (for a group, `arn:aws:iam::ACCOUNT:group/NAME`).
+    pub principal: String,
+    pub kind: Kind,
+    pub name: String,
+    /// The IAM policy document.
+    pub document: Value,
+    pub terraform: String,
+    /// Markdown: what is removed, kept and narrowed, with the evidence.
+    pub diff: String,
+    pub warnings: Vec<String>,
+}
+
+/// The statement families of a recommended document, in document order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Section {
+    Used,
+    InferredPassRole,
+    KeptUnobservable,
+}
+
+impl Section {
+    fn sid(self) -> &'static str {
+        match self {
+            Section::Used => "Used",
+            Section::InferredPassRole => "InferredPassRole",
+            Section::KeptUnobservable => "KeptUnobservable",
+        }
+    }
+}
+
+/// Allow statements of today's policies that grant one action, merged by
+/// condition: the conditions (canonical JSON, `""` for none) and resources.
+#[derive(Clone, Debug)]
+struct GrantGroup {
+    conditions: String,
+    sel: ResourceSel,
+}
+
+/// Which of a principal's policies a recommendation replaces.
+#[derive(Clone, Copy)]
+enum Scope<'a> {
+    /// Inline and directly attached managed policies.
+    Own,
+    /// The policies of one group.
+    Group(&'a str),
+}
+
+impl Scope<'_> {
+    fn includes(&self, s: &PolicySource) -> bool {
+        match (self, s) {
+            (Scope::Own, PolicySource::Inline { .. } | PolicySource::Managed { .. }) => true,
+            (Scope::Group(g), PolicySource::GroupInline { group, .. })
+            | (Scope::Group(g), PolicySource::GroupManaged { group, .. }) => group == g,
+            _ => false,
+        }
+    }
+}
+
+/// IAM condition block of a statement, as JSON.
+fn conditions_json(conds: &[Condition]) -> Value {
+    let mut ops: Map<String, Value> = Map::new();
+    for c in conds {
+        let op = ops
+            .entry(c.operator.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(keys) = op {
+            keys.insert(c.key.clone(), one_or_many(&c.values));
+        }
+    }
+    Value::Object(ops)
+}
+
+fn one_or_many(v: &[String]) -> Value {
+    match v {
+        [one] => json!(one),
+        many => json!(many),
+    }
+}
+
+/// A model statement back to policy JSON.
+pub(crate) fn statement_json(st: &Statement) -> Value {
+    let mut o = Map::new();
+    if let Some(sid) = st.sid.as_ref().filter(|s| !s.is_empty()) {
+        o.insert("Sid".into(), json!(sid));
+    }
+    o.insert("Effect".into(), json!(st.effect.as_str()));
+    match &st.actions {
+        ActionSpec::Action(a) => o.insert("Action".into(), one_or_many(a)),
+        ActionSpec::NotAction(a) => o.insert("NotAction".into(), one_or_many(a)),
+    };
+    match &st.resources {
+        ResourceSpec::Resource(r) => {
+            o.insert("Resource".into(), one_or_many(r));
+        }
+        ResourceSpec::NotResource(r) => {
+            o.insert("NotResource".into(), one_or_many(r));
+        }
+        ResourceSpec::None => {}
+    }
+    if !st.conditions.is_empty() {
+        o.insert("Condition".into(), conditions_json(&st.conditions));
+    }
+    Value::Object(o)
+}
+
+/// Today's allowing statements of `id` within `scope`, unconditional first.
+fn grant_groups(
+    cat: &Catalog,
+    p: &Principal,
+    g: &EffectiveGrants,
+    scope: Scope,
+    id: ActionId,
+) -> Vec<GrantGroup> {
+    let mut merged: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut not: Vec<GrantGroup> = Vec::new();
+    for c in g.reasons(id) {
+        let PolicyRef::Identity(i) = c.at.policy else {
+            continue;
+        };
+        if c.effect != Effect::Allow
+            || !p.policies.get(i).is_some_and(|a| scope.includes(&a.source))
+        {
+            continue;
+        }
+        let Some(st) = statement(p, c.at) else {
+            continue;
+        };
+        let conditions = if st.conditions.is_empty() {
+            String::new()
+        } else {
+            conditions_json(&st.conditions).to_string()
+        };
+        match &st.resources {
+            ResourceSpec::NotResource(x) => not.push(GrantGroup {
+                conditions,
+                sel: ResourceSel::NotResource(x.clone()),
+            }),
+            _ => {
+                let pats = merged.entry(conditions).or_default();
+                for r in statement_resources(cat, st, id) {
+                    if !pats.contains(&r) {
+                        pats.push(r);
+                    }
+                }
+            }
+        }
+    }
+    let mut out: Vec<GrantGroup> = merged
+        .into_iter()
+        .map(|(conditions, mut pats)| {
+            pats.sort();
+            GrantGroup {
+                conditions,
+                sel: ResourceSel::Resource(pats),
+            }
+        })
+        .collect();
+    out.extend(not);
+    // Unconditional first; the sort is stable, so `Resource` before `NotResource`.
+    out.sort_by(|a, b| {
+        (!a.conditions.is_empty(), &a.conditions).cmp(&(!b.conditions.is_empty(), &b.conditions))
+    });
+    out
+}
+
+/// The groups a grant is kept under when nothing narrows it: the
+/// unconditional ones if there are any (they already cover the rest).
+fn base(groups: &[GrantGroup]) -> Vec<&GrantGroup> {
+    if groups.iter().any(|g| g.conditions.is_empty()) {
+        groups.iter().filter(|g| g.conditions.is_empty()).collect()
+    } else {
+        groups.iter().collect()
+    }
+}
+
+/// One used action and its evidence, within one scope.
+#[derive(Clone, Debug)]
+struct UseEvidence {
+    id: ActionId,
+    count: u64,
+    first: i64,
+    last: i64,
+    observed: BTreeSet<String>,
+    truncated: bool,
+    groups: Vec<GrantGroup>,
+}
+
+impl UseEvidence {
+    fn merge(&mut self, o: UseEvidence) {
+        self.count += o.count;
+        self.first = self.first.min(o.first);
+        self.last = self.last.max(o.last);
+        self.observed.extend(o.observed);
+        self.truncated |= o.truncated;
+    }
+
+    /// The resources a request for this use names, for checking Denies.
+    fn requested(&self, cat: &Catalog) -> Vec<String> {
+        let arns: Vec<String> = self
+            .observed
+            .iter()
+            .filter(|a| a.starts_with("arn:"))
+            .cloned()
+            .collect();
+        if cat.action(self.id).resource_types.is_empty() || arns.is_empty() {
+            vec!["*".to_string()]
+        } else {
+            arns
+        }
+    }
+}
+
+/// Where a used action goes: (conditions, resources) pairs and a note.
+fn plan_used(cat: &Catalog, e: &UseEvidence) -> (Vec<(String, ResourceSel)>, Option<String>) {
+    let fallback = |note: Option<String>| {
+        (
+            base(&e.groups)
+                .into_iter()
+                .map(|g| (g.conditions.clone(), g.sel.clone()))
+                .collect(),
+            note,
+        )
+    };
+    if cat.action(e.id).resource_types.is_empty() {
+        return (
+            base(&e.groups)
+                .into_iter()
+                .map(|g| {
+                    (
+                        g.conditions.clone(),
+                        ResourceSel::Resource(vec!["*".into()]),
+                    )
+                })
+                .collect(),
+            None,
+        );
+    }
+    let arns: Vec<&String> = e
+        .observed
+        .iter()
+        .filter(|a| a.starts_with("arn:"))
+        .collect();
+    if arns.is_empty() {
+        return fallback(Some("no resource recorded: granted resources kept".into()));
+    }
+    if e.truncated {
+        return fallback(Some(format!(
+            "more than {} distinct resources: granted resources kept",
+            crate::usage::aggregate::RESOURCE_SAMPLES
+        )));
+    }
+    let mut assigned: Vec<Vec<String>> = vec![Vec::new(); e.groups.len()];
+    let mut unmatched = Vec::new();
+    for a in arns {
+        match e.groups.iter().position(|g| g.sel.matches(a)) {
+            Some(i) => assigned[i].push(a.clone()),
+            None => unmatched.push(format!("`{a}`")),
+        }
+    }
+    if assigned.iter().all(Vec::is_empty) {
+        return fallback(Some(
+            "no recorded resource matches today's grant literally: granted resources kept".into(),
+        ));
+    }
+    let out = e
+        .groups
+        .iter()
+        .zip(assigned)
+        .filter(|(_, a)| !a.is_empty())
+        .map(|(g, a)| (g.conditions.clone(), narrow(&a, &g.sel)))
+        .collect();
+    let note = (!unmatched.is_empty()).then(|| {
+        format!(
+            "recorded but not matched by today's grant (a resource policy, or a name rather than the ARN): {}",
+            unmatched.join(", ")
+        )
+    });
+    (out, note)
+}
+
+/// What the diff says about one kept action.
+#[derive(Clone, Debug)]
+struct Line {
+    action: String,
+    evidence: String,
+    today: String,
+    recommended: String,
+    note: Option<String>,
+}
+
+/// Everything one recommendation is built from.
+struct Subject<'a> {
+    arn: String,
+    kind: Kind,
+    name: String,
+    audited: Option<&'a AuditedPrincipal>,
+    members: Vec<String>,
+    used: Vec<UseEvidence>,
+    unobservable: Vec<(ActionId, String, Vec<GrantGroup>)>,
+    /// `iam:PassRole` granted in scope, and the compute actions used that need it.
+    passrole: Option<(Vec<GrantGroup>, Vec<String>)>,
+    /// Granted in scope today.
+    granted: ActionSet,
+    /// Refused attempts, never used: no wildcard may add them.
+    forbidden: ActionSet,
+    denies: Vec<Value>,
+    guardrails: Vec<Value>,
+    dormant: bool,
+    /// Lines for the diff, prepared by the caller.
+    refused: Vec<String>,
+    without_grant: Vec<String>,
+    via_groups: Vec<String>,
+    credentials: Vec<String>,
+    sso_permission_set: Option<String>,
+    boundary: Option<String>,
+    replaces: Vec<String>,
+}
+
+/// The permission set of an IAM Identity Center role, if it is one.
+pub fn sso_permission_set(p: &Principal) -> Option<String> {
+    let sso = p.name.starts_with("AWSReservedSSO_")
+        || p.path.starts_with("/aws-reserved/sso.amazonaws.com/");
+    if !sso {
+        return None;
+    }
+    let rest = p.name.strip_prefix("AWSReservedSSO_").unwrap_or(&p.name);
+    Some(match rest.rfind('_') {
+        Some(i) => rest[..i].to_string(),
+        None => rest.to_string(),
+    })
+}
+
+fn is_dormant(audit: &Audit, ap: &AuditedPrincipal) -> bool {
+    audit.window.start.is_some()
+        && audit.window.end.is_some()
+        && ap.audit.activity.as_ref().is_none_or(|a| a.records == 0)
+}
+
+fn scope_granted(p: &Principal, g: &EffectiveGrants, scope: Scope, cat: &Catalog) -> ActionSet {
+    let mut s = ActionSet::empty(cat);
+    for c in &g.contributions {
+        if let PolicyRef::Identity(i) = c.at.policy {
+            if c.effect == Effect::Allow
+                && p.policies.get(i).is_some_and(|a| scope.includes(&a.source))
+            {
+                s.union_with(&c.actions);
+            }
+        }
+    }
+    s.intersect_with(&g.granted);
+    s
+}
+
+fn scope_denies(p: &Principal, scope: Scope, out: &mut Vec<Value>) {
+    for a in p.policies.iter().filter(|a| scope.includes(&a.source)) {
+        for st in a
+            .document
+            .statements
+            .iter()
+            .filter(|s| s.effect == Effect::Deny)
+        {
+            let v = statement_json(st);
+            if !out.contains(&v) {
+                out.push(v);
+            }
+        }
+    }
+}
+
+/// Collects the evidence of one principal within `scope`; for the `Own`
+/// scope of a user, actions that only its groups grant are left to them.
+fn collect(cat: &Catalog, audit: &Audit, ap: &AuditedPrincipal, scope: Scope, s: &mut Subject) {
+    let a = &ap.audit;
+    let p = &a.principal;
+    let own_grants = |id| !grant_groups(cat, p, &a.grants, Scope::Own, id).is_empty();
+    let in_scope = |id| match scope {
+        Scope::Own => own_grants(id),
+        Scope::Group(_) => !own_grants(id),
+    };
+    let passrole = cat.lookup("iam:PassRole");
+    for u in &a.used {
+        if !u.granted || !in_scope(u.action) {
+            continue;
+        }
+        let groups = grant_groups(cat, p, &a.grants, scope, u.action);
+        if groups.is_empty() {
+            continue;
+        }
+        let e = UseEvidence {
+            id: u.action,
+            count: u.stats.count,
+            first: u.stats.first,
+            last: u.stats.last,
+            observed: u.stats.resources.clone(),
+            truncated: u.stats.resources_truncated,
+            groups,
+        };
+        match s.used.iter_mut().find(|x| x.id == u.action) {
+            Some(x) => x.merge(e),
+            None => s.used.push(e),
+        }
+    }
+    for d in &a.denied {
+        if !a.used.iter().any(|u| u.action == d.action) {
+            s.forbidden.insert(d.action);
+        }
+    }
+    s.granted
+        .union_with(&scope_granted(p, &a.grants, scope, cat));
+    scope_denies(p, scope, &mut s.denies);
+    if is_dormant(audit, ap) {
+        return;
+    }
+    s.dormant = false;
+    for (id, why) in &a.unobservable {
+        if Some(*id) == passrole || !in_scope(*id) || s.forbidden.contains(*id) {
+            continue;
+        }
+        let groups = grant_groups(cat, p, &a.grants, scope, *id);
+        if !groups.is_empty() && !s.unobservable.iter().any(|(x, _, _)| x == id) {
+            s.unobservable.push((*id, why.describe(), groups));
+        }
+    }
+    if let Some(pr) = passrole.filter(|&pr| a.grants.granted.contains(pr) && in_scope(pr)) {
+        let groups = grant_groups(cat, p, &a.grants, scope, pr);
+        if !groups.is_empty() {
+            let compute: Vec<String> = a
+                .used
+                .iter()
+                .filter(|u| audit.risk.passrole_compute.contains(u.action))
+                .map(|u| cat.full_name(u.action))
+                .collect();
+            match &mut s.passrole {
+                Some((_, c)) => c.extend(compute),
+                slot => *slot = Some((groups, compute)),
+            }
+        }
+    }
+}
+
+fn empty_subject(cat: &Catalog, arn: String, kind: Kind, name: String) -> Subject<'static> {
+    Subject {
+        arn,
+        kind,
+        name,
+        audited: None,
+        members: Vec::new(),
+        used: Vec::new(),
+        unobservable: Vec::new(),
+        passrole: None,
+        granted: ActionSet::empty(cat),
+        forbidden: ActionSet::empty(cat),
+        denies: Vec::new(),
+        guardrails: Vec::new(),
+        dormant: true,
+        refused: Vec::new(),
+        without_grant: Vec::new(),
+        via_groups: Vec::new(),
+        credentials: Vec::new(),
+        sso_permission_set: None,
+        boundary: None,
+        replaces: Vec::new(),
+    }
+}
+
+/// Right-sized policies for every principal of the audit, then one per group
+/// whose policies grant its members; principals in audit order, groups by name.
+pub fn recommend(audit: &Audit) -> Vec<Recommendation> {
+    let cat = Catalog::embedded();
+    let mut out = Vec::new();
+    let mut groups: BTreeMap<String, Vec<&AuditedPrincipal>> = BTreeMap::new();
+    for ap in &audit.principals {
+        let p = &ap.audit.principal;
+        let kind = match p.principal_type {
+            crate::model::PrincipalType::User => Kind::User,
+            crate::model::PrincipalType::Role => Kind::Role,
+        };
+        let mut s = empty_subject(cat, p.arn.clone(), kind, p.name.clone());
+        s.audited = Some(ap);
+        collect(cat, audit, ap, Scope::Own, &mut s);
+        let a = &ap.audit;
+        for d in &a.denied {
+            s.refused.push(format!(
+                "`{}` ×{} ({})",
+                cat.full_name(d.action),
+                d.stats.count,
+                d.stats
+                    .error_codes
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        for u in a.used.iter().filter(|u| !u.granted) {
+            s.without_grant
+                .push(format!("`{}` ×{}", cat.full_name(u.action), u.stats.count));
+        }
+        for g in &p.groups {
+            let grants_members = p
+                .policies
+                .iter()
+                .any(|x| Scope::Group(g).includes(&x.source));
+            if grants_members {
+                s.via_groups.push(g.clone());
+                groups.entry(g.clone()).or_default().push(ap);
+            }
+        }
+        s.replaces = p
+            .policies
+            .iter()
+            .filter(|x| Scope::Own.includes(&x.source))
+            .map(|x| x.source.label())
+            .collect();
+        s.boundary = p.boundary.as_ref().map(|b| b.source.label());
+        s.sso_permission_set = sso_permission_set(p);
+        for f in &audit.findings {
+            if f.principal != p.arn {
+                continue;
+            }
+            match f.rule {
+                "missing-guardrail" => {
+                    if let Some(fix) = &f.fix {
+                        s.guardrails.push(fix.clone());
+                    }
+                }
+                "stale-access-key" | "stale-console-password" => {
+                    s.credentials.push(f.message.clone())
+                }
+                _ => {}
+            }
+        }
+        out.push(build(cat, audit, s));
+    }
+    for (g, members) in groups {
+        let acct = members[0]
+            .audit
+            .principal
+            .arn
+            .split(':')
+            .nth(4)
+            .unwrap_or("")
+            .to_string();
+        let mut s = empty_subject(
+            cat,
+            format!("arn:aws:iam::{acct}:group/{g}"),
+            Kind::Group,
+            g.clone(),
+        );
+        for ap in &members {
+            collect(cat, audit, ap, Scope::Group(&g), &mut s);
+            s.members.push(ap.audit.principal.name.clone());
+        }
+        s.replaces = members[0]
+            .audit
+            .principal
+            .policies
+            .iter()
+            .filter(|x| Scope::Group(&g).includes(&x.source))
+            .map(|x| x.source.label())
+            .collect();
+        out.push(build(cat, audit, s));
+    }
+    out
+}
+
+type StmtKey = (Section, ResourceSel, String);
+
+/// Turns the evidence into a document, its diff and its Terraform.
+fn build(cat: &Catalog, audit: &Audit, mut s: Subject) -> Recommendation {
+    let mut warnings = Vec::new();
+    let mut stmts: BTreeMap<StmtKey, BTreeSet<String>> = BTreeMap::new();
+    let mut kept = ActionSet::empty(cat);
+    s.used.sort_by_key(|e| e.id);
+    s.unobservable.sort_by_key(|(id, _, _)| *id);
+    let describe_groups = |groups: &[GrantGroup]| {
+        groups
+            .iter()
+            .map(|g| {
+                if g.conditions.is_empty() {
+                    g.sel.describe()
+                } else {
+                    format!("{} if `{}`", g.sel.describe(), g.conditions)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let describe_plan = |plan: &[(String, ResourceSel)]| {
+        plan.iter()
+            .map(|(c, sel)| {
+                if c.is_empty() {
+                    sel.describe()
+                } else {
+                    format!("{} if `{c}`", sel.describe())
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+
+    let mut used_lines = Vec::new();
+    for e in &s.used {
+        let name = cat.full_name(e.id);
+        let (plan, note) = plan_used(cat, e);
+        let today = describe_groups(&e.groups);
+        let recommended = describe_plan(&plan);
+        for (c, sel) in &plan {
+            stmts
+                .entry((Section::Used, sel.clone(), c.clone()))
+                .or_default()
+                .insert(name.clone());
+        }
+        kept.insert(e.id);
+        used_lines.push(Line {
+            action: name,
+            evidence: format!(
+                "{} call(s), {} .. {}",
+                e.count,
+                crate::report::time(e.first),
+                crate::report::time(e.last)
+            ),
+            note,
+            recommended: if recommended == today {
+                "unchanged".into()
+            } else {
+                recommended
+            },
+            today,
+        });
+    }
+
+    let mut inferred_lines = Vec::new();
+    let mut dropped_passrole = None;
+    if let Some((groups, mut compute)) = s.passrole.take() {
+        let pr = cat.lookup("iam:PassRole");
+        compute.sort();
+        compute.dedup();
+        if let (Some(pr), false) = (pr, compute.is_empty()) {
+            let name = cat.full_name(pr);
+            for g in base(&groups) {
+                stmts
+                    .entry((
+                        Section::InferredPassRole,
+                        g.sel.clone(),
+                        g.conditions.clone(),
+                    ))
+                    .or_default()
+                    .insert(name.clone());
+            }
+            kept.insert(pr);
+            inferred_lines.push(Line {
+                action: name,
+                evidence: format!(
+                    "never logged; needed by {} (used)",
+                    compute
+                        .iter()
+                        .map(|c| format!("`{c}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                today: describe_groups(&groups),
+                recommended: describe_groups(
+                    &base(&groups).into_iter().cloned().collect::<Vec<_>>(),
+                ),
+                note: None,
+            });
+        } else if !s.dormant {
+            dropped_passrole = Some(
+                "`iam:PassRole` removed: CloudTrail never logs it, and no action that passes a role \
+                 (`lambda:CreateFunction`, `ec2:RunInstances`, `ecs:RunTask`, ...) was used"
+                    .to_string(),
+            );
+        }
+    }
+
+    let mut unobs_lines = Vec::new();
+    for (id, why, groups) in &s.unobservable {
+        let name = cat.full_name(*id);
+        for g in base(groups) {
+            stmts
+                .entry((
+                    Section::KeptUnobservable,
+                    g.sel.clone(),
+                    g.conditions.clone(),
+                ))
+                .or_default()
+                .insert(name.clone());
+        }
+        kept.insert(*id);
+        unobs_lines.push(Line {
+            action: name,
+            evidence: why.clone(),
+            today: describe_groups(groups),
+            recommended: String::new(),
+            note: None,
+        });
+    }
+
+    // Guardrails: added unless they would deny what was used.
+    let mut guardrail_lines = Vec::new();
+    let mut denies = s.denies.clone();
+    for fix in &s.guardrails {
+        let sid = fix["Sid"].as_str().unwrap_or("guardrail").to_string();
+        let parsed =
+            crate::ingest::policy_json::parse_document(&json!({"Statement": [fix]}), "fix")
+                .ok()
+                .and_then(|d| d.statements.into_iter().next());
+        let Some(st) = parsed else {
+            warnings.push(format!(
+                "guardrail `{sid}` is not a valid statement: left out"
+            ));
+            continue;
+        };
+        let hits: Vec<String> = s
+            .used
+            .iter()
+            .filter(|e| {
+                e.requested(cat)
+                    .iter()
+                    .any(|r| statement_matches(&st, &cat.full_name(e.id), r))
+            })
+            .map(|e| format!("`{}`", cat.full_name(e.id)))
+            .collect();
+        if hits.is_empty() {
+            if !denies.contains(fix) {
+                denies.push(fix.clone());
+            }
+            guardrail_lines.push(format!("added `{sid}` (missing-guardrail finding)"));
+        } else {
+            let w = format!(
+                "guardrail `{sid}` not added: it would deny used action(s) {}; review the workload",
+                hits.join(", ")
+            );
+            guardrail_lines.push(w.clone());
+            warnings.push(w);
+        }
+    }
+
+    // The document, compacted with wildcards while over the managed limit.
+    let mut list: Vec<(StmtKey, Vec<String>)> = stmts
+        .into_iter()
+        .map(|(k, v)| (k, v.into_iter().collect()))
+        .collect();
+    let mut document = assemble(&list, &denies);
+    let mut compacted = None;
+    for level in [compact::Level::Verb, compact::Level::Service] {
+        if size(&document) <= MANAGED_POLICY_LIMIT {
+            break;
+        }
+        for (_, actions) in &mut list {
+            *actions = compact::group_actions(cat, &audit.risk, &s.forbidden, actions, level);
+        }
+        document = assemble(&list, &denies);
+        compacted = Some(level);
+    }
+    let chars = size(&document);
+    if chars > MANAGED_POLICY_LIMIT {
+        warnings.push(format!(
+            "the policy is {chars} characters, over the {MANAGED_POLICY_LIMIT}-character limit of a managed policy even with safe wildcards: split its statements over {} managed policies (nothing was truncated)",
+            chars.div_ceil(MANAGED_POLICY_LIMIT)
+        ));
+    }
+
+    let mut removed: Vec<ActionId> = s.granted.iter().filter(|id| !kept.contains(*id)).collect();
+    removed.sort();
+
+    let diff = render::diff(&render::DiffInput {
+        cat,
+        audit,
+        s: &s,
+        used: &used_lines,
+        inferred: &inferred_lines,
+        unobservable: &unobs_lines,
+        removed: &removed,
+        dropped_passrole: dropped_passrole.as_deref(),
+        guardrails: &guardrail_lines,
+        chars,
+        compacted,
+        warnings: &warnings,
+    });
+    let terraform = render::terraform(s.kind, &s.name, s.sso_permission_set.as_deref(), &document);
+    Recommendation {
+        principal: s.arn,
+        kind: s.kind,
+        name: s.name,
+        document,
+        terraform,
+        diff,
+        warnings,
+    }
+}
+
+/// Minified size, as IAM measures it.
+pub fn size(doc: &Value) -> usize {
+    doc.to_string().chars().count()
+}
+
+fn assemble(list: &[(StmtKey, Vec<String>)], denies: &[Value]) -> Value {
+    let mut statements = Vec::new();
+    let count = |sec: Section| list.iter().filter(|((s, _, _), _)| *s == sec).count();
+    let mut seen: BTreeMap<Section, usize> = BTreeMap::new();
+    for ((sec, sel, cond), actions) in list {
+        let n = seen.entry(*sec).or_default();
+        *n += 1;
+        let sid = if count(*sec) > 1 {
+            format!("{}{n}", sec.sid())
+        } else {
+            sec.sid().to_string()
+        };
+        let mut o = Map::new();
+        o.insert("Sid".into(), json!(sid));
+        o.insert("Effect".into(), json!("Allow"));
+        o.insert("Action".into(), one_or_many(actions));
+        match sel {
+            ResourceSel::Resource(r) => o.insert("Resource".into(), one_or_many(r)),
+            ResourceSel::NotResource(r) => o.insert("NotResource".into(), one_or_many(r)),
+        };
+        if !cond.is_empty() {
+            if let Ok(c) = serde_json::from_str::<Value>(cond) {
+                o.insert("Condition".into(), c);
+            }
+        }
+        statements.push(Value::Object(o));
+    }
+    statements.extend(denies.iter().cloned());
+    json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+fn file_stem(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "+=,.@_-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Writes every recommendation under `dir` (`role/`, `user/`, `group/`):
+/// `<name>.json`, `<name>.tf` and `<name>.diff.md`, each atomically.
+/// Returns the paths written, in order.
+pub fn write_all(
+    recs: &[Recommendation],
+    dir: &Path,
+) -> Result<Vec<PathBuf>, crate::output::WriteError> {
+    let mut written = Vec::new();
+    for r in recs {
+        let sub = dir.join(r.kind.as_str());
+        std::fs::create_dir_all(&sub).map_err(|source| crate::output::WriteError {
+            path: sub.clone(),
+            source,
+        })?;
+        let stem = file_stem(&r.name);
+        let mut json = render::document_json(&r.document);
+        json.push('\n');
+        for (ext, body) in [
+            ("json", json.as_str()),
+            ("tf", r.terraform.as_str()),
+            ("diff.md", r.diff.as_str()),
+        ] {
+            let path = sub.join(format!("{stem}.{ext}"));
+            crate::output::write_atomic(&path, body.as_bytes())?;
+            written.push(path);
+        }
+    }
+    Ok(written)
+}

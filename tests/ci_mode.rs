@@ -1,0 +1,235 @@
+//! The nightly CI mode end to end from the CLI: `--baseline`, `diff`, and
+//! `recommend` writing reviewable files.
+
+mod common;
+
+use common::leastpriv;
+use serde_json::Value;
+
+fn write_baseline(dir: &std::path::Path, body: &str) -> std::path::PathBuf {
+    let p = dir.join("baseline.yaml");
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+/// A baseline accepting every high-or-worse demo finding, so `--fail-on high`
+/// passes only because of it.
+fn accept_all(findings: &[Value], expires: &str) -> String {
+    let mut out = String::from("accepted:\n");
+    for f in findings {
+        if ["critical", "high"].contains(&f["severity"].as_str().unwrap()) {
+            out.push_str(&format!(
+                "  - rule: {}\n    principal: \"{}\"\n    justification: reviewed\n    owner: sec@example.com\n    expires: {expires}\n",
+                f["rule"].as_str().unwrap(),
+                f["principal"].as_str().unwrap()
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn baseline_accepts_findings_and_expired_entries_fail_again() {
+    let run = leastpriv()
+        .args(["audit", "fixtures/demo", "--format", "json"])
+        .run();
+    let findings = run.json()["findings"].as_array().unwrap().clone();
+    let dir = tempfile::tempdir().unwrap();
+
+    let live = write_baseline(dir.path(), &accept_all(&findings, "2026-12-31"));
+    let ok = leastpriv()
+        .args([
+            "audit",
+            "fixtures/demo",
+            "--format",
+            "json",
+            "--fail-on",
+            "high",
+            "--baseline",
+        ])
+        .arg(&live)
+        .run();
+    ok.code(0);
+    let report = ok.json();
+    let accepted = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f.get("accepted").is_some())
+        .count();
+    assert!(accepted > 0);
+    assert_eq!(report["baseline"]["accepted"], accepted);
+    // Accepted findings stay in the report.
+    assert_eq!(report["findings"].as_array().unwrap().len(), findings.len());
+
+    // SOURCE_DATE_EPOCH is 2026-11-01: an entry that expired in October no longer accepts.
+    let expired = write_baseline(dir.path(), &accept_all(&findings, "2026-10-31"));
+    let fail = leastpriv()
+        .args([
+            "audit",
+            "fixtures/demo",
+            "--format",
+            "json",
+            "--fail-on",
+            "high",
+            "--baseline",
+        ])
+        .arg(&expired)
+        .run();
+    fail.code(1);
+    assert!(fail.stderr.contains("baseline: "), "{}", fail.stderr);
+    assert!(!fail.json()["baseline"]["expired_entries"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    let bad = write_baseline(
+        dir.path(),
+        "accepted:\n  - rule: unused-permissions\n    principal: x\n",
+    );
+    let err = leastpriv()
+        .args(["audit", "fixtures/demo", "--baseline"])
+        .arg(&bad)
+        .run();
+    err.code(2);
+    assert!(err.stderr.contains("baseline.yaml"), "{}", err.stderr);
+}
+
+#[test]
+fn diff_of_a_report_with_itself_is_empty_and_drift_is_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = dir.path().join("full.json");
+    leastpriv()
+        .args(["audit", "fixtures/demo", "--format", "json", "--output"])
+        .arg(&full)
+        .run()
+        .code(0);
+    let same = leastpriv()
+        .arg("diff")
+        .arg(&full)
+        .arg(&full)
+        .args(["--format", "json"])
+        .run();
+    same.code(0);
+    let d = same.json();
+    assert_eq!(d["schema"], "leastpriv.diff/v1");
+    assert_eq!(d["summary"]["empty"], true);
+
+    // A later window with fewer events: some findings resolve or change.
+    let narrow = dir.path().join("narrow.json");
+    leastpriv()
+        .args([
+            "audit",
+            "fixtures/demo",
+            "--format",
+            "json",
+            "--until",
+            "2026-10-10",
+            "--output",
+        ])
+        .arg(&narrow)
+        .run()
+        .code(0);
+    let drift = leastpriv().arg("diff").arg(&full).arg(&narrow).run();
+    drift.code(0);
+    assert!(!drift.stdout.trim().is_empty());
+    let gate = leastpriv()
+        .arg("diff")
+        .arg(&full)
+        .arg(&narrow)
+        .args(["--fail-on", "info"])
+        .run();
+    let worse = leastpriv()
+        .arg("diff")
+        .arg(&full)
+        .arg(&narrow)
+        .args(["--format", "json"])
+        .run()
+        .json();
+    let s = &worse["summary"];
+    assert_eq!(s["empty"], false);
+    let expected = if s["findings_new"] == 0 && s["findings_changed"] == 0 {
+        0
+    } else {
+        1
+    };
+    gate.code(expected);
+
+    let err = leastpriv()
+        .arg("diff")
+        .arg(&full)
+        .arg("fixtures/demo/iam.json")
+        .run();
+    err.code(2);
+    assert!(
+        err.stderr.contains("fixtures/demo/iam.json"),
+        "{}",
+        err.stderr
+    );
+}
+
+#[test]
+fn recommend_writes_policy_terraform_and_diff_per_principal() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rec");
+    let run = leastpriv()
+        .args(["recommend", "fixtures/demo", "--out"])
+        .arg(&out)
+        .run();
+    run.code(0);
+    for f in [
+        "role/orders-api.json",
+        "role/orders-api.tf",
+        "role/orders-api.diff.md",
+        "user/ci-deploy.json",
+        "group/developers.json",
+    ] {
+        assert!(out.join(f).is_file(), "missing {f}");
+    }
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("role/orders-api.json")).unwrap())
+            .unwrap();
+    let text = doc.to_string();
+    assert!(text.contains("secretsmanager:GetSecretValue"));
+    assert!(
+        !text.contains("dynamodb:DeleteTable"),
+        "unused action dropped"
+    );
+    let diff = std::fs::read_to_string(out.join("role/orders-api.diff.md")).unwrap();
+    assert!(
+        diff.contains("dynamodb:DeleteTable"),
+        "the diff names what is removed"
+    );
+}
+
+#[test]
+fn report_formats_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    for (format, marker) in [
+        ("markdown", "# "),
+        ("html", "<!DOCTYPE html>"),
+        ("sarif", "\"version\": \"2.1.0\""),
+    ] {
+        let out = dir.path().join(format!("report.{format}"));
+        let run = leastpriv()
+            .args(["audit", "fixtures/demo", "--format", format, "--output"])
+            .arg(&out)
+            .run();
+        run.code(0);
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert!(
+            text.contains(marker),
+            "{format}: {}",
+            &text[..text.len().min(200)]
+        );
+    }
+    let run = leastpriv()
+        .args(["secrets", "fixtures/demo", "--format", "sarif"])
+        .run();
+    run.code(2);
+    assert!(
+        run.stderr.contains("not available for `secrets`"),
+        "{}",
+        run.stderr
+    );
+}
