@@ -181,6 +181,10 @@ pub enum Format {
     Html,
     /// SARIF 2.1.0 for code scanning (audit only).
     Sarif,
+    /// One row per principal and action (audit only).
+    Csv,
+    /// The same rows as Parquet; needs `--output` (audit only).
+    Parquet,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

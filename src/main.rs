@@ -45,12 +45,16 @@ fn main() -> ExitCode {
 }
 
 fn emit(text: &str, output: Option<&std::path::Path>) -> Result<()> {
+    emit_bytes(text.as_bytes(), output)
+}
+
+fn emit_bytes(bytes: &[u8], output: Option<&std::path::Path>) -> Result<()> {
     match output {
-        Some(p) => leastpriv::output::write_atomic(p, text.as_bytes())?,
+        Some(p) => leastpriv::output::write_atomic(p, bytes)?,
         None => {
             let mut out = std::io::stdout().lock();
             // A closed pipe (`| head`) is not an error worth a non-zero exit.
-            if let Err(e) = out.write_all(text.as_bytes()) {
+            if let Err(e) = out.write_all(bytes) {
                 if e.kind() != std::io::ErrorKind::BrokenPipe {
                     return Err(e.into());
                 }
@@ -211,6 +215,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
             let text = match a.out.format {
+                Format::Csv | Format::Parquet => {
+                    use leastpriv::report::frames;
+                    let parquet = a.out.format == Format::Parquet;
+                    if parquet && a.out.output.is_none() {
+                        anyhow::bail!("`--format parquet` needs `--output FILE`");
+                    }
+                    let mut df = frames::principal_actions(&result)?;
+                    let bytes = if parquet {
+                        frames::parquet(&mut df)?
+                    } else {
+                        frames::csv(&mut df)?
+                    };
+                    emit_bytes(&bytes, a.out.output.as_deref()).context("writing the report")?;
+                    String::new()
+                }
                 Format::Json => leastpriv::report::json::render(&result),
                 Format::Markdown => leastpriv::report::markdown::render(&result),
                 Format::Html => leastpriv::report::html::render(&result),
@@ -226,7 +245,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     leastpriv::report::table::render(&result, width)
                 }
             };
-            emit(&text, a.out.output.as_deref()).context("writing the report")?;
+            if !matches!(a.out.format, Format::Csv | Format::Parquet) {
+                emit(&text, a.out.output.as_deref()).context("writing the report")?;
+            }
             let failing = a
                 .fail_on
                 .map(leastpriv::rules::Severity::from)

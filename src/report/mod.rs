@@ -2,6 +2,7 @@
 
 pub mod catalog;
 pub mod explain;
+pub mod frames;
 pub mod html;
 pub mod json;
 pub mod markdown;

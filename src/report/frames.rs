@@ -1,0 +1,163 @@
+//! CSV and Parquet through polars: one row per principal × action with its
+//! verdict and evidence, for analysts' own tools.
+
+use super::time;
+use crate::audit::Audit;
+use crate::catalog::Catalog;
+use polars::prelude::*;
+
+/// The columns, in order; documented so analysts can rely on them.
+pub const COLUMNS: &[&str] = &[
+    "principal_arn",
+    "principal_name",
+    "principal_type",
+    "kind",
+    "action",
+    "access_levels",
+    "risk_category",
+    "verdict",
+    "granted",
+    "conditional",
+    "count",
+    "first_seen",
+    "last_seen",
+    "resources",
+    "invoked_by",
+    "detail",
+];
+
+#[derive(Default)]
+struct Rows {
+    principal_arn: Vec<String>,
+    principal_name: Vec<String>,
+    principal_type: Vec<&'static str>,
+    kind: Vec<&'static str>,
+    action: Vec<String>,
+    access_levels: Vec<String>,
+    risk_category: Vec<Option<String>>,
+    verdict: Vec<&'static str>,
+    granted: Vec<bool>,
+    conditional: Vec<bool>,
+    count: Vec<u64>,
+    first_seen: Vec<Option<String>>,
+    last_seen: Vec<Option<String>>,
+    resources: Vec<String>,
+    invoked_by: Vec<String>,
+    detail: Vec<Option<String>>,
+}
+
+/// One row per principal and action: every granted action (used, unused or
+/// unobservable) and every refused or failed attempt.
+pub fn principal_actions(audit: &Audit) -> PolarsResult<DataFrame> {
+    let cat = Catalog::embedded();
+    let mut r = Rows::default();
+    for ap in &audit.principals {
+        let a = &ap.audit;
+        let p = &a.principal;
+        let mut push = |id: crate::catalog::ActionId,
+                        verdict: &'static str,
+                        stats: Option<&crate::usage::ActionStats>,
+                        detail: Option<String>| {
+            let action = cat.action(id);
+            r.principal_arn.push(p.arn.clone());
+            r.principal_name.push(p.name.clone());
+            r.principal_type.push(p.principal_type.as_str());
+            r.kind.push(ap.kind.as_str());
+            r.action.push(cat.full_name(id));
+            r.access_levels.push(
+                action
+                    .access_levels
+                    .iter()
+                    .map(|l| l.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
+            r.risk_category
+                .push(audit.risk.category(id).map(|c| c.id.clone()));
+            r.verdict.push(verdict);
+            r.granted.push(a.grants.granted.contains(id));
+            r.conditional.push(a.grants.conditional.contains(id));
+            r.count.push(stats.map_or(0, |s| s.count));
+            r.first_seen.push(stats.map(|s| time(s.first)));
+            r.last_seen.push(stats.map(|s| time(s.last)));
+            r.resources.push(
+                stats
+                    .map(|s| s.resources.iter().cloned().collect::<Vec<_>>().join(" "))
+                    .unwrap_or_default(),
+            );
+            r.invoked_by.push(
+                stats
+                    .map(|s| s.invoked_by.keys().cloned().collect::<Vec<_>>().join(" "))
+                    .unwrap_or_default(),
+            );
+            r.detail.push(detail);
+        };
+        for u in &a.used {
+            push(u.action, "used", Some(&u.stats), None);
+        }
+        for &id in &a.unused {
+            push(id, "unused", None, None);
+        }
+        for (id, why) in &a.unobservable {
+            push(*id, "unobservable", None, Some(why.describe()));
+        }
+        for d in &a.denied {
+            let codes = d
+                .stats
+                .error_codes
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" ");
+            push(d.action, "denied", Some(&d.stats), Some(codes));
+        }
+        for f in &a.failed {
+            let codes = f
+                .stats
+                .error_codes
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" ");
+            push(f.action, "failed", Some(&f.stats), Some(codes));
+        }
+    }
+    let height = r.action.len();
+    DataFrame::new(
+        height,
+        vec![
+            Column::new("principal_arn".into(), r.principal_arn),
+            Column::new("principal_name".into(), r.principal_name),
+            Column::new("principal_type".into(), r.principal_type),
+            Column::new("kind".into(), r.kind),
+            Column::new("action".into(), r.action),
+            Column::new("access_levels".into(), r.access_levels),
+            Column::new("risk_category".into(), r.risk_category),
+            Column::new("verdict".into(), r.verdict),
+            Column::new("granted".into(), r.granted),
+            Column::new("conditional".into(), r.conditional),
+            Column::new("count".into(), r.count),
+            Column::new("first_seen".into(), r.first_seen),
+            Column::new("last_seen".into(), r.last_seen),
+            Column::new("resources".into(), r.resources),
+            Column::new("invoked_by".into(), r.invoked_by),
+            Column::new("detail".into(), r.detail),
+        ],
+    )
+}
+
+/// The frame as CSV bytes, with a header row.
+pub fn csv(df: &mut DataFrame) -> PolarsResult<Vec<u8>> {
+    let mut out = Vec::new();
+    CsvWriter::new(&mut out).include_header(true).finish(df)?;
+    Ok(out)
+}
+
+/// The frame as Parquet bytes (zstd).
+pub fn parquet(df: &mut DataFrame) -> PolarsResult<Vec<u8>> {
+    let mut out = Vec::new();
+    ParquetWriter::new(&mut out)
+        .with_compression(ParquetCompression::Zstd(None))
+        .finish(df)?;
+    Ok(out)
+}
