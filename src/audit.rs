@@ -6,6 +6,7 @@ use crate::config::{ConfigError, RuleSet, Settings};
 use crate::diff::{audit_principals, OtherActor, PrincipalAudit};
 use crate::ingest::cloudtrail::Problem;
 use crate::ingest::credential_report::{self, CredentialReport};
+use crate::ingest::last_accessed::{self, AccessAdvisor};
 use crate::ingest::snapshot::SnapshotPaths;
 use crate::ingest::trails::{self, TrailCoverage};
 use crate::ingest::{iam, IngestError};
@@ -57,6 +58,21 @@ pub struct AuditedPrincipal {
     pub audit: PrincipalAudit,
     pub kind: Kind,
     pub kind_reason: String,
+    /// What Access Advisor saw inside the window, next to the trail's verdict.
+    pub advisor: Vec<AdvisorNote>,
+}
+
+/// Access Advisor's word on one action (or, for services it does not track
+/// per action, `service:*`) inside the window. It counts denied attempts
+/// too: it supports a verdict, it never proves use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdvisorNote {
+    pub action: String,
+    pub last_accessed: i64,
+    pub region: Option<String>,
+    /// The trail's verdict for the same action: `used`, `unused`,
+    /// `unobservable`, `denied` or `not granted`.
+    pub trail_verdict: &'static str,
 }
 
 /// The result of an audit: everything the renderers need.
@@ -197,6 +213,15 @@ pub fn run_with(
         stats,
         problems,
     } = activity;
+    let mut problems = problems;
+    if let Some(m) = &paths.manifest {
+        problems.extend(pull_problems(m)?);
+    }
+    let advisor = paths
+        .last_accessed
+        .as_deref()
+        .map(last_accessed::load)
+        .transpose()?;
     let (audits, others) =
         audit_principals(cat, obs, &trail_cov, &account, actors, &sessions_granted);
     let principals: Vec<AuditedPrincipal> = audits
@@ -210,10 +235,15 @@ pub fn run_with(
                 credentials: creds,
                 activity: a.activity.as_ref(),
             });
+            let advisor = advisor
+                .as_ref()
+                .map(|adv| advisor_notes(cat, adv, &a, window.start))
+                .unwrap_or_default();
             AuditedPrincipal {
                 audit: a,
                 kind,
                 kind_reason,
+                advisor,
             }
         })
         .collect();
@@ -258,4 +288,86 @@ pub fn run_with(
         missing_policies: account.missing_policies,
         credentials,
     })
+}
+
+/// What the pull could not read, from its manifest, as coverage problems.
+fn pull_problems(path: &std::path::Path) -> Result<Vec<Problem>, AuditError> {
+    let m = crate::pull::manifest::read(path)?;
+    Ok(m.problems
+        .into_iter()
+        .map(|p| Problem {
+            file: path.to_path_buf(),
+            location: format!("pull {} {}", p.stage, p.target),
+            message: p.message,
+        })
+        .collect())
+}
+
+/// Access Advisor's accesses inside the window, each with the trail's
+/// verdict for the same action.
+fn advisor_notes(
+    cat: &Catalog,
+    adv: &AccessAdvisor,
+    a: &PrincipalAudit,
+    since: Option<i64>,
+) -> Vec<AdvisorNote> {
+    let Some(services) = adv.principals.get(&a.principal.arn) else {
+        return Vec::new();
+    };
+    let in_window = |t: Option<i64>| t.filter(|t| since.is_none_or(|s| *t >= s));
+    let verdict = |id: crate::catalog::ActionId| -> &'static str {
+        if a.used.iter().any(|u| u.action == id) {
+            "used"
+        } else if a.denied.iter().any(|d| d.action == id) {
+            "denied"
+        } else if a.unused.contains(&id) {
+            "unused"
+        } else if a.unobservable.iter().any(|(u, _)| *u == id) {
+            "unobservable"
+        } else {
+            "not granted"
+        }
+    };
+    let mut notes = Vec::new();
+    for s in services {
+        if s.actions.is_empty() {
+            let Some(last) = in_window(s.last) else {
+                continue;
+            };
+            // Service level only: the strongest verdict among its actions.
+            let vs: Vec<&str> = cat
+                .expand(&format!("{}:*", s.namespace))
+                .iter()
+                .map(verdict)
+                .collect();
+            let v = ["used", "denied", "unused", "unobservable"]
+                .into_iter()
+                .find(|v| vs.contains(v))
+                .unwrap_or("not granted");
+            notes.push(AdvisorNote {
+                action: format!("{}:*", s.namespace),
+                last_accessed: last,
+                region: s.region.clone(),
+                trail_verdict: v,
+            });
+            continue;
+        }
+        for act in &s.actions {
+            let Some(last) = in_window(act.last) else {
+                continue;
+            };
+            let v = cat
+                .lookup(&act.action)
+                .map(verdict)
+                .unwrap_or("not granted");
+            notes.push(AdvisorNote {
+                action: act.action.clone(),
+                last_accessed: last,
+                region: act.region.clone(),
+                trail_verdict: v,
+            });
+        }
+    }
+    notes.sort_by(|x, y| x.action.cmp(&y.action));
+    notes
 }

@@ -25,6 +25,8 @@ pub struct Cli {
 pub enum Command {
     /// Audit a snapshot: granted vs used per principal and action, with findings.
     Audit(AuditArgs),
+    /// Write a snapshot from a live account (read-only calls), for `audit` to read offline.
+    Pull(PullArgs),
     /// Show the embedded AWS action catalog, or look actions up.
     Catalog(CatalogArgs),
     /// Explain one principal: why each action is granted, and the evidence of use.
@@ -124,6 +126,10 @@ pub struct InputArgs {
     /// Configuration file (default: ./leastpriv.yaml when it exists).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Exit with 2 when an input file or record had to be skipped (default:
+    /// skip it, name it on stderr and count it in the report's coverage).
+    #[arg(long)]
+    pub strict: bool,
     /// Only count events at or after this time (RFC 3339 or YYYY-MM-DD).
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
@@ -148,6 +154,120 @@ pub struct AuditArgs {
     /// Table width in columns (default: the terminal's, or 160).
     #[arg(long, value_name = "COLUMNS")]
     pub width: Option<u16>,
+    /// Pull from the live account first, then audit (instead of a SNAPSHOT).
+    #[arg(long, conflicts_with = "snapshot")]
+    pub live: bool,
+    /// With --live: keep the pulled snapshot in DIR (default: a temporary directory).
+    #[arg(long, value_name = "DIR", requires = "live")]
+    pub snapshot_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct PullArgs {
+    /// The snapshot directory to write (replaced atomically when the pull ends).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Events at or after this time (RFC 3339 or YYYY-MM-DD; default: 90 days ago).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Events at or before this time (RFC 3339 or YYYY-MM-DD, inclusive day; default: now).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Exit with 2 when part of the account could not be read (the snapshot
+    /// is still written, with the gaps in its manifest).
+    #[arg(long)]
+    pub strict: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// Where and as whom to call AWS (`pull`, `audit --live`).
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "AWS")]
+pub struct AwsArgs {
+    /// Named profile of the shared AWS config (default: AWS_PROFILE or the default chain).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Regions to read trails and events in (repeat or comma-separate; default: the configured region).
+    #[arg(long = "region", value_name = "REGION", value_delimiter = ',')]
+    pub regions: Vec<String>,
+    /// Endpoint for every AWS service (default: AWS_ENDPOINT_URL, or AWS's own).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Role to assume before pulling; repeat for several accounts (one snapshot each, in OUT/ACCOUNT_ID).
+    #[arg(long = "assume-role", value_name = "ARN")]
+    pub assume_roles: Vec<String>,
+    /// Where events come from.
+    #[arg(long, value_enum, default_value_t = SourceArg::Auto)]
+    pub source: SourceArg,
+    /// Read trail logs from this bucket instead of the trails' own (s3://BUCKET[/PREFIX]).
+    #[arg(long, value_name = "S3_URL")]
+    pub trail_bucket: Option<String>,
+    /// Skip IAM Access Advisor (one job per principal).
+    #[arg(long)]
+    pub no_access_advisor: bool,
+    /// Parallel downloads and Access Advisor jobs.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub concurrency: usize,
+    /// Attempts per AWS call, including the first; throttling and 5xx are retried with backoff.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub max_attempts: u32,
+    /// GetAccountAuthorizationDetails page size (tests use small pages).
+    #[arg(long, default_value_t = 1000, hide = true)]
+    pub iam_page_size: i32,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceArg {
+    /// The trail's S3 bucket when readable, LookupEvents otherwise.
+    Auto,
+    /// Only the trail bucket.
+    S3,
+    /// Only LookupEvents (management events, 90 days).
+    Lookup,
+    /// No events: IAM and trails only.
+    None,
+}
+
+impl AwsArgs {
+    /// The library's options for a pull into `out` over `[since, until]`.
+    pub fn pull_options(
+        &self,
+        out: PathBuf,
+        since: i64,
+        until: i64,
+        progress: leastpriv::progress::ProgressHandle,
+    ) -> leastpriv::pull::PullOptions {
+        use leastpriv::pull::EventSource;
+        leastpriv::pull::PullOptions {
+            out,
+            aws: leastpriv::pull::AwsOptions {
+                profile: self.profile.clone(),
+                regions: self.regions.clone(),
+                endpoint_url: self.endpoint_url.clone(),
+                assume_roles: self.assume_roles.clone(),
+                max_attempts: self.max_attempts,
+            },
+            since,
+            until,
+            source: match self.source {
+                SourceArg::Auto => EventSource::Auto,
+                SourceArg::S3 => EventSource::S3,
+                SourceArg::Lookup => EventSource::Lookup,
+                SourceArg::None => EventSource::None,
+            },
+            trail_bucket: self.trail_bucket.clone(),
+            access_advisor: !self.no_access_advisor,
+            concurrency: self.concurrency.max(1),
+            iam_page_size: self.iam_page_size.clamp(1, 1000),
+            progress,
+            now: std::env::var("SOURCE_DATE_EPOCH")
+                .ok()
+                .and_then(|s| s.parse().ok()),
+        }
+    }
 }
 
 #[derive(Args, Debug)]

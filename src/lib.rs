@@ -18,6 +18,7 @@ pub mod model;
 pub mod output;
 pub mod policy;
 pub mod progress;
+pub mod pull;
 pub mod recommend;
 pub mod report;
 pub mod rules;

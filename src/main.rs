@@ -84,6 +84,13 @@ fn audit(i: &cli::InputArgs) -> Result<leastpriv::audit::Audit> {
     for p in &result.problems {
         log::warn!("skipped {p}");
     }
+    if i.strict && !result.problems.is_empty() {
+        anyhow::bail!(
+            "--strict: {} input problem(s), the first: {}",
+            result.problems.len(),
+            result.problems[0]
+        );
+    }
     Ok(result)
 }
 
@@ -142,9 +149,31 @@ struct Bars {
 
 impl leastpriv::progress::Progress for Bars {
     fn start(&self, stage: &str, total: u64) {
+        // An unknown total (pages still to come) gets a counter, not a bar.
+        let (bar, template) = if total == 0 {
+            (
+                indicatif::ProgressBar::new_spinner(),
+                "{msg:>26} {spinner} {pos} ({per_sec})",
+            )
+        } else {
+            (
+                indicatif::ProgressBar::new(total),
+                "{msg:>26} [{bar:30}] {pos}/{len} ({per_sec}, eta {eta})",
+            )
+        };
+        if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(stage.to_string());
+        if let Ok(mut b) = self.bar.lock() {
+            *b = Some(bar);
+        }
+    }
+
+    fn start_bytes(&self, stage: &str, total: u64) {
         let bar = indicatif::ProgressBar::new(total);
         if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{msg:>26} [{bar:30}] {pos}/{len} ({per_sec}, eta {eta})",
+            "{msg:>26} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})",
         ) {
             bar.set_style(style.progress_chars("=> "));
         }
@@ -194,7 +223,55 @@ fn run(cli: Cli) -> Result<ExitCode> {
         .target(env_logger::Target::Stderr)
         .init();
     match cli.command {
-        Command::Audit(a) => {
+        Command::Pull(p) => {
+            let (since, until) = pull_window(p.since.as_deref(), p.until.as_deref())?;
+            let summaries = pull(&p.aws, p.out, since, until)?;
+            emit(&leastpriv::report::pull::summary(&summaries), None)?;
+            let gaps: usize = summaries.iter().map(|s| s.manifest.problems.len()).sum();
+            if p.strict && gaps > 0 {
+                anyhow::bail!(
+                    "--strict: {gaps} part(s) of the account could not be read (see the manifest)"
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit(mut a) => {
+            // Kept alive until the audit is done when --live pulls into a
+            // temporary directory.
+            let mut _live_dir = None;
+            if a.live {
+                if a.aws.assume_roles.len() > 1 {
+                    anyhow::bail!(
+                        "`audit --live` audits one account: pull several with `leastpriv pull --out DIR`, then audit each DIR/ACCOUNT_ID"
+                    );
+                }
+                let (since, until) =
+                    pull_window(a.input.since.as_deref(), a.input.until.as_deref())?;
+                let dir = match &a.snapshot_dir {
+                    Some(d) => d.clone(),
+                    None => {
+                        let t = tempfile::Builder::new()
+                            .prefix("leastpriv-live-")
+                            .tempdir()?;
+                        let d = t.path().join("snapshot");
+                        _live_dir = Some(t);
+                        d
+                    }
+                };
+                let summaries = pull(&a.aws, dir.clone(), since, until)?;
+                log::info!(
+                    "{}",
+                    leastpriv::report::pull::summary(&summaries).trim_end()
+                );
+                a.input.snapshot = Some(dir);
+                if a.input.since.is_none() {
+                    a.input.since = Some(
+                        chrono::DateTime::from_timestamp(since, 0)
+                            .unwrap_or_default()
+                            .to_rfc3339(),
+                    );
+                }
+            }
             let mut result = audit(&a.input)?;
             if let Some(path) = &a.baseline {
                 let b = leastpriv::baseline::Baseline::load(path)?;
@@ -375,6 +452,51 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `pull`'s window: the given ends, or the last 90 days (what LookupEvents
+/// keeps, and a common review period).
+fn pull_window(since: Option<&str>, until: Option<&str>) -> Result<(i64, i64)> {
+    let until = match until {
+        Some(u) => cli::parse_time(u, true).map_err(anyhow::Error::msg)?,
+        None => chrono::Utc::now().timestamp(),
+    };
+    let since = match since {
+        Some(s) => cli::parse_time(s, false).map_err(anyhow::Error::msg)?,
+        None => until - 90 * 86_400,
+    };
+    if since > until {
+        anyhow::bail!("--since is after --until");
+    }
+    Ok((since, until))
+}
+
+/// Runs a pull on a tokio runtime; partial failures are warnings (they are
+/// also in the snapshot's manifest and the audit's coverage).
+fn pull(
+    aws: &cli::AwsArgs,
+    out: std::path::PathBuf,
+    since: i64,
+    until: i64,
+) -> Result<Vec<leastpriv::pull::PullSummary>> {
+    let opts = aws.pull_options(out, since, until, progress());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let summaries = rt.block_on(leastpriv::pull::run(&opts))?;
+    for s in &summaries {
+        for p in &s.manifest.problems {
+            log::warn!(
+                "{}: {} {}: {}",
+                s.manifest.account_id,
+                p.stage,
+                p.target,
+                p.message
+            );
+        }
+    }
+    Ok(summaries)
 }
 
 fn terminal_width() -> Option<u16> {

@@ -7,6 +7,10 @@ use std::sync::Arc;
 pub trait Progress: Send + Sync {
     /// A stage starts with `total` units (files, principals).
     fn start(&self, stage: &str, total: u64);
+    /// A stage starts that counts bytes (downloads).
+    fn start_bytes(&self, stage: &str, total: u64) {
+        self.start(stage, total);
+    }
     /// `n` more units are done.
     fn advance(&self, n: u64);
     /// The current stage is over.
@@ -25,6 +29,12 @@ impl ProgressHandle {
     pub fn start(&self, stage: &str, total: u64) {
         if let Some(p) = &self.0 {
             p.start(stage, total);
+        }
+    }
+
+    pub fn start_bytes(&self, stage: &str, total: u64) {
+        if let Some(p) = &self.0 {
+            p.start_bytes(stage, total);
         }
     }
 

@@ -66,6 +66,24 @@ impl ActionSet {
     }
 
     /// Removes every action of `other` from `self`.
+    /// `self |= a & b & c`, without building the intersection.
+    pub fn union_with_all_of(&mut self, a: &ActionSet, b: &ActionSet, c: &ActionSet) {
+        for (((w, x), y), z) in self
+            .words
+            .iter_mut()
+            .zip(&a.words)
+            .zip(&b.words)
+            .zip(&c.words)
+        {
+            *w |= x & y & z;
+        }
+    }
+
+    /// Whether the two sets share an action (without building the intersection).
+    pub fn intersects(&self, other: &ActionSet) -> bool {
+        self.words.iter().zip(&other.words).any(|(a, b)| a & b != 0)
+    }
+
     pub fn subtract(&mut self, other: &ActionSet) {
         self.check_same_universe(other);
         for (a, b) in self.words.iter_mut().zip(&other.words) {

@@ -215,6 +215,9 @@ pub fn read_log_bytes(path: &Path) -> Result<Vec<u8>, String> {
     }
 }
 
+/// Problems named per file before the rest are only counted.
+pub const MAX_PROBLEMS_PER_FILE: usize = 20;
+
 /// Calls `visit` for each record of an in-memory log file, in order. Bad
 /// records and files are pushed to `problems` (named by file and record index
 /// or byte offset) and skipped. Returns the number of records seen, good and bad.
@@ -224,12 +227,27 @@ pub fn for_each_record<'b>(
     mut visit: impl FnMut(usize, RawRecord<'b>),
     problems: &mut Vec<Problem>,
 ) -> usize {
+    // A file of random bytes would otherwise name every line: the first
+    // problems are named, the rest counted (every skipped record is still
+    // in the coverage counts).
+    let mut reported = 0usize;
     let mut report = |location: String, message: String| {
-        problems.push(Problem {
-            file: path.to_path_buf(),
-            location,
-            message,
-        })
+        reported += 1;
+        if reported <= MAX_PROBLEMS_PER_FILE {
+            problems.push(Problem {
+                file: path.to_path_buf(),
+                location,
+                message,
+            });
+        } else if reported == MAX_PROBLEMS_PER_FILE + 1 {
+            problems.push(Problem {
+                file: path.to_path_buf(),
+                location: "after".into(),
+                message: format!(
+                    "more than {MAX_PROBLEMS_PER_FILE} problems in this file: the rest are counted, not listed"
+                ),
+            });
+        }
     };
     let Some(start) = bytes.iter().position(|b| !b.is_ascii_whitespace()) else {
         return 0;

@@ -7,6 +7,7 @@
 pub mod cloudtrail;
 pub mod credential_report;
 pub mod iam;
+pub mod last_accessed;
 pub mod policy_json;
 pub mod snapshot;
 pub mod trails;
@@ -44,6 +45,11 @@ pub enum IngestError {
     },
     #[error("snapshot `{path}` has no `iam.json` (and no `--iam` was given)")]
     NoIam { path: PathBuf },
+    #[error("`{path}` holds one snapshot per account ({}): audit each, e.g. `leastpriv audit {}`", accounts.join(", "), path.join(&accounts[0]).display())]
+    SeveralAccounts {
+        path: PathBuf,
+        accounts: Vec<String>,
+    },
 }
 
 impl IngestError {
@@ -63,6 +69,27 @@ fn strip_position(message: &str) -> String {
         Some(i) => message[..i].to_string(),
         None => message.to_string(),
     }
+}
+
+/// Deserializes a JSON file into `T`; errors name the file and the line and
+/// column (syntax) or the JSON path (shape).
+pub(crate) fn deserialize<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    path: &std::path::Path,
+) -> Result<T, IngestError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let inner = e.inner();
+        if inner.is_syntax() || inner.is_eof() {
+            IngestError::json(path, inner)
+        } else {
+            IngestError::Shape {
+                path: path.to_path_buf(),
+                location: format!("$.{}", e.path()),
+                message: strip_position(&inner.to_string()),
+            }
+        }
+    })
 }
 
 /// Reads a whole file, naming it on failure.

@@ -5,6 +5,8 @@
 //! SNAPSHOT/credential-report.csv  optional
 //! SNAPSHOT/trails.json            optional
 //! SNAPSHOT/cloudtrail/            log files at any depth
+//! SNAPSHOT/last-accessed.json     optional, Access Advisor (written by `pull`)
+//! SNAPSHOT/manifest.json          optional, what `pull` fetched and missed
 //! ```
 
 use super::IngestError;
@@ -17,6 +19,8 @@ pub struct SnapshotPaths {
     pub credential_report: Option<PathBuf>,
     pub trails: Option<PathBuf>,
     pub cloudtrail: Vec<PathBuf>,
+    pub last_accessed: Option<PathBuf>,
+    pub manifest: Option<PathBuf>,
 }
 
 /// Parts given explicitly on the command line; they win over the snapshot's.
@@ -26,6 +30,21 @@ pub struct Overrides {
     pub credential_report: Option<PathBuf>,
     pub trails: Option<PathBuf>,
     pub cloudtrail: Vec<PathBuf>,
+}
+
+/// Subdirectories that are snapshots of their own (`pull --assume-role` for
+/// several accounts writes one per account).
+fn per_account(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .filter(|e| e.path().join("manifest.json").is_file())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
 }
 
 impl SnapshotPaths {
@@ -47,11 +66,20 @@ impl SnapshotPaths {
             (Some(p), _) => p.clone(),
             (None, Some(p)) => p,
             (None, None) => {
+                if let Some(d) = dir {
+                    let accounts = per_account(d);
+                    if !accounts.is_empty() {
+                        return Err(IngestError::SeveralAccounts {
+                            path: d.to_path_buf(),
+                            accounts,
+                        });
+                    }
+                }
                 return Err(IngestError::NoIam {
                     path: dir
                         .map(Path::to_path_buf)
                         .unwrap_or_else(|| PathBuf::from(".")),
-                })
+                });
             }
         };
         let cloudtrail = if !o.cloudtrail.is_empty() {
@@ -67,6 +95,8 @@ impl SnapshotPaths {
                 .or_else(|| part("credential-report.csv")),
             trails: o.trails.clone().or_else(|| part("trails.json")),
             cloudtrail,
+            last_accessed: part("last-accessed.json"),
+            manifest: part("manifest.json"),
         })
     }
 
@@ -75,6 +105,8 @@ impl SnapshotPaths {
         let mut v: Vec<&Path> = vec![&self.iam];
         v.extend(self.credential_report.as_deref());
         v.extend(self.trails.as_deref());
+        v.extend(self.last_accessed.as_deref());
+        v.extend(self.manifest.as_deref());
         v
     }
 }

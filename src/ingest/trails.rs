@@ -178,19 +178,7 @@ pub fn load(path: &Path) -> Result<TrailCoverage, IngestError> {
 }
 
 pub fn parse(bytes: &[u8], path: &Path) -> Result<TrailCoverage, IngestError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let file: TrailsFile = serde_path_to_error::deserialize(de).map_err(|e| {
-        let inner = e.inner();
-        if inner.is_syntax() || inner.is_eof() {
-            IngestError::json(path, inner)
-        } else {
-            IngestError::Shape {
-                path: path.to_path_buf(),
-                location: format!("$.{}", e.path()),
-                message: super::strip_position(&inner.to_string()),
-            }
-        }
-    })?;
+    let file: TrailsFile = super::deserialize(bytes, path)?;
     let mut cov = TrailCoverage::default();
     for t in file.trail_list {
         let name = t.trail_arn.or(t.name).unwrap_or_default();

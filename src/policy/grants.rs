@@ -119,6 +119,13 @@ pub struct Expander<'c> {
     /// policies repeat the same statements across many principals, and
     /// resource matching against ARN templates is the costly part.
     statements: HashMap<(ActionSpec, ResourceSpec), (ActionSet, bool)>,
+    /// Resource pattern to the actions it can name ([`resource_applies`] as
+    /// a set): thousands of statements with distinct resources would
+    /// otherwise each be matched against every action's ARN templates.
+    applies: HashMap<String, ActionSet>,
+    /// Actions by the service field of their ARN templates, and actions
+    /// without resource types: the candidates a pattern is matched against.
+    by_template_service: Option<(HashMap<String, Vec<ActionId>>, ActionSet)>,
 }
 
 impl<'c> Expander<'c> {
@@ -127,7 +134,78 @@ impl<'c> Expander<'c> {
             cat,
             cache: HashMap::new(),
             statements: HashMap::new(),
+            applies: HashMap::new(),
+            by_template_service: None,
         }
+    }
+
+    /// Actions without resource types (requested on `"*"` only).
+    fn resource_less(&mut self) -> &ActionSet {
+        &self.index().1
+    }
+
+    fn index(&mut self) -> &(HashMap<String, Vec<ActionId>>, ActionSet) {
+        let cat = self.cat;
+        self.by_template_service.get_or_insert_with(|| {
+            let mut by: HashMap<String, Vec<ActionId>> = HashMap::new();
+            let mut none = ActionSet::empty(cat);
+            for id in cat.ids() {
+                let a = cat.action(id);
+                if a.resource_types.is_empty() {
+                    none.insert(id);
+                }
+                let mut services: Vec<&str> = a
+                    .resource_types
+                    .iter()
+                    .map(|r| r.arn.split(':').nth(2).unwrap_or("*"))
+                    .collect();
+                services.sort_unstable();
+                services.dedup();
+                for s in services {
+                    // A template whose service is not literal is a candidate
+                    // for every pattern.
+                    let key = if s.contains(['*', '?', '$']) { "*" } else { s };
+                    by.entry(key.to_string()).or_default().push(id);
+                }
+            }
+            (by, none)
+        })
+    }
+
+    /// The actions a resource pattern can name.
+    pub fn applies(&mut self, pattern: &str) -> &ActionSet {
+        if self.applies.contains_key(pattern) {
+            return &self.applies[pattern];
+        }
+        let cat = self.cat;
+        let set = if pattern == "*" {
+            ActionSet::full(cat)
+        } else {
+            let service = pattern.split(':').nth(2);
+            let (by, none) = self.index();
+            let mut set = ActionSet::empty(cat);
+            if wildcard_match_case_sensitive(pattern, "*") {
+                set.union_with(none);
+            }
+            let candidates: Box<dyn Iterator<Item = ActionId> + '_> = match service {
+                Some(s) if !s.contains(['*', '?']) => {
+                    Box::new(by.get(s).into_iter().chain(by.get("*")).flatten().copied())
+                }
+                _ => Box::new(by.values().flatten().copied()),
+            };
+            for id in candidates {
+                if cat
+                    .action(id)
+                    .resource_types
+                    .iter()
+                    .any(|r| pattern_meets_template(pattern, &r.arn))
+                {
+                    set.insert(id);
+                }
+            }
+            set
+        };
+        self.applies.entry(pattern.to_string()).or_insert(set)
     }
 
     fn pattern(&mut self, p: &str) -> &ActionSet {
@@ -156,18 +234,21 @@ impl<'c> Expander<'c> {
 }
 
 /// The actions of `set` that a statement's resource element lets it apply to.
-fn apply_resources(cat: &Catalog, st: &Statement, mut set: ActionSet) -> (ActionSet, bool) {
+fn apply_resources(
+    cat: &Catalog,
+    ex: &mut Expander,
+    st: &Statement,
+    mut set: ActionSet,
+) -> (ActionSet, bool) {
     match &st.resources {
         ResourceSpec::None => (set, true),
         ResourceSpec::Resource(pats) if pats.iter().any(|p| p == "*") => (set, true),
         ResourceSpec::Resource(pats) => {
-            let drop: Vec<ActionId> = set
-                .iter()
-                .filter(|&id| !pats.iter().any(|p| resource_applies(cat, id, p)))
-                .collect();
-            for id in drop {
-                set.remove(id);
+            let mut reach = ActionSet::empty(cat);
+            for p in pats {
+                reach.union_with(ex.applies(p));
             }
+            set.intersect_with(&reach);
             (set, false)
         }
         ResourceSpec::NotResource(pats) => {
@@ -204,7 +285,7 @@ fn contributions(
             Some(hit) => hit.clone(),
             None => {
                 let expanded = ex.actions(&st.actions);
-                let applied = apply_resources(cat, st, expanded);
+                let applied = apply_resources(cat, ex, st, expanded);
                 ex.statements.insert(key, applied.clone());
                 applied
             }
@@ -281,14 +362,11 @@ pub fn effective_grants(
             }
         }
         // Both sides resource-specific: they must name a common resource.
-        let both_specific: Vec<ActionId> = identity
-            .iter()
-            .filter(|&id| bound.contains(id))
-            .filter(|&id| !resources_overlap(cat, principal, &contribs, id))
-            .collect();
-        for id in both_specific {
-            bound.remove(id);
-        }
+        let overlap = boundary_overlap(cat, ex, principal, &contribs);
+        let mut both_specific = identity.clone();
+        both_specific.intersect_with(&bound);
+        both_specific.subtract(&overlap);
+        bound.subtract(&both_specific);
         outside_boundary = identity.clone();
         outside_boundary.subtract(&bound);
         granted.intersect_with(&bound);
@@ -316,13 +394,12 @@ pub fn effective_grants(
             denied.union_with(&hit);
             continue;
         }
-        for id in hit.iter() {
-            if deny_covers(cat, principal, &contribs, d, id) {
-                denied.insert(id);
-            } else {
-                partially_denied.insert(id);
-            }
-        }
+        let uncovered = not_covered_by(cat, ex, principal, &contribs, d, &hit);
+        let mut covered = hit.clone();
+        covered.subtract(&uncovered);
+        denied.union_with(&covered);
+        hit.intersect_with(&uncovered);
+        partially_denied.union_with(&hit);
     }
     granted.subtract(&denied);
     conditional.intersect_with(&granted);
@@ -338,81 +415,108 @@ pub fn effective_grants(
     }
 }
 
-/// Resource patterns of every allowing statement for `id` on one side.
-fn allow_patterns<'p>(
-    cat: &Catalog,
-    principal: &'p Principal,
-    contribs: &[Contribution],
-    id: ActionId,
-    boundary: bool,
-) -> Option<Vec<&'p str>> {
-    let mut out = Vec::new();
-    for c in contribs.iter().filter(|c| {
-        c.effect == Effect::Allow
-            && matches!(c.at.policy, PolicyRef::Boundary) == boundary
-            && c.actions.contains(id)
-    }) {
-        if c.all_resources {
-            return None;
-        }
-        let st = statement(principal, c.at)?;
-        match &st.resources {
-            ResourceSpec::Resource(p) => out.extend(
-                p.iter()
-                    .filter(|p| resource_applies(cat, id, p))
-                    .map(String::as_str),
-            ),
-            // Everything but some resources: treat as unbounded.
-            _ => return None,
-        }
+/// Identity allows: the statement's resource patterns, or `None` when it
+/// reaches every resource (`*`, `NotResource`, no element).
+fn specific_patterns<'p>(principal: &'p Principal, c: &Contribution) -> Option<&'p [String]> {
+    if c.all_resources {
+        return None;
     }
-    Some(out)
+    match &statement(principal, c.at)?.resources {
+        ResourceSpec::Resource(p) => Some(p),
+        _ => None,
+    }
 }
 
-fn resources_overlap(
+/// Actions for which the identity side and the boundary can name a common
+/// resource: either side unbounded, or a pair of their patterns intersects.
+/// Computed as sets, per statement pair, not per action.
+fn boundary_overlap(
     cat: &Catalog,
+    ex: &mut Expander,
     principal: &Principal,
     contribs: &[Contribution],
-    id: ActionId,
-) -> bool {
-    let (Some(ident), Some(bound)) = (
-        allow_patterns(cat, principal, contribs, id, false),
-        allow_patterns(cat, principal, contribs, id, true),
-    ) else {
-        return true;
+) -> ActionSet {
+    let side = |boundary: bool| {
+        contribs
+            .iter()
+            .filter(move |c| {
+                c.effect == Effect::Allow && matches!(c.at.policy, PolicyRef::Boundary) == boundary
+            })
+            .collect::<Vec<_>>()
     };
-    ident
-        .iter()
-        .any(|a| bound.iter().any(|b| patterns_intersect(a, b)))
+    let (ident, bound) = (side(false), side(true));
+    let mut overlap = ActionSet::empty(cat);
+    for c in ident.iter().chain(&bound) {
+        if specific_patterns(principal, c).is_none() {
+            overlap.union_with(&c.actions);
+        }
+    }
+    for ci in &ident {
+        let Some(pi) = specific_patterns(principal, ci) else {
+            continue;
+        };
+        for cb in &bound {
+            if !ci.actions.intersects(&cb.actions) {
+                continue;
+            }
+            let Some(pb) = specific_patterns(principal, cb) else {
+                continue;
+            };
+            for a in pi {
+                for b in pb {
+                    if patterns_intersect(a, b) {
+                        let mut x = ex.applies(a).clone();
+                        x.intersect_with(ex.applies(b));
+                        overlap.union_with_all_of(&ci.actions, &cb.actions, &x);
+                    }
+                }
+            }
+        }
+    }
+    overlap
 }
 
-fn deny_covers(
+/// Of the actions `hit` by an unconditional, resource-specific Deny, those
+/// it does not cover: some identity Allow reaches a resource the Deny does
+/// not name. Resource-less actions are only requested on "*", which the
+/// Deny holds them for: always covered.
+fn not_covered_by(
     cat: &Catalog,
+    ex: &mut Expander,
     principal: &Principal,
     contribs: &[Contribution],
     deny: &Contribution,
-    id: ActionId,
-) -> bool {
-    // An action without resource types is only ever requested on "*", and
-    // the Deny's contribution holds it only if its resource element takes in
-    // "*": it covers the one resource there is.
-    if cat.action(id).resource_types.is_empty() {
-        return true;
-    }
+    hit: &ActionSet,
+) -> ActionSet {
+    let mut uncovered = ActionSet::empty(cat);
     let Some(st) = statement(principal, deny.at) else {
-        return false;
+        return hit.clone();
     };
-    let Some(allowed) = allow_patterns(cat, principal, contribs, id, false) else {
-        return false;
-    };
-    match &st.resources {
-        ResourceSpec::Resource(deny_pats) => allowed
-            .iter()
-            .all(|a| deny_pats.iter().any(|d| pattern_covers(d, a))),
+    let covers = |a: &str| match &st.resources {
+        ResourceSpec::Resource(deny_pats) => deny_pats.iter().any(|d| pattern_covers(d, a)),
         // Deny everything except X covers an allow that cannot reach X.
-        ResourceSpec::NotResource(except) => allowed
-            .iter()
-            .all(|a| !except.iter().any(|x| patterns_intersect(a, x))),
+        ResourceSpec::NotResource(except) => !except.iter().any(|x| patterns_intersect(a, x)),
         ResourceSpec::None => true,
+    };
+    for c in contribs
+        .iter()
+        .filter(|c| c.effect == Effect::Allow && !matches!(c.at.policy, PolicyRef::Boundary))
+    {
+        if !c.actions.intersects(hit) {
+            continue;
+        }
+        match specific_patterns(principal, c) {
+            None => {
+                let full = ActionSet::full(cat);
+                uncovered.union_with_all_of(&c.actions, hit, &full);
+            }
+            Some(pats) => {
+                for p in pats.iter().filter(|p| !covers(p)) {
+                    uncovered.union_with_all_of(&c.actions, hit, ex.applies(p));
+                }
+            }
+        }
     }
+    uncovered.subtract(ex.resource_less());
+    uncovered
 }

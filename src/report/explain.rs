@@ -52,6 +52,25 @@ pub fn render(
             b.source.label()
         ));
     }
+    if !ap.advisor.is_empty() {
+        out.push_str(
+            "  Access Advisor (supporting evidence: it also counts refused attempts):
+",
+        );
+        for n in &ap.advisor {
+            out.push_str(&format!(
+                "    - {} last accessed {}{}; trail verdict: {}
+",
+                n.action,
+                time(n.last_accessed),
+                n.region
+                    .as_deref()
+                    .map(|r| format!(" in {r}"))
+                    .unwrap_or_default(),
+                n.trail_verdict
+            ));
+        }
+    }
     let Some(pattern) = action else {
         return Ok(out);
     };

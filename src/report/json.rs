@@ -122,6 +122,19 @@ pub struct PrincipalV1 {
     pub on_behalf_of: OnBehalfV1,
     pub records: u64,
     pub last_activity: Option<String>,
+    /// Access Advisor's accesses inside the window, with the trail's verdict
+    /// (present only when the snapshot has last-accessed data).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub access_advisor: Vec<AdvisorV1>,
+}
+
+#[derive(Serialize)]
+pub struct AdvisorV1 {
+    /// `service:Action`, or `service:*` where Access Advisor tracks only the service.
+    pub action: String,
+    pub last_accessed: String,
+    pub region: Option<String>,
+    pub trail_verdict: &'static str,
 }
 
 #[derive(Serialize)]
@@ -311,6 +324,16 @@ pub fn build(audit: &Audit) -> AuditV1 {
                     .as_ref()
                     .filter(|x| x.records > 0)
                     .map(|x| time(x.last)),
+                access_advisor: ap
+                    .advisor
+                    .iter()
+                    .map(|n| AdvisorV1 {
+                        action: n.action.clone(),
+                        last_accessed: time(n.last_accessed),
+                        region: n.region.clone(),
+                        trail_verdict: n.trail_verdict,
+                    })
+                    .collect(),
             }
         })
         .collect();

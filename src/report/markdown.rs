@@ -509,6 +509,32 @@ fn principal_blocks(audit: &Audit, cat: &Catalog, out: &mut Vec<Block>) {
                     .collect(),
             });
         }
+        if !ap.advisor.is_empty() {
+            out.push(Block::Heading(
+                4,
+                format!("Access Advisor ({})", ap.advisor.len()),
+                String::new(),
+            ));
+            out.push(para(vec![text(
+                "IAM last-accessed data inside the window, next to the trail's verdict. Access Advisor also counts refused attempts: it supports a verdict, it never proves use.",
+            )]));
+            out.push(Block::Table {
+                head: vec!["Action", "Last accessed", "Region", "Trail verdict"],
+                numeric: vec![false, false, false, false],
+                rows: ap
+                    .advisor
+                    .iter()
+                    .map(|n| {
+                        vec![
+                            vec![code(&n.action)],
+                            num(time(n.last_accessed)),
+                            num(n.region.clone().unwrap_or_default()),
+                            num(n.trail_verdict.to_string()),
+                        ]
+                    })
+                    .collect(),
+            });
+        }
     }
 }
 

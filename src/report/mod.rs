@@ -6,6 +6,7 @@ pub mod frames;
 pub mod html;
 pub mod json;
 pub mod markdown;
+pub mod pull;
 pub mod sarif;
 pub mod secrets;
 pub mod table;

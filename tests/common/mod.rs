@@ -183,3 +183,4 @@ impl Scrubber {
         out
     }
 }
+pub mod moto;

@@ -1,0 +1,180 @@
+//! Invariants checked on generated inputs (proptest): what examples miss.
+
+use leastpriv::catalog::{ActionSet, Catalog};
+use leastpriv::ingest::iam;
+use leastpriv::policy::grants::{effective_grants, Expander};
+use leastpriv::usage::mapping::EventMapper;
+use leastpriv::usage::IngestOptions;
+use proptest::prelude::*;
+use serde_json::{json, Value};
+use std::path::Path;
+
+const ACTIONS: &[&str] = &[
+    "*",
+    "s3:*",
+    "s3:Get*",
+    "s3:?etObject",
+    "s3:PutObject",
+    "iam:Pass*",
+    "iam:*",
+    "ec2:Describe*",
+    "kms:Decrypt",
+    "secretsmanager:GetSecretValue",
+    "sts:AssumeRole",
+    "lambda:*",
+];
+const RESOURCES: &[&str] = &[
+    "*",
+    "arn:aws:s3:::b",
+    "arn:aws:s3:::b/*",
+    "arn:aws:kms:us-east-1:111122223333:key/k",
+    "arn:aws:iam::111122223333:role/*",
+    "arn:aws:secretsmanager:*:*:secret:prod/*",
+];
+
+fn statement(effect: &'static str) -> impl Strategy<Value = Value> {
+    (
+        proptest::sample::subsequence(ACTIONS, 1..4),
+        proptest::sample::subsequence(RESOURCES, 1..3),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(
+            move |(actions, resources, not_action, not_resource, cond)| {
+                let mut s = json!({ "Effect": effect });
+                s[if not_action { "NotAction" } else { "Action" }] = json!(actions);
+                s[if not_resource {
+                    "NotResource"
+                } else {
+                    "Resource"
+                }] = json!(resources);
+                if cond {
+                    s["Condition"] = json!({ "Bool": { "aws:SecureTransport": "true" } });
+                }
+                s
+            },
+        )
+}
+
+fn document(statements: Vec<Value>) -> Value {
+    json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+/// The granted set of a role with these identity statements and boundary.
+fn granted(identity: &[Value], boundary: Option<&[Value]>) -> ActionSet {
+    let mut role = json!({
+        "RoleName": "r", "Arn": "arn:aws:iam::111122223333:role/r", "Path": "/",
+        "RolePolicyList": [{ "PolicyName": "p", "PolicyDocument": document(identity.to_vec()) }],
+        "AttachedManagedPolicies": []
+    });
+    let mut policies = Vec::new();
+    if let Some(b) = boundary {
+        let arn = "arn:aws:iam::111122223333:policy/boundary";
+        role["PermissionsBoundary"] =
+            json!({ "PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": arn });
+        policies.push(json!({
+            "PolicyName": "boundary", "Arn": arn, "DefaultVersionId": "v1",
+            "PolicyVersionList": [{ "VersionId": "v1", "IsDefaultVersion": true, "Document": document(b.to_vec()) }]
+        }));
+    }
+    let file = json!({ "RoleDetailList": [role], "Policies": policies });
+    let account = iam::parse(&serde_json::to_vec(&file).unwrap(), Path::new("gen.json"))
+        .expect("generated iam.json parses");
+    let cat = Catalog::embedded();
+    let mut ex = Expander::new(cat);
+    effective_grants(cat, &mut ex, &account.principals[0]).granted
+}
+
+fn subset(a: &ActionSet, b: &ActionSet) -> Option<String> {
+    a.iter()
+        .find(|id| !b.contains(*id))
+        .map(|id| Catalog::embedded().full_name(id))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn adding_a_deny_never_grants_more(
+        allows in proptest::collection::vec(statement("Allow"), 1..4),
+        deny in statement("Deny"),
+    ) {
+        let before = granted(&allows, None);
+        let mut with_deny = allows.clone();
+        with_deny.push(deny);
+        let after = granted(&with_deny, None);
+        prop_assert_eq!(subset(&after, &before), None);
+    }
+
+    #[test]
+    fn a_boundary_never_grants_more(
+        allows in proptest::collection::vec(statement("Allow"), 1..4),
+        boundary in proptest::collection::vec(statement("Allow"), 1..3),
+    ) {
+        let without = granted(&allows, None);
+        let within = granted(&allows, Some(&boundary));
+        prop_assert_eq!(subset(&within, &without), None);
+        // ...and never more than the boundary allows on its own.
+        let boundary_alone = granted(&boundary, None);
+        prop_assert_eq!(subset(&within, &boundary_alone), None);
+    }
+
+    #[test]
+    fn ingesting_any_record_never_panics(
+        source in "[a-z0-9.-]{0,30}",
+        name in "[A-Za-z0-9]{0,30}",
+        identity in prop_oneof![
+            Just("IAMUser".to_string()), Just("AssumedRole".to_string()),
+            Just("AWSService".to_string()), Just("Root".to_string()),
+            Just("FederatedUser".to_string()), Just("AWSAccount".to_string()),
+            Just(String::new()), "[A-Za-z]{1,12}"
+        ],
+        arn in "(arn:aws:[a-z]{0,6}:[a-z0-9-]{0,9}:[0-9]{0,12}:[a-z/:A-Z0-9*-]{0,40})?",
+        time in prop_oneof![Just("2026-10-20T10:00:00Z".to_string()), "[0-9TZ:-]{0,25}"],
+        error in proptest::option::of("[A-Za-z.]{0,20}"),
+        garbage in proptest::collection::vec(any::<u8>(), 0..200),
+    ) {
+        let mut r = json!({
+            "eventVersion": "1.08", "eventTime": time, "eventSource": source,
+            "eventName": name, "awsRegion": "us-east-1", "eventID": name.clone() + &source,
+            "userIdentity": { "type": identity, "arn": arn, "accountId": "111122223333",
+                              "sessionContext": { "sessionIssuer": { "type": "Role", "arn": arn } } },
+            "resources": [{ "ARN": arn }],
+            "requestParameters": { "bucketName": "b", "key": "k" },
+        });
+        if let Some(e) = error {
+            r["errorCode"] = json!(e);
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("a.json"), serde_json::to_vec(&json!({ "Records": [r] })).unwrap()).unwrap();
+        std::fs::write(tmp.path().join("b.json"), &garbage).unwrap();
+        let mapper = EventMapper::embedded(Catalog::embedded()).unwrap();
+        let activity = leastpriv::usage::aggregate::ingest(
+            &[tmp.path().to_path_buf()],
+            &mapper,
+            IngestOptions::default(),
+        );
+        prop_assert!(activity.stats.records >= 1);
+    }
+
+    #[test]
+    fn a_report_diffed_against_itself_is_empty(day in 0i64..40, span in 1i64..60) {
+        let since = 1_788_220_800 + day * 86_400; // 2026-09-01 + day
+        let paths = leastpriv::ingest::snapshot::SnapshotPaths::resolve(
+            Some(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/demo"))),
+            &Default::default(),
+        ).unwrap();
+        let audit = leastpriv::audit::run(&paths, &leastpriv::audit::AuditOptions {
+            since: Some(since),
+            until: Some(since + span * 86_400),
+            now: Some(1_793_491_200),
+            ..Default::default()
+        }).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let f = tmp.path().join("r.json");
+        std::fs::write(&f, leastpriv::report::json::render(&audit)).unwrap();
+        let d = leastpriv::drift::diff(&f, &f).unwrap();
+        prop_assert!(d.is_empty());
+    }
+}

@@ -1,0 +1,432 @@
+//! `leastpriv pull` and `audit --live` against a real emulator: moto server
+//! with tests/support/moto_leastpriv.py, seeded by tests/support/seed.py
+//! through the AWS APIs. Each test has its own server.
+
+mod common;
+
+use common::moto::Moto;
+use common::{leastpriv, Leastpriv};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+const WINDOW: [&str; 4] = ["--since", "2026-10-01", "--until", "2026-10-31"];
+
+fn with_env(mut cmd: Leastpriv, moto: &Moto) -> Leastpriv {
+    for (k, v) in moto.env() {
+        cmd = cmd.env(k, &v);
+    }
+    cmd
+}
+
+fn pull(moto: &Moto, out: &Path, extra: &[&str]) -> common::Run {
+    with_env(leastpriv(), moto)
+        .arg("pull")
+        .arg("--out")
+        .arg(out)
+        .args(WINDOW)
+        .args(["--iam-page-size", "2"])
+        .args(extra)
+        .tmp(out.parent().unwrap())
+        .run()
+}
+
+fn manifest(dir: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
+}
+
+fn audit_json(dir: &Path) -> Value {
+    let run = leastpriv()
+        .arg("audit")
+        .arg(dir)
+        .args(WINDOW)
+        .args(["--format", "json"])
+        .run();
+    run.code(0);
+    run.json()
+}
+
+fn principal<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["principals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("no principal {name}"))
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn used(p: &Value) -> Vec<String> {
+    p["used"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["action"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn pull_writes_a_snapshot_that_audits_offline() {
+    let Some(moto) = Moto::start() else { return };
+    let account = moto.seed(None);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("snap");
+    let run = pull(&moto, &out, &[]);
+    run.code(0);
+    assert!(
+        run.stdout.contains(&format!("Account {account}")),
+        "{}",
+        run.stdout
+    );
+
+    let m = manifest(&out);
+    assert_eq!(m["schema"], "leastpriv.snapshot/v1");
+    assert_eq!(m["account_id"], account.as_str());
+    assert_eq!(m["event_source"], "s3");
+    let iam = &m["iam"];
+    assert_eq!(
+        (iam["users"].as_u64(), iam["groups"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(
+        (iam["roles"].as_u64(), iam["policies"].as_u64()),
+        (Some(2), Some(3))
+    );
+    // Eight entities in pages of two: the client followed the markers.
+    assert!(iam["pages"].as_u64().unwrap() >= 4, "{iam}");
+    assert_eq!(iam["credential_report"], true);
+    assert_eq!(iam["access_keys"], 1);
+    assert_eq!(iam["access_advisor_principals"], 5);
+    assert_eq!(m["problems"], serde_json::json!([]), "{m}");
+
+    // Only the day prefixes of the window were fetched: not August, not
+    // the digest.
+    let keys: Vec<String> = m["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["key"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert!(keys.iter().all(|k| k.contains("/2026/10/2")), "{keys:?}");
+    for o in m["objects"].as_array().unwrap() {
+        assert!(out.join(o["path"].as_str().unwrap()).is_file());
+    }
+    for f in [
+        "iam.json",
+        "credential-report.csv",
+        "trails.json",
+        "access-keys.json",
+        "last-accessed.json",
+    ] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    assert!(
+        !tmp.path().join("snap.partial").exists(),
+        "work directory left behind"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(out.join("iam.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "iam.json is readable by others: {mode:o}");
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "snapshot dir is open to others: {mode:o}");
+    }
+    // Access key ids are masked in the snapshot.
+    let keys = std::fs::read_to_string(out.join("access-keys.json")).unwrap();
+    assert!(keys.contains("****") && !keys.contains("\"AKIA"), "{keys}");
+
+    let explain = leastpriv()
+        .args(["explain", "--principal", "app-role"])
+        .arg(&out)
+        .args(WINDOW)
+        .run();
+    explain.code(0);
+    assert!(
+        explain.stdout.contains(
+            "kms:* last accessed 2026-10-22T11:00:00Z in us-east-1; trail verdict: not granted"
+        ),
+        "{}",
+        explain.stdout
+    );
+
+    let report = audit_json(&out);
+    // Inline, group and boundary policies survived the round trip.
+    let app = principal(&report, "app-role");
+    assert!(used(app).contains(&"secretsmanager:GetSecretValue".to_string()));
+    assert!(used(app).contains(&"s3:GetObject".to_string()));
+    assert!(
+        !strings(&app["unused"]).contains(&"kms:Decrypt".to_string()),
+        "boundary ignored"
+    );
+    let advisor = app["access_advisor"].as_array().expect("advisor notes");
+    let note = |a: &str| advisor.iter().find(|n| n["action"] == a).cloned();
+    assert_eq!(note("s3:GetObject").unwrap()["trail_verdict"], "used");
+    // KMS was attempted (Access Advisor) but the boundary forbids it.
+    assert_eq!(note("kms:*").unwrap()["trail_verdict"], "not granted");
+
+    let alice = principal(&report, "alice");
+    assert_eq!(alice["kind"], "human");
+    assert!(used(alice).contains(&"secretsmanager:GetSecretValue".to_string()));
+    // S3 data events are recorded for lp-data/: alice's unused read is unused.
+    assert!(strings(&alice["unused"]).contains(&"s3:GetObject".to_string()));
+
+    let ci = principal(&report, "ci-deployer");
+    assert!(
+        used(ci).contains(&"lambda:UpdateFunctionCode".to_string()),
+        "{ci}"
+    );
+    // The us-west-2 file (a second region of the multi-region trail) was
+    // pulled too.
+    assert!(used(ci).contains(&"s3:PutObject".to_string()), "{ci}");
+
+    // The August event is outside the window: never fetched, never counted.
+    let agent = principal(&report, "agent-role");
+    assert_eq!(agent["kind"], "agent");
+    assert!(strings(&agent["unused"]).contains(&"secretsmanager:GetSecretValue".to_string()));
+}
+
+#[test]
+fn lookup_events_source_paces_itself_and_audits() {
+    let Some(moto) = Moto::start() else { return };
+    moto.seed(None);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("snap");
+    pull(&moto, &out, &["--source", "lookup", "--no-access-advisor"]).code(0);
+    let m = manifest(&out);
+    assert_eq!(m["event_source"], "lookup");
+    assert_eq!(m["lookup"][0]["events"], 5, "{m}");
+    assert!(!out.join("last-accessed.json").exists());
+    let lines = std::fs::read_to_string(out.join("cloudtrail/lookup/us-east-1.ndjson")).unwrap();
+    assert_eq!(lines.lines().count(), 5);
+    let report = audit_json(&out);
+    let alice = principal(&report, "alice");
+    assert!(used(alice).contains(&"secretsmanager:GetSecretValue".to_string()));
+    // The plugin throttles more than 2 calls per second: none was needed.
+    let throttled = moto
+        .calls()
+        .iter()
+        .filter(|c| c["operation"] == "LookupEvents" && c["status"] != 200)
+        .count();
+    assert_eq!(throttled, 0);
+}
+
+#[test]
+fn partial_failures_are_reported_and_a_rerun_resumes() {
+    let Some(moto) = Moto::start() else { return };
+    moto.seed(None);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("snap");
+    // The first object download fails on both attempts.
+    moto.fault("GetObject", 2, 500, "InternalError");
+    let run = pull(
+        &moto,
+        &out,
+        &[
+            "--concurrency",
+            "1",
+            "--max-attempts",
+            "2",
+            "--no-access-advisor",
+        ],
+    );
+    run.code(0);
+    assert!(
+        run.stderr.contains("warning:") && run.stderr.contains("s3"),
+        "{}",
+        run.stderr
+    );
+    let m = manifest(&out);
+    assert_eq!(m["downloaded"]["failed"], 1, "{m}");
+    assert_eq!(m["downloaded"]["fetched"], 1, "{m}");
+    assert_eq!(m["problems"].as_array().unwrap().len(), 1, "{m}");
+
+    // The audit names what is missing in its coverage.
+    let report = audit_json(&out);
+    let problems = report["coverage"]["problems"].as_array().unwrap();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p["location"].as_str().unwrap().starts_with("pull s3 s3://")),
+        "{problems:?}"
+    );
+
+    // --strict makes the gap an error, for the audit and for the pull.
+    leastpriv()
+        .arg("audit")
+        .arg(&out)
+        .args(WINDOW)
+        .arg("--strict")
+        .run()
+        .code(2);
+
+    // A re-run reuses the fetched object and fetches only the missing one.
+    let gets_before = count(&moto, "GetObject");
+    pull(&moto, &out, &["--no-access-advisor"]).code(0);
+    let m = manifest(&out);
+    assert_eq!(m["downloaded"]["reused"], 1, "{m}");
+    assert_eq!(m["downloaded"]["fetched"], 1, "{m}");
+    assert_eq!(m["problems"], serde_json::json!([]));
+    assert_eq!(count(&moto, "GetObject") - gets_before, 1);
+}
+
+fn count(moto: &Moto, op: &str) -> usize {
+    moto.calls().iter().filter(|c| c["operation"] == op).count()
+}
+
+#[test]
+fn a_failed_pull_keeps_the_previous_snapshot_whole() {
+    let Some(moto) = Moto::start() else { return };
+    moto.seed(None);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("snap");
+    pull(&moto, &out, &["--no-access-advisor"]).code(0);
+    let before = std::fs::read(out.join("manifest.json")).unwrap();
+
+    moto.fault(
+        "GetAccountAuthorizationDetails",
+        2,
+        503,
+        "ServiceUnavailable",
+    );
+    let run = pull(&moto, &out, &["--no-access-advisor", "--max-attempts", "2"]);
+    run.code(2);
+    assert!(
+        run.stderr.contains("iam:GetAccountAuthorizationDetails"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read(out.join("manifest.json")).unwrap(), before);
+    assert!(out.join("iam.json").is_file());
+
+    // Throttling is retried with backoff: two throttled answers, then success.
+    moto.fault("GetAccountAuthorizationDetails", 2, 400, "Throttling");
+    pull(&moto, &out, &["--no-access-advisor", "--max-attempts", "3"]).code(0);
+}
+
+#[test]
+fn assume_role_pulls_one_snapshot_per_account_and_stays_within_its_policy() {
+    let Some(moto) = Moto::start() else { return };
+    let first = moto.seed(None);
+    let second = moto.seed(Some("arn:aws:iam::210987654321:role/audit"));
+    assert_eq!(second, "210987654321");
+    moto.clear_calls();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("org");
+    pull(
+        &moto,
+        &out,
+        &[
+            "--assume-role",
+            &format!("arn:aws:iam::{first}:role/audit"),
+            "--assume-role",
+            "arn:aws:iam::210987654321:role/audit",
+        ],
+    )
+    .code(0);
+    for acct in [&first, &second] {
+        let m = manifest(&out.join(acct));
+        assert_eq!(&m["account_id"], acct.as_str());
+        assert_eq!(m["downloaded"]["fetched"], 2, "{m}");
+        assert!(m["assumed_role"].as_str().unwrap().ends_with(":role/audit"));
+    }
+    // The parent directory is not one snapshot: the audit says what to do.
+    let run = leastpriv().arg("audit").arg(&out).run();
+    run.code(2);
+    assert!(
+        run.stderr.contains("one snapshot per account"),
+        "{}",
+        run.stderr
+    );
+
+    // LookupEvents too, so that every read the tool can make is made once.
+    pull(&moto, &tmp.path().join("lookup"), &["--source", "lookup"]).code(0);
+
+    // The auditor's own least privilege: every call it made is in
+    // docs/leastpriv-policy.json, and every action there was needed.
+    let policy: Value = serde_json::from_slice(
+        &std::fs::read(common::repo().join("docs/leastpriv-policy.json")).unwrap(),
+    )
+    .unwrap();
+    let allowed: BTreeSet<String> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| match &s["Action"] {
+            Value::String(a) => vec![a.clone()],
+            v => strings(v),
+        })
+        .collect();
+    let called: BTreeSet<String> = moto
+        .calls()
+        .iter()
+        .filter_map(|c| {
+            iam_action(
+                c["service"].as_str().unwrap(),
+                c["operation"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let beyond: Vec<_> = called.difference(&allowed).collect();
+    assert!(beyond.is_empty(), "calls outside the policy: {beyond:?}");
+    let unneeded: Vec<_> = allowed.difference(&called).collect();
+    assert!(
+        unneeded.is_empty(),
+        "policy actions never called: {unneeded:?}"
+    );
+}
+
+/// The IAM action an API call needs; `None` for calls that need none.
+fn iam_action(service: &str, operation: &str) -> Option<String> {
+    let action = match (service, operation) {
+        ("sts", "GetCallerIdentity") => return None,
+        ("s3", "ListObjectsV2" | "ListObjects") => "ListBucket",
+        ("s3", "HeadObject") => "GetObject",
+        (_, op) => op,
+    };
+    Some(format!("{service}:{action}"))
+}
+
+#[test]
+fn audit_live_pulls_then_audits() {
+    let Some(moto) = Moto::start() else { return };
+    moto.seed(None);
+    let tmp = tempfile::tempdir().unwrap();
+    let keep = tmp.path().join("kept");
+    let run = with_env(leastpriv(), &moto)
+        .args(["audit", "--live", "--no-access-advisor", "--format", "json"])
+        .args([
+            "--source",
+            "s3",
+            "--trail-bucket",
+            "s3://lp-trail-logs-123456789012/",
+        ])
+        .args(WINDOW)
+        .arg("--snapshot-dir")
+        .arg(&keep)
+        .run();
+    run.code(0);
+    let report = run.json();
+    let app = principal(&report, "app-role");
+    assert!(used(app).contains(&"secretsmanager:GetSecretValue".to_string()));
+    assert!(keep.join("manifest.json").is_file());
+
+    // A SNAPSHOT and --live together are a usage error.
+    leastpriv()
+        .args(["audit", "fixtures/demo", "--live"])
+        .run()
+        .code(2);
+}
