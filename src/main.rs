@@ -1,6 +1,7 @@
 //! The `leastpriv` binary: parse the command line, call the library, map the
 //! outcome to an exit code (0 clean, 1 findings at or above `--fail-on`,
 //! 2 usage, configuration or input error).
+#![forbid(unsafe_code)]
 
 mod cli;
 

@@ -430,3 +430,55 @@ fn audit_live_pulls_then_audits() {
         .run()
         .code(2);
 }
+
+#[test]
+fn expired_credentials_and_vanished_objects_are_gaps_not_crashes() {
+    let Some(moto) = Moto::start() else { return };
+    moto.seed(None);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("snap");
+    // One object is gone between list and get, the other download meets
+    // credentials that expired mid-pull; Access Advisor is refused once.
+    moto.fault("GetObject", 1, 404, "NoSuchKey");
+    moto.fault("GetObject", 1, 400, "ExpiredToken");
+    moto.fault("GenerateServiceLastAccessedDetails", 1, 403, "AccessDenied");
+    let run = pull(&moto, &out, &["--concurrency", "1", "--max-attempts", "1"]);
+    run.code(0);
+    let m = manifest(&out);
+    assert_eq!(m["downloaded"]["failed"], 2, "{m}");
+    let stages: Vec<&str> = m["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(stages.iter().filter(|s| **s == "s3").count(), 2, "{m}");
+    assert!(stages.contains(&"access-advisor"), "{m}");
+    assert!(
+        run.stderr.contains("NoSuchKey") && run.stderr.contains("ExpiredToken"),
+        "{}",
+        run.stderr
+    );
+    // Nothing in the snapshot is a half file.
+    for o in m["objects"].as_array().unwrap() {
+        assert!(out.join(o["path"].as_str().unwrap()).is_file());
+    }
+    let leftovers: Vec<_> = walk(&out)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "part" || e == "tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
