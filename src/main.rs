@@ -226,9 +226,26 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Pull(p) => {
             let (since, until) = pull_window(p.since.as_deref(), p.until.as_deref())?;
-            let summaries = pull(&p.aws, p.out, since, until)?;
-            emit(&leastpriv::report::pull::summary(&summaries), None)?;
-            let gaps: usize = summaries.iter().map(|s| s.manifest.problems.len()).sum();
+            let outcome = pull(&p.aws, p.out, since, until)?;
+            emit(&leastpriv::report::pull::summary(&outcome.pulled), None)?;
+            if !outcome.failed.is_empty() {
+                anyhow::bail!(
+                    "{} of {} account(s) could not be pulled: {}",
+                    outcome.failed.len(),
+                    outcome.failed.len() + outcome.pulled.len(),
+                    outcome
+                        .failed
+                        .iter()
+                        .map(|(role, why)| format!("{role}: {why}"))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                );
+            }
+            let gaps: usize = outcome
+                .pulled
+                .iter()
+                .map(|s| s.manifest.problems.len())
+                .sum();
             if p.strict && gaps > 0 {
                 anyhow::bail!(
                     "--strict: {gaps} part(s) of the account could not be read (see the manifest)"
@@ -259,10 +276,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         d
                     }
                 };
-                let summaries = pull(&a.aws, dir.clone(), since, until)?;
+                let outcome = pull(&a.aws, dir.clone(), since, until)?;
                 log::info!(
                     "{}",
-                    leastpriv::report::pull::summary(&summaries).trim_end()
+                    leastpriv::report::pull::summary(&outcome.pulled).trim_end()
                 );
                 a.input.snapshot = Some(dir);
                 if a.input.since.is_none() {
@@ -479,14 +496,14 @@ fn pull(
     out: std::path::PathBuf,
     since: i64,
     until: i64,
-) -> Result<Vec<leastpriv::pull::PullSummary>> {
+) -> Result<leastpriv::pull::PullOutcome> {
     let opts = aws.pull_options(out, since, until, progress());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let summaries = rt.block_on(leastpriv::pull::run(&opts))?;
-    for s in &summaries {
+    let outcome = rt.block_on(leastpriv::pull::run(&opts))?;
+    for s in &outcome.pulled {
         for p in &s.manifest.problems {
             log::warn!(
                 "{}: {} {}: {}",
@@ -497,7 +514,7 @@ fn pull(
             );
         }
     }
-    Ok(summaries)
+    Ok(outcome)
 }
 
 fn terminal_width() -> Option<u16> {

@@ -482,3 +482,32 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn an_unreachable_account_does_not_stop_the_others() {
+    let Some(moto) = Moto::start() else { return };
+    let first = moto.seed(None);
+    moto.fault("AssumeRole", 1, 403, "AccessDenied");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("org");
+    let run = pull(
+        &moto,
+        &out,
+        &[
+            "--no-access-advisor",
+            "--assume-role",
+            "arn:aws:iam::210987654321:role/audit",
+            "--assume-role",
+            &format!("arn:aws:iam::{first}:role/audit"),
+        ],
+    );
+    run.code(2);
+    assert!(
+        run.stderr.contains("1 of 2 account(s) could not be pulled")
+            && run.stderr.contains("arn:aws:iam::210987654321:role/audit"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(manifest(&out.join(&first))["account_id"], first.as_str());
+    assert!(!out.join("210987654321").exists());
+}

@@ -105,7 +105,10 @@ pub struct PullSummary {
 
 /// Pulls one snapshot per account: into `out` for one account, into
 /// `out/ACCOUNT_ID/` for several (`--assume-role` given more than once).
-pub async fn run(opts: &PullOptions) -> Result<Vec<PullSummary>, PullError> {
+/// With several accounts, one that cannot be reached (its role cannot be
+/// assumed, its IAM cannot be read) does not stop the others: it is listed
+/// in `failed`.
+pub async fn run(opts: &PullOptions) -> Result<PullOutcome, PullError> {
     let base = aws::load(&opts.aws).await;
     let targets: Vec<Option<String>> = if opts.aws.assume_roles.is_empty() {
         vec![None]
@@ -113,37 +116,58 @@ pub async fn run(opts: &PullOptions) -> Result<Vec<PullSummary>, PullError> {
         opts.aws.assume_roles.iter().cloned().map(Some).collect()
     };
     let several = targets.len() > 1;
-    let mut out = Vec::new();
+    let mut out = PullOutcome::default();
     for role in targets {
-        let conf = match &role {
-            Some(arn) => aws::assume(&base, arn).await,
-            None => base.clone(),
-        };
-        let clients = aws::Clients::new(&conf, &opts.aws);
-        let who = clients
-            .sts
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| PullError::aws("sts:GetCallerIdentity", e))?;
-        let account = who.account().unwrap_or_default().to_string();
-        let dir = if several {
-            opts.out.join(&account)
-        } else {
-            opts.out.clone()
-        };
-        let manifest = pull_account(
-            opts,
-            &clients,
-            &dir,
-            account,
-            who.arn().unwrap_or_default().to_string(),
-            role,
-        )
-        .await?;
-        out.push(PullSummary { dir, manifest });
+        match pull_target(opts, &base, role.clone(), several).await {
+            Ok(s) => out.pulled.push(s),
+            Err(e) if several => out.failed.push((role.unwrap_or_default(), e.to_string())),
+            Err(e) => return Err(e),
+        }
     }
     Ok(out)
+}
+
+/// The accounts pulled, and those that could not be.
+#[derive(Clone, Debug, Default)]
+pub struct PullOutcome {
+    pub pulled: Vec<PullSummary>,
+    /// Role ARN and why.
+    pub failed: Vec<(String, String)>,
+}
+
+async fn pull_target(
+    opts: &PullOptions,
+    base: &aws_config::SdkConfig,
+    role: Option<String>,
+    several: bool,
+) -> Result<PullSummary, PullError> {
+    let conf = match &role {
+        Some(arn) => aws::assume(base, arn).await,
+        None => base.clone(),
+    };
+    let clients = aws::Clients::new(&conf, &opts.aws);
+    let who = clients
+        .sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| PullError::aws("sts:GetCallerIdentity", e))?;
+    let account = who.account().unwrap_or_default().to_string();
+    let dir = if several {
+        opts.out.join(&account)
+    } else {
+        opts.out.clone()
+    };
+    let manifest = pull_account(
+        opts,
+        &clients,
+        &dir,
+        account,
+        who.arn().unwrap_or_default().to_string(),
+        role,
+    )
+    .await?;
+    Ok(PullSummary { dir, manifest })
 }
 
 async fn pull_account(

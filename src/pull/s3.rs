@@ -98,11 +98,18 @@ pub(super) async fn pull(
     previous: &Previous,
     m: &mut Manifest,
 ) -> Result<bool, PullError> {
+    // One client per bucket, in the bucket's region, for listing and fetching.
+    let mut clients: HashMap<String, aws_sdk_s3::Client> = HashMap::new();
+    for loc in locations {
+        if !clients.contains_key(&loc.bucket) {
+            clients.insert(loc.bucket.clone(), bucket_client(c, &loc.bucket).await);
+        }
+    }
     let mut listed = Vec::new();
     let mut any_ok = false;
     for loc in locations {
-        let client = bucket_client(c, &loc.bucket).await;
-        match list_location(&client, opts, loc, &m.account_id.clone(), &c.regions, m).await {
+        let client = &clients[&loc.bucket];
+        match list_location(client, opts, loc, &m.account_id.clone(), &c.regions, m).await {
             Ok(mut objs) => {
                 any_ok = true;
                 listed.append(&mut objs);
@@ -169,15 +176,6 @@ pub(super) async fn pull(
 
     let total: u64 = to_fetch.iter().map(|o| o.size).sum();
     opts.progress.start_bytes("downloading trail logs", total);
-    let clients: HashMap<String, aws_sdk_s3::Client> = {
-        let mut h = HashMap::new();
-        for o in &to_fetch {
-            if !h.contains_key(&o.bucket) {
-                h.insert(o.bucket.clone(), bucket_client(c, &o.bucket).await);
-            }
-        }
-        h
-    };
     let results: Vec<(Object, Result<(), String>)> = futures_util::stream::iter(to_fetch)
         .map(|o| {
             let client = clients[&o.bucket].clone();
