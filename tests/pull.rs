@@ -148,6 +148,24 @@ fn pull_writes_a_snapshot_that_audits_offline() {
     // Access key ids are masked in the snapshot.
     let keys = std::fs::read_to_string(out.join("access-keys.json")).unwrap();
     assert!(keys.contains("****") && !keys.contains("\"AKIA"), "{keys}");
+    // No key id or secret anywhere in what the pull wrote itself (log files
+    // are AWS's, kept as delivered), nor in the reports made from it.
+    for f in walk(&out) {
+        if f.starts_with(out.join("cloudtrail")) {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();
+        assert_no_credentials(&f.display().to_string(), &text);
+    }
+    for format in ["json", "markdown", "html", "sarif", "table"] {
+        let run = leastpriv()
+            .arg("audit")
+            .arg(&out)
+            .args(WINDOW)
+            .args(["--format", format])
+            .run();
+        assert_no_credentials(format, &run.stdout);
+    }
 
     let explain = leastpriv()
         .args(["explain", "--principal", "app-role"])
@@ -510,4 +528,23 @@ fn an_unreachable_account_does_not_stop_the_others() {
     );
     assert_eq!(manifest(&out.join(&first))["account_id"], first.as_str());
     assert!(!out.join("210987654321").exists());
+}
+
+/// Fails on an access key id (`AKIA`/`ASIA` + 16 characters) or the test
+/// secret in `text`.
+fn assert_no_credentials(what: &str, text: &str) {
+    assert!(
+        !text.contains("leastpriv-test"),
+        "{what} holds the secret key"
+    );
+    let b = text.as_bytes();
+    for i in 0..b.len().saturating_sub(20) {
+        if (&b[i..i + 4] == b"AKIA" || &b[i..i + 4] == b"ASIA")
+            && b[i + 4..i + 20]
+                .iter()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        {
+            panic!("{what} holds an access key id at byte {i}");
+        }
+    }
 }
