@@ -101,25 +101,17 @@ pub fn principal_actions(audit: &Audit) -> PolarsResult<DataFrame> {
         for (id, why) in &a.unobservable {
             push(*id, "unobservable", None, Some(why.describe()));
         }
-        for d in &a.denied {
-            let codes = d
-                .stats
-                .error_codes
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(" ");
-            push(d.action, "denied", Some(&d.stats), Some(codes));
-        }
-        for f in &a.failed {
-            let codes = f
-                .stats
-                .error_codes
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(" ");
-            push(f.action, "failed", Some(&f.stats), Some(codes));
+        for (verdict, attempts) in [("denied", &a.denied), ("failed", &a.failed)] {
+            for t in attempts {
+                let codes = t
+                    .stats
+                    .error_codes
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                push(t.action, verdict, Some(&t.stats), Some(codes));
+            }
         }
     }
     let height = r.action.len();
