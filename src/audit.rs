@@ -21,6 +21,8 @@ pub enum AuditError {
     Ingest(#[from] IngestError),
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error(transparent)]
+    Store(#[from] crate::usage::store::StoreError),
 }
 
 /// Knobs of one audit run.
@@ -33,6 +35,10 @@ pub struct AuditOptions {
     pub now: Option<i64>,
     /// Where long stages report progress (nothing by default).
     pub progress: crate::progress::ProgressHandle,
+    /// Write the aggregated activity into the snapshot (`activity.parquet`).
+    pub save_activity: bool,
+    /// Read the logs even when the snapshot has a usable activity store.
+    pub reread_logs: bool,
 }
 
 /// Where the window came from.
@@ -179,16 +185,10 @@ pub fn run_with(
         Some(p) => trails::load(p)?,
         None => TrailCoverage::assumed_management_only(),
     };
-    let activity = crate::usage::aggregate::ingest_with_progress(
-        &paths.cloudtrail,
-        mapper,
-        IngestOptions {
-            since: opts.since,
-            until: opts.until,
-        },
-        &opts.progress,
-    );
-    let window = match (opts.since, opts.until) {
+    let mut paths = paths.clone();
+    let (activity, since, until) = gather_activity(cat, mapper, &mut paths, opts)?;
+    let paths = &paths;
+    let window = match (since, until) {
         (None, None) => match (activity.stats.first_event, activity.stats.last_event) {
             (Some(s), Some(e)) => Window {
                 start: Some(s),
@@ -288,6 +288,125 @@ pub fn run_with(
         missing_policies: account.missing_policies,
         credentials,
     })
+}
+
+/// The activity of the window: from the snapshot's activity store when it
+/// fits this audit (same window, rules and log files), else from the logs.
+/// Returns the window limits in effect (a store brings its own).
+fn gather_activity(
+    cat: &Catalog,
+    mapper: &crate::usage::mapping::EventMapper,
+    paths: &mut SnapshotPaths,
+    opts: &AuditOptions,
+) -> Result<(crate::usage::Activity, Option<i64>, Option<i64>), AuditError> {
+    use crate::usage::store;
+    let wanted_logs = paths.activity.is_some() || opts.save_activity;
+    let logs = wanted_logs.then(|| store::logs_fingerprint(&paths.cloudtrail));
+    let have_logs = logs.as_ref().is_some_and(|l| l.files > 0);
+    if let Some(sidecar) = paths.activity.clone().filter(|_| !opts.reread_logs) {
+        let fits = store::read_meta(&sidecar).and_then(|meta| {
+            if let Err(reason) = store_fits(&meta, mapper, opts, logs.as_ref()) {
+                return Err(store::StoreError::Unusable {
+                    path: sidecar.clone(),
+                    reason,
+                });
+            }
+            let dir = sidecar.parent().unwrap_or(std::path::Path::new("."));
+            Ok((store::load(dir, cat, &meta)?, meta))
+        });
+        match fits {
+            Ok((activity, meta)) => {
+                log::info!(
+                    "activity from `{}` ({} rows; logs not re-read)",
+                    sidecar.display(),
+                    meta.rows
+                );
+                let (since, until) = match (opts.since, opts.until) {
+                    (None, None) => (meta.since, meta.until),
+                    w => w,
+                };
+                return Ok((activity, since, until));
+            }
+            Err(e) if have_logs => log::info!("{e}; reading the logs instead"),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    paths.activity = None;
+    let activity = crate::usage::aggregate::ingest_with_progress(
+        &paths.cloudtrail,
+        mapper,
+        IngestOptions {
+            since: opts.since,
+            until: opts.until,
+        },
+        &opts.progress,
+    );
+    if opts.save_activity {
+        let dir = paths
+            .dir
+            .clone()
+            .ok_or_else(|| crate::usage::store::StoreError::Invalid {
+                path: std::path::PathBuf::from("."),
+                message: "`--save-activity` needs a snapshot directory to write into".into(),
+            })?;
+        store::save(
+            &dir,
+            cat,
+            &activity,
+            store::SaveOptions {
+                source: store::Source::CloudtrailFiles,
+                since: opts.since,
+                until: opts.until,
+                mapping: mapper.fingerprint().to_string(),
+                logs,
+                limitations: Vec::new(),
+            },
+        )?;
+        log::info!("activity saved to `{}`", dir.join(store::PARQUET).display());
+    }
+    Ok((activity, opts.since, opts.until))
+}
+
+/// Why a store does not fit this audit, if it does not.
+fn store_fits(
+    meta: &crate::usage::store::Meta,
+    mapper: &crate::usage::mapping::EventMapper,
+    opts: &AuditOptions,
+    logs: Option<&crate::usage::store::LogsFingerprint>,
+) -> Result<(), String> {
+    let asked = (opts.since, opts.until);
+    if asked != (None, None) && asked != (meta.since, meta.until) {
+        let show = |w: (Option<i64>, Option<i64>)| {
+            let t = |v: Option<i64>| {
+                v.and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+                    .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                    .unwrap_or_else(|| "open".into())
+            };
+            format!("{} .. {}", t(w.0), t(w.1))
+        };
+        return Err(format!(
+            "it was aggregated for the window {}, not for {} (audit without --since/--until \
+             to use its window, or pull again)",
+            show((meta.since, meta.until)),
+            show(asked)
+        ));
+    }
+    if meta.mapping != mapper.fingerprint() {
+        return Err(
+            "it was mapped with other CloudTrail mapping rules, or another catalog, \
+                    than this run's"
+                .into(),
+        );
+    }
+    if let (Some(stored), Some(now)) = (&meta.logs, logs) {
+        if now.files > 0 && stored != now {
+            return Err(format!(
+                "the log files changed since it was written ({} files of {} bytes then, {} of {} now)",
+                stored.files, stored.bytes, now.files, now.bytes
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// What the pull could not read, from its manifest, as coverage problems.

@@ -136,12 +136,20 @@ pub struct InputArgs {
     /// Only count events at or before this time (RFC 3339 or YYYY-MM-DD, inclusive day).
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
+    /// Read the CloudTrail logs even when the snapshot's activity store
+    /// (activity.parquet, written by `pull` or `--save-activity`) fits this run.
+    #[arg(long)]
+    pub reread_logs: bool,
 }
 
 #[derive(Args, Debug)]
 pub struct AuditArgs {
     #[command(flatten)]
     pub input: InputArgs,
+    /// Save the aggregated activity into the snapshot (activity.parquet and
+    /// activity.json), so later audits of the same window need not re-read the logs.
+    #[arg(long)]
+    pub save_activity: bool,
     #[command(flatten)]
     pub out: OutputArgs,
     /// Exit with 1 when a finding has at least this severity.

@@ -78,8 +78,9 @@ fn rules(i: &cli::InputArgs) -> Result<(Settings, RuleSet)> {
     Ok((settings, rules))
 }
 
-fn audit(i: &cli::InputArgs) -> Result<leastpriv::audit::Audit> {
-    let (paths, opts) = inputs(i)?;
+fn audit(i: &cli::InputArgs, save_activity: bool) -> Result<leastpriv::audit::Audit> {
+    let (paths, mut opts) = inputs(i)?;
+    opts.save_activity = save_activity;
     let (settings, rules) = rules(i)?;
     let result = audit::run_with(Catalog::embedded(), &rules, &settings, &paths, &opts)?;
     for p in &result.problems {
@@ -126,6 +127,8 @@ fn inputs(i: &cli::InputArgs) -> Result<(SnapshotPaths, AuditOptions)> {
                 .ok()
                 .and_then(|s| s.parse().ok()),
             progress: progress(),
+            save_activity: false,
+            reread_logs: i.reread_logs,
         },
     ))
 }
@@ -290,7 +293,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     );
                 }
             }
-            let mut result = audit(&a.input)?;
+            let mut result = audit(&a.input, a.save_activity)?;
             if let Some(path) = &a.baseline {
                 let b = leastpriv::baseline::Baseline::load(path)?;
                 let today = chrono::DateTime::from_timestamp(result.generated_at, 0)
@@ -383,7 +386,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Secrets(sa) => {
-            let result = audit(&sa.input)?;
+            let result = audit(&sa.input, false)?;
             let view = leastpriv::secrets::build(&result);
             let text = match sa.out.format {
                 Format::Json => leastpriv::report::secrets::json(&view),
@@ -396,7 +399,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Recommend(r) => {
-            let result = audit(&r.input)?;
+            let result = audit(&r.input, false)?;
             let recs = leastpriv::recommend::recommend(&result);
             for rec in &recs {
                 for w in &rec.warnings {

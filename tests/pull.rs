@@ -215,6 +215,32 @@ fn pull_writes_a_snapshot_that_audits_offline() {
     let agent = principal(&report, "agent-role");
     assert_eq!(agent["kind"], "agent");
     assert!(strings(&agent["unused"]).contains(&"secretsmanager:GetSecretValue".to_string()));
+
+    // The pull aggregated the logs into the activity store, which the audits
+    // above read; re-reading the logs gives the same report.
+    assert!(out.join("activity.parquet").is_file());
+    let verbose = leastpriv()
+        .args(["-v", "audit"])
+        .arg(&out)
+        .args(WINDOW)
+        .args(["--format", "json"])
+        .run();
+    assert!(
+        verbose.stderr.contains("logs not re-read"),
+        "{}",
+        verbose.stderr
+    );
+    let reread = leastpriv()
+        .arg("audit")
+        .arg(&out)
+        .args(WINDOW)
+        .args(["--format", "json", "--reread-logs"])
+        .run();
+    let without_inputs = |mut v: Value| {
+        v["coverage"].as_object_mut().unwrap().remove("inputs");
+        v
+    };
+    assert_eq!(without_inputs(report), without_inputs(reread.json()));
 }
 
 #[test]

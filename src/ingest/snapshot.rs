@@ -7,6 +7,7 @@
 //! SNAPSHOT/cloudtrail/            log files at any depth
 //! SNAPSHOT/last-accessed.json     optional, Access Advisor (written by `pull`)
 //! SNAPSHOT/manifest.json          optional, what `pull` fetched and missed
+//! SNAPSHOT/activity.parquet       optional, aggregated activity (with activity.json)
 //! ```
 
 use super::IngestError;
@@ -21,6 +22,11 @@ pub struct SnapshotPaths {
     pub cloudtrail: Vec<PathBuf>,
     pub last_accessed: Option<PathBuf>,
     pub manifest: Option<PathBuf>,
+    /// The snapshot directory, when there is one (where `--save-activity` writes).
+    pub dir: Option<PathBuf>,
+    /// The activity store's sidecar (`activity.json`), unless logs were given
+    /// explicitly with `--cloudtrail`.
+    pub activity: Option<PathBuf>,
 }
 
 /// Parts given explicitly on the command line; they win over the snapshot's.
@@ -97,6 +103,12 @@ impl SnapshotPaths {
             cloudtrail,
             last_accessed: part("last-accessed.json"),
             manifest: part("manifest.json"),
+            dir: dir.map(Path::to_path_buf),
+            activity: if o.cloudtrail.is_empty() {
+                part(crate::usage::store::SIDECAR)
+            } else {
+                None
+            },
         })
     }
 
@@ -107,6 +119,8 @@ impl SnapshotPaths {
         v.extend(self.trails.as_deref());
         v.extend(self.last_accessed.as_deref());
         v.extend(self.manifest.as_deref());
+        // The sidecar holds the Parquet file's SHA-256, so its hash covers both.
+        v.extend(self.activity.as_deref());
         v
     }
 }

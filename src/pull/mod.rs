@@ -82,6 +82,8 @@ pub enum PullError {
     },
     #[error("{0}")]
     Usage(String),
+    #[error(transparent)]
+    Store(#[from] crate::usage::store::StoreError),
 }
 
 impl PullError {
@@ -235,6 +237,8 @@ async fn pull_account(
     }
     if opts.source == EventSource::None {
         m.event_source = "none".into();
+    } else {
+        save_activity(opts, &work.path)?;
     }
     m.finished_at = chrono::Utc::now().timestamp();
     if opts.now.is_some() {
@@ -243,6 +247,41 @@ async fn pull_account(
     work.write_json("manifest.json", &m)?;
     work.commit()?;
     Ok(m)
+}
+
+/// Aggregates the fetched logs into the snapshot's activity store, so the
+/// audit need not parse them again.
+fn save_activity(opts: &PullOptions, dir: &Path) -> Result<(), PullError> {
+    use crate::usage::store;
+    let cat = crate::catalog::Catalog::embedded();
+    let mapper = crate::usage::mapping::EventMapper::embedded(cat)
+        .map_err(|e| PullError::Usage(e.to_string()))?;
+    let logs = vec![dir.join("cloudtrail")];
+    let fingerprint = store::logs_fingerprint(&logs);
+    opts.progress.start("aggregating activity", 0);
+    let activity = crate::usage::aggregate::ingest(
+        &logs,
+        &mapper,
+        crate::usage::IngestOptions {
+            since: Some(opts.since),
+            until: Some(opts.until),
+        },
+    );
+    opts.progress.finish();
+    store::save(
+        dir,
+        cat,
+        &activity,
+        store::SaveOptions {
+            source: store::Source::CloudtrailFiles,
+            since: Some(opts.since),
+            until: Some(opts.until),
+            mapping: mapper.fingerprint().to_string(),
+            logs: Some(fingerprint),
+            limitations: Vec::new(),
+        },
+    )?;
+    Ok(())
 }
 
 /// The directory a snapshot is assembled in, next to its final place.

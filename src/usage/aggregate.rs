@@ -58,14 +58,20 @@ impl ActionStats {
         }
     }
 
-    fn add(&mut self, t: i64, resources: &[String], via: Option<&str>, error: Option<&str>) {
-        if self.count == 0 || t < self.first {
-            self.first = t;
+    fn add(
+        &mut self,
+        occ: Occurrence,
+        resources: &[String],
+        via: Option<&str>,
+        error: Option<&str>,
+    ) {
+        if self.count == 0 || occ.first < self.first {
+            self.first = occ.first;
         }
-        if self.count == 0 || t > self.last {
-            self.last = t;
+        if self.count == 0 || occ.last > self.last {
+            self.last = occ.last;
         }
-        self.count += 1;
+        self.count += occ.count;
         for r in resources {
             if self.resources.len() < RESOURCE_SAMPLES {
                 self.resources.insert(r.clone());
@@ -74,10 +80,10 @@ impl ActionStats {
             }
         }
         if let Some(v) = via {
-            *self.invoked_by.entry(v.to_string()).or_default() += 1;
+            *self.invoked_by.entry(v.to_string()).or_default() += occ.count;
         }
         if let Some(e) = error {
-            *self.error_codes.entry(e.to_string()).or_default() += 1;
+            *self.error_codes.entry(e.to_string()).or_default() += occ.count;
         }
     }
 
@@ -509,33 +515,87 @@ fn record(
         stats.service_records += 1;
         return Ok(());
     };
+    fold(
+        acc,
+        mapper,
+        &actor,
+        Call {
+            source,
+            name,
+            error_code: rec.error_code.as_deref(),
+        },
+        Occurrence {
+            count: 1,
+            first: t,
+            last: t,
+        },
+        |out| super::resources::extract(rec, mapper.service_prefix(source), out),
+        resources,
+    );
+    Ok(())
+}
+
+/// How many times a call was seen, and when first and last (Unix seconds).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Occurrence {
+    pub count: u64,
+    pub first: i64,
+    pub last: i64,
+}
+
+/// The event of a record or of an aggregated row: what was called, and how it ended.
+#[derive(Clone, Copy, Debug)]
+pub struct Call<'a> {
+    pub source: &'a str,
+    pub name: &'a str,
+    pub error_code: Option<&'a str>,
+}
+
+/// Adds `occ` calls by `actor` to the activity: one record from a log file,
+/// or one pre-aggregated row (Athena). `extract` fills in the resources, and
+/// is called only when the call maps to actions.
+pub fn fold(
+    acc: &mut Activity,
+    mapper: &EventMapper,
+    actor: &super::attribution::Actor,
+    call: Call<'_>,
+    occ: Occurrence,
+    extract: impl FnOnce(&mut Vec<String>),
+    resources: &mut Vec<String>,
+) {
+    let Call {
+        source,
+        name,
+        error_code,
+    } = call;
+    let stats = &mut acc.stats;
     let mapped = mapper.map_ref(source, name);
     let a = acc
         .actors
         .entry(actor.arn.clone())
         .or_insert_with(|| ActorActivity::empty(actor.kind));
-    a.records += 1;
-    a.first = a.first.min(t);
-    a.last = a.last.max(t);
+    a.records += occ.count;
+    a.first = a.first.min(occ.first);
+    a.last = a.last.max(occ.last);
     if let Some(s) = &actor.source_identity {
-        *a.source_identities.entry(s.clone()).or_default() += 1;
+        *a.source_identities.entry(s.clone()).or_default() += occ.count;
     }
     if let Some(s) = &actor.session {
-        *a.sessions.entry(s.clone()).or_default() += 1;
+        *a.sessions.entry(s.clone()).or_default() += occ.count;
         if actor.source_identity.is_none() {
-            a.sessions_without_source_identity += 1;
+            a.sessions_without_source_identity += occ.count;
         }
     }
     match mapped {
         MappedRef::Actions(actions) => {
-            stats.mapped += 1;
-            let outcome = match rec.error_code.as_deref() {
+            stats.mapped += occ.count;
+            let outcome = match error_code {
                 None | Some("") => Outcome::Success,
                 Some(c) if is_access_denied(c) => Outcome::Denied,
                 Some(_) => Outcome::Error,
             };
             resources.clear();
-            super::resources::extract(rec, mapper.service_prefix(source), resources);
+            extract(resources);
             if outcome == Outcome::Success {
                 if let Some(si) = &actor.source_identity {
                     let e = a
@@ -551,20 +611,20 @@ fn record(
             }
             for &id in actions {
                 a.actions.entry((id, outcome)).or_default().add(
-                    t,
+                    occ,
                     resources,
                     actor.invoked_by.as_deref(),
-                    rec.error_code.as_deref(),
+                    error_code,
                 );
             }
         }
         MappedRef::NoPermission(catalog_action) => {
-            stats.no_permission += 1;
+            stats.no_permission += occ.count;
             // No permission is needed, but the call happened: a catalog action
             // of that name (sts:GetCallerIdentity) is used, never "unused".
-            if let (Some(id), None) = (catalog_action, rec.error_code.as_deref()) {
+            if let (Some(id), None) = (catalog_action, error_code) {
                 a.actions.entry((id, Outcome::Success)).or_default().add(
-                    t,
+                    occ,
                     &[],
                     actor.invoked_by.as_deref(),
                     None,
@@ -572,15 +632,14 @@ fn record(
             }
         }
         MappedRef::NotIam => {
-            stats.not_iam += 1;
-            *a.non_iam.entry(format!("{source}:{name}")).or_default() += 1;
+            stats.not_iam += occ.count;
+            *a.non_iam.entry(format!("{source}:{name}")).or_default() += occ.count;
         }
         MappedRef::Unmapped => {
-            stats.unmapped += 1;
+            stats.unmapped += occ.count;
             let key = format!("{source}:{name}");
-            *a.unmapped.entry(key.clone()).or_default() += 1;
-            *stats.unmapped_events.entry(key).or_default() += 1;
+            *a.unmapped.entry(key.clone()).or_default() += occ.count;
+            *stats.unmapped_events.entry(key).or_default() += occ.count;
         }
     }
-    Ok(())
 }

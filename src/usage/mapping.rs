@@ -143,6 +143,8 @@ pub struct EventMapper {
     /// Lowercase prefix -> lowercase action name -> id: the whole catalog, so the default rule
     /// needs no `format!` per lookup.
     actions: HashMap<String, HashMap<String, ActionId>>,
+    /// SHA-256 of the rules texts, so that activity mapped with other rules is recognised.
+    fingerprint: String,
 }
 
 impl EventMapper {
@@ -162,6 +164,7 @@ impl EventMapper {
             sources: HashMap::new(),
             rules: HashMap::new(),
             actions: HashMap::new(),
+            fingerprint: fingerprint(cat, texts),
         };
         for service in cat.services() {
             let names = mapper
@@ -176,6 +179,11 @@ impl EventMapper {
             mapper.load(cat, file, text)?;
         }
         Ok(mapper)
+    }
+
+    /// Identifies the rules and catalog this mapper was built from (hex SHA-256).
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     /// The rules files shipped in the binary, `(name, text)` in load order.
@@ -391,6 +399,20 @@ fn with_lowercase<R>(text: &str, f: impl FnOnce(&str) -> R) -> R {
         }
     }
     f(&text.to_ascii_lowercase())
+}
+
+fn fingerprint(cat: &Catalog, texts: &[(&str, &str)]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(cat.date().as_bytes());
+    h.update([0]);
+    for (name, text) in texts {
+        h.update(name.as_bytes());
+        h.update([0]);
+        h.update(text.as_bytes());
+        h.update([0]);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -711,3 +733,4 @@ mod tests {
         ));
     }
 }
+
