@@ -21,6 +21,8 @@ pub struct Cli {
     pub quiet: bool,
 }
 
+// Parsed once per run: boxing the large variants would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Audit a snapshot: granted vs used per principal and action, with findings.
@@ -225,6 +227,46 @@ pub struct AwsArgs {
     /// GetAccountAuthorizationDetails page size (tests use small pages).
     #[arg(long, default_value_t = 1000, hide = true)]
     pub iam_page_size: i32,
+    #[command(flatten)]
+    pub athena: AthenaArgs,
+}
+
+/// Organization scale: aggregate the trail bucket in Amazon Athena.
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Athena")]
+pub struct AthenaArgs {
+    /// Aggregate events in Amazon Athena over --trail-bucket (one query for
+    /// every account of the pull) instead of downloading them.
+    #[arg(long, requires = "trail_bucket")]
+    pub athena: bool,
+    /// Glue database for the CloudTrail table (created if missing).
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "leastpriv",
+        requires = "athena"
+    )]
+    pub athena_database: String,
+    /// Table name (default: cloudtrail_ and a hash of its location and accounts).
+    #[arg(long, value_name = "NAME", requires = "athena")]
+    pub athena_table: Option<String>,
+    /// Athena workgroup (default: the account's `primary`).
+    #[arg(long, value_name = "NAME", requires = "athena")]
+    pub athena_workgroup: Option<String>,
+    /// Where Athena writes query results (s3://BUCKET/PREFIX/), unless the workgroup sets it.
+    #[arg(long, value_name = "S3_URL", requires = "athena")]
+    pub athena_output: Option<String>,
+    /// Use an existing table: no CREATE DATABASE or CREATE TABLE (no Glue writes).
+    #[arg(long, requires = "athena_table")]
+    pub athena_no_ddl: bool,
+    /// Give up on an Athena query after this many seconds.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 1800,
+        requires = "athena"
+    )]
+    pub athena_timeout: u64,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -274,6 +316,17 @@ impl AwsArgs {
             now: std::env::var("SOURCE_DATE_EPOCH")
                 .ok()
                 .and_then(|s| s.parse().ok()),
+            athena: self
+                .athena
+                .athena
+                .then(|| leastpriv::pull::athena::AthenaOptions {
+                    database: self.athena.athena_database.clone(),
+                    table: self.athena.athena_table.clone(),
+                    workgroup: self.athena.athena_workgroup.clone(),
+                    output: self.athena.athena_output.clone(),
+                    no_ddl: self.athena.athena_no_ddl,
+                    timeout: std::time::Duration::from_secs(self.athena.athena_timeout.max(1)),
+                }),
         }
     }
 }

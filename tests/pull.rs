@@ -574,3 +574,202 @@ fn assert_no_credentials(what: &str, text: &str) {
         }
     }
 }
+
+#[test]
+fn athena_aggregates_where_the_logs_are_and_feeds_the_activity_store() {
+    let Some(moto) = Moto::start() else { return };
+    let account = moto.seed(None);
+    let columns = [
+        "account",
+        "identity_type",
+        "principal",
+        "user_name",
+        "principal_id",
+        "identity_account",
+        "invoked_by",
+        "source_identity",
+        "event_source",
+        "event_name",
+        "error_code",
+        "events",
+        "first_seen",
+        "last_seen",
+        "resources",
+    ];
+    let role = format!("arn:aws:iam::{account}:role/app-role");
+    let agent = format!("arn:aws:iam::{account}:role/agent-role");
+    let s = |v: &str| Some(v.to_string());
+    let row =
+        |who: &str, si: Option<String>, source: &str, name: &str, err: Option<&str>, n: u32| {
+            vec![
+                s(&account),
+                s("AssumedRole"),
+                s(who),
+                None,
+                None,
+                s(&account),
+                None,
+                si,
+                s(source),
+                s(name),
+                err.map(str::to_string),
+                s(&n.to_string()),
+                s("2026-10-03T08:00:00Z"),
+                s("2026-10-29T17:30:00Z"),
+                s(&format!(
+                    "arn:aws:secretsmanager:us-east-1:{account}:secret:prod/db-AbCdEf"
+                )),
+            ]
+        };
+    let mut rows = vec![
+        row(
+            &role,
+            None,
+            "secretsmanager.amazonaws.com",
+            "GetSecretValue",
+            None,
+            7,
+        ),
+        row(
+            &role,
+            None,
+            "s3.amazonaws.com",
+            "ListBuckets",
+            Some("AccessDenied"),
+            2,
+        ),
+    ];
+    // An agent acting for 1,100 end users: more rows than one result page.
+    for u in 0..1100 {
+        rows.push(row(
+            &agent,
+            s(&format!("user-{u:04}@example.com")),
+            "secretsmanager.amazonaws.com",
+            "GetSecretValue",
+            None,
+            1,
+        ));
+    }
+    moto.athena_results(&account, &columns, &rows);
+    moto.clear_calls();
+
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("snap");
+    let run = pull(
+        &moto,
+        &out,
+        &[
+            "--athena",
+            "--trail-bucket",
+            &format!("s3://lp-trail-logs-{account}"),
+            "--athena-output",
+            "s3://lp-athena-results/leastpriv/",
+            "--no-access-advisor",
+        ],
+    );
+    run.code(0);
+    let m = manifest(&out);
+    assert_eq!(m["event_source"], "athena", "{m}");
+    assert_eq!(m["problems"], serde_json::json!([]), "{m}");
+    assert!(!out.join("cloudtrail").exists(), "no log was downloaded");
+    let calls = moto.calls();
+    assert!(
+        !calls.iter().any(|c| c["operation"] == "GetObject"),
+        "log objects were fetched: {calls:?}"
+    );
+    let pages = calls
+        .iter()
+        .filter(|c| c["operation"] == "GetQueryResults")
+        .count();
+    assert_eq!(pages, 2, "1,103 rows are two pages of 1,000");
+    // The Athena calls are exactly those of docs/leastpriv-athena-policy.json.
+    let policy: Value = serde_json::from_slice(
+        &std::fs::read(common::repo().join("docs/leastpriv-athena-policy.json")).unwrap(),
+    )
+    .unwrap();
+    let allowed: BTreeSet<String> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| strings(&s["Action"]))
+        .filter(|a| a.starts_with("athena:"))
+        .collect();
+    let called: BTreeSet<String> = calls
+        .iter()
+        .filter(|c| c["service"] == "athena")
+        .map(|c| format!("athena:{}", c["operation"].as_str().unwrap()))
+        .collect();
+    assert_eq!(called, allowed);
+
+    // What the tool sent: the database, a projected table over the trail
+    // bucket for this account, one aggregation query over the window's days.
+    let queries = moto.athena_queries();
+    let sql: Vec<&str> = queries
+        .iter()
+        .map(|q| q["query"].as_str().unwrap())
+        .collect();
+    assert_eq!(sql.len(), 3, "{sql:?}");
+    assert_eq!(sql[0], "CREATE DATABASE IF NOT EXISTS leastpriv");
+    assert!(sql[1].starts_with("CREATE EXTERNAL TABLE IF NOT EXISTS leastpriv.cloudtrail_"));
+    assert!(sql[1].contains(&format!("LOCATION 's3://lp-trail-logs-{account}/AWSLogs/'")));
+    assert!(sql[1].contains(&format!("'projection.account.values' = '{account}'")));
+    assert!(
+        sql[2].contains("day BETWEEN '2026/10/01' AND '2026/11/01'"),
+        "{}",
+        sql[2]
+    );
+    assert!(sql[2].contains(&format!("account IN ('{account}')")));
+    assert_eq!(queries[2]["database"], "leastpriv");
+
+    // The rows feed the same store and audit as downloaded logs.
+    let store: Value =
+        serde_json::from_slice(&std::fs::read(out.join("activity.json")).unwrap()).unwrap();
+    assert_eq!(store["source"], "athena");
+    let report = audit_json(&out);
+    assert_eq!(report["coverage"]["records"], 1109);
+    let app = principal(&report, "app-role");
+    let used_app = app["used"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["action"] == "secretsmanager:GetSecretValue")
+        .expect("GetSecretValue used");
+    assert_eq!(used_app["count"], 7);
+    assert!(
+        used_app.to_string().contains("secret:prod/db-AbCdEf"),
+        "{used_app}"
+    );
+    assert!(
+        app["denied"].to_string().contains("s3:ListAllMyBuckets"),
+        "{app}"
+    );
+    let agent_report = principal(&report, "agent-role");
+    assert_eq!(agent_report["source_identities"], 1100);
+    assert_eq!(agent_report["kind"], "agent");
+
+    // A refused query stops the pull and leaves the snapshot as it was.
+    let before = std::fs::read(out.join("activity.json")).unwrap();
+    moto.fault("StartQueryExecution", 1, 400, "InvalidRequestException");
+    let run = pull(
+        &moto,
+        &out,
+        &[
+            "--athena",
+            "--trail-bucket",
+            &format!("s3://lp-trail-logs-{account}"),
+            "--no-access-advisor",
+        ],
+    );
+    assert_ne!(run.code, Some(0));
+    assert!(
+        run.stderr.contains("athena:StartQueryExecution"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read(out.join("activity.json")).unwrap(), before);
+
+    // Without --trail-bucket there is nothing to query.
+    let run = pull(&moto, &tmp.path().join("x"), &["--athena"]);
+    run.code(2);
+    assert!(run.stderr.contains("--trail-bucket"), "{}", run.stderr);
+}

@@ -72,7 +72,7 @@ pub(crate) async fn assume(base: &SdkConfig, role_arn: &str) -> SdkConfig {
 
 /// Clients for one account; one CloudTrail client per region.
 pub(crate) struct Clients {
-    conf: SdkConfig,
+    pub(crate) conf: SdkConfig,
     pub iam: aws_sdk_iam::Client,
     pub sts: aws_sdk_sts::Client,
     pub s3: aws_sdk_s3::Client,

@@ -16,6 +16,7 @@
 //! files already fetched (same key and ETag, in `OUT.partial` or in the
 //! previous `OUT`) are not downloaded again.
 
+pub mod athena;
 mod aws;
 mod iam;
 mod lookup;
@@ -63,6 +64,8 @@ pub struct PullOptions {
     pub progress: ProgressHandle,
     /// The manifest's timestamp (tests fix it); `None` = now.
     pub now: Option<i64>,
+    /// Aggregate the events in Amazon Athena instead of downloading them.
+    pub athena: Option<athena::AthenaOptions>,
 }
 
 /// What stops a pull. Partial failures (one region, one object) do not: they
@@ -118,9 +121,13 @@ pub async fn run(opts: &PullOptions) -> Result<PullOutcome, PullError> {
         opts.aws.assume_roles.iter().cloned().map(Some).collect()
     };
     let several = targets.len() > 1;
+    let athena_rows = match &opts.athena {
+        Some(a) => Some(athena_query(opts, a, &base, &targets).await?),
+        None => None,
+    };
     let mut out = PullOutcome::default();
     for role in targets {
-        match pull_target(opts, &base, role.clone(), several).await {
+        match pull_target(opts, &base, role.clone(), several, athena_rows.as_ref()).await {
             Ok(s) => out.pulled.push(s),
             Err(e) if several => out.failed.push((role.unwrap_or_default(), e.to_string())),
             Err(e) => return Err(e),
@@ -142,6 +149,7 @@ async fn pull_target(
     base: &aws_config::SdkConfig,
     role: Option<String>,
     several: bool,
+    athena_rows: Option<&AthenaRows>,
 ) -> Result<PullSummary, PullError> {
     let conf = match &role {
         Some(arn) => aws::assume(base, arn).await,
@@ -167,6 +175,7 @@ async fn pull_target(
         account,
         who.arn().unwrap_or_default().to_string(),
         role,
+        athena_rows,
     )
     .await?;
     Ok(PullSummary { dir, manifest })
@@ -179,6 +188,7 @@ async fn pull_account(
     account: String,
     caller: String,
     assumed_role: Option<String>,
+    athena_rows: Option<&AthenaRows>,
 ) -> Result<Manifest, PullError> {
     let work = Workdir::open(dir)?;
     let mut m = Manifest::new(
@@ -206,6 +216,19 @@ async fn pull_account(
             })
             .collect(),
     };
+    if let Some(rows) = athena_rows {
+        let none = Vec::new();
+        let mine = rows.rows.get(&m.account_id).unwrap_or(&none);
+        save_athena_activity(opts, &work.path, &rows.table, mine, &mut m)?;
+        m.event_source = "athena".into();
+        m.finished_at = chrono::Utc::now().timestamp();
+        if opts.now.is_some() {
+            m.finished_at = m.pulled_at;
+        }
+        work.write_json("manifest.json", &m)?;
+        work.commit()?;
+        return Ok(m);
+    }
     let use_s3 = match opts.source {
         EventSource::S3 => true,
         EventSource::Auto => !buckets.is_empty(),
@@ -247,6 +270,100 @@ async fn pull_account(
     work.write_json("manifest.json", &m)?;
     work.commit()?;
     Ok(m)
+}
+
+/// What Athena returned, per account, and the table it read.
+pub(crate) struct AthenaRows {
+    table: String,
+    rows: std::collections::BTreeMap<String, Vec<athena::Row>>,
+}
+
+/// The one aggregation query for every account of the pull, with the
+/// caller's own credentials (Athena runs where the trail bucket is).
+async fn athena_query(
+    opts: &PullOptions,
+    a: &athena::AthenaOptions,
+    base: &aws_config::SdkConfig,
+    targets: &[Option<String>],
+) -> Result<AthenaRows, PullError> {
+    let Some(bucket) = &opts.trail_bucket else {
+        return Err(PullError::Usage(
+            "`--athena` needs `--trail-bucket s3://BUCKET[/PREFIX]`: the bucket the trail delivers to".into(),
+        ));
+    };
+    let loc = s3::Location::parse(bucket)?;
+    let mut accounts = Vec::new();
+    for t in targets {
+        match t {
+            // arn:PARTITION:iam::ACCOUNT:role/NAME
+            Some(arn) => accounts.push(arn.split(':').nth(4).unwrap_or_default().to_string()),
+            None => {
+                let who = aws_sdk_sts::Client::new(base)
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .map_err(|e| PullError::aws("sts:GetCallerIdentity", e))?;
+                accounts.push(who.account().unwrap_or_default().to_string());
+            }
+        }
+    }
+    let clients = aws::Clients::new(base, &opts.aws);
+    let s3 = s3::bucket_client(&clients, &loc.bucket).await;
+    let org = athena::org_layout(&s3, &loc.bucket, &loc.prefix).await?;
+    let spec = athena::TableSpec::new(
+        &a.database,
+        a.table.as_deref(),
+        &loc.bucket,
+        &loc.prefix,
+        org.as_deref(),
+        &accounts,
+    )?;
+    opts.progress.start("aggregating in Athena", 0);
+    let rows = athena::query(&clients.conf, opts, a, &spec).await;
+    opts.progress.finish();
+    Ok(AthenaRows {
+        table: format!("{}.{}", spec.database, spec.table),
+        rows: rows?,
+    })
+}
+
+/// Folds one account's Athena rows into its snapshot's activity store.
+fn save_athena_activity(
+    opts: &PullOptions,
+    dir: &Path,
+    table: &str,
+    rows: &[athena::Row],
+    m: &mut Manifest,
+) -> Result<(), PullError> {
+    use crate::usage::store;
+    let cat = crate::catalog::Catalog::embedded();
+    let mapper = crate::usage::mapping::EventMapper::embedded(cat)
+        .map_err(|e| PullError::Usage(e.to_string()))?;
+    let mut activity = crate::usage::Activity::default();
+    let bad = athena::fold_rows(rows, &mapper, &mut activity);
+    athena::note_bad_rows(bad, m);
+    store::save(
+        dir,
+        cat,
+        &activity,
+        store::SaveOptions {
+            source: store::Source::Athena,
+            since: Some(opts.since),
+            until: Some(opts.until),
+            mapping: mapper.fingerprint().to_string(),
+            logs: None,
+            limitations: vec![
+                format!(
+                    "aggregated by Amazon Athena from `{table}`: {} rows",
+                    rows.len()
+                ),
+                "no session names (counted per role, not per session)".into(),
+                "no session tags from AssumeRole calls (request parameters are not queried)".into(),
+                "resources only from the records' `resources` field".into(),
+            ],
+        },
+    )?;
+    Ok(())
 }
 
 /// Aggregates the fetched logs into the snapshot's activity store, so the

@@ -220,7 +220,7 @@ pub(super) async fn pull(
 
 /// A client for the bucket's own region (S3 answers a wrong region with a
 /// redirect the SDK does not follow).
-async fn bucket_client(c: &Clients, bucket: &str) -> aws_sdk_s3::Client {
+pub(super) async fn bucket_client(c: &Clients, bucket: &str) -> aws_sdk_s3::Client {
     match c.s3.get_bucket_location().bucket(bucket).send().await {
         Ok(l) => {
             // An empty constraint is us-east-1, by S3's old convention.

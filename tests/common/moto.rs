@@ -108,6 +108,46 @@ impl Moto {
             .expect("calls JSON")
     }
 
+    /// Queues the rows the next row-returning Athena query of `account` gets
+    /// (moto's own seeding endpoint); the first row is the header, as Athena sends it.
+    pub fn athena_results(&self, account: &str, columns: &[&str], rows: &[Vec<Option<String>>]) {
+        let cell = |v: Option<&str>| match v {
+            Some(s) => serde_json::json!({ "VarCharValue": s }),
+            None => serde_json::json!({}),
+        };
+        let mut all = vec![serde_json::json!({
+            "Data": columns.iter().map(|c| cell(Some(c))).collect::<Vec<_>>()
+        })];
+        for r in rows {
+            all.push(serde_json::json!({
+                "Data": r.iter().map(|v| cell(v.as_deref())).collect::<Vec<_>>()
+            }));
+        }
+        let body = serde_json::json!({
+            "account_id": account,
+            "region": "us-east-1",
+            "results": [{
+                "rows": all,
+                "column_info": columns.iter().map(|c| serde_json::json!({
+                    "CatalogName": "hive", "SchemaName": "", "TableName": "",
+                    "Name": c, "Label": c, "Type": "varchar",
+                    "Precision": 0, "Scale": 0, "Nullable": "UNKNOWN", "CaseSensitive": true
+                })).collect::<Vec<_>>(),
+            }],
+        });
+        self.http(
+            "POST",
+            "/moto-api/static/athena/query-results",
+            &body.to_string(),
+        );
+    }
+
+    /// The SQL of every Athena query the server ran, with its database.
+    pub fn athena_queries(&self) -> Vec<serde_json::Value> {
+        serde_json::from_str(&self.http("GET", "/moto-api/leastpriv/athena-queries", ""))
+            .expect("athena queries JSON")
+    }
+
     /// Forgets the calls recorded so far (e.g. the seeding's).
     pub fn clear_calls(&self) {
         self.http("DELETE", "/moto-api/leastpriv/calls", "");

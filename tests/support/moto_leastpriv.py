@@ -15,7 +15,12 @@ port. It adds, without touching the Rust side's SDK clients:
 * a recorder of every AWS call (`GET /moto-api/leastpriv/calls`): service and
   operation, for the auditor's own least-privilege test;
 * fault injection (`POST /moto-api/leastpriv/faults`): answer the next N calls
-  of an operation with an HTTP status and error code.
+  of an operation with an HTTP status and error code;
+* Athena as AWS behaves: results seeded through moto's own
+  `/moto-api/static/athena/query-results` go to the next query that returns
+  rows (moto hands them to DDL statements too), `GetQueryResults` pages by
+  `MaxResults`/`NextToken`, and `GET /moto-api/leastpriv/athena-queries`
+  lists the SQL each query ran, for the tests of what the tool sent.
 
 It never listens on anything but loopback.
 """
@@ -31,6 +36,8 @@ import time
 import uuid
 from urllib.parse import parse_qs
 
+from moto.athena.models import AthenaBackend
+from moto.athena.responses import AthenaResponse
 from moto.cloudtrail.responses import CloudTrailResponse
 from moto.core.responses import ActionResult
 from moto.iam.responses import IamResponse
@@ -202,6 +209,44 @@ def get_account_authorization_details(self):
     return ActionResult(result)
 
 
+# --- Athena: results only for queries that return rows; paging ------------
+
+_DDL = ("ALTER", "CREATE", "DESCRIBE", "DROP", "MSCK", "SHOW")
+_store_results = AthenaBackend._store_predefined_query_results
+
+
+def _store_predefined_query_results(self, exec_id):
+    if self.executions[exec_id].query.lstrip().upper().startswith(_DDL):
+        return
+    _store_results(self, exec_id)
+
+
+def get_query_results(self):
+    exec_id = self._get_param("QueryExecutionId")
+    result = self.athena_backend.get_query_results(exec_id).to_dict()
+    rows = result["ResultSet"]["Rows"]
+    start = int(self._get_param("NextToken") or 0)
+    size = int(self._get_param("MaxResults") or 1000)
+    result["ResultSet"]["Rows"] = rows[start : start + size]
+    if start + size < len(rows):
+        result["NextToken"] = str(start + size)
+    return json.dumps(result)
+
+
+def _athena_queries():
+    from moto.athena.models import athena_backends
+
+    out = []
+    for account, regions in athena_backends.items():
+        for region, backend in regions.items():
+            for e in backend.executions.values():
+                out.append({"account": account, "region": region, "query": e.query,
+                            "database": (e.context or {}).get("Database")})
+    return out
+
+
+AthenaBackend._store_predefined_query_results = _store_predefined_query_results
+AthenaResponse.get_query_results = get_query_results
 CloudTrailResponse.lookup_events = lookup_events
 IamResponse.generate_service_last_accessed_details = generate_service_last_accessed_details
 IamResponse.get_service_last_accessed_details = get_service_last_accessed_details
@@ -341,6 +386,8 @@ class Leastpriv:
             if name == "calls" and method == "DELETE":
                 CALLS.clear()
                 return _json(start_response, 200, {})
+            if name == "athena-queries" and method == "GET":
+                return _json(start_response, 200, _athena_queries())
         body = _read_json(environ) if method == "POST" else {}
         account = body.get("account_id", os.environ.get("MOTO_ACCOUNT_ID", "123456789012"))
         with LOCK:

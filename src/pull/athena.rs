@@ -1,0 +1,755 @@
+//! Organization scale: the events are aggregated by Amazon Athena where the
+//! trail bucket is, and only aggregated rows (principals × events, never
+//! single events) come back to feed the activity store.
+//!
+//! The table is a CloudTrail table with partition projection over
+//! `AWSLogs/[o-ORG/]ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/` (no crawler, no
+//! `MSCK REPAIR`; the partitions are `account`, `region` and `day`, none of
+//! them a reserved word); its name carries a hash of its location and partitions, so
+//! a table made for another bucket or account list is never reused by mistake.
+//! The query groups by account, principal, end user (`sourceIdentity`),
+//! calling service, event and error, with counts, first and last times, and up
+//! to 20 resource ARNs from the records' `resources` field. Request
+//! parameters are never selected: Athena writes results to S3, and they may
+//! hold secrets.
+
+use super::manifest::Problem;
+use super::{PullError, PullOptions};
+use crate::usage::aggregate::{fold, Activity, Call, Occurrence};
+use crate::usage::mapping::EventMapper;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Every AWS Region a trail may deliver from: the region partition's values.
+/// A Region with no logs costs nothing (projection only lists what exists).
+const REGIONS: &[&str] = &[
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "us-west-1",
+    "us-west-2",
+];
+
+/// The resource samples per row, as elsewhere in the audit.
+const RESOURCE_SAMPLES: usize = crate::usage::aggregate::RESOURCE_SAMPLES;
+
+/// Knobs of the Athena path (`pull --athena`).
+#[derive(Clone, Debug)]
+pub struct AthenaOptions {
+    pub database: String,
+    /// `None`: `cloudtrail_` and a hash of the table's location and partitions.
+    pub table: Option<String>,
+    pub workgroup: Option<String>,
+    /// `s3://bucket/prefix/` for query results, unless the workgroup sets one.
+    pub output: Option<String>,
+    /// Use an existing table: no `CREATE DATABASE` / `CREATE TABLE`.
+    pub no_ddl: bool,
+    /// Give up on a query after this long.
+    pub timeout: Duration,
+}
+
+/// Where the logs are and which partitions the table projects.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableSpec {
+    pub database: String,
+    pub table: String,
+    pub bucket: String,
+    /// The trail's prefix (before `AWSLogs/`), without slashes at either end.
+    pub prefix: String,
+    /// `o-...` for an organization trail's layout.
+    pub org: Option<String>,
+    pub accounts: Vec<String>,
+}
+
+fn check_name(what: &str, name: &str) -> Result<(), PullError> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(PullError::Usage(format!(
+            "Athena {what} `{name}`: use lowercase letters, digits and `_` only"
+        )))
+    }
+}
+
+/// A SQL string literal: CloudTrail values never need more than quote doubling.
+fn lit(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+impl TableSpec {
+    /// Validates the parts that are written into SQL.
+    pub fn new(
+        database: &str,
+        table: Option<&str>,
+        bucket: &str,
+        prefix: &str,
+        org: Option<&str>,
+        accounts: &[String],
+    ) -> Result<TableSpec, PullError> {
+        check_name("database", database)?;
+        let safe = |s: &str| {
+            s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.!*()/".contains(c))
+        };
+        if bucket.is_empty() || !safe(bucket) || bucket.contains('/') || !safe(prefix) {
+            return Err(PullError::Usage(format!(
+                "trail bucket `s3://{bucket}/{prefix}` has characters Athena locations do not take"
+            )));
+        }
+        if let Some(o) = org {
+            if !o.starts_with("o-") || !o[2..].chars().all(|c| c.is_ascii_alphanumeric()) {
+                return Err(PullError::Usage(format!("`{o}` is not an organization id")));
+            }
+        }
+        for a in accounts {
+            if a.len() != 12 || !a.chars().all(|c| c.is_ascii_digit()) {
+                return Err(PullError::Usage(format!("`{a}` is not an account id")));
+            }
+        }
+        let mut accounts = accounts.to_vec();
+        accounts.sort();
+        accounts.dedup();
+        let mut spec = TableSpec {
+            database: database.to_string(),
+            table: String::new(),
+            bucket: bucket.to_string(),
+            prefix: prefix.trim_matches('/').to_string(),
+            org: org.map(str::to_string),
+            accounts,
+        };
+        spec.table = match table {
+            Some(t) => {
+                check_name("table", t)?;
+                t.to_string()
+            }
+            None => {
+                use sha2::{Digest, Sha256};
+                let h = Sha256::digest(spec.location_template().as_bytes());
+                let h2 = Sha256::digest(spec.accounts.join(",").as_bytes());
+                format!(
+                    "cloudtrail_{}{}",
+                    h.iter()
+                        .take(4)
+                        .map(|b| format!("{b:02x}"))
+                        .collect::<String>(),
+                    h2.iter()
+                        .take(2)
+                        .map(|b| format!("{b:02x}"))
+                        .collect::<String>()
+                )
+            }
+        };
+        Ok(spec)
+    }
+
+    fn base(&self) -> String {
+        let mut s = format!("s3://{}/", self.bucket);
+        if !self.prefix.is_empty() {
+            s.push_str(&self.prefix);
+            s.push('/');
+        }
+        s.push_str("AWSLogs/");
+        if let Some(o) = &self.org {
+            s.push_str(o);
+            s.push('/');
+        }
+        s
+    }
+
+    fn location_template(&self) -> String {
+        format!(
+            "{}${{account}}/CloudTrail/${{region}}/${{day}}",
+            self.base()
+        )
+    }
+
+    /// `CREATE DATABASE IF NOT EXISTS`.
+    pub fn create_database_sql(&self) -> String {
+        format!("CREATE DATABASE IF NOT EXISTS {}", self.database)
+    }
+
+    /// The CloudTrail table (the column layout of the AWS documentation's
+    /// CloudTrail table), with projected `account`, `region` and `day`.
+    pub fn create_table_sql(&self) -> String {
+        format!(
+            "CREATE EXTERNAL TABLE IF NOT EXISTS {db}.{table} (
+    eventversion STRING,
+    useridentity STRUCT<
+        type: STRING,
+        principalid: STRING,
+        arn: STRING,
+        accountid: STRING,
+        invokedby: STRING,
+        accesskeyid: STRING,
+        username: STRING,
+        onbehalfof: STRUCT<userid: STRING, identitystorearn: STRING>,
+        sessioncontext: STRUCT<
+            attributes: STRUCT<mfaauthenticated: STRING, creationdate: STRING>,
+            sessionissuer: STRUCT<type: STRING, principalid: STRING, arn: STRING, accountid: STRING, username: STRING>,
+            ec2roledelivery: STRING,
+            webidfederationdata: STRUCT<federatedprovider: STRING, attributes: MAP<STRING, STRING>>,
+            sourceidentity: STRING>>,
+    eventtime STRING,
+    eventsource STRING,
+    eventname STRING,
+    awsregion STRING,
+    sourceipaddress STRING,
+    useragent STRING,
+    errorcode STRING,
+    errormessage STRING,
+    requestparameters STRING,
+    responseelements STRING,
+    additionaleventdata STRING,
+    requestid STRING,
+    eventid STRING,
+    readonly STRING,
+    resources ARRAY<STRUCT<arn: STRING, accountid: STRING, type: STRING>>,
+    eventtype STRING,
+    apiversion STRING,
+    recipientaccountid STRING,
+    serviceeventdetails STRING,
+    sharedeventid STRING,
+    vpcendpointid STRING,
+    eventcategory STRING,
+    managementevent STRING)
+PARTITIONED BY (account STRING, region STRING, day STRING)
+ROW FORMAT SERDE 'org.apache.hive.hcatalog.data.JsonSerDe'
+STORED AS INPUTFORMAT 'com.amazon.emr.cloudtrail.CloudTrailInputFormat'
+OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'
+LOCATION {location}
+TBLPROPERTIES (
+    'projection.enabled' = 'true',
+    'projection.account.type' = 'enum',
+    'projection.account.values' = {accounts},
+    'projection.region.type' = 'enum',
+    'projection.region.values' = {regions},
+    'projection.day.type' = 'date',
+    'projection.day.format' = 'yyyy/MM/dd',
+    'projection.day.range' = '2013/01/01,NOW',
+    'projection.day.interval' = '1',
+    'projection.day.interval.unit' = 'DAYS',
+    'storage.location.template' = {template},
+    'classification' = 'cloudtrail')",
+            db = self.database,
+            table = self.table,
+            location = lit(&self.base()),
+            accounts = lit(&self.accounts.join(",")),
+            regions = lit(&REGIONS.join(",")),
+            template = lit(&self.location_template()),
+        )
+    }
+
+    /// One aggregation query for the window: only the day partitions of the
+    /// window (and the day after, for late delivery) are read.
+    pub fn aggregation_sql(&self, since: i64, until: i64) -> String {
+        let day = |t: i64| {
+            chrono::DateTime::from_timestamp(t, 0)
+                .map(|d| d.format("%Y/%m/%d").to_string())
+                .unwrap_or_default()
+        };
+        let stamp = |t: i64| {
+            chrono::DateTime::from_timestamp(t, 0)
+                .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                .unwrap_or_default()
+        };
+        let accounts = self
+            .accounts
+            .iter()
+            .map(|a| lit(a))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "SELECT
+    account,
+    useridentity.type AS identity_type,
+    CASE WHEN useridentity.type = 'AssumedRole'
+        THEN COALESCE(useridentity.sessioncontext.sessionissuer.arn,
+            regexp_replace(useridentity.arn,
+                '^arn:([^:]+):sts::([0-9]+):assumed-role/([^/]+)/.*$',
+                'arn:$1:iam::$2:role/$3'))
+        ELSE useridentity.arn END AS principal,
+    useridentity.username AS user_name,
+    useridentity.principalid AS principal_id,
+    useridentity.accountid AS identity_account,
+    useridentity.invokedby AS invoked_by,
+    useridentity.sessioncontext.sourceidentity AS source_identity,
+    eventsource AS event_source,
+    eventname AS event_name,
+    errorcode AS error_code,
+    count(DISTINCT eventid) AS events,
+    min(eventtime) AS first_seen,
+    max(eventtime) AS last_seen,
+    array_join(slice(array_distinct(flatten(array_agg(
+        COALESCE(transform(resources, r -> r.arn), CAST(ARRAY[] AS ARRAY(VARCHAR)))))), 1, {samples}), ' ') AS resources
+FROM {db}.{table}
+WHERE account IN ({accounts})
+    AND day BETWEEN {first_day} AND {last_day}
+    AND eventtime >= {since}
+    AND eventtime <= {until}
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11",
+            samples = RESOURCE_SAMPLES,
+            db = self.database,
+            table = self.table,
+            first_day = lit(&day(since)),
+            last_day = lit(&day(until + 86_400)),
+            since = lit(&stamp(since)),
+            until = lit(&stamp(until)),
+        )
+    }
+}
+
+/// The result columns the query returns, by name.
+const COLUMNS: &[&str] = &[
+    "account",
+    "identity_type",
+    "principal",
+    "user_name",
+    "principal_id",
+    "identity_account",
+    "invoked_by",
+    "source_identity",
+    "event_source",
+    "event_name",
+    "error_code",
+    "events",
+    "first_seen",
+    "last_seen",
+    "resources",
+];
+
+/// One aggregated row, as Athena returns it (strings; empty = null).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Row {
+    pub fields: BTreeMap<&'static str, Option<String>>,
+}
+
+impl Row {
+    fn get(&self, k: &str) -> Option<&str> {
+        self.fields.get(k).and_then(|v| v.as_deref())
+    }
+}
+
+/// Folds aggregated rows of one account into an activity, through the same
+/// attribution and mapping as log records. Returns rows it could not use.
+pub fn fold_rows(rows: &[Row], mapper: &EventMapper, acc: &mut Activity) -> Vec<String> {
+    use crate::ingest::cloudtrail::{RawIdentity, RawIssuer, RawSession};
+    use std::borrow::Cow;
+    let mut bad = Vec::new();
+    let mut resources = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        let (Some(source), Some(name)) = (r.get("event_source"), r.get("event_name")) else {
+            bad.push(format!("row {i}: no event source or name"));
+            continue;
+        };
+        let count = r.get("events").and_then(|v| v.parse::<u64>().ok());
+        let first = r
+            .get("first_seen")
+            .and_then(crate::usage::aggregate::parse_time);
+        let last = r
+            .get("last_seen")
+            .and_then(crate::usage::aggregate::parse_time);
+        let (Some(count), Some(first), Some(last)) = (count, first, last) else {
+            bad.push(format!("row {i}: count or times unreadable"));
+            continue;
+        };
+        acc.stats.records += count;
+        acc.stats.first_event = Some(acc.stats.first_event.map_or(first, |f| f.min(first)));
+        acc.stats.last_event = Some(acc.stats.last_event.map_or(last, |l| l.max(last)));
+        let c = |k: &str| r.get(k).map(Cow::Borrowed);
+        let principal = c("principal");
+        let assumed = r.get("identity_type") == Some("AssumedRole");
+        let id = RawIdentity {
+            kind: c("identity_type"),
+            // The query already resolved a session to its role: no session ARN.
+            arn: if assumed { None } else { principal.clone() },
+            principal_id: c("principal_id"),
+            account_id: c("identity_account"),
+            user_name: c("user_name"),
+            invoked_by: c("invoked_by"),
+            session_context: Some(RawSession {
+                session_issuer: Some(RawIssuer {
+                    kind: None,
+                    arn: principal,
+                    user_name: None,
+                }),
+                source_identity: c("source_identity"),
+            }),
+        };
+        let Some(actor) = crate::usage::attribution::attribute(&id) else {
+            acc.stats.service_records += count;
+            continue;
+        };
+        let listed: Vec<String> = r
+            .get("resources")
+            .map(|s| s.split_whitespace().map(str::to_string).collect())
+            .unwrap_or_default();
+        fold(
+            acc,
+            mapper,
+            &actor,
+            Call {
+                source,
+                name,
+                error_code: r.get("error_code"),
+            },
+            Occurrence { count, first, last },
+            |out| out.extend(listed),
+            &mut resources,
+        );
+    }
+    bad
+}
+
+/// Runs the query and returns the rows per account. DDL first unless `no_ddl`.
+pub(super) async fn query(
+    conf: &aws_config::SdkConfig,
+    opts: &PullOptions,
+    a: &AthenaOptions,
+    spec: &TableSpec,
+) -> Result<BTreeMap<String, Vec<Row>>, PullError> {
+    let client = aws_sdk_athena::Client::new(conf);
+    if !a.no_ddl {
+        run(&client, a, None, &spec.create_database_sql()).await?;
+        run(&client, a, None, &spec.create_table_sql()).await?;
+    }
+    let sql = spec.aggregation_sql(opts.since, opts.until);
+    let id = run(&client, a, Some(&spec.database), &sql).await?;
+    let mut rows: BTreeMap<String, Vec<Row>> = BTreeMap::new();
+    let mut token: Option<String> = None;
+    let mut header: Option<Vec<String>> = None;
+    loop {
+        let page = client
+            .get_query_results()
+            .query_execution_id(&id)
+            .max_results(1000)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .map_err(|e| PullError::aws("athena:GetQueryResults", e))?;
+        let Some(set) = page.result_set() else { break };
+        if header.is_none() {
+            let names: Vec<String> = set
+                .result_set_metadata()
+                .map(|m| {
+                    m.column_info()
+                        .iter()
+                        .map(|c| c.name().to_string())
+                        .collect()
+                })
+                .unwrap_or_default();
+            for want in COLUMNS {
+                if !names.iter().any(|n| n == want) {
+                    return Err(PullError::Aws {
+                        operation: "athena:GetQueryResults",
+                        message: format!("the result has no `{want}` column"),
+                    });
+                }
+            }
+            header = Some(names);
+        }
+        let names = header.as_deref().unwrap_or_default();
+        for (i, r) in set.rows().iter().enumerate() {
+            let values: Vec<Option<String>> = r
+                .data()
+                .iter()
+                .map(|d| d.var_char_value().map(str::to_string))
+                .collect();
+            // Athena repeats the column names as the first row of the first page.
+            if token.is_none()
+                && i == 0
+                && values
+                    .iter()
+                    .map(|v| v.as_deref())
+                    .eq(names.iter().map(|n| Some(n.as_str())))
+            {
+                continue;
+            }
+            let mut row = Row::default();
+            for (n, v) in names.iter().zip(values) {
+                if let Some(k) = COLUMNS.iter().find(|c| *c == n) {
+                    row.fields.insert(k, v.filter(|s| !s.is_empty()));
+                }
+            }
+            let account = row.get("account").unwrap_or_default().to_string();
+            rows.entry(account).or_default().push(row);
+        }
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    Ok(rows)
+}
+
+/// Starts a query and waits for it; returns its execution id.
+async fn run(
+    client: &aws_sdk_athena::Client,
+    a: &AthenaOptions,
+    database: Option<&str>,
+    sql: &str,
+) -> Result<String, PullError> {
+    use aws_sdk_athena::types::{QueryExecutionContext, QueryExecutionState, ResultConfiguration};
+    let mut req = client.start_query_execution().query_string(sql);
+    if let Some(db) = database {
+        req = req.query_execution_context(QueryExecutionContext::builder().database(db).build());
+    }
+    if let Some(w) = &a.workgroup {
+        req = req.work_group(w);
+    }
+    if let Some(o) = &a.output {
+        req = req.result_configuration(ResultConfiguration::builder().output_location(o).build());
+    }
+    let started = req
+        .send()
+        .await
+        .map_err(|e| PullError::aws("athena:StartQueryExecution", e))?;
+    let id = started
+        .query_execution_id()
+        .ok_or_else(|| PullError::Aws {
+            operation: "athena:StartQueryExecution",
+            message: "no query execution id".into(),
+        })?
+        .to_string();
+    let deadline = tokio::time::Instant::now() + a.timeout;
+    let mut pause = Duration::from_millis(200);
+    loop {
+        let e = client
+            .get_query_execution()
+            .query_execution_id(&id)
+            .send()
+            .await
+            .map_err(|e| PullError::aws("athena:GetQueryExecution", e))?;
+        let status = e.query_execution().and_then(|q| q.status());
+        match status.and_then(|s| s.state()) {
+            Some(QueryExecutionState::Succeeded) => return Ok(id),
+            Some(QueryExecutionState::Failed) | Some(QueryExecutionState::Cancelled) => {
+                let why = status
+                    .and_then(|s| s.state_change_reason())
+                    .unwrap_or("no reason given");
+                let first_line = sql.lines().next().unwrap_or_default();
+                return Err(PullError::Aws {
+                    operation: "athena query",
+                    message: format!("`{first_line} ...` (execution {id}) failed: {why}"),
+                });
+            }
+            _ => {}
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(PullError::Aws {
+                operation: "athena query",
+                message: format!(
+                    "execution {id} did not finish within {} s",
+                    a.timeout.as_secs()
+                ),
+            });
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// Finds whether the trail bucket uses an organization trail's layout
+/// (`AWSLogs/o-ORG/ACCOUNT/`), with one listing.
+pub(super) async fn org_layout(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Option<String>, PullError> {
+    let mut base = prefix.trim_matches('/').to_string();
+    if !base.is_empty() {
+        base.push('/');
+    }
+    base.push_str("AWSLogs/");
+    let page = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(&base)
+        .delimiter("/")
+        .send()
+        .await
+        .map_err(|e| PullError::aws("s3:ListObjectsV2", e))?;
+    Ok(page
+        .common_prefixes()
+        .iter()
+        .filter_map(|p| p.prefix())
+        .map(|p| p[base.len()..].trim_end_matches('/'))
+        .find(|n| n.starts_with("o-"))
+        .map(str::to_string))
+}
+
+/// Rows Athena returned that could not be used become manifest problems.
+pub(super) fn note_bad_rows(bad: Vec<String>, m: &mut super::manifest::Manifest) {
+    for b in bad {
+        m.problems
+            .push(Problem::new("athena", "aggregation query", b));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> TableSpec {
+        TableSpec::new(
+            "leastpriv",
+            None,
+            "org-trail-logs",
+            "/trails/",
+            Some("o-abc123"),
+            &["222233334444".into(), "111122223333".into()],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn ddl_projects_accounts_regions_and_days() {
+        let s = spec();
+        assert!(s.table.starts_with("cloudtrail_"), "{}", s.table);
+        let ddl = s.create_table_sql();
+        assert!(ddl.starts_with(&format!(
+            "CREATE EXTERNAL TABLE IF NOT EXISTS leastpriv.{}",
+            s.table
+        )));
+        assert!(ddl.contains("LOCATION 's3://org-trail-logs/trails/AWSLogs/o-abc123/'"));
+        assert!(ddl.contains(
+            "'storage.location.template' = 's3://org-trail-logs/trails/AWSLogs/o-abc123/${account}/CloudTrail/${region}/${day}'"
+        ));
+        assert!(ddl.contains("'projection.account.values' = '111122223333,222233334444'"));
+        assert!(ddl.contains("us-east-1,us-east-2"));
+        insta::assert_snapshot!(ddl);
+        assert_eq!(
+            s.create_database_sql(),
+            "CREATE DATABASE IF NOT EXISTS leastpriv"
+        );
+    }
+
+    #[test]
+    fn the_query_reads_only_the_window_and_never_request_parameters() {
+        let s = spec();
+        // 2026-10-01T00:00:00Z .. 2026-10-31T23:59:59Z
+        let sql = s.aggregation_sql(1_790_812_800, 1_793_491_199);
+        assert!(
+            sql.contains("day BETWEEN '2026/10/01' AND '2026/11/01'"),
+            "{sql}"
+        );
+        assert!(sql.contains("eventtime >= '2026-10-01T00:00:00Z'"));
+        assert!(sql.contains("eventtime <= '2026-10-31T23:59:59Z'"));
+        assert!(sql.contains("account IN ('111122223333', '222233334444')"));
+        assert!(!sql.contains("requestparameters"));
+        for c in COLUMNS {
+            assert!(
+                sql.contains(&format!(" AS {c}")) || sql.contains(&format!("    {c},")),
+                "{c}"
+            );
+        }
+        insta::assert_snapshot!(sql);
+    }
+
+    #[test]
+    fn names_and_locations_are_checked_before_they_reach_sql() {
+        let bad = [
+            TableSpec::new("leastpriv; DROP", None, "b", "", None, &[]),
+            TableSpec::new("db", Some("t x"), "b", "", None, &[]),
+            TableSpec::new("db", None, "b'c", "", None, &[]),
+            TableSpec::new("db", None, "b", "p'", None, &[]),
+            TableSpec::new("db", None, "b", "", Some("o-a'b"), &[]),
+            TableSpec::new("db", None, "b", "", None, &["12345".into()]),
+        ];
+        for b in bad {
+            assert!(matches!(b, Err(PullError::Usage(_))), "{b:?}");
+        }
+        // Another bucket or account list: another table.
+        let a = TableSpec::new("db", None, "b", "", None, &["111122223333".into()]).unwrap();
+        let b = TableSpec::new("db", None, "b", "", None, &["222233334444".into()]).unwrap();
+        let c = TableSpec::new("db", None, "c", "", None, &["111122223333".into()]).unwrap();
+        assert_ne!(a.table, b.table);
+        assert_ne!(a.table, c.table);
+    }
+
+    #[test]
+    fn rows_fold_like_records() {
+        let cat = crate::catalog::Catalog::embedded();
+        let mapper = EventMapper::embedded(cat).unwrap();
+        let row = |kind: &str, principal: &str, name: &str, err: Option<&str>, n: &str| {
+            let mut r = Row::default();
+            for (k, v) in [
+                ("account", Some("111122223333")),
+                ("identity_type", Some(kind)),
+                ("principal", Some(principal)),
+                ("event_source", Some("secretsmanager.amazonaws.com")),
+                ("event_name", Some(name)),
+                ("error_code", err),
+                ("events", Some(n)),
+                ("first_seen", Some("2026-10-02T00:00:00Z")),
+                ("last_seen", Some("2026-10-09T00:00:00Z")),
+                (
+                    "resources",
+                    Some("arn:aws:secretsmanager:us-east-1:111122223333:secret:a-1"),
+                ),
+            ] {
+                let key = COLUMNS.iter().find(|c| **c == k).unwrap();
+                r.fields.insert(key, v.map(str::to_string));
+            }
+            r
+        };
+        let role = "arn:aws:iam::111122223333:role/app";
+        let rows = vec![
+            row("AssumedRole", role, "GetSecretValue", None, "7"),
+            row(
+                "AssumedRole",
+                role,
+                "GetSecretValue",
+                Some("AccessDenied"),
+                "2",
+            ),
+            row("AWSService", "", "GetSecretValue", None, "3"),
+            row("AssumedRole", role, "GetSecretValue", None, "many"),
+        ];
+        let mut acc = Activity::default();
+        let bad = fold_rows(&rows, &mapper, &mut acc);
+        assert_eq!(bad.len(), 1, "{bad:?}");
+        assert_eq!(acc.stats.records, 12);
+        assert_eq!(acc.stats.service_records, 3);
+        let a = &acc.actors[role];
+        let id = cat.lookup("secretsmanager:GetSecretValue").unwrap();
+        let used = &a.actions[&(id, crate::usage::Outcome::Success)];
+        assert_eq!(used.count, 7);
+        assert_eq!(used.resources.len(), 1);
+        assert_eq!(a.actions[&(id, crate::usage::Outcome::Denied)].count, 2);
+    }
+}
