@@ -49,6 +49,27 @@ fn emit(text: &str, output: Option<&std::path::Path>) -> Result<()> {
     emit_bytes(text.as_bytes(), output)
 }
 
+/// Streams a report to `output` (atomically) or standard output.
+fn emit_with(
+    output: Option<&std::path::Path>,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    match output {
+        Some(p) => leastpriv::output::write_atomic_with(p, fill)?,
+        None => {
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+            let r = fill(&mut out).and_then(|()| out.flush());
+            // A closed pipe (`| head`) is not an error worth a non-zero exit.
+            if let Err(e) = r {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 fn emit_bytes(bytes: &[u8], output: Option<&std::path::Path>) -> Result<()> {
     match output {
         Some(p) => leastpriv::output::write_atomic(p, bytes)?,
@@ -328,7 +349,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     emit_bytes(&bytes, a.out.output.as_deref()).context("writing the report")?;
                     String::new()
                 }
-                Format::Json => leastpriv::report::json::render(&result),
+                Format::Json => {
+                    emit_with(a.out.output.as_deref(), |w| {
+                        leastpriv::report::json::write(&result, w)
+                    })
+                    .context("writing the report")?;
+                    String::new()
+                }
                 Format::Markdown => leastpriv::report::markdown::render(&result),
                 Format::Html => leastpriv::report::html::render(&result),
                 Format::Sarif => leastpriv::report::sarif::render(&result),
@@ -343,7 +370,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     leastpriv::report::table::render(&result, width)
                 }
             };
-            if !matches!(a.out.format, Format::Csv | Format::Parquet) {
+            if !matches!(a.out.format, Format::Csv | Format::Parquet | Format::Json) {
                 emit(&text, a.out.output.as_deref()).context("writing the report")?;
             }
             let failing = a

@@ -194,6 +194,13 @@ pub struct RawResource<'a> {
     pub kind: Option<Cow<'a, str>>,
 }
 
+/// A whole S3 log file parsed in one pass: the common, well-formed case.
+#[derive(Deserialize)]
+struct FastEnvelope<'a> {
+    #[serde(borrow, rename = "Records")]
+    records: Option<Vec<RawRecord<'a>>>,
+}
+
 #[derive(Deserialize)]
 struct Envelope<'a> {
     #[serde(borrow, rename = "Records")]
@@ -252,6 +259,22 @@ pub fn for_each_record<'b>(
     let Some(start) = bytes.iter().position(|b| !b.is_ascii_whitespace()) else {
         return 0;
     };
+    // Well-formed files (nearly all) in one pass; anything else goes the
+    // value-by-value way below, which names each bad record.
+    let fast = match bytes[start] {
+        b'{' => serde_json::from_slice::<FastEnvelope<'b>>(bytes)
+            .ok()
+            .and_then(|e| e.records),
+        b'[' => serde_json::from_slice::<Vec<RawRecord<'b>>>(bytes).ok(),
+        _ => None,
+    };
+    if let Some(records) = fast {
+        let n = records.len();
+        for (i, r) in records.into_iter().enumerate() {
+            visit(i, r);
+        }
+        return n;
+    }
     if bytes[start] == b'[' {
         return match serde_json::from_slice::<Vec<&'b RawValue>>(bytes) {
             Ok(items) => {

@@ -111,9 +111,9 @@ pub struct PrincipalV1 {
     pub granted: usize,
     pub granted_conditional: usize,
     pub used: Vec<UsedV1>,
-    pub unused: Vec<String>,
-    pub unobservable: Vec<String>,
-    pub unobservable_reasons: BTreeMap<String, Vec<String>>,
+    pub unused: ActionNames,
+    pub unobservable: ActionNames,
+    pub unobservable_reasons: BTreeMap<String, ActionNames>,
     pub denied: Vec<AttemptV1>,
     pub failed: Vec<AttemptV1>,
     pub source_identities: usize,
@@ -233,6 +233,18 @@ fn attempt(cat: &Catalog, a: &crate::diff::Attempt) -> AttemptV1 {
 }
 
 /// Builds the v1 document.
+/// A list of actions, serialized as their `service:Action` names. Ids, not
+/// strings, until written: an account's unused lists run to millions of
+/// entries, and the report is streamed rather than built as text.
+pub struct ActionNames(pub Vec<crate::catalog::ActionId>);
+
+impl Serialize for ActionNames {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let cat = Catalog::embedded();
+        s.collect_seq(self.0.iter().map(|&id| cat.full_name(id)))
+    }
+}
+
 pub fn build(audit: &Audit) -> AuditV1 {
     let cat = Catalog::embedded();
     let principals = audit
@@ -240,12 +252,13 @@ pub fn build(audit: &Audit) -> AuditV1 {
         .iter()
         .map(|ap| {
             let a = &ap.audit;
-            let mut reasons: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            let mut reasons: BTreeMap<String, ActionNames> = BTreeMap::new();
             for (id, why) in &a.unobservable {
                 reasons
                     .entry(why.code().to_string())
-                    .or_default()
-                    .push(cat.full_name(*id));
+                    .or_insert_with(|| ActionNames(Vec::new()))
+                    .0
+                    .push(*id);
             }
             PrincipalV1 {
                 arn: a.principal.arn.clone(),
@@ -271,12 +284,8 @@ pub fn build(audit: &Audit) -> AuditV1 {
                         invoked_by: u.stats.invoked_by.clone(),
                     })
                     .collect(),
-                unused: a.unused.iter().map(|&id| cat.full_name(id)).collect(),
-                unobservable: a
-                    .unobservable
-                    .iter()
-                    .map(|(id, _)| cat.full_name(*id))
-                    .collect(),
+                unused: ActionNames(a.unused.clone()),
+                unobservable: ActionNames(a.unobservable.iter().map(|(id, _)| *id).collect()),
                 unobservable_reasons: reasons,
                 denied: a.denied.iter().map(|d| attempt(cat, d)).collect(),
                 failed: a.failed.iter().map(|d| attempt(cat, d)).collect(),
@@ -476,6 +485,13 @@ pub fn build(audit: &Audit) -> AuditV1 {
             })
             .collect(),
     }
+}
+
+/// Writes the v1 document as pretty JSON, streamed: the text of a large
+/// account's report is never held in memory whole.
+pub fn write(audit: &Audit, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &build(audit))?;
+    out.write_all(b"\n")
 }
 
 /// Renders the v1 document as pretty JSON.
