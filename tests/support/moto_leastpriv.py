@@ -15,7 +15,8 @@ port. It adds, without touching the Rust side's SDK clients:
 * a recorder of every AWS call (`GET /moto-api/leastpriv/calls`): service and
   operation, for the auditor's own least-privilege test;
 * fault injection (`POST /moto-api/leastpriv/faults`): answer the next N calls
-  of an operation with an HTTP status and error code;
+  of an operation with an HTTP status and error code, or (status 0) reset
+  the connection without answering;
 * Athena as AWS behaves: results seeded through moto's own
   `/moto-api/static/athena/query-results` go to the next query that returns
   rows (moto hands them to DDL statements too), `GetQueryResults` pages by
@@ -30,6 +31,8 @@ import datetime as dt
 import io
 import json
 import os
+import socket
+import struct
 import sys
 import threading
 import time
@@ -343,6 +346,16 @@ class Leastpriv:
             status_box["status"] = int(status.split(" ", 1)[0])
             return start_response(status, headers, *rest)
 
+        if fault is not None and fault[1] == 0:
+            # Status 0: reset the connection (RST, no response at all).
+            sock = environ.get("werkzeug.socket")
+            if sock is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                sock.close()
+            with LOCK:
+                CALLS.append({"access_key": access_key, "service": service,
+                              "operation": operation, "status": 0})
+            return []
         if fault is not None:
             _, status, code = fault
             result = self.fault(service, status, code, recording_start_response)

@@ -215,6 +215,25 @@ east = [
     event(4, "2026-10-20T10:02:00Z", user("ci-deployer"), "lambda.amazonaws.com",
           "UpdateFunctionCode20150331v2", read_only=False),
 ]
+# Records carrying what a report must never repeat: a session's access key
+# id, secret values in request parameters, new credentials in a response.
+CANARY = "LEASTPRIV-CANARY-SECRET-0f6b"
+hostile_identity = dict(role_session("app-role", "i-0abc"), accessKeyId="ASIACANARYKEY0000001")
+hostile = [
+    dict(event(8, "2026-10-20T10:03:00Z", hostile_identity, "ssm.amazonaws.com", "PutParameter", read_only=False),
+         requestParameters={"name": "/prod/db/password", "type": "SecureString", "value": CANARY},
+         errorCode="AccessDenied", errorMessage="not authorized"),
+    dict(event(9, "2026-10-20T10:04:00Z", user("ci-deployer"), "iam.amazonaws.com", "CreateAccessKey", read_only=False),
+         requestParameters={"userName": "ci-deployer"},
+         responseElements={"accessKey": {"accessKeyId": "AKIACANARYKEY0000002", "secretAccessKey": CANARY,
+                                         "userName": "ci-deployer", "status": "Active"}},
+         errorCode="AccessDenied", errorMessage="not authorized"),
+    dict(event(10, "2026-10-20T10:05:00Z", user("alice", "/people/"), "secretsmanager.amazonaws.com", "PutSecretValue",
+               read_only=False, resources=secret("dev/api")),
+         requestParameters={"secretId": "dev/api", "secretString": CANARY},
+         errorCode="AccessDenied", errorMessage="not authorized"),
+]
+east += hostile
 west = [
     event(5, "2026-10-21T08:00:00Z", user("ci-deployer"), "s3.amazonaws.com", "PutObject", region="us-west-2",
           resources=s3_object("lp-artifacts", "build.zip"), read_only=False, category="Data"),
