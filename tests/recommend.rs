@@ -355,3 +355,141 @@ fn snapshot_support_agent() {
     insta::assert_snapshot!("support_agent_document", document_json(&r.document));
     insta::assert_snapshot!("support_agent_diff", r.diff);
 }
+
+mod generated {
+    //! The acceptance criterion on generated roles and activity (proptest):
+    //! whatever the policies and whatever was used, the recommended policy
+    //! grants every used action that is granted today, and nothing more.
+
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::{json, Value};
+
+    const ACTIONS: &[&str] = &[
+        "*",
+        "s3:*",
+        "s3:Get*",
+        "s3:PutObject",
+        "kms:Decrypt",
+        "kms:*",
+        "secretsmanager:GetSecretValue",
+        "ec2:Describe*",
+        "iam:PassRole",
+        "lambda:*",
+    ];
+    const RESOURCES: &[&str] = &[
+        "*",
+        "arn:aws:s3:::b/*",
+        "arn:aws:s3:::b",
+        "arn:aws:kms:us-east-1:111122223333:key/k",
+        "arn:aws:secretsmanager:*:*:secret:prod/*",
+        "arn:aws:lambda:us-east-1:111122223333:function:f",
+    ];
+    /// Calls the role may have made: source, name, resource ARN.
+    const CALLS: &[(&str, &str, &str)] = &[
+        ("s3.amazonaws.com", "GetObject", "arn:aws:s3:::b/k"),
+        ("s3.amazonaws.com", "PutObject", "arn:aws:s3:::b/k"),
+        ("s3.amazonaws.com", "ListBuckets", ""),
+        (
+            "kms.amazonaws.com",
+            "Decrypt",
+            "arn:aws:kms:us-east-1:111122223333:key/k",
+        ),
+        (
+            "secretsmanager.amazonaws.com",
+            "GetSecretValue",
+            "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/db-AbCdEf",
+        ),
+        ("ec2.amazonaws.com", "DescribeInstances", ""),
+        (
+            "lambda.amazonaws.com",
+            "GetFunction20150331v2",
+            "arn:aws:lambda:us-east-1:111122223333:function:f",
+        ),
+    ];
+
+    fn statement() -> impl Strategy<Value = Value> {
+        (
+            proptest::sample::subsequence(ACTIONS, 1..4),
+            proptest::sample::subsequence(RESOURCES, 1..3),
+            any::<bool>(),
+            proptest::bool::weighted(0.15),
+        )
+            .prop_map(|(actions, resources, not_action, deny)| {
+                let mut s = json!({ "Effect": if deny { "Deny" } else { "Allow" } });
+                s[if not_action { "NotAction" } else { "Action" }] = json!(actions);
+                s["Resource"] = json!(resources);
+                s
+            })
+    }
+
+    fn snapshot(statements: &[Value], calls: &[usize], dir: &Path) {
+        let role = json!({
+            "RoleName": "gen", "RoleId": "AROAGEN", "Path": "/",
+            "Arn": "arn:aws:iam::111122223333:role/gen",
+            "AssumeRolePolicyDocument": { "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": { "Service": "lambda.amazonaws.com" },
+                "Action": "sts:AssumeRole" }] },
+            "RolePolicyList": [{ "PolicyName": "p", "PolicyDocument": {
+                "Version": "2012-10-17", "Statement": statements } }],
+            "AttachedManagedPolicies": []
+        });
+        let iam = json!({ "RoleDetailList": [role], "UserDetailList": [],
+                          "GroupDetailList": [], "Policies": [] });
+        std::fs::write(dir.join("iam.json"), serde_json::to_vec(&iam).unwrap()).unwrap();
+        let records: Vec<Value> = calls
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| {
+                let (source, name, arn) = CALLS[c];
+                let mut r = json!({
+                    "eventVersion": "1.09", "eventTime": format!("2026-10-{:02}T10:00:00Z", 1 + i % 28),
+                    "eventSource": source, "eventName": name, "awsRegion": "us-east-1",
+                    "eventID": format!("gen-{i}"), "eventType": "AwsApiCall",
+                    "recipientAccountId": "111122223333",
+                    "userIdentity": { "type": "AssumedRole",
+                        "arn": "arn:aws:sts::111122223333:assumed-role/gen/s",
+                        "accountId": "111122223333",
+                        "sessionContext": { "sessionIssuer": { "type": "Role",
+                            "arn": "arn:aws:iam::111122223333:role/gen" } } },
+                });
+                if !arn.is_empty() {
+                    r["resources"] = json!([{ "ARN": arn }]);
+                }
+                r
+            })
+            .collect();
+        std::fs::create_dir_all(dir.join("cloudtrail")).unwrap();
+        std::fs::write(
+            dir.join("cloudtrail/gen.json"),
+            serde_json::to_vec(&json!({ "Records": records })).unwrap(),
+        )
+        .unwrap();
+        // Data events recorded too, so S3 object calls are observable.
+        std::fs::write(
+            dir.join("trails.json"),
+            serde_json::to_vec(&json!({ "trailList": [{ "Name": "t", "IsMultiRegionTrail": true,
+                "EventSelectors": [{ "ReadWriteType": "All", "IncludeManagementEvents": true,
+                    "DataResources": [{ "Type": "AWS::S3::Object", "Values": ["arn:aws:s3"] }] }] }] }))
+            .unwrap(),
+        )
+        .unwrap();
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+        #[test]
+        fn a_recommended_policy_grants_every_used_action(
+            statements in proptest::collection::vec(statement(), 1..5),
+            calls in proptest::collection::vec(0..CALLS.len(), 0..12),
+        ) {
+            let tmp = tempfile::tempdir().unwrap();
+            snapshot(&statements, &calls, tmp.path());
+            let audit = audit_of(tmp.path());
+            let recs = recommend(&audit);
+            let (failures, _) = acceptance_failures(&audit, &recs);
+            prop_assert!(failures.is_empty(), "{:#?}\n{}", failures, serde_json::to_string(&statements).unwrap());
+        }
+    }
+}
