@@ -21,6 +21,7 @@ pub enum AuditError {
     Ingest(#[from] IngestError),
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[cfg(feature = "parquet")]
     #[error(transparent)]
     Store(#[from] crate::usage::store::StoreError),
 }
@@ -290,9 +291,40 @@ pub fn run_with(
     })
 }
 
+/// Every log record of the window, aggregated.
+fn read_logs(
+    paths: &SnapshotPaths,
+    mapper: &crate::usage::mapping::EventMapper,
+    opts: &AuditOptions,
+) -> crate::usage::Activity {
+    crate::usage::aggregate::ingest_with_progress(
+        &paths.cloudtrail,
+        mapper,
+        IngestOptions {
+            since: opts.since,
+            until: opts.until,
+        },
+        &opts.progress,
+    )
+}
+
+/// Built without Parquet (`--no-default-features`, for the fuzz targets):
+/// the logs are the only source of activity.
+#[cfg(not(feature = "parquet"))]
+fn gather_activity(
+    _cat: &Catalog,
+    mapper: &crate::usage::mapping::EventMapper,
+    paths: &mut SnapshotPaths,
+    opts: &AuditOptions,
+) -> Result<(crate::usage::Activity, Option<i64>, Option<i64>), AuditError> {
+    paths.activity = None;
+    Ok((read_logs(paths, mapper, opts), opts.since, opts.until))
+}
+
 /// The activity of the window: from the snapshot's activity store when it
 /// fits this audit (same window, rules and log files), else from the logs.
 /// Returns the window limits in effect (a store brings its own).
+#[cfg(feature = "parquet")]
 fn gather_activity(
     cat: &Catalog,
     mapper: &crate::usage::mapping::EventMapper,
@@ -332,15 +364,7 @@ fn gather_activity(
         }
     }
     paths.activity = None;
-    let activity = crate::usage::aggregate::ingest_with_progress(
-        &paths.cloudtrail,
-        mapper,
-        IngestOptions {
-            since: opts.since,
-            until: opts.until,
-        },
-        &opts.progress,
-    );
+    let activity = read_logs(paths, mapper, opts);
     if opts.save_activity {
         let dir = paths
             .dir
@@ -368,6 +392,7 @@ fn gather_activity(
 }
 
 /// Why a store does not fit this audit, if it does not.
+#[cfg(feature = "parquet")]
 fn store_fits(
     meta: &crate::usage::store::Meta,
     mapper: &crate::usage::mapping::EventMapper,
@@ -411,7 +436,7 @@ fn store_fits(
 
 /// What the pull could not read, from its manifest, as coverage problems.
 fn pull_problems(path: &std::path::Path) -> Result<Vec<Problem>, AuditError> {
-    let m = crate::pull::manifest::read(path)?;
+    let m = crate::ingest::manifest::read(path)?;
     Ok(m.problems
         .into_iter()
         .map(|p| Problem {

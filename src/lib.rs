@@ -13,11 +13,14 @@ pub mod catalog;
 pub mod config;
 pub mod diff;
 pub mod drift;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ingest;
 pub mod model;
 pub mod output;
 pub mod policy;
 pub mod progress;
+#[cfg(feature = "aws")]
 pub mod pull;
 pub mod recommend;
 pub mod report;

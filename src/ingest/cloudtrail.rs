@@ -210,7 +210,11 @@ struct Envelope<'a> {
 /// Reads a file into memory, decompressing gzip by its magic bytes rather
 /// than by its name (S3 downloads are often renamed).
 pub fn read_log_bytes(path: &Path) -> Result<Vec<u8>, String> {
-    let raw = std::fs::read(path).map_err(|e| e.to_string())?;
+    decode_log_bytes(std::fs::read(path).map_err(|e| e.to_string())?)
+}
+
+/// A log file's bytes as JSON text: gunzipped when they start with gzip's magic.
+pub fn decode_log_bytes(raw: Vec<u8>) -> Result<Vec<u8>, String> {
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::with_capacity(raw.len() * 8);
         flate2::read::MultiGzDecoder::new(&raw[..])

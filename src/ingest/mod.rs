@@ -8,6 +8,7 @@ pub mod cloudtrail;
 pub mod credential_report;
 pub mod iam;
 pub mod last_accessed;
+pub mod manifest;
 pub mod policy_json;
 pub mod snapshot;
 pub mod trails;

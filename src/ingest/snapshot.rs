@@ -105,7 +105,7 @@ impl SnapshotPaths {
             manifest: part("manifest.json"),
             dir: dir.map(Path::to_path_buf),
             activity: if o.cloudtrail.is_empty() {
-                part(crate::usage::store::SIDECAR)
+                part("activity.json")
             } else {
                 None
             },

@@ -20,7 +20,7 @@ pub mod athena;
 mod aws;
 mod iam;
 mod lookup;
-pub mod manifest;
+pub use crate::ingest::manifest;
 mod s3;
 mod trails;
 

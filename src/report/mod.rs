@@ -2,10 +2,12 @@
 
 pub mod catalog;
 pub mod explain;
+#[cfg(feature = "parquet")]
 pub mod frames;
 pub mod html;
 pub mod json;
 pub mod markdown;
+#[cfg(feature = "aws")]
 pub mod pull;
 pub mod sarif;
 pub mod secrets;

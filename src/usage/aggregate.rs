@@ -493,7 +493,34 @@ fn ingest_file(
     acc: &mut Activity,
 ) {
     acc.stats.files += 1;
-    let bytes = match read_log_bytes(path) {
+    let bytes = read_log_bytes(path);
+    fold_file(path, bytes, mapper, opts, dedup, acc);
+}
+
+/// Aggregates the records of one log file's contents (as read from disk, gzip
+/// or not), as the ingestion does for each file; for fuzzing and tests.
+pub fn ingest_bytes(
+    name: &Path,
+    raw: Vec<u8>,
+    mapper: &EventMapper,
+    opts: IngestOptions,
+) -> Activity {
+    let mut acc = Activity::default();
+    acc.stats.files += 1;
+    let bytes = crate::ingest::cloudtrail::decode_log_bytes(raw);
+    fold_file(name, bytes, mapper, opts, &Dedup::new(), &mut acc);
+    acc
+}
+
+fn fold_file(
+    path: &Path,
+    bytes: Result<Vec<u8>, String>,
+    mapper: &EventMapper,
+    opts: IngestOptions,
+    dedup: &Dedup,
+    acc: &mut Activity,
+) {
+    let bytes = match bytes {
         Ok(b) => b,
         Err(message) => {
             acc.stats.files_failed += 1;

@@ -9,6 +9,7 @@ pub mod aggregate;
 pub mod attribution;
 pub mod mapping;
 pub mod resources;
+#[cfg(feature = "parquet")]
 pub mod store;
 
 pub use aggregate::{
