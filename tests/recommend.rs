@@ -92,16 +92,31 @@ fn acceptance_failures(audit: &Audit, recs: &[Recommendation]) -> (Vec<String>, 
         let newp: Vec<&AttachedPolicy> = new.policies.iter().collect();
         for u in ap.audit.used.iter().filter(|u| u.granted) {
             let action = cat.full_name(u.action);
-            if !granted.contains(u.action) {
-                failures.push(format!("`{}`: used `{action}` is not granted", p.name));
-                continue;
-            }
             let resources: Vec<String> =
                 if cat.action(u.action).resource_types.is_empty() || u.stats.resources.is_empty() {
                     vec!["*".into()]
                 } else {
                     u.stats.resources.iter().cloned().collect()
                 };
+            // Not granted at all: a failure unless no resource it was used on
+            // is allowed today either (a Deny on exactly those resources).
+            let allowed_today = |r: &String| {
+                let req = Request {
+                    action: action.clone(),
+                    resource: r.clone(),
+                    context: Default::default(),
+                };
+                matches!(
+                    evaluate_request(&old, p.boundary.as_ref(), &req).decision,
+                    Decision::Allow | Decision::Unknown
+                )
+            };
+            if !granted.contains(u.action) {
+                if resources.iter().any(allowed_today) {
+                    failures.push(format!("`{}`: used `{action}` is not granted", p.name));
+                }
+                continue;
+            }
             for r in resources {
                 let req = Request {
                     action: action.clone(),

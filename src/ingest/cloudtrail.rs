@@ -216,7 +216,15 @@ pub fn read_log_bytes(path: &Path) -> Result<Vec<u8>, String> {
 /// A log file's bytes as JSON text: gunzipped when they start with gzip's magic.
 pub fn decode_log_bytes(raw: Vec<u8>) -> Result<Vec<u8>, String> {
     if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(raw.len() * 8);
+        // gzip's trailer gives the (last member's) size: one allocation, no
+        // regrowth; bounded by deflate's maximum ratio against a lying trailer.
+        let isize = raw
+            .len()
+            .checked_sub(4)
+            .and_then(|i| raw.get(i..))
+            .and_then(|t| <[u8; 4]>::try_from(t).ok())
+            .map_or(0, |t| u32::from_le_bytes(t) as usize);
+        let mut out = Vec::with_capacity(isize.clamp(raw.len(), raw.len().saturating_mul(1032)));
         flate2::read::MultiGzDecoder::new(&raw[..])
             .read_to_end(&mut out)
             .map_err(|e| format!("gzip: {e}"))?;
@@ -265,11 +273,13 @@ pub fn for_each_record<'b>(
     };
     // Well-formed files (nearly all) in one pass; anything else goes the
     // value-by-value way below, which names each bad record.
-    let fast = match bytes[start] {
-        b'{' => serde_json::from_slice::<FastEnvelope<'b>>(bytes)
+    // UTF-8 is checked once for the whole file, not string by string.
+    let text = std::str::from_utf8(bytes).ok();
+    let fast = match (bytes[start], text) {
+        (b'{', Some(t)) => serde_json::from_str::<FastEnvelope<'b>>(t)
             .ok()
             .and_then(|e| e.records),
-        b'[' => serde_json::from_slice::<Vec<RawRecord<'b>>>(bytes).ok(),
+        (b'[', Some(t)) => serde_json::from_str::<Vec<RawRecord<'b>>>(t).ok(),
         _ => None,
     };
     if let Some(records) = fast {

@@ -8,7 +8,7 @@ use crate::ingest::cloudtrail::{discover, for_each_record, read_log_bytes, Probl
 use crate::progress::ProgressHandle;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -463,21 +463,40 @@ pub fn ingest_with_progress(
 /// (an S3 log file and a LookupEvents export of the same window). Sharded so
 /// that parallel readers rarely wait on each other; 8 bytes per event.
 struct Dedup {
-    shards: Vec<Mutex<HashSet<u64>>>,
+    /// Keyed per run (foldhash's random seed), so crafted ids cannot collide on purpose.
+    hasher: foldhash::fast::RandomState,
+    shards: Vec<Mutex<HashSet<u64, BuildHasherDefault<Prehashed>>>>,
+}
+
+/// The set's keys are already hashes: hashing them again is wasted work.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
 }
 
 impl Dedup {
     fn new() -> Self {
         Dedup {
-            shards: (0..64).map(|_| Mutex::new(HashSet::new())).collect(),
+            hasher: foldhash::fast::RandomState::default(),
+            shards: (0..64).map(|_| Mutex::new(HashSet::default())).collect(),
         }
     }
 
     /// True the first time an event id is seen.
     fn first_time(&self, event_id: &str) -> bool {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        event_id.hash(&mut h);
-        let key = h.finish();
+        let key = self.hasher.hash_one(event_id);
         let shard = &self.shards[(key % self.shards.len() as u64) as usize];
         // A poisoned shard only means another reader panicked; its set is still valid.
         let mut set = shard.lock().unwrap_or_else(|e| e.into_inner());
@@ -650,11 +669,11 @@ pub fn fold(
     } = call;
     let stats = &mut acc.stats;
     let mapped = mapper.map_ref(source, name);
-    if !acc.actors.contains_key(&actor.arn) {
+    if !acc.actors.contains_key(actor.arn.as_ref()) {
         acc.actors
-            .insert(actor.arn.clone(), ActorActivity::empty(actor.kind));
+            .insert(actor.arn.to_string(), ActorActivity::empty(actor.kind));
     }
-    let Some(a) = acc.actors.get_mut(&actor.arn) else {
+    let Some(a) = acc.actors.get_mut(actor.arn.as_ref()) else {
         return;
     };
     a.records += occ.count;
@@ -683,7 +702,7 @@ pub fn fold(
                 if let Some(si) = &actor.source_identity {
                     let e = a
                         .resources_by_source_identity
-                        .entry(si.clone())
+                        .entry(si.to_string())
                         .or_default();
                     for r in resources.iter() {
                         if e.len() < RESOURCE_SAMPLES {

@@ -7,6 +7,7 @@
 //! principals; root, federated and external identities are kept apart.
 
 use crate::ingest::cloudtrail::RawIdentity;
+use std::borrow::Cow;
 
 /// The kind of identity behind a record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -32,32 +33,33 @@ impl ActorKind {
     }
 }
 
-/// The principal a record is attributed to.
+/// The principal a record is attributed to, borrowed from the record where
+/// it can be (this runs once per record).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Actor {
+pub struct Actor<'a> {
     pub kind: ActorKind,
     /// IAM user or role ARN (with path), root ARN, or the federated ARN.
-    pub arn: String,
+    pub arn: Cow<'a, str>,
     /// Assumed-role session name, when there is one.
-    pub session: Option<String>,
-    pub source_identity: Option<String>,
+    pub session: Option<Cow<'a, str>>,
+    pub source_identity: Option<Cow<'a, str>>,
     /// The service that made the call on the principal's behalf.
-    pub invoked_by: Option<String>,
+    pub invoked_by: Option<Cow<'a, str>>,
 }
 
 /// Attributes a record; `None` for AWS service identities and records
 /// without a usable identity.
-pub fn attribute(id: &RawIdentity<'_>) -> Option<Actor> {
+pub fn attribute<'a>(id: &'a RawIdentity<'_>) -> Option<Actor<'a>> {
     let kind = id.kind.as_deref().unwrap_or("");
     let arn = id.arn.as_deref();
     let account = id.account_id.as_deref().unwrap_or("");
-    let invoked_by = id.invoked_by.as_deref().map(str::to_string);
+    let invoked_by = id.invoked_by.as_deref().map(Cow::Borrowed);
     let source_identity = id
         .session_context
         .as_ref()
         .and_then(|s| s.source_identity.as_deref())
-        .map(str::to_string);
-    let actor = |kind, arn: String, session| Actor {
+        .map(Cow::Borrowed);
+    let actor = |kind, arn: Cow<'a, str>, session| Actor {
         kind,
         arn,
         session,
@@ -67,20 +69,23 @@ pub fn attribute(id: &RawIdentity<'_>) -> Option<Actor> {
     match kind {
         "IAMUser" => {
             let arn = match arn {
-                Some(a) => a.to_string(),
-                None => format!("arn:aws:iam::{account}:user/{}", id.user_name.as_deref()?),
+                Some(a) => Cow::Borrowed(a),
+                None => Cow::Owned(format!(
+                    "arn:aws:iam::{account}:user/{}",
+                    id.user_name.as_deref()?
+                )),
             };
             Some(actor(ActorKind::Principal, arn, None))
         }
         "AssumedRole" => {
-            let session = arn.and_then(|a| a.rsplit('/').next()).map(str::to_string);
+            let session = arn.and_then(|a| a.rsplit('/').next()).map(Cow::Borrowed);
             let issuer = id
                 .session_context
                 .as_ref()
                 .and_then(|s| s.session_issuer.as_ref())
                 .and_then(|i| i.arn.as_deref());
             let role = match issuer {
-                Some(i) => i.to_string(),
+                Some(i) => Cow::Borrowed(i),
                 // No issuer: rebuild the role ARN from the session ARN
                 // (`arn:aws:sts::ACCT:assumed-role/NAME/SESSION`); the path
                 // is lost, and the audit matches such roles by name.
@@ -89,32 +94,54 @@ pub fn attribute(id: &RawIdentity<'_>) -> Option<Actor> {
                     let rest = a.split(":assumed-role/").nth(1)?;
                     let name = rest.split('/').next()?;
                     let acct = a.split(':').nth(4).unwrap_or(account);
-                    format!("arn:aws:iam::{acct}:role/{name}")
+                    Cow::Owned(format!("arn:aws:iam::{acct}:role/{name}"))
                 }
             };
             Some(actor(ActorKind::Principal, role, session))
         }
         "Root" => Some(actor(
             ActorKind::Root,
-            arn.map(str::to_string)
-                .unwrap_or_else(|| format!("arn:aws:iam::{account}:root")),
+            arn.map(Cow::Borrowed)
+                .unwrap_or_else(|| Cow::Owned(format!("arn:aws:iam::{account}:root"))),
             None,
         )),
         "FederatedUser" | "SAMLUser" | "WebIdentityUser" | "IdentityCenterUser" => {
             let who = arn
-                .map(str::to_string)
-                .or_else(|| id.user_name.as_deref().map(|u| format!("{kind}/{u}")))
-                .or_else(|| id.principal_id.as_deref().map(|p| format!("{kind}/{p}")))?;
+                .map(Cow::Borrowed)
+                .or_else(|| {
+                    id.user_name
+                        .as_deref()
+                        .map(|u| Cow::Owned(format!("{kind}/{u}")))
+                })
+                .or_else(|| {
+                    id.principal_id
+                        .as_deref()
+                        .map(|p| Cow::Owned(format!("{kind}/{p}")))
+                })?;
             Some(actor(ActorKind::Federated, who, None))
         }
         "AWSService" | "" => None,
         _ => {
-            let who = arn.map(str::to_string).or_else(|| {
+            let who = arn.map(Cow::Borrowed).or_else(|| {
                 id.principal_id
                     .as_deref()
-                    .map(|p| format!("{kind}/{account}/{p}"))
+                    .map(|p| Cow::Owned(format!("{kind}/{account}/{p}")))
             })?;
             Some(actor(ActorKind::External, who, None))
+        }
+    }
+}
+
+impl Actor<'_> {
+    /// The same actor, owning its strings.
+    pub fn into_owned(self) -> Actor<'static> {
+        let own = |c: Cow<'_, str>| Cow::Owned(c.into_owned());
+        Actor {
+            kind: self.kind,
+            arn: own(self.arn),
+            session: self.session.map(own),
+            source_identity: self.source_identity.map(own),
+            invoked_by: self.invoked_by.map(own),
         }
     }
 }
@@ -124,9 +151,9 @@ mod tests {
     use super::*;
     use crate::ingest::cloudtrail::RawRecord;
 
-    fn actor(json: &str) -> Option<Actor> {
+    fn actor(json: &str) -> Option<Actor<'static>> {
         let r: RawRecord = serde_json::from_str(json).unwrap();
-        attribute(r.user_identity.as_ref()?)
+        attribute(r.user_identity.as_ref()?).map(Actor::into_owned)
     }
 
     #[test]
