@@ -77,7 +77,7 @@ pub fn audit_principals(
     obs: &Observability,
     cov: &TrailCoverage,
     account: &Account,
-    actors: HashMap<String, ActorActivity>,
+    actors: crate::usage::aggregate::FastMap<String, ActorActivity>,
     sessions_granted: &HashMap<String, SessionsGranted>,
 ) -> (Vec<PrincipalAudit>, Vec<OtherActor>) {
     let mut index: HashMap<&str, usize> = HashMap::new();
@@ -248,7 +248,7 @@ mod tests {
             std::path::Path::new("iam.json"),
         )
         .unwrap();
-        let mut actors = HashMap::new();
+        let mut actors = crate::usage::aggregate::FastMap::default();
         // The issuer was missing: matched by name despite the path.
         actors.insert(
             "arn:aws:iam::1:role/r".to_string(),

@@ -194,11 +194,60 @@ pub struct RawResource<'a> {
     pub kind: Option<Cow<'a, str>>,
 }
 
-/// A whole S3 log file parsed in one pass: the common, well-formed case.
-#[derive(Deserialize)]
-struct FastEnvelope<'a> {
-    #[serde(borrow, rename = "Records")]
-    records: Option<Vec<RawRecord<'a>>>,
+/// One pass over a whole file (an S3 envelope or a JSON array), handing
+/// each record to `visit` as it is parsed: no list of records is built.
+/// `seen` counts the records visited, so that a failure half-way can be
+/// resumed record by record without visiting any twice.
+struct Streamer<'v, F> {
+    visit: &'v mut F,
+    seen: usize,
+    found: bool,
+}
+
+impl<'de, F: FnMut(usize, RawRecord<'de>)> Streamer<'_, F> {
+    fn records<A: serde::de::SeqAccess<'de>>(&mut self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(r) = seq.next_element::<RawRecord<'de>>()? {
+            (self.visit)(self.seen, r);
+            self.seen += 1;
+        }
+        self.found = true;
+        Ok(())
+    }
+}
+
+impl<'de, F: FnMut(usize, RawRecord<'de>)> serde::de::Visitor<'de> for &mut Streamer<'_, F> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a CloudTrail log file")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        self.records(seq)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if key == "Records" && !self.found {
+                map.next_value_seed(RecordsSeed(&mut *self))?;
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+struct RecordsSeed<'s, 'v, F>(&'s mut Streamer<'v, F>);
+
+impl<'de, F: FnMut(usize, RawRecord<'de>)> serde::de::DeserializeSeed<'de>
+    for RecordsSeed<'_, '_, F>
+{
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self.0)
+    }
 }
 
 #[derive(Deserialize)]
@@ -274,25 +323,28 @@ pub fn for_each_record<'b>(
     // Well-formed files (nearly all) in one pass; anything else goes the
     // value-by-value way below, which names each bad record.
     // UTF-8 is checked once for the whole file, not string by string.
-    let text = std::str::from_utf8(bytes).ok();
-    let fast = match (bytes[start], text) {
-        (b'{', Some(t)) => serde_json::from_str::<FastEnvelope<'b>>(t)
-            .ok()
-            .and_then(|e| e.records),
-        (b'[', Some(t)) => serde_json::from_str::<Vec<RawRecord<'b>>>(t).ok(),
-        _ => None,
-    };
-    if let Some(records) = fast {
-        let n = records.len();
-        for (i, r) in records.into_iter().enumerate() {
-            visit(i, r);
+    let mut done = 0usize;
+    if let (b'{' | b'[', Ok(text)) = (bytes[start], std::str::from_utf8(bytes)) {
+        let mut s = Streamer {
+            visit: &mut visit,
+            seen: 0,
+            found: false,
+        };
+        let mut de = serde_json::Deserializer::from_str(text);
+        let whole = serde::Deserializer::deserialize_any(&mut de, &mut s)
+            .and_then(|()| de.end())
+            .is_ok();
+        if whole && s.found {
+            return s.seen;
         }
-        return n;
+        // Something is wrong (or this is one record, not a file of them):
+        // go the careful way, skipping the records already visited.
+        done = s.seen;
     }
     if bytes[start] == b'[' {
         return match serde_json::from_slice::<Vec<&'b RawValue>>(bytes) {
             Ok(items) => {
-                for (i, raw) in items.iter().enumerate() {
+                for (i, raw) in items.iter().enumerate().skip(done) {
                     parse_one(i, raw, &mut visit, &mut report);
                 }
                 items.len()
@@ -302,7 +354,8 @@ pub fn for_each_record<'b>(
                     format!("line {}, column {}", e.line(), e.column()),
                     format!("not a JSON array of records: {e}"),
                 );
-                0
+                // The records before the break were read and still count.
+                done
             }
         };
     }
@@ -321,7 +374,7 @@ pub fn for_each_record<'b>(
                         Ok(Envelope {
                             records: Some(recs),
                         }) => {
-                            for (i, r) in recs.iter().enumerate() {
+                            for (i, r) in recs.iter().enumerate().skip(done) {
                                 parse_one(i, r, &mut visit, &mut report);
                             }
                             n += recs.len();
@@ -350,6 +403,11 @@ pub fn for_each_record<'b>(
                         .unwrap_or(0);
                 report(format!("byte {start}"), format!("invalid JSON: {e}"));
                 n += 1;
+                if first {
+                    // A broken envelope: the records before the break were
+                    // read in the first pass and still count.
+                    n += done;
+                }
                 // The stream cannot resync inside a broken value: go on line by
                 // line after the broken line, as NDJSON allows.
                 if let Some(nl) = bytes[start..].iter().position(|&b| b == b'\n') {
@@ -433,5 +491,58 @@ mod tests {
     fn escaped_strings_are_owned() {
         let (n, _) = collect(br#"[{"eventName":"A\u0042"}]"#);
         assert_eq!(n, ["AB"]);
+    }
+}
+
+#[cfg(test)]
+mod one_pass {
+    use super::*;
+
+    fn run(text: &str) -> (Vec<(usize, String)>, Vec<Problem>, usize) {
+        let mut seen = Vec::new();
+        let mut problems = Vec::new();
+        let n = for_each_record(
+            Path::new("f.json"),
+            text.as_bytes(),
+            |i, r| seen.push((i, r.event_name.map(|c| c.into_owned()).unwrap_or_default())),
+            &mut problems,
+        );
+        (seen, problems, n)
+    }
+
+    #[test]
+    fn a_bad_record_half_way_is_named_and_no_record_is_read_twice() {
+        let (seen, problems, n) = run(
+            r#"{"Records": [{"eventName": "A"}, {"eventName": "B"}, {"eventName": 5}, {"eventName": "D"}]}"#,
+        );
+        let names: Vec<_> = seen.iter().map(|(i, n)| format!("{i}{n}")).collect();
+        assert_eq!(names, ["0A", "1B", "3D"]);
+        assert_eq!(n, 4);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].location, "record 2");
+    }
+
+    #[test]
+    fn a_truncated_file_keeps_the_records_before_the_break() {
+        let (seen, problems, n) =
+            run(r#"{"Records": [{"eventName": "A"}, {"eventName": "B"}, {"eventNa"#);
+        let names: Vec<_> = seen.iter().map(|(_, n)| n.as_str()).collect();
+        assert_eq!(names, ["A", "B"]);
+        assert_eq!(n, 3, "two read and one broken");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        let (seen, problems, n) = run(r#"[{"eventName": "A"}, {"eventName": "B"}, {"even"#);
+        assert_eq!(seen.len(), 2);
+        assert_eq!(n, 2);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+    }
+
+    #[test]
+    fn escaped_keys_and_extra_fields_are_read_in_one_pass() {
+        let (seen, problems, n) = run(
+            r#"{"Extra": {"x": [1, 2]}, "Rec\u006frds": [{"eventName": "A\u0042", "x": null}], "After": 1}"#,
+        );
+        assert_eq!(seen, [(0, "AB".to_string())]);
+        assert!(problems.is_empty());
+        assert_eq!(n, 1);
     }
 }
