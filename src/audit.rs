@@ -464,7 +464,7 @@ fn advisor_notes(
             "used"
         } else if a.denied.iter().any(|d| d.action == id) {
             "denied"
-        } else if a.unused.contains(&id) {
+        } else if a.unused.contains(id) {
             "unused"
         } else if a.unobservable.iter().any(|(u, _)| *u == id) {
             "unobservable"

@@ -44,7 +44,9 @@ pub struct PrincipalAudit {
     pub principal: Principal,
     pub grants: EffectiveGrants,
     pub used: Vec<UsedAction>,
-    pub unused: Vec<ActionId>,
+    /// A set, not a list: a broad grant leaves tens of thousands unused,
+    /// for every principal.
+    pub unused: ActionSet,
     pub unobservable: Vec<(ActionId, Unobservable)>,
     pub denied: Vec<Attempt>,
     /// Attempts that failed for reasons other than permissions.
@@ -119,6 +121,7 @@ pub fn audit_principals(
     }
     others.sort_by(|a, b| (a.kind, &a.arn).cmp(&(b.kind, &b.arn)));
 
+    let fixed = obs.fixed(cat, cov);
     let audits = account
         .principals
         .par_iter()
@@ -127,7 +130,7 @@ pub fn audit_principals(
             || Expander::new(cat),
             |ex, (p, act)| {
                 let grants = effective_grants(cat, ex, p);
-                let mut a = audit_one(cat, obs, cov, p, grants, act);
+                let mut a = audit_one(cat, obs, &fixed, cov, p, grants, act);
                 a.sessions_granted = sessions_granted.get(&p.arn).cloned();
                 a
             },
@@ -165,6 +168,7 @@ pub fn granted_resources(
 fn audit_one(
     cat: &Catalog,
     obs: &Observability,
+    fixed: &observability::FixedVerdicts,
     cov: &TrailCoverage,
     p: &Principal,
     grants: EffectiveGrants,
@@ -205,16 +209,29 @@ fn audit_one(
     denied.sort_by_key(|d| d.action);
     failed.sort_by_key(|f| f.action);
 
-    let mut not_used = grants.granted.clone();
-    not_used.subtract(&used_set);
-    let mut unused = Vec::new();
+    let mut unused = grants.granted.clone();
+    unused.subtract(&used_set);
+    // Verdicts that hold whoever the principal is come from one table; only
+    // data events depend on what this principal is granted.
     let mut unobservable = Vec::new();
-    for id in not_used.iter() {
-        match obs.unobservable(cat, cov, id, || granted_resources(cat, p, &grants, id)) {
-            Some(why) => unobservable.push((id, why)),
-            None => unused.push(id),
+    let mut maybe = unused.clone();
+    maybe.intersect_with(&fixed.unobservable);
+    for id in maybe.iter() {
+        if let Some(why) = fixed.why(id) {
+            unobservable.push((id, why.clone()));
         }
     }
+    unused.subtract(&fixed.unobservable);
+    let mut data = unused.clone();
+    data.intersect_with(&fixed.data);
+    for id in data.iter() {
+        if let Some(why) = obs.unobservable(cat, cov, id, || granted_resources(cat, p, &grants, id))
+        {
+            unobservable.push((id, why));
+            unused.remove(id);
+        }
+    }
+    unobservable.sort_by_key(|(id, _)| *id);
     PrincipalAudit {
         principal: p.clone(),
         grants,

@@ -4,18 +4,19 @@
 use crate::catalog::{AccessLevel, ActionId, ActionSet, Catalog};
 use crate::ingest::trails::TrailCoverage;
 use serde::Deserialize;
+use std::sync::Arc;
 
 /// Why a granted action could not have been seen.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Unobservable {
     /// CloudTrail never records it.
-    NeverLogged(String),
+    NeverLogged(Arc<str>),
     /// A data event whose resource type (or these resources) the trails do not record.
-    DataEventNotRecorded(String),
+    DataEventNotRecorded(Arc<str>),
     /// Management events of this side (read or write) are not recorded.
     ManagementNotRecorded(&'static str),
     /// The trails exclude this event source.
-    SourceExcluded(String),
+    SourceExcluded(Arc<str>),
 }
 
 impl Unobservable {
@@ -75,10 +76,11 @@ pub enum ObservabilityError {
 
 /// Observability facts, resolved against the catalog.
 pub struct Observability {
-    /// Why each never-logged group is never logged.
-    never: Vec<String>,
+    /// Why each never-logged group is never logged (shared by every
+    /// verdict that cites it: no string per principal and action).
+    never: Vec<Arc<str>>,
     /// The resource type of each data-event group.
-    data: Vec<String>,
+    data: Vec<Arc<str>>,
     /// Per catalog action, which group (if any) it belongs to: looked up for
     /// every unused action of every principal, so it is a table, not a scan.
     class: Vec<Class>,
@@ -134,8 +136,8 @@ impl Observability {
             })
             .collect();
         Ok(Observability {
-            never: never.into_iter().map(|(_, why)| why).collect(),
-            data: data.into_iter().map(|(_, t)| t).collect(),
+            never: never.into_iter().map(|(_, why)| why.into()).collect(),
+            data: data.into_iter().map(|(_, t)| t.into()).collect(),
             class,
         })
     }
@@ -150,8 +152,31 @@ impl Observability {
     /// The data event resource type of an action, if it is a data event.
     pub fn data_event_type(&self, id: ActionId) -> Option<&str> {
         match self.class(id) {
-            Class::Data(i) => self.data.get(i as usize).map(String::as_str),
+            Class::Data(i) => self.data.get(i as usize).map(|t| &**t),
             _ => None,
+        }
+    }
+
+    /// The verdicts that do not depend on the principal (never logged, source
+    /// excluded, management side not recorded), computed once per audit for
+    /// the whole catalog; data events, which depend on the granted
+    /// resources, are listed apart.
+    pub fn fixed(&self, cat: &Catalog, cov: &TrailCoverage) -> FixedVerdicts {
+        let mut unobservable = ActionSet::empty(cat);
+        let mut data = ActionSet::empty(cat);
+        let mut why = vec![None; cat.len()];
+        for id in cat.ids() {
+            if matches!(self.class(id), Class::Data(_)) {
+                data.insert(id);
+            } else if let Some(w) = self.unobservable(cat, cov, id, Vec::new) {
+                unobservable.insert(id);
+                why[id.0 as usize] = Some(w);
+            }
+        }
+        FixedVerdicts {
+            unobservable,
+            data,
+            why,
         }
     }
 
@@ -173,14 +198,15 @@ impl Observability {
             .access_levels
             .iter()
             .all(|l| matches!(l, AccessLevel::Read | AccessLevel::List));
-        if let Some(kind) = self.data_event_type(id) {
+        if let Class::Data(i) = self.class(id) {
+            let kind = self.data.get(i as usize)?;
             let recorded = cov.records_data(kind, &resources(), read_only);
-            return (!recorded).then(|| Unobservable::DataEventNotRecorded(kind.to_string()));
+            return (!recorded).then(|| Unobservable::DataEventNotRecorded(kind.clone()));
         }
         if !cov.excluded_sources.is_empty() {
             let source = format!("{}.amazonaws.com", action.service);
             if cov.excluded_sources.iter().any(|s| s == &source) {
-                return Some(Unobservable::SourceExcluded(source));
+                return Some(Unobservable::SourceExcluded(source.into()));
             }
         }
         if read_only && !cov.management_read {
@@ -190,5 +216,21 @@ impl Observability {
             return Some(Unobservable::ManagementNotRecorded("write"));
         }
         None
+    }
+}
+
+/// [`Observability::fixed`]: what holds for every principal of one audit.
+pub struct FixedVerdicts {
+    /// Actions never observable with these trails, whoever holds them.
+    pub unobservable: ActionSet,
+    /// Data-event actions: observable or not depending on the granted resources.
+    pub data: ActionSet,
+    why: Vec<Option<Unobservable>>,
+}
+
+impl FixedVerdicts {
+    /// Why an action of `unobservable` is so.
+    pub fn why(&self, id: ActionId) -> Option<&Unobservable> {
+        self.why.get(id.0 as usize).and_then(Option::as_ref)
     }
 }

@@ -88,7 +88,7 @@ pub fn render(
             "denied (not granted)".to_string()
         } else if let Some((_, why)) = a.unobservable.iter().find(|(x, _)| *x == id) {
             format!("unobservable: {}", why.describe())
-        } else if a.unused.contains(&id) {
+        } else if a.unused.contains(id) {
             "unused".to_string()
         } else if g.denied.contains(id) {
             "not granted: removed by an explicit Deny".to_string()

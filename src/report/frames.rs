@@ -95,7 +95,7 @@ pub fn principal_actions(audit: &Audit) -> PolarsResult<DataFrame> {
         for u in &a.used {
             push(u.action, "used", Some(&u.stats), None);
         }
-        for &id in &a.unused {
+        for id in a.unused.iter() {
             push(id, "unused", None, None);
         }
         for (id, why) in &a.unobservable {

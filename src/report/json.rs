@@ -284,7 +284,7 @@ pub fn build(audit: &Audit) -> AuditV1 {
                         invoked_by: u.stats.invoked_by.clone(),
                     })
                     .collect(),
-                unused: ActionNames(a.unused.clone()),
+                unused: ActionNames(a.unused.iter().collect()),
                 unobservable: ActionNames(a.unobservable.iter().map(|(id, _)| *id).collect()),
                 unobservable_reasons: reasons,
                 denied: a.denied.iter().map(|d| attempt(cat, d)).collect(),

@@ -427,7 +427,7 @@ fn principal_blocks(audit: &Audit, cat: &Catalog, out: &mut Vec<Block>) {
             });
         }
         if !a.unused.is_empty() {
-            let top = audit.risk.riskiest(&a.unused, TOP_UNUSED);
+            let top = audit.risk.riskiest_in(&a.unused, TOP_UNUSED);
             out.push(Block::Heading(
                 4,
                 format!("Unused ({}; the {} riskiest)", a.unused.len(), top.len()),

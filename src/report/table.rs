@@ -30,7 +30,7 @@ pub fn render(audit: &Audit, width: u16) -> String {
         let a = &ap.audit;
         let mut top: Vec<String> = audit
             .risk
-            .riskiest(&a.unused, TOP_UNUSED)
+            .riskiest_in(&a.unused, TOP_UNUSED)
             .into_iter()
             .map(|id| cat.full_name(id))
             .collect();

@@ -136,6 +136,9 @@ pub struct Risk {
     /// access levels when it has no category. Computed once: ranking looks it
     /// up for every unused action of every principal.
     weights: Vec<u32>,
+    /// Every catalog action, riskiest first (ties by name): the top k of a
+    /// set are the first k of this order that are in the set.
+    by_risk: Vec<ActionId>,
 }
 
 /// A bad `risk.yaml`.
@@ -193,18 +196,37 @@ impl Risk {
                     None => access_weight(cat, id),
                 },
             )
-            .collect();
+            .collect::<Vec<u32>>();
+        let mut by_risk: Vec<ActionId> = cat.ids().collect();
+        by_risk.sort_by_key(|id| {
+            (
+                std::cmp::Reverse(weights.get(id.0 as usize).copied().unwrap_or(0)),
+                *id,
+            )
+        });
         Ok(Risk {
             categories,
             passrole_compute: resolve("passrole_compute", &f.passrole_compute)?,
             scoring: f.scoring,
             weights,
+            by_risk,
         })
     }
 
     /// How much harm an action can do, for ranking.
     pub fn weight(&self, id: ActionId) -> u32 {
         self.weights.get(id.0 as usize).copied().unwrap_or(0)
+    }
+
+    /// The `k` riskiest actions of a set, riskiest first (ties by name): a
+    /// walk down the catalog's risk order that stops after `k`.
+    pub fn riskiest_in(&self, set: &ActionSet, k: usize) -> Vec<ActionId> {
+        self.by_risk
+            .iter()
+            .copied()
+            .filter(|id| set.contains(*id))
+            .take(k)
+            .collect()
     }
 
     /// The `k` riskiest of `ids`, riskiest first (ties by name), without

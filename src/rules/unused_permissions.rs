@@ -32,7 +32,7 @@ impl Rule for UnusedPermissions {
         } else {
             Severity::Low
         };
-        let ranked = ctx.risk.riskiest(&p.unused, MAX_ACTIONS);
+        let ranked = ctx.risk.riskiest_in(&p.unused, MAX_ACTIONS);
         let used = p.used.len();
         out.push(Finding {
             rule: META.id,
