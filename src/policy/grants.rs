@@ -32,7 +32,9 @@ pub struct StmtRef {
 pub struct Contribution {
     pub at: StmtRef,
     pub effect: Effect,
-    pub actions: ActionSet,
+    /// Shared with every principal whose statement has the same action and
+    /// resource elements (the statement cache hands out the same set).
+    pub actions: std::sync::Arc<ActionSet>,
     pub conditional: bool,
     /// The statement's resource element covers every resource (`"*"`).
     pub all_resources: bool,
@@ -100,14 +102,47 @@ pub fn resource_applies(cat: &Catalog, id: ActionId, pattern: &str) -> bool {
     if pattern == "*" {
         return true;
     }
-    let action = cat.action(id);
-    if action.resource_types.is_empty() {
-        return wildcard_match_case_sensitive(pattern, "*");
+    // The same patterns meet the same actions for principal after principal
+    // (data-event checks ask this for every unused data action): remembered
+    // per thread, per pattern and action.
+    type Cache = (usize, HashMap<Box<str>, HashMap<ActionId, bool>>);
+    thread_local! {
+        static APPLIES: std::cell::RefCell<Cache> = std::cell::RefCell::new((0, HashMap::new()));
     }
-    action
-        .resource_types
-        .iter()
-        .any(|r| pattern_meets_template(pattern, &r.arn))
+    APPLIES.with(|cell| {
+        let mut guard = cell.borrow_mut();
+        // Ids mean something only within one catalog.
+        let this = std::ptr::from_ref(cat) as usize;
+        if guard.0 != this {
+            *guard = (this, HashMap::new());
+        }
+        let cache = &mut guard.1;
+        if let Some(&hit) = cache.get(pattern).and_then(|m| m.get(&id)) {
+            return hit;
+        }
+        let action = cat.action(id);
+        let applies = if action.resource_types.is_empty() {
+            wildcard_match_case_sensitive(pattern, "*")
+        } else {
+            action
+                .resource_types
+                .iter()
+                .any(|r| pattern_meets_template(pattern, &r.arn))
+        };
+        // Bounded: hostile policies with endless distinct patterns.
+        if cache.len() > 50_000 {
+            cache.clear();
+        }
+        match cache.get_mut(pattern) {
+            Some(m) => {
+                m.insert(id, applies);
+            }
+            None => {
+                cache.insert(pattern.into(), HashMap::from([(id, applies)]));
+            }
+        }
+        applies
+    })
 }
 
 /// Expands a statement's action element to catalog actions, with a cache
@@ -118,7 +153,7 @@ pub struct Expander<'c> {
     /// Action and resource elements to the actions they apply to: managed
     /// policies repeat the same statements across many principals, and
     /// resource matching against ARN templates is the costly part.
-    statements: HashMap<(ActionSpec, ResourceSpec), (ActionSet, bool)>,
+    statements: HashMap<(ActionSpec, ResourceSpec), (std::sync::Arc<ActionSet>, bool)>,
     /// Resource pattern to the actions it can name ([`resource_applies`] as
     /// a set): thousands of statements with distinct resources would
     /// otherwise each be matched against every action's ARN templates.
@@ -285,7 +320,8 @@ fn contributions(
             Some(hit) => hit.clone(),
             None => {
                 let expanded = ex.actions(&st.actions);
-                let applied = apply_resources(cat, ex, st, expanded);
+                let (set, all) = apply_resources(cat, ex, st, expanded);
+                let applied = (std::sync::Arc::new(set), all);
                 ex.statements.insert(key, applied.clone());
                 applied
             }
@@ -381,7 +417,7 @@ pub fn effective_grants(
     let mut denied = ActionSet::empty(cat);
     let mut partially_denied = ActionSet::empty(cat);
     for d in contribs.iter().filter(|c| c.effect == Effect::Deny) {
-        let mut hit = d.actions.clone();
+        let mut hit = ActionSet::clone(&d.actions);
         hit.intersect_with(&granted);
         if hit.is_empty() {
             continue;

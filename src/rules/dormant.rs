@@ -14,11 +14,11 @@ fn parse(t: &str) -> Option<i64> {
 /// Severity from what the principal can reach: the heaviest risk category
 /// among its grants.
 fn reach(ctx: &RuleContext, s: &Subject) -> (Severity, String) {
-    let best = ctx.risk.categories.iter().find(|c| {
-        let mut x = c.actions.clone();
-        x.intersect_with(&s.audit.grants.granted);
-        !x.is_empty()
-    });
+    let best = ctx
+        .risk
+        .categories
+        .iter()
+        .find(|c| c.actions.intersects(&s.audit.grants.granted));
     match best {
         Some(c) if c.weight >= 90.0 => (
             Severity::High,
