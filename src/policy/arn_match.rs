@@ -19,14 +19,22 @@ enum Tok {
 }
 
 fn policy_tokens(pattern: &str) -> Vec<Tok> {
-    pattern
-        .chars()
-        .map(|c| match c {
+    let mut out: Vec<Tok> = Vec::with_capacity(pattern.len());
+    for c in pattern.chars() {
+        let t = match c {
             '*' => Tok::Star,
             '?' => Tok::One,
             c => Tok::Lit(c),
-        })
-        .collect()
+        };
+        // `**` means what `*` means; a run of a thousand stars (the fuzzer
+        // wrote one) would otherwise make every intersection a thousand
+        // times longer.
+        if t == Tok::Star && out.last() == Some(&Tok::Star) {
+            continue;
+        }
+        out.push(t);
+    }
+    out
 }
 
 /// A catalog ARN template as tokens: `${Partition}`, `${Region}`, `${Account}`
@@ -72,8 +80,13 @@ fn segment_char(c: char) -> bool {
 /// positions, so it is O(len(a) * len(b)) whatever the wildcards.
 fn intersects(a: &[Tok], b: &[Tok]) -> bool {
     let (n, m) = (a.len(), b.len());
-    // reach[i][j]: a[i..] and b[j..] can match a common suffix string.
-    let mut reach = vec![vec![false; m + 1]; n + 1];
+    // reach[i][j]: a[i..] and b[j..] can match a common suffix string. One
+    // flat table: this runs for every pattern and catalog template pair.
+    let mut table = vec![false; (n + 1) * (m + 1)];
+    let mut reach = Table {
+        cells: &mut table,
+        width: m + 1,
+    };
     reach[n][m] = true;
     for i in (0..=n).rev() {
         for j in (0..=m).rev() {
@@ -114,6 +127,25 @@ fn intersects(a: &[Tok], b: &[Tok]) -> bool {
         }
     }
     reach[0][0]
+}
+
+/// A `(n + 1) × (m + 1)` table in one allocation, indexed as `t[i][j]`.
+struct Table<'a> {
+    cells: &'a mut [bool],
+    width: usize,
+}
+
+impl std::ops::Index<usize> for Table<'_> {
+    type Output = [bool];
+    fn index(&self, i: usize) -> &[bool] {
+        &self.cells[i * self.width..(i + 1) * self.width]
+    }
+}
+
+impl std::ops::IndexMut<usize> for Table<'_> {
+    fn index_mut(&mut self, i: usize) -> &mut [bool] {
+        &mut self.cells[i * self.width..(i + 1) * self.width]
+    }
 }
 
 /// Whether a policy resource pattern can match some ARN of a catalog template.
