@@ -194,8 +194,10 @@ impl ActorActivity {
     }
 }
 
-/// Counts that make the evidence coverage of a report.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Counts that make the evidence coverage of a report. Serialized as is in
+/// the activity store's sidecar (`leastpriv.activity/v1`): renaming a field
+/// changes that schema.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IngestStats {
     pub files: u64,
     pub files_failed: u64,

@@ -98,76 +98,14 @@ pub struct Meta {
     pub logs: Option<LogsFingerprint>,
     pub rows: u64,
     pub parquet_sha256: String,
-    pub stats: StoredStats,
+    /// The ingest counts, field for field (`IngestStats` is part of this schema).
+    pub stats: IngestStats,
     pub problems: Vec<StoredProblem>,
     pub actors: BTreeMap<String, ActorFacts>,
     pub sessions_granted: BTreeMap<String, StoredSessions>,
     /// What the source could not provide (e.g. Athena rows carry no session names).
     #[serde(default)]
     pub limitations: Vec<String>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredStats {
-    pub files: u64,
-    pub files_failed: u64,
-    pub digest_files: u64,
-    pub records: u64,
-    pub records_skipped: u64,
-    pub outside_window: u64,
-    pub duplicates: u64,
-    pub service_records: u64,
-    pub mapped: u64,
-    pub no_permission: u64,
-    pub not_iam: u64,
-    pub unmapped: u64,
-    pub unmapped_events: BTreeMap<String, u64>,
-    pub first_event: Option<i64>,
-    pub last_event: Option<i64>,
-}
-
-impl From<&IngestStats> for StoredStats {
-    fn from(s: &IngestStats) -> Self {
-        StoredStats {
-            files: s.files,
-            files_failed: s.files_failed,
-            digest_files: s.digest_files,
-            records: s.records,
-            records_skipped: s.records_skipped,
-            outside_window: s.outside_window,
-            duplicates: s.duplicates,
-            service_records: s.service_records,
-            mapped: s.mapped,
-            no_permission: s.no_permission,
-            not_iam: s.not_iam,
-            unmapped: s.unmapped,
-            unmapped_events: s.unmapped_events.clone(),
-            first_event: s.first_event,
-            last_event: s.last_event,
-        }
-    }
-}
-
-impl From<StoredStats> for IngestStats {
-    fn from(s: StoredStats) -> Self {
-        IngestStats {
-            files: s.files,
-            files_failed: s.files_failed,
-            digest_files: s.digest_files,
-            records: s.records,
-            records_skipped: s.records_skipped,
-            outside_window: s.outside_window,
-            duplicates: s.duplicates,
-            service_records: s.service_records,
-            mapped: s.mapped,
-            no_permission: s.no_permission,
-            not_iam: s.not_iam,
-            unmapped: s.unmapped,
-            unmapped_events: s.unmapped_events,
-            first_event: s.first_event,
-            last_event: s.last_event,
-        }
-    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -363,7 +301,7 @@ pub fn save(
         logs: opts.logs,
         rows: df.height() as u64,
         parquet_sha256: hex(&Sha256::digest(&bytes)),
-        stats: StoredStats::from(&activity.stats),
+        stats: activity.stats.clone(),
         problems: activity
             .problems
             .iter()
@@ -490,7 +428,7 @@ pub fn load(dir: &Path, cat: &Catalog, meta: &Meta) -> Result<Activity, StoreErr
     }
 
     let mut activity = Activity {
-        stats: meta.stats.clone().into(),
+        stats: meta.stats.clone(),
         ..Activity::default()
     };
     for (arn, f) in &meta.actors {
