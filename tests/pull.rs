@@ -640,23 +640,7 @@ fn assert_no_credentials(what: &str, text: &str) {
 fn athena_aggregates_where_the_logs_are_and_feeds_the_activity_store() {
     let Some(moto) = Moto::start() else { return };
     let account = moto.seed(None);
-    let columns = [
-        "account",
-        "identity_type",
-        "principal",
-        "user_name",
-        "principal_id",
-        "identity_account",
-        "invoked_by",
-        "source_identity",
-        "event_source",
-        "event_name",
-        "error_code",
-        "events",
-        "first_seen",
-        "last_seen",
-        "resources",
-    ];
+    let columns = leastpriv::pull::athena::COLUMNS;
     let role = format!("arn:aws:iam::{account}:role/app-role");
     let agent = format!("arn:aws:iam::{account}:role/agent-role");
     let s = |v: &str| Some(v.to_string());
@@ -711,7 +695,7 @@ fn athena_aggregates_where_the_logs_are_and_feeds_the_activity_store() {
             1,
         ));
     }
-    moto.athena_results(&account, &columns, &rows);
+    moto.athena_results(&account, columns, &rows);
     moto.clear_calls();
 
     let tmp = tempfile::tempdir().unwrap();

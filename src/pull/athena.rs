@@ -333,8 +333,9 @@ GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11",
     }
 }
 
-/// The result columns the query returns, by name.
-const COLUMNS: &[&str] = &[
+/// The result columns the query returns, by name (its `AS` aliases, which
+/// a unit test checks against the SQL text).
+pub const COLUMNS: &[&str] = &[
     "account",
     "identity_type",
     "principal",
