@@ -304,7 +304,7 @@ mod tests {
             score: 1.0,
             principal: principal.into(),
             kind: crate::rules::classify::Kind::Npe,
-            actions: actions.iter().map(|s| s.to_string()).collect(),
+            actions: actions.iter().map(|&s| s.into()).collect(),
             message: String::new(),
             evidence: vec![],
             remediation: String::new(),

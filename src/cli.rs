@@ -80,9 +80,10 @@ pub struct RecommendArgs {
 
 #[derive(Args, Debug)]
 pub struct DiffArgs {
-    /// The earlier `leastpriv audit --format json` report.
+    /// The earlier `leastpriv audit --format json` report, or a `--format
+    /// parquet|csv` export (permissions only: findings are then not compared).
     pub old: PathBuf,
-    /// The later report.
+    /// The later report or export.
     pub new: PathBuf,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]

@@ -3,9 +3,11 @@
 //! grants added or removed and the actions that moved between used, unused
 //! and unobservable.
 //!
-//! This module reads the JSON documents only, through its own minimal
+//! This module reads the JSON documents, through its own minimal
 //! `Deserialize` types (fields may be added to v1, so unknown fields are
-//! ignored); it never looks at a snapshot. Its own output is
+//! ignored), or the principal × action frames that `audit --format
+//! parquet|csv` exports (`report::frames`), which carry the permissions but
+//! no findings; it never looks at a snapshot. Its own output is
 //! `leastpriv.diff/v1`, built from separate `Serialize` types.
 
 use serde::{Deserialize, Serialize};
@@ -59,6 +61,21 @@ pub enum DriftError {
         path: PathBuf,
         found: Option<String>,
     },
+    #[cfg(feature = "parquet")]
+    #[error(transparent)]
+    Export(#[from] crate::report::frames::FrameError),
+    /// An export given to a build without Parquet and CSV support.
+    #[error(
+        "`{path}` is a Parquet or CSV export; this build of leastpriv reads only JSON reports"
+    )]
+    ExportUnsupported { path: PathBuf },
+    /// A row of an export with a verdict this version does not know.
+    #[error("invalid export `{path}`, row {row}: unknown verdict `{verdict}`")]
+    Verdict {
+        path: PathBuf,
+        row: usize,
+        verdict: String,
+    },
 }
 
 fn at(json_path: &Option<String>) -> String {
@@ -82,6 +99,9 @@ struct DocIn {
     generated_at: Option<String>,
     principals: Vec<PrincipalIn>,
     findings: Vec<FindingIn>,
+    /// Set for an export, which has no findings: `parquet` or `csv`.
+    #[serde(skip)]
+    export: Option<&'static str>,
 }
 
 #[derive(Deserialize)]
@@ -245,6 +265,9 @@ impl PrincipalDrift {
 pub struct ReportRef {
     pub path: PathBuf,
     pub generated_at: Option<String>,
+    /// `parquet` or `csv` for a principal × action export (no findings);
+    /// `None` for a JSON report.
+    pub export: Option<&'static str>,
 }
 
 /// Everything that differs between two reports.
@@ -261,6 +284,14 @@ pub struct Drift {
     pub principals_removed: Vec<PrincipalRef>,
     /// Principals in both reports with a non-empty drift, in the new report's order.
     pub principals_changed: Vec<PrincipalDrift>,
+}
+
+impl Drift {
+    /// Findings are compared only between two JSON reports: an export lists
+    /// permissions, not findings.
+    pub fn findings_compared(&self) -> bool {
+        self.old.export.is_none() && self.new.export.is_none()
+    }
 }
 
 impl Drift {
@@ -287,10 +318,20 @@ impl Drift {
 }
 
 fn read(path: &Path) -> Result<DocIn, DriftError> {
-    let text = std::fs::read_to_string(path).map_err(|source| DriftError::Read {
+    let read_err = |source| DriftError::Read {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let bytes = std::fs::read(path).map_err(read_err)?;
+    // Parquet's magic number, or a CSV header row naming the export's key column.
+    let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    let csv_header = !first_line.trim_ascii_start().starts_with(b"{")
+        && first_line.windows(13).any(|w| w == b"principal_arn");
+    if bytes.starts_with(b"PAR1") || csv_header {
+        return read_export(path, bytes.starts_with(b"PAR1"));
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|e| read_err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
     let json_err = |e: serde_json::Error, json_path: Option<String>| DriftError::Json {
         path: path.to_path_buf(),
         line: e.line(),
@@ -317,6 +358,73 @@ fn read(path: &Path) -> Result<DocIn, DriftError> {
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let p = e.path().to_string();
         json_err(e.into_inner(), Some(p))
+    })
+}
+
+/// An export as the principals of a report: each principal's rows give its
+/// used, unused and unobservable actions and its refused attempts, in the
+/// order the principals first appear.
+#[cfg(feature = "parquet")]
+fn read_export(path: &Path, parquet: bool) -> Result<DocIn, DriftError> {
+    let rows = crate::report::frames::read_export(path)?;
+    let mut principals: Vec<PrincipalIn> = Vec::new();
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    let mut granted: Vec<BTreeSet<String>> = Vec::new();
+    for (i, r) in rows.into_iter().enumerate() {
+        let at = *index.entry(r.principal_arn.clone()).or_insert_with(|| {
+            principals.push(PrincipalIn {
+                arn: r.principal_arn.clone(),
+                name: r.principal_name.clone(),
+                granted: 0,
+                used: vec![],
+                unused: vec![],
+                unobservable: vec![],
+                denied: vec![],
+            });
+            granted.push(BTreeSet::new());
+            principals.len() - 1
+        });
+        let p = &mut principals[at];
+        match r.verdict.as_str() {
+            "used" => p.used.push(UsedIn {
+                action: r.action.clone(),
+                granted: r.granted,
+            }),
+            "unused" => p.unused.push(r.action.clone()),
+            "unobservable" => p.unobservable.push(r.action.clone()),
+            "denied" => p.denied.push(AttemptIn {
+                action: r.action.clone(),
+                count: r.count,
+            }),
+            // A failed call is neither use nor a refusal; reports do not diff it.
+            "failed" => continue,
+            other => {
+                return Err(DriftError::Verdict {
+                    path: path.to_path_buf(),
+                    row: i + 1,
+                    verdict: other.to_string(),
+                })
+            }
+        }
+        if r.granted && matches!(r.verdict.as_str(), "used" | "unused" | "unobservable") {
+            granted[at].insert(r.action);
+        }
+    }
+    for (p, g) in principals.iter_mut().zip(&granted) {
+        p.granted = g.len();
+    }
+    Ok(DocIn {
+        generated_at: None,
+        principals,
+        findings: vec![],
+        export: Some(if parquet { "parquet" } else { "csv" }),
+    })
+}
+
+#[cfg(not(feature = "parquet"))]
+fn read_export(path: &Path, _parquet: bool) -> Result<DocIn, DriftError> {
+    Err(DriftError::ExportUnsupported {
+        path: path.to_path_buf(),
     })
 }
 
@@ -511,10 +619,12 @@ pub fn diff(old: &Path, new: &Path) -> Result<Drift, DriftError> {
         old: ReportRef {
             path: old.to_path_buf(),
             generated_at: o.generated_at.clone(),
+            export: o.export,
         },
         new: ReportRef {
             path: new.to_path_buf(),
             generated_at: n.generated_at.clone(),
+            export: n.export,
         },
         findings_new: vec![],
         findings_resolved: vec![],
@@ -523,7 +633,9 @@ pub fn diff(old: &Path, new: &Path) -> Result<Drift, DriftError> {
         principals_removed: vec![],
         principals_changed: vec![],
     };
-    diff_findings(&o.findings, &n.findings, &mut d);
+    if d.findings_compared() {
+        diff_findings(&o.findings, &n.findings, &mut d);
+    }
     // An ARN listed twice is a broken report; the first one counts.
     let mut old_by_arn: BTreeMap<&str, &PrincipalIn> = BTreeMap::new();
     for p in o.principals.iter().rev() {
@@ -580,11 +692,10 @@ fn actions_short(a: &[String]) -> String {
 /// A readable account of the drift.
 pub fn render_text(d: &Drift) -> String {
     let mut out = String::new();
-    let when = |r: &ReportRef| {
-        r.generated_at
-            .as_deref()
-            .map(|g| format!(" ({g})"))
-            .unwrap_or_default()
+    let when = |r: &ReportRef| match (&r.generated_at, r.export) {
+        (Some(g), _) => format!(" ({g})"),
+        (None, Some(f)) => format!(" ({f} export)"),
+        (None, None) => String::new(),
     };
     out.push_str(&format!(
         "leastpriv diff\n  old: {}{}\n  new: {}{}\n\n",
@@ -593,8 +704,15 @@ pub fn render_text(d: &Drift) -> String {
         d.new.path.display(),
         when(&d.new)
     ));
+    if !d.findings_compared() {
+        out.push_str("findings: not compared (an export lists permissions, not findings)\n\n");
+    }
     if d.is_empty() {
-        out.push_str("no drift: same findings and same permissions\n");
+        out.push_str(if d.findings_compared() {
+            "no drift: same findings and same permissions\n"
+        } else {
+            "no drift: same permissions\n"
+        });
         return out;
     }
     out.push_str(&format!(
@@ -726,11 +844,16 @@ struct DiffV1<'a> {
 struct ReportV1<'a> {
     path: String,
     generated_at: Option<&'a str>,
+    /// `parquet` or `csv` when the input was an export rather than a report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    export: Option<&'static str>,
 }
 
 #[derive(Serialize)]
 struct SummaryV1 {
     empty: bool,
+    /// False when either input is an export, which carries no findings.
+    findings_compared: bool,
     findings_new: usize,
     findings_resolved: usize,
     findings_changed: usize,
@@ -836,6 +959,7 @@ fn report_v1(r: &ReportRef) -> ReportV1<'_> {
     ReportV1 {
         path: r.path.display().to_string(),
         generated_at: r.generated_at.as_deref(),
+        export: r.export,
     }
 }
 
@@ -867,6 +991,7 @@ pub fn render_json(d: &Drift) -> String {
         new: report_v1(&d.new),
         summary: SummaryV1 {
             empty: d.is_empty(),
+            findings_compared: d.findings_compared(),
             findings_new: d.findings_new.len(),
             findings_resolved: d.findings_resolved.len(),
             findings_changed: d.findings_changed.len(),

@@ -17,6 +17,9 @@ use std::process::ExitCode;
 
 // Ingestion allocates per file and per record from two threads; glibc's
 // allocator spent a third of the time in its own bookkeeping (perf).
+// `--features system-allocator` keeps glibc's, which heap profilers
+// (heaptrack, massif) can see.
+#[cfg(not(feature = "system-allocator"))]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -73,3 +73,149 @@ fn parquet_round_trips_and_needs_an_output_file() {
     no_out.code(2);
     assert!(no_out.stderr.contains("--output"), "{}", no_out.stderr);
 }
+
+/// `diff` reads exports as well as JSON reports: the same run exported as
+/// Parquet, as CSV and as JSON has the same permissions, and a verdict
+/// changed in an export is exactly the drift.
+#[test]
+fn diff_reads_parquet_and_csv_exports() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name);
+    for (format, file) in [
+        ("parquet", "a.parquet"),
+        ("csv", "a.csv"),
+        ("json", "a.json"),
+    ] {
+        leastpriv()
+            .args(["audit", "fixtures/demo", "--format", format, "--output"])
+            .arg(path(file))
+            .run()
+            .code(0);
+    }
+    let same = |old: &str, new: &str| {
+        let d = leastpriv::drift::diff(&path(old), &path(new)).expect("diff");
+        assert!(!d.findings_compared(), "{old} vs {new}");
+        assert!(d.is_empty(), "{old} vs {new}: {d:#?}");
+    };
+    same("a.parquet", "a.parquet");
+    same("a.parquet", "a.csv");
+    // The export's rows give back exactly the report's permissions.
+    same("a.json", "a.parquet");
+    same("a.csv", "a.json");
+
+    // orders-api starts using one of its unused actions.
+    let text = std::fs::read_to_string(path("a.csv")).unwrap();
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let headers = rdr.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let mut wtr = csv::Writer::from_writer(Vec::new());
+    wtr.write_record(&headers).unwrap();
+    let mut moved = None;
+    for r in rdr.records() {
+        let r = r.unwrap();
+        let mut fields: Vec<String> = r.iter().map(str::to_string).collect();
+        if moved.is_none()
+            && &r[col("principal_name")] == "orders-api"
+            && &r[col("verdict")] == "unused"
+        {
+            fields[col("verdict")] = "used".to_string();
+            fields[col("count")] = "3".to_string();
+            moved = Some(r[col("action")].to_string());
+        }
+        wtr.write_record(&fields).unwrap();
+    }
+    let moved = moved.expect("orders-api has unused actions");
+    std::fs::write(path("b.csv"), wtr.into_inner().unwrap()).unwrap();
+    let d = leastpriv::drift::diff(&path("a.parquet"), &path("b.csv")).expect("diff");
+    assert_eq!(d.principals_changed.len(), 1, "{d:#?}");
+    let p = &d.principals_changed[0];
+    assert!(p.arn.ends_with("/orders-api"), "{}", p.arn);
+    assert_eq!(p.moved.len(), 1);
+    assert_eq!(p.moved[0].action, moved);
+    assert_eq!(p.moved[0].to, leastpriv::drift::Status::Used);
+    assert!(p.grants_added.is_empty() && p.grants_removed.is_empty());
+
+    // From the command line, with the summary saying findings were not compared.
+    let run = leastpriv()
+        .args(["diff", "--format", "json"])
+        .arg(path("a.parquet"))
+        .arg(path("b.csv"))
+        .run();
+    run.code(0);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["summary"]["findings_compared"], false);
+    assert_eq!(v["summary"]["principals_changed"], 1);
+    assert_eq!(v["old"]["export"], "parquet");
+    assert_eq!(v["new"]["export"], "csv");
+    let text = leastpriv()
+        .args(["diff"])
+        .arg(path("a.parquet"))
+        .arg(path("b.csv"))
+        .run();
+    assert!(
+        text.stdout.contains("findings: not compared"),
+        "{}",
+        text.stdout
+    );
+}
+
+#[test]
+fn a_broken_export_is_an_error_naming_the_file_and_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.parquet");
+    leastpriv()
+        .args(["audit", "fixtures/demo", "--format", "parquet", "--output"])
+        .arg(&good)
+        .run()
+        .code(0);
+    // A truncated Parquet file.
+    let bytes = std::fs::read(&good).unwrap();
+    let cut = dir.path().join("cut.parquet");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let run = leastpriv().arg("diff").arg(&good).arg(&cut).run();
+    run.code(2);
+    assert!(run.stderr.contains("cut.parquet"), "{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+
+    // A CSV with an unknown verdict, and one without a needed column.
+    let csv = dir.path().join("odd.csv");
+    std::fs::write(
+        &csv,
+        "principal_arn,principal_name,action,verdict,granted,count\n\
+         arn:aws:iam::1:role/a,a,s3:GetObject,used,true,1\n\
+         arn:aws:iam::1:role/a,a,s3:PutObject,maybe,true,0\n",
+    )
+    .unwrap();
+    let e = leastpriv::drift::diff(&good, &csv).unwrap_err().to_string();
+    assert!(
+        e.contains("odd.csv") && e.contains("row 2") && e.contains("maybe"),
+        "{e}"
+    );
+    let short = dir.path().join("short.csv");
+    std::fs::write(
+        &short,
+        "principal_arn,action\narn:aws:iam::1:role/a,s3:GetObject\n",
+    )
+    .unwrap();
+    let e = leastpriv::drift::diff(&good, &short)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("short.csv") && e.contains("`principal_name`"),
+        "{e}"
+    );
+    let bad_count = dir.path().join("count.csv");
+    std::fs::write(
+        &bad_count,
+        "principal_arn,principal_name,action,verdict,granted,count\n\
+         arn:aws:iam::1:role/a,a,s3:GetObject,used,true,many\n",
+    )
+    .unwrap();
+    let e = leastpriv::drift::diff(&good, &bad_count)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("count.csv") && e.contains("row 1") && e.contains("`count`"),
+        "{e}"
+    );
+}

@@ -172,33 +172,35 @@ fn audit_one(
     cov: &TrailCoverage,
     p: &Principal,
     grants: EffectiveGrants,
-    activity: Option<ActorActivity>,
+    mut activity: Option<ActorActivity>,
 ) -> PrincipalAudit {
     let mut used = Vec::new();
     let mut denied = Vec::new();
     let mut failed = Vec::new();
     let mut used_set = ActionSet::empty(cat);
-    if let Some(a) = &activity {
-        for (&(id, outcome), stats) in &a.actions {
+    if let Some(a) = &mut activity {
+        // The evidence moves into the verdicts; the audit keeps the rest of
+        // the activity (sessions, source identities) without a second copy.
+        for ((id, outcome), stats) in std::mem::take(&mut a.actions) {
             let granted = grants.granted.contains(id);
             match outcome {
                 Outcome::Success => {
                     used_set.insert(id);
                     used.push(UsedAction {
                         action: id,
-                        stats: stats.clone(),
+                        stats,
                         granted,
                         conditional: grants.conditional.contains(id),
                     });
                 }
                 Outcome::Denied => denied.push(Attempt {
                     action: id,
-                    stats: stats.clone(),
+                    stats,
                     granted,
                 }),
                 Outcome::Error => failed.push(Attempt {
                     action: id,
-                    stats: stats.clone(),
+                    stats,
                     granted,
                 }),
             }

@@ -153,3 +153,122 @@ pub fn parquet(df: &mut DataFrame) -> PolarsResult<Vec<u8>> {
         .finish(df)?;
     Ok(out)
 }
+
+/// An export (`--format parquet|csv`) that cannot be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    #[error("cannot read export `{path}`: {source}")]
+    Read {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid export `{path}`: {message}")]
+    Format {
+        path: std::path::PathBuf,
+        message: String,
+    },
+    #[error("invalid export `{path}`, row {row} (counting from 1 after the header), column `{column}`: {message}")]
+    Cell {
+        path: std::path::PathBuf,
+        row: usize,
+        column: &'static str,
+        message: String,
+    },
+}
+
+/// One row of a principal × action export, with the columns `diff` reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportRow {
+    pub principal_arn: String,
+    pub principal_name: String,
+    pub action: String,
+    pub verdict: String,
+    pub granted: bool,
+    pub count: u64,
+}
+
+/// Reads back the rows of an export written by [`principal_actions`] (as
+/// Parquet or CSV), in file order. Columns are found by name, so columns
+/// added later (or reordered by another tool) do not break it.
+pub fn read_export(path: &std::path::Path) -> Result<Vec<ExportRow>, FrameError> {
+    let bytes = std::fs::read(path).map_err(|source| FrameError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let format = |message: String| FrameError::Format {
+        path: path.to_path_buf(),
+        message,
+    };
+    let df = if bytes.starts_with(b"PAR1") {
+        ParquetReader::new(std::io::Cursor::new(bytes))
+            .finish()
+            .map_err(|e| format(format!("not a readable Parquet file: {e}")))?
+    } else {
+        // Every column as text: the values are parsed below, with the row named.
+        CsvReadOptions::default()
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .into_reader_with_file_handle(std::io::Cursor::new(bytes))
+            .finish()
+            .map_err(|e| format(format!("not a readable CSV file: {e}")))?
+    };
+    let text = |name: &'static str| -> Result<StringChunked, FrameError> {
+        let c = df
+            .column(name)
+            .map_err(|_| format(format!("no `{name}` column")))?;
+        let c = c
+            .cast(&DataType::String)
+            .map_err(|e| format(format!("column `{name}`: {e}")))?;
+        c.str()
+            .cloned()
+            .map_err(|e| format(format!("column `{name}`: {e}")))
+    };
+    let (arn, name, action, verdict, granted, count) = (
+        text("principal_arn")?,
+        text("principal_name")?,
+        text("action")?,
+        text("verdict")?,
+        text("granted")?,
+        text("count")?,
+    );
+    let mut rows = Vec::with_capacity(df.height());
+    for i in 0..df.height() {
+        let cell = |column: &'static str, message: String| FrameError::Cell {
+            path: path.to_path_buf(),
+            row: i + 1,
+            column,
+            message,
+        };
+        let need = |c: &StringChunked, column: &'static str| {
+            c.get(i)
+                .map(str::to_string)
+                .ok_or_else(|| cell(column, "empty".to_string()))
+        };
+        let granted = match granted.get(i) {
+            Some("true") => true,
+            Some("false") => false,
+            other => {
+                return Err(cell(
+                    "granted",
+                    format!("expected true or false, found {other:?}"),
+                ))
+            }
+        };
+        let count = match count.get(i) {
+            None | Some("") => 0,
+            Some(s) => s
+                .parse()
+                .map_err(|_| cell("count", format!("expected a count, found `{s}`")))?,
+        };
+        rows.push(ExportRow {
+            principal_arn: need(&arn, "principal_arn")?,
+            principal_name: name.get(i).unwrap_or_default().to_string(),
+            action: need(&action, "action")?,
+            verdict: need(&verdict, "verdict")?,
+            granted,
+            count,
+        });
+    }
+    Ok(rows)
+}

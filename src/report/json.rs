@@ -192,7 +192,7 @@ pub struct FindingV1 {
     pub score: f64,
     pub principal: String,
     pub kind: &'static str,
-    pub actions: Vec<String>,
+    pub actions: SharedNames,
     pub message: String,
     pub evidence: Vec<String>,
     pub remediation: String,
@@ -232,7 +232,6 @@ fn attempt(cat: &Catalog, a: &crate::diff::Attempt) -> AttemptV1 {
     }
 }
 
-/// Builds the v1 document.
 /// A list of actions, serialized as their `service:Action` names. Ids, not
 /// strings, until written: an account's unused lists run to millions of
 /// entries, and the report is streamed rather than built as text.
@@ -245,6 +244,17 @@ impl Serialize for ActionNames {
     }
 }
 
+/// A finding's action names, shared with the audit (`Finding::actions`)
+/// rather than copied, serialized as strings.
+pub struct SharedNames(pub Vec<std::sync::Arc<str>>);
+
+impl Serialize for SharedNames {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|a| &**a))
+    }
+}
+
+/// Builds the v1 document.
 pub fn build(audit: &Audit) -> AuditV1 {
     let cat = Catalog::embedded();
     let principals = audit
@@ -477,7 +487,7 @@ pub fn build(audit: &Audit) -> AuditV1 {
                 score: (f.score * 10.0).round() / 10.0,
                 principal: f.principal.clone(),
                 kind: f.kind.as_str(),
-                actions: f.actions.clone(),
+                actions: SharedNames(f.actions.clone()),
                 message: f.message.clone(),
                 evidence: f.evidence.clone(),
                 remediation: f.remediation.clone(),

@@ -97,7 +97,7 @@ pub struct ResultProperties {
     pub score: f64,
     pub principal: String,
     pub kind: &'static str,
-    pub actions: Vec<String>,
+    pub actions: super::json::SharedNames,
 }
 
 #[derive(Serialize)]
@@ -187,9 +187,9 @@ fn uri(p: &Path) -> String {
 
 /// A stable fingerprint of a finding: sha256 of the rule, the principal and
 /// the sorted actions, hex.
-pub fn fingerprint(rule: &str, principal: &str, actions: &[String]) -> String {
+pub fn fingerprint(rule: &str, principal: &str, actions: &[impl AsRef<str>]) -> String {
     use sha2::{Digest, Sha256};
-    let mut sorted: Vec<&str> = actions.iter().map(String::as_str).collect();
+    let mut sorted: Vec<&str> = actions.iter().map(AsRef::as_ref).collect();
     sorted.sort_unstable();
     let mut h = Sha256::new();
     h.update(rule.as_bytes());
@@ -277,7 +277,7 @@ pub fn build(audit: &Audit) -> Log {
                     score: (f.score * 10.0).round() / 10.0,
                     principal: f.principal.clone(),
                     kind: f.kind.as_str(),
-                    actions: f.actions.clone(),
+                    actions: super::json::SharedNames(f.actions.clone()),
                 },
             }
         })
@@ -313,10 +313,10 @@ mod tests {
 
     #[test]
     fn fingerprint_ignores_action_order() {
-        let a = fingerprint("r", "p", &["b".into(), "a".into()]);
-        let b = fingerprint("r", "p", &["a".into(), "b".into()]);
+        let a = fingerprint("r", "p", &["b", "a"]);
+        let b = fingerprint("r", "p", &["a", "b"]);
         assert_eq!(a, b);
-        assert_ne!(a, fingerprint("r", "q", &["a".into(), "b".into()]));
+        assert_ne!(a, fingerprint("r", "q", &["a", "b"]));
     }
 
     #[test]

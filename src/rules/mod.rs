@@ -78,7 +78,8 @@ pub struct Finding {
     /// ARN of the principal the finding is about.
     pub principal: String,
     pub kind: Kind,
-    pub actions: Vec<String>,
+    /// `prefix:Name`, shared with the catalog (`Catalog::shared_name`).
+    pub actions: Vec<std::sync::Arc<str>>,
     pub message: String,
     /// Facts from the inputs that support the finding (policies, records, counts).
     pub evidence: Vec<String>,
@@ -205,12 +206,21 @@ pub fn rule(id: &str) -> Option<&'static RuleMeta> {
 
 /// Runs every rule over every principal; most urgent first.
 pub fn evaluate(ctx: &RuleContext, subjects: &[Subject]) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for s in subjects {
-        for r in REGISTRY {
-            r.check(ctx, s, &mut out);
-        }
-    }
+    use rayon::prelude::*;
+    // Principals are independent and the final sort fixes the order, so the
+    // rules run in parallel (they were a third of a 10,000-principal audit).
+    let mut out: Vec<Finding> = subjects
+        .par_iter()
+        .fold(Vec::new, |mut out, s| {
+            for r in REGISTRY {
+                r.check(ctx, s, &mut out);
+            }
+            out
+        })
+        .reduce(Vec::new, |mut a, mut b| {
+            a.append(&mut b);
+            a
+        });
     sort_findings(&mut out);
     out
 }

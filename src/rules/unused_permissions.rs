@@ -41,7 +41,7 @@ impl Rule for UnusedPermissions {
             kind: s.kind,
             principal: p.principal.arn.clone(),
             // The riskiest first, capped: the full list is the principal's `unused`.
-            actions: ranked.iter().map(|&id| cat.full_name(id)).collect(),
+            actions: ranked.iter().map(|&id| cat.shared_name(id)).collect(),
             message: format!(
                 "`{}` is granted {} actions and used {} in the window; {} granted actions that the trails would have recorded were never used",
                 p.principal.name,
