@@ -385,6 +385,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .fail_on
                 .map(leastpriv::rules::Severity::from)
                 .is_some_and(|min| result.active_findings().iter().any(|f| f.severity >= min));
+            // The process ends here: freeing every principal's sets, lists and
+            // findings one by one took 5% of a 10,000-principal audit (perf),
+            // and the operating system reclaims the memory at once anyway.
+            std::mem::forget(result);
             Ok(if failing {
                 ExitCode::from(1)
             } else {

@@ -18,6 +18,7 @@ use crate::usage::{ActionStats, ActorActivity, ActorKind, Outcome};
 use observability::{Observability, Unobservable};
 use rayon::prelude::*;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// One action a principal used, with its evidence.
 #[derive(Clone, Debug)]
@@ -42,7 +43,8 @@ pub struct Attempt {
 #[derive(Clone, Debug)]
 pub struct PrincipalAudit {
     pub principal: Principal,
-    pub grants: EffectiveGrants,
+    /// Shared by every principal with the same policy documents and boundary.
+    pub grants: Arc<EffectiveGrants>,
     pub used: Vec<UsedAction>,
     /// A set, not a list: a broad grant leaves tens of thousands unused,
     /// for every principal.
@@ -122,21 +124,59 @@ pub fn audit_principals(
     others.sort_by(|a, b| (a.kind, &a.arn).cmp(&(b.kind, &b.arn)));
 
     let fixed = obs.fixed(cat, cov);
+    // Effective grants depend only on the policy documents, in order, and the
+    // boundary: principals that share them (roles from one template, users
+    // of one group; identical inline documents are shared when the snapshot
+    // is read) are evaluated once and share the result.
+    let mut combos: HashMap<GrantsKey, usize> = HashMap::new();
+    let mut reps: Vec<usize> = Vec::new();
+    let combo_of: Vec<usize> = account
+        .principals
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            *combos.entry(grants_key(p)).or_insert_with(|| {
+                reps.push(i);
+                reps.len() - 1
+            })
+        })
+        .collect();
+    let shared: Vec<Arc<EffectiveGrants>> = reps
+        .par_iter()
+        .map_init(
+            || Expander::new(cat),
+            |ex, &i| Arc::new(effective_grants(cat, ex, &account.principals[i])),
+        )
+        .collect();
     let audits = account
         .principals
         .par_iter()
+        .zip(combo_of.par_iter())
         .zip(slots.into_par_iter())
-        .map_init(
-            || Expander::new(cat),
-            |ex, (p, act)| {
-                let grants = effective_grants(cat, ex, p);
-                let mut a = audit_one(cat, obs, &fixed, cov, p, grants, act);
-                a.sessions_granted = sessions_granted.get(&p.arn).cloned();
-                a
-            },
-        )
+        .map(|((p, &combo), act)| {
+            let grants = Arc::clone(&shared[combo]);
+            let mut a = audit_one(cat, obs, &fixed, cov, p, grants, act);
+            a.sessions_granted = sessions_granted.get(&p.arn).cloned();
+            a
+        })
         .collect();
     (audits, others)
+}
+
+/// The policy documents of a principal by identity (their addresses, which
+/// are stable while the account is borrowed), in order, and its boundary's.
+type GrantsKey = (Vec<usize>, Option<usize>);
+
+fn grants_key(p: &Principal) -> GrantsKey {
+    (
+        p.policies
+            .iter()
+            .map(|a| Arc::as_ptr(&a.document) as usize)
+            .collect(),
+        p.boundary
+            .as_ref()
+            .map(|b| Arc::as_ptr(&b.document) as usize),
+    )
 }
 
 /// Granted resource patterns of `id` for a principal, over all allowing statements.
@@ -171,7 +211,7 @@ fn audit_one(
     fixed: &observability::FixedVerdicts,
     cov: &TrailCoverage,
     p: &Principal,
-    grants: EffectiveGrants,
+    grants: Arc<EffectiveGrants>,
     mut activity: Option<ActorActivity>,
 ) -> PrincipalAudit {
     let mut used = Vec::new();
@@ -296,5 +336,64 @@ mod tests {
                 ("arn:aws:iam::2:role/other", ActorKind::External)
             ]
         );
+    }
+
+    #[test]
+    fn principals_with_the_same_documents_share_their_grants() {
+        let cat = Catalog::embedded();
+        let obs = Observability::embedded(cat).unwrap();
+        // a and b: the same inline document (as separate JSON); c: another;
+        // d: a's document and a boundary.
+        let doc = r#"{"Statement":[{"Effect":"Allow","Action":["s3:Get*","kms:Decrypt"],"Resource":"*"},{"Effect":"Deny","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#;
+        let other = r#"{"Statement":[{"Effect":"Allow","Action":"ec2:Describe*","Resource":"*"}]}"#;
+        let role = |name: &str, d: &str, boundary: bool| {
+            format!(
+                r#"{{"RoleName":"{name}","Arn":"arn:aws:iam::1:role/{name}","RolePolicyList":[{{"PolicyName":"p","PolicyDocument":{d}}}]{}}}"#,
+                if boundary {
+                    r#","PermissionsBoundary":{"PermissionsBoundaryArn":"arn:aws:iam::1:policy/pb"}"#
+                } else {
+                    ""
+                }
+            )
+        };
+        let text = format!(
+            r#"{{"RoleDetailList":[{},{},{},{}],"Policies":[{{"PolicyName":"pb","Arn":"arn:aws:iam::1:policy/pb","DefaultVersionId":"v1","PolicyVersionList":[{{"VersionId":"v1","IsDefaultVersion":true,"Document":{{"Statement":[{{"Effect":"Allow","Action":"s3:*","Resource":"*"}}]}}}}]}}]}}"#,
+            role("a", doc, false),
+            role("b", doc, false),
+            role("c", other, false),
+            role("d", doc, true)
+        );
+        let account =
+            crate::ingest::iam::parse(text.as_bytes(), std::path::Path::new("iam.json")).unwrap();
+        let p = |n: &str| account.principals.iter().position(|p| p.name == n).unwrap();
+        assert!(Arc::ptr_eq(
+            &account.principals[p("a")].policies[0].document,
+            &account.principals[p("b")].policies[0].document
+        ));
+        let (audits, _) = audit_principals(
+            cat,
+            &obs,
+            &TrailCoverage::assumed_management_only(),
+            &account,
+            Default::default(),
+            &HashMap::new(),
+        );
+        let g = |n: &str| &audits[p(n)].grants;
+        assert!(Arc::ptr_eq(g("a"), g("b")));
+        assert!(!Arc::ptr_eq(g("a"), g("c")));
+        assert!(!Arc::ptr_eq(g("a"), g("d")));
+        // Shared grants are the grants each would have had on its own.
+        for n in ["a", "b", "c", "d"] {
+            let alone = effective_grants(cat, &mut Expander::new(cat), &account.principals[p(n)]);
+            assert_eq!(g(n).granted, alone.granted, "{n}");
+            assert_eq!(g(n).partially_denied, alone.partially_denied, "{n}");
+            assert_eq!(g(n).outside_boundary, alone.outside_boundary, "{n}");
+        }
+        assert!(g("d")
+            .outside_boundary
+            .contains(cat.lookup("kms:Decrypt").unwrap()));
+        assert!(g("a")
+            .partially_denied
+            .contains(cat.lookup("s3:GetObject").unwrap()));
     }
 }

@@ -7,6 +7,7 @@ use crate::model::{
     Account, AttachedPolicy, PolicyDocument, PolicySource, Principal, PrincipalType,
 };
 use serde_json::{Map, Value};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -20,11 +21,19 @@ pub fn load(path: &Path) -> Result<Account, IngestError> {
 /// Parses authorization details; `path` is only used to name errors.
 pub fn parse(bytes: &[u8], path: &Path) -> Result<Account, IngestError> {
     let root: Value = serde_json::from_slice(bytes).map_err(|e| IngestError::json(path, &e))?;
-    Parser { path }.account(&root)
+    Parser {
+        path,
+        inline_docs: RefCell::default(),
+    }
+    .account(&root)
 }
 
 struct Parser<'a> {
     path: &'a Path,
+    /// Inline documents by their JSON text: identical inline policies (roles
+    /// stamped from one template) share one document, so the audit evaluates
+    /// them once (`diff::audit_principals` groups principals by document).
+    inline_docs: RefCell<HashMap<String, Arc<PolicyDocument>>>,
 }
 
 struct Managed {
@@ -171,7 +180,7 @@ impl Parser<'_> {
                         group: name.clone(),
                         policy_name: pname,
                     },
-                    document: Arc::new(doc),
+                    document: doc,
                 });
             }
             for (j, mp) in self
@@ -217,7 +226,7 @@ impl Parser<'_> {
                     let (pname, doc) = self.inline(ip, &format!("{at}.{prefix}PolicyList[{j}]"))?;
                     policies.push(AttachedPolicy {
                         source: PolicySource::Inline { policy_name: pname },
-                        document: Arc::new(doc),
+                        document: doc,
                     });
                 }
                 for (j, mp) in self
@@ -319,15 +328,28 @@ impl Parser<'_> {
         })
     }
 
-    fn inline(&self, v: &Value, at: &str) -> Result<(String, PolicyDocument), IngestError> {
+    fn inline(&self, v: &Value, at: &str) -> Result<(String, Arc<PolicyDocument>), IngestError> {
         let o = self.obj(v, at)?;
         let name = self.string(o, "PolicyName", at)?;
         let doc = o
             .get("PolicyDocument")
             .ok_or_else(|| self.shape(at, "missing `PolicyDocument`"))?;
-        let doc = parse_document_value(doc, &format!("{at}.PolicyDocument"))
-            .map_err(|e| self.policy_err(e))?;
-        Ok((name, doc))
+        // The raw API form is a URL-encoded string, the CLI form an object.
+        let key = match doc {
+            Value::String(s) => format!("s{s}"),
+            other => format!("o{other}"),
+        };
+        if let Some(d) = self.inline_docs.borrow().get(&key) {
+            return Ok((name, Arc::clone(d)));
+        }
+        let parsed = Arc::new(
+            parse_document_value(doc, &format!("{at}.PolicyDocument"))
+                .map_err(|e| self.policy_err(e))?,
+        );
+        self.inline_docs
+            .borrow_mut()
+            .insert(key, Arc::clone(&parsed));
+        Ok((name, parsed))
     }
 }
 
