@@ -60,7 +60,8 @@ const REGIONS: &[&str] = &[
     "us-west-2",
 ];
 
-/// The resource samples per row, as elsewhere in the audit.
+/// The resource samples per row, as elsewhere in the audit: the smallest
+/// names, so the sample does not depend on the order of the rows.
 const RESOURCE_SAMPLES: usize = crate::usage::aggregate::RESOURCE_SAMPLES;
 
 /// Knobs of the Athena path (`pull --athena`).
@@ -314,8 +315,8 @@ TBLPROPERTIES (
     count(DISTINCT eventid) AS events,
     min(eventtime) AS first_seen,
     max(eventtime) AS last_seen,
-    array_join(slice(array_distinct(flatten(array_agg(
-        COALESCE(transform(resources, r -> r.arn), CAST(ARRAY[] AS ARRAY(VARCHAR)))))), 1, {samples}), ' ') AS resources
+    array_join(slice(array_sort(array_distinct(flatten(array_agg(
+        COALESCE(transform(resources, r -> r.arn), CAST(ARRAY[] AS ARRAY(VARCHAR))))))), 1, {samples}), ' ') AS resources
 FROM {db}.{table}
 WHERE account IN ({accounts})
     AND day BETWEEN {first_day} AND {last_day}

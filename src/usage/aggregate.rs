@@ -36,7 +36,8 @@ pub struct ActionStats {
     /// Unix seconds.
     pub first: i64,
     pub last: i64,
-    /// Up to `RESOURCE_SAMPLES` distinct resource ARNs.
+    /// Up to `RESOURCE_SAMPLES` distinct resource ARNs: the smallest names,
+    /// so that the sample does not depend on the order of reading.
     pub resources: BTreeSet<String>,
     /// More distinct resources were seen than are kept.
     pub resources_truncated: bool,
@@ -77,10 +78,8 @@ impl ActionStats {
         }
         self.count += occ.count;
         for r in resources {
-            if self.resources.len() < RESOURCE_SAMPLES {
-                self.resources.insert(r.clone());
-            } else if !self.resources.contains(r) {
-                self.resources_truncated = true;
+            if !self.resources.contains(r) {
+                self.resources_truncated |= keep_smallest(&mut self.resources, &r);
             }
         }
         if let Some(v) = via {
@@ -101,10 +100,8 @@ impl ActionStats {
         self.count += o.count;
         self.resources_truncated |= o.resources_truncated;
         for r in o.resources {
-            if self.resources.len() < RESOURCE_SAMPLES {
-                self.resources.insert(r);
-            } else if !self.resources.contains(&r) {
-                self.resources_truncated = true;
+            if !self.resources.contains(&r) {
+                self.resources_truncated |= keep_smallest(&mut self.resources, &r);
             }
         }
         for (k, v) in o.invoked_by {
@@ -114,6 +111,22 @@ impl ActionStats {
             *self.error_codes.entry(k).or_default() += v;
         }
     }
+}
+
+/// Adds `r` (not yet in `set`) to a sample of at most `RESOURCE_SAMPLES`
+/// resources that keeps the smallest names: the same sample whatever order
+/// the files were read in, by however many threads. True when a resource was
+/// left out (`r` or one it displaced).
+fn keep_smallest(set: &mut BTreeSet<String>, r: &str) -> bool {
+    if set.len() < RESOURCE_SAMPLES {
+        set.insert(r.to_string());
+        return false;
+    }
+    if set.last().is_some_and(|max| r < max.as_str()) {
+        set.pop_last();
+        set.insert(r.to_string());
+    }
+    true
 }
 
 /// Adds `n` to a count, allocating the key only the first time it is seen.
@@ -184,8 +197,8 @@ impl ActorActivity {
         for (k, v) in o.resources_by_source_identity {
             let e = self.resources_by_source_identity.entry(k).or_default();
             for r in v {
-                if e.len() < RESOURCE_SAMPLES {
-                    e.insert(r);
+                if !e.contains(&r) {
+                    keep_smallest(e, &r);
                 }
             }
         }
@@ -719,8 +732,8 @@ pub fn fold(
                         .entry(si.to_string())
                         .or_default();
                     for r in resources.iter() {
-                        if e.len() < RESOURCE_SAMPLES {
-                            e.insert(r.clone());
+                        if !e.contains(r) {
+                            keep_smallest(e, r);
                         }
                     }
                 }
@@ -763,6 +776,38 @@ pub fn fold(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resource_samples_do_not_depend_on_the_order_of_reading() {
+        let names: Vec<String> = (0..25).map(|i| format!("arn:aws:s3:::b/k{i:02}")).collect();
+        let occ = Occurrence {
+            count: 1,
+            first: 0,
+            last: 0,
+        };
+        let one_by_one = |order: &[String]| {
+            let mut s = ActionStats::default();
+            for r in order {
+                s.add(occ, std::slice::from_ref(r), None, None);
+            }
+            s
+        };
+        let forward = one_by_one(&names);
+        let mut reversed: Vec<String> = names.clone();
+        reversed.reverse();
+        let backward = one_by_one(&reversed);
+        // Two partial aggregates merged, as two threads would leave them.
+        let mut left = one_by_one(&reversed[..13]);
+        left.merge(one_by_one(&reversed[13..]));
+        let smallest: BTreeSet<String> = names[..RESOURCE_SAMPLES].iter().cloned().collect();
+        for s in [&forward, &backward, &left] {
+            assert_eq!(s.resources, smallest);
+            assert!(s.resources_truncated);
+            assert_eq!(s.count, 25);
+        }
+        let few = one_by_one(&names[..RESOURCE_SAMPLES]);
+        assert!(!few.resources_truncated);
+    }
 
     #[test]
     fn the_fast_time_parser_agrees_with_chrono() {
