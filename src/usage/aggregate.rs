@@ -79,7 +79,7 @@ impl ActionStats {
         self.count += occ.count;
         for r in resources {
             if !self.resources.contains(r) {
-                self.resources_truncated |= keep_smallest(&mut self.resources, &r);
+                self.resources_truncated |= keep_smallest(&mut self.resources, r);
             }
         }
         if let Some(v) = via {
