@@ -88,17 +88,16 @@ impl Rule for CategoryRule {
             return;
         }
         let (exposure, exposure_why) = s.exposure(ctx.risk);
-        let mut scored: Vec<(f64, ActionId, Verdict, Vec<String>)> = hits
+        let mut scored: Vec<(f64, ActionId, Verdict)> = hits
             .iter()
             .map(|id| {
                 let v = s.verdict(id);
-                let (res, breadth) = s.breadth(cat, id);
+                let breadth = s.breadth_only(cat, id);
                 (
                     ctx.risk
                         .score(cat_risk.weight, v, breadth, s.kind, exposure),
                     id,
                     v,
-                    res,
                 )
             })
             .collect();
@@ -128,7 +127,8 @@ impl Rule for CategoryRule {
         }
         let severity = ctx.risk.severity(score);
         let count = |v: Verdict| scored.iter().filter(|x| x.2 == v).count();
-        for (sc, id, v, res) in scored.iter().take(12) {
+        for (sc, id, v) in scored.iter().take(12) {
+            let (res, _) = s.breadth(cat, *id);
             let used = s.audit.used.iter().find(|u| u.action == *id);
             let what = match (v, used) {
                 (Verdict::Used, Some(u)) => {

@@ -173,6 +173,48 @@ impl Subject<'_> {
         let b = Breadth::of(&r);
         (r, b)
     }
+
+    /// The breadth alone, as [`Subject::breadth`] gives it, without building
+    /// the pattern list: the category rules score every granted action of a
+    /// category (thousands for a broad role) and list only a dozen.
+    pub fn breadth_only(&self, cat: &Catalog, id: ActionId) -> Breadth {
+        use crate::model::{Effect, ResourceSpec};
+        use crate::policy::grants::{resource_applies, statement};
+        use crate::policy::PolicyRef;
+        // Patterns scoped by a session variable do not widen (`Breadth::of`).
+        let scoped = |p: &str| p.contains("${aws:");
+        let mut b = Breadth::Specific;
+        for c in self.audit.grants.reasons(id) {
+            if c.effect != Effect::Allow || c.at.policy == PolicyRef::Boundary {
+                continue;
+            }
+            let Some(st) = statement(&self.audit.principal, c.at) else {
+                continue;
+            };
+            match &st.resources {
+                ResourceSpec::Resource(pats) => {
+                    for p in pats.iter().filter(|p| !scoped(p)) {
+                        if !resource_applies(cat, id, p) {
+                            continue;
+                        }
+                        if p == "*" {
+                            return Breadth::All;
+                        }
+                        if p.contains('*') || p.contains('?') {
+                            b = Breadth::Wildcard;
+                        }
+                    }
+                }
+                ResourceSpec::NotResource(pats) => {
+                    if !pats.iter().any(|p| scoped(p)) {
+                        return Breadth::All;
+                    }
+                }
+                ResourceSpec::None => return Breadth::All,
+            }
+        }
+        b
+    }
 }
 
 /// A check over one principal.
@@ -270,6 +312,62 @@ pub fn docs_markdown() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `breadth_only` is `breadth` without the list, on the demo account and
+    /// on resource elements of every shape.
+    #[test]
+    fn breadth_only_agrees_with_breadth() {
+        let cat = Catalog::embedded();
+        let obs = crate::diff::observability::Observability::embedded(cat).unwrap();
+        let shapes = br#"{"RoleDetailList":[{"RoleName":"r","Arn":"arn:aws:iam::1:role/r","RolePolicyList":[
+            {"PolicyName":"a","PolicyDocument":{"Statement":[
+                {"Effect":"Allow","Action":"s3:*","Resource":["arn:aws:s3:::logs-?/*","arn:aws:s3:::home/${aws:username}/*","arn:aws:s3:::fixed"]},
+                {"Effect":"Allow","Action":"secretsmanager:*","Resource":"arn:aws:secretsmanager:*:1:secret:app/${aws:PrincipalTag/team}-*"},
+                {"Effect":"Allow","Action":"kms:*","NotResource":"arn:aws:kms:*:1:key/k"},
+                {"Effect":"Allow","Action":"ssm:*","NotResource":"arn:aws:ssm:*:1:parameter/${aws:username}"},
+                {"Effect":"Allow","Action":"iam:PassRole"},
+                {"Effect":"Allow","Action":"ec2:Describe*","Resource":"*"},
+                {"Effect":"Deny","Action":"s3:DeleteObject","Resource":"arn:aws:s3:::fixed/*"}]}}]}]}"#;
+        let demo = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/demo/iam.json"
+        ))
+        .unwrap();
+        let mut compared = 0;
+        let mut seen = std::collections::BTreeSet::new();
+        for text in [&shapes[..], &demo[..]] {
+            let account =
+                crate::ingest::iam::parse(text, std::path::Path::new("iam.json")).unwrap();
+            let (audits, _) = crate::diff::audit_principals(
+                cat,
+                &obs,
+                &crate::ingest::trails::TrailCoverage::assumed_management_only(),
+                &account,
+                Default::default(),
+                &Default::default(),
+            );
+            for a in &audits {
+                let s = Subject {
+                    audit: a,
+                    kind: Kind::Npe,
+                    credentials: None,
+                };
+                for id in a.grants.granted.iter() {
+                    seen.insert(s.breadth_only(cat, id) as u8);
+                    assert_eq!(
+                        s.breadth_only(cat, id),
+                        s.breadth(cat, id).1,
+                        "{} {}",
+                        a.principal.name,
+                        cat.full_name(id)
+                    );
+                    compared += 1;
+                }
+            }
+        }
+        assert!(compared > 10_000, "{compared}");
+        assert_eq!(seen.len(), 3, "all, wildcard and specific breadths met");
+    }
 
     #[test]
     fn rule_ids_are_unique_and_kebab_case() {
