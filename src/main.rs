@@ -546,14 +546,8 @@ fn pull(
         .context("starting the async runtime")?;
     let outcome = rt.block_on(leastpriv::pull::run(&opts))?;
     for s in &outcome.pulled {
-        for p in &s.manifest.problems {
-            log::warn!(
-                "{}: {} {}: {}",
-                s.manifest.account_id,
-                p.stage,
-                p.target,
-                p.message
-            );
+        for w in s.manifest.warnings(5) {
+            log::warn!("{w}");
         }
     }
     Ok(outcome)

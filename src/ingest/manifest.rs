@@ -122,10 +122,68 @@ impl Manifest {
             ..Manifest::default()
         }
     }
+
+    /// The pull's problems as warning lines. A denial repeats for every
+    /// principal or object of a stage: the first `named_per_stage` of each
+    /// stage are named, the rest counted (all of them are in the file).
+    pub fn warnings(&self, named_per_stage: usize) -> Vec<String> {
+        let mut per_stage: std::collections::BTreeMap<&str, usize> = Default::default();
+        let mut out = Vec::new();
+        for p in &self.problems {
+            let n = per_stage.entry(p.stage.as_str()).or_default();
+            *n += 1;
+            if *n <= named_per_stage {
+                out.push(format!(
+                    "{}: {} {}: {}",
+                    self.account_id, p.stage, p.target, p.message
+                ));
+            }
+        }
+        for (stage, n) in per_stage {
+            if n > named_per_stage {
+                out.push(format!(
+                    "{}: {} more {stage} problem(s), listed in manifest.json",
+                    self.account_id,
+                    n - named_per_stage
+                ));
+            }
+        }
+        out
+    }
 }
 
 /// Reads a manifest; errors name the file and the JSON path.
 pub fn read(path: &Path) -> Result<Manifest, crate::ingest::IngestError> {
     let bytes = crate::ingest::read_file(path)?;
     crate::ingest::deserialize(&bytes, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_name_the_first_problems_of_each_stage_and_count_the_rest() {
+        let mut m = Manifest::new("111122223333".into(), "arn".into(), None, 0, 0, 0);
+        for i in 0..7 {
+            m.problems.push(Problem::new(
+                "access-advisor",
+                format!("arn:aws:iam::111122223333:role/r{i}"),
+                "AccessDenied",
+            ));
+        }
+        m.problems.push(Problem::new("s3", "s3://b/k", "NoSuchKey"));
+        let w = m.warnings(5);
+        assert_eq!(w.len(), 7, "{w:#?}");
+        assert_eq!(
+            w[0],
+            "111122223333: access-advisor arn:aws:iam::111122223333:role/r0: AccessDenied"
+        );
+        assert!(w.contains(&"111122223333: s3 s3://b/k: NoSuchKey".to_string()));
+        assert_eq!(
+            w.last().unwrap(),
+            "111122223333: 2 more access-advisor problem(s), listed in manifest.json"
+        );
+        assert_eq!(m.warnings(10).len(), 8);
+    }
 }

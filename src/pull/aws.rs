@@ -141,16 +141,3 @@ pub(crate) fn describe(e: &(dyn std::error::Error + 'static)) -> String {
     }
     msg
 }
-
-/// Whether an SDK error is an access denial (reported, not fatal, for
-/// optional parts of the pull).
-pub(crate) fn is_denied(message: &str) -> bool {
-    [
-        "AccessDenied",
-        "UnauthorizedOperation",
-        "not authorized",
-        "Forbidden",
-    ]
-    .iter()
-    .any(|m| message.contains(m))
-}
