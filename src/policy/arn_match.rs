@@ -20,21 +20,46 @@ enum Tok {
 
 fn policy_tokens(pattern: &str) -> Vec<Tok> {
     let mut out: Vec<Tok> = Vec::with_capacity(pattern.len());
+    // Each run of wildcards is rewritten as its `?`s followed by at most one
+    // `*` (`**` means `*`, `*?` means `?*`): runs of a thousand stars, or of
+    // `*?*?...` (both written by the fuzzer), would otherwise make every
+    // intersection that many times longer. While the run holds a star, it is
+    // the last token.
+    let mut run_has_star = false;
     for c in pattern.chars() {
-        let t = match c {
-            '*' => Tok::Star,
-            '?' => Tok::One,
-            c => Tok::Lit(c),
-        };
-        // `**` means what `*` means; a run of a thousand stars (the fuzzer
-        // wrote one) would otherwise make every intersection a thousand
-        // times longer.
-        if t == Tok::Star && out.last() == Some(&Tok::Star) {
-            continue;
+        match c {
+            '*' if run_has_star => {}
+            '*' => {
+                out.push(Tok::Star);
+                run_has_star = true;
+            }
+            '?' if run_has_star => {
+                out.pop();
+                out.push(Tok::One);
+                out.push(Tok::Star);
+            }
+            '?' => out.push(Tok::One),
+            c => {
+                out.push(Tok::Lit(c));
+                run_has_star = false;
+            }
         }
-        out.push(t);
     }
     out
+}
+
+/// A policy resource pattern, tokenized once for many templates.
+pub struct Pattern(Vec<Tok>);
+
+impl Pattern {
+    pub fn new(pattern: &str) -> Pattern {
+        Pattern(policy_tokens(pattern))
+    }
+
+    /// Whether the pattern can match some ARN of a catalog template.
+    pub fn meets_template(&self, template: &str) -> bool {
+        intersects(&self.0, &template_tokens(template))
+    }
 }
 
 /// A catalog ARN template as tokens: `${Partition}`, `${Region}`, `${Account}`
@@ -220,6 +245,29 @@ mod tests {
             "arn:aws:dms:us-east-1:1:endpoint:ABC",
             "arn:${Partition}:dms:${Region}:${Account}:endpoint:*"
         ));
+    }
+
+    #[test]
+    fn wildcard_runs_are_rewritten_as_their_ones_then_one_star() {
+        assert_eq!(policy_tokens("a*?*?b"), policy_tokens("a??*b"));
+        assert_eq!(policy_tokens("a***b"), policy_tokens("a*b"));
+        assert_eq!(policy_tokens("?*?"), vec![Tok::One, Tok::One, Tok::Star]);
+        assert_eq!(
+            policy_tokens("a?b"),
+            vec![Tok::Lit('a'), Tok::One, Tok::Lit('b')]
+        );
+        // The same language: at least two characters between a and b.
+        for (p, arn, meets) in [
+            ("arn:aws:s3:::a*?*?b", "arn:aws:s3:::${BucketName}", true),
+            ("arn:aws:s3:::*?*?*?", "arn:aws:s3:::${BucketName}", true),
+            ("arn:aws:s3:::x*?*?y/k", "arn:aws:s3:::${BucketName}", false),
+        ] {
+            assert_eq!(pattern_meets_template(p, arn), meets, "{p}");
+        }
+        assert!(patterns_intersect("a*?*?b", "axyb"));
+        assert!(!patterns_intersect("a*?*?b", "axb"));
+        assert!(pattern_covers("a*b", "a*?*?b"));
+        assert!(!pattern_covers("a*?*?b", "a*b"));
     }
 
     #[test]

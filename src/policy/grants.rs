@@ -228,13 +228,16 @@ impl<'c> Expander<'c> {
                 }
                 _ => Box::new(by.values().flatten().copied()),
             };
+            // Tokenized once, and each distinct template intersected once:
+            // thousands of actions share a few hundred templates.
+            let tokens = crate::policy::arn_match::Pattern::new(pattern);
+            let mut meets: HashMap<&str, bool> = HashMap::new();
             for id in candidates {
-                if cat
-                    .action(id)
-                    .resource_types
-                    .iter()
-                    .any(|r| pattern_meets_template(pattern, &r.arn))
-                {
+                if cat.action(id).resource_types.iter().any(|r| {
+                    *meets
+                        .entry(r.arn.as_str())
+                        .or_insert_with(|| tokens.meets_template(&r.arn))
+                }) {
                     set.insert(id);
                 }
             }
