@@ -31,6 +31,10 @@ const CHANGEABLE_RULES: &[&str] = &[
     "resource-exposure",
 ];
 
+/// The first column of a principal × action export (`report::frames::COLUMNS`,
+/// which exists only with the `parquet` feature; a test keeps them equal).
+const EXPORT_KEY_COLUMN: &[u8] = b"principal_arn";
+
 /// Lines of one list shown by [`render_text`] before "and N more".
 const TEXT_LIST_MAX: usize = 20;
 
@@ -326,7 +330,9 @@ fn read(path: &Path) -> Result<DocIn, DriftError> {
     // Parquet's magic number, or a CSV header row naming the export's key column.
     let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
     let csv_header = !first_line.trim_ascii_start().starts_with(b"{")
-        && first_line.windows(13).any(|w| w == b"principal_arn");
+        && first_line
+            .windows(EXPORT_KEY_COLUMN.len())
+            .any(|w| w == EXPORT_KEY_COLUMN);
     if bytes.starts_with(b"PAR1") || csv_header {
         return read_export(path, bytes.starts_with(b"PAR1"));
     }
@@ -1048,4 +1054,15 @@ pub fn render_json(d: &Drift) -> String {
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
     s.push('\n');
     s
+}
+
+#[cfg(all(test, feature = "parquet"))]
+mod export_tests {
+    #[test]
+    fn the_export_key_column_is_the_frames_first() {
+        assert_eq!(
+            super::EXPORT_KEY_COLUMN,
+            crate::report::frames::COLUMNS[0].as_bytes()
+        );
+    }
 }
