@@ -160,12 +160,12 @@ pub fn build(audit: &Audit) -> SecretsView {
                     }
                 }
                 for u in a.used.iter().filter(|u| u.action == id) {
-                    for r in &u.stats.resources {
+                    for r in u.stats.resources.iter() {
                         add(r, false);
                     }
                 }
                 for d in a.denied.iter().filter(|d| d.action == id) {
-                    for r in &d.stats.resources {
+                    for r in d.stats.resources.iter() {
                         add(r, false);
                     }
                 }
@@ -195,7 +195,7 @@ pub fn build(audit: &Audit) -> SecretsView {
                         });
                     }
                 }
-                let hit = |rs: &std::collections::BTreeSet<String>| {
+                let hit = |rs: &crate::usage::aggregate::ResourceSample| {
                     rs.iter().any(|r| {
                         e_ref.aliases.iter().any(|a| a == r) || canonical(r) == e_ref.resource
                     })

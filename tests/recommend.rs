@@ -96,7 +96,7 @@ fn acceptance_failures(audit: &Audit, recs: &[Recommendation]) -> (Vec<String>, 
                 if cat.action(u.action).resource_types.is_empty() || u.stats.resources.is_empty() {
                     vec!["*".into()]
                 } else {
-                    u.stats.resources.iter().cloned().collect()
+                    u.stats.resources.to_vec()
                 };
             // Not granted at all: a failure unless no resource it was used on
             // is allowed today either (a Deny on exactly those resources).

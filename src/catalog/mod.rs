@@ -313,13 +313,22 @@ impl Catalog {
 
     /// `prefix:Name` as a shared string, for lists kept in findings.
     pub fn shared_name(&self, id: ActionId) -> Arc<str> {
-        let names = self.shared_names.get_or_init(|| {
+        Arc::clone(&self.names()[id.0 as usize])
+    }
+
+    /// `prefix:Name`, borrowed: writing a report's unused lists (millions
+    /// of names at scale) then allocates nothing per name.
+    pub fn name(&self, id: ActionId) -> &str {
+        &self.names()[id.0 as usize]
+    }
+
+    fn names(&self) -> &[Arc<str>] {
+        self.shared_names.get_or_init(|| {
             self.actions
                 .iter()
                 .map(|a| Arc::from(format!("{}:{}", a.service, a.name)))
                 .collect()
-        });
-        Arc::clone(&names[id.0 as usize])
+        })
     }
 
     /// `prefix:Name`, e.g. `s3:GetObject`.

@@ -454,7 +454,7 @@ fn collect(cat: &Catalog, audit: &Audit, ap: &AuditedPrincipal, scope: Scope, s:
             count: u.stats.count,
             first: u.stats.first,
             last: u.stats.last,
-            observed: u.stats.resources.clone(),
+            observed: u.stats.resources.iter().map(String::from).collect(),
             truncated: u.stats.resources_truncated,
             groups,
         };

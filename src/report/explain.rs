@@ -145,7 +145,7 @@ pub fn render(
                 time(u.stats.first),
                 time(u.stats.last)
             ));
-            for r in &u.stats.resources {
+            for r in u.stats.resources.iter() {
                 out.push_str(&format!("    resource: {r}\n"));
             }
             for (svc, n) in &u.stats.invoked_by {

@@ -82,7 +82,7 @@ pub fn principal_actions(audit: &Audit) -> PolarsResult<DataFrame> {
             r.last_seen.push(stats.map(|s| time(s.last)));
             r.resources.push(
                 stats
-                    .map(|s| s.resources.iter().cloned().collect::<Vec<_>>().join(" "))
+                    .map(|s| s.resources.iter().collect::<Vec<_>>().join(" "))
                     .unwrap_or_default(),
             );
             r.invoked_by.push(

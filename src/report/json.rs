@@ -11,16 +11,16 @@ use std::collections::BTreeMap;
 pub const SCHEMA: &str = "leastpriv.audit/v1";
 
 #[derive(Serialize)]
-pub struct AuditV1 {
+pub struct AuditV1<'a> {
     pub schema: &'static str,
     pub generated_at: String,
     pub tool: ToolV1,
     pub window: WindowV1,
     pub coverage: CoverageV1,
-    pub principals: Vec<PrincipalV1>,
+    pub principals: PrincipalsV1<'a>,
     /// Identities in the logs that are not principals of the snapshot.
     pub other_identities: Vec<OtherV1>,
-    pub findings: Vec<FindingV1>,
+    pub findings: FindingsV1<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineV1>,
 }
@@ -186,18 +186,18 @@ pub struct OtherV1 {
 }
 
 #[derive(Serialize)]
-pub struct FindingV1 {
+pub struct FindingV1<'a> {
     pub rule: &'static str,
     pub severity: &'static str,
     pub score: f64,
-    pub principal: String,
+    pub principal: &'a str,
     pub kind: &'static str,
-    pub actions: SharedNames,
-    pub message: String,
-    pub evidence: Vec<String>,
-    pub remediation: String,
+    pub actions: SharedNames<'a>,
+    pub message: &'a str,
+    pub evidence: &'a [String],
+    pub remediation: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fix: Option<serde_json::Value>,
+    pub fix: Option<&'a serde_json::Value>,
     /// Set when a baseline entry accepts the finding.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accepted: Option<AcceptedV1>,
@@ -228,7 +228,7 @@ fn attempt(cat: &Catalog, a: &crate::diff::Attempt) -> AttemptV1 {
         last_seen: time(a.stats.last),
         granted: a.granted,
         error_codes: a.stats.error_codes.clone(),
-        resources: a.stats.resources.iter().cloned().collect(),
+        resources: a.stats.resources.to_vec(),
     }
 }
 
@@ -240,122 +240,157 @@ pub struct ActionNames(pub Vec<crate::catalog::ActionId>);
 impl Serialize for ActionNames {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let cat = Catalog::embedded();
-        s.collect_seq(self.0.iter().map(|&id| cat.full_name(id)))
+        s.collect_seq(self.0.iter().map(|&id| cat.name(id)))
     }
 }
 
 /// A finding's action names, shared with the audit (`Finding::actions`)
 /// rather than copied, serialized as strings.
-pub struct SharedNames(pub Vec<std::sync::Arc<str>>);
+pub struct SharedNames<'a>(pub &'a [std::sync::Arc<str>]);
 
-impl Serialize for SharedNames {
+impl Serialize for SharedNames<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(self.0.iter().map(|a| &**a))
     }
 }
 
+/// One principal's part of the document, built when it is written.
+fn principal(cat: &Catalog, ap: &crate::audit::AuditedPrincipal) -> PrincipalV1 {
+    let a = &ap.audit;
+    let mut reasons: BTreeMap<String, ActionNames> = BTreeMap::new();
+    for (id, why) in &a.unobservable {
+        reasons
+            .entry(why.code().to_string())
+            .or_insert_with(|| ActionNames(Vec::new()))
+            .0
+            .push(*id);
+    }
+    PrincipalV1 {
+        arn: a.principal.arn.clone(),
+        name: a.principal.name.clone(),
+        principal_type: a.principal.principal_type.as_str(),
+        path: a.principal.path.clone(),
+        kind: ap.kind.as_str(),
+        kind_reason: ap.kind_reason.clone(),
+        granted: a.grants.granted.len(),
+        granted_conditional: a.grants.conditional.len(),
+        used: a
+            .used
+            .iter()
+            .map(|u| UsedV1 {
+                action: cat.full_name(u.action),
+                count: u.stats.count,
+                first_seen: time(u.stats.first),
+                last_seen: time(u.stats.last),
+                resources: u.stats.resources.to_vec(),
+                resources_truncated: u.stats.resources_truncated,
+                granted: u.granted,
+                conditional: u.conditional,
+                invoked_by: u.stats.invoked_by.clone(),
+            })
+            .collect(),
+        unused: ActionNames(a.unused.iter().collect()),
+        unobservable: ActionNames(a.unobservable.iter().map(|(id, _)| *id).collect()),
+        unobservable_reasons: reasons,
+        denied: a.denied.iter().map(|d| attempt(cat, d)).collect(),
+        failed: a.failed.iter().map(|d| attempt(cat, d)).collect(),
+        source_identities: a.activity.as_ref().map_or(0, |x| x.source_identities.len()),
+        sessions: a.activity.as_ref().map_or(0, |x| x.sessions.len()),
+        on_behalf_of: OnBehalfV1 {
+            source_identities: a
+                .activity
+                .as_ref()
+                .map(|x| x.source_identities.clone())
+                .unwrap_or_default(),
+            session_names: a
+                .activity
+                .as_ref()
+                .map(|x| x.sessions.clone())
+                .unwrap_or_default(),
+            session_tags: a
+                .sessions_granted
+                .as_ref()
+                .map(|s| {
+                    s.tags
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            resources_by_source_identity: a
+                .activity
+                .as_ref()
+                .map(|x| {
+                    x.resources_by_source_identity
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.to_vec()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            calls_without_source_identity: a
+                .activity
+                .as_ref()
+                .map_or(0, |x| x.sessions_without_source_identity),
+        },
+        records: a.activity.as_ref().map_or(0, |x| x.records),
+        last_activity: a
+            .activity
+            .as_ref()
+            .filter(|x| x.records > 0)
+            .map(|x| time(x.last)),
+        access_advisor: ap
+            .advisor
+            .iter()
+            .map(|n| AdvisorV1 {
+                action: n.action.clone(),
+                last_accessed: time(n.last_accessed),
+                region: n.region.clone(),
+                trail_verdict: n.trail_verdict,
+            })
+            .collect(),
+    }
+}
+
+/// The principals, serialized one at a time: a 10,000-principal account's
+/// unused lists run to a hundred million names, which are never all built.
+pub struct PrincipalsV1<'a>(&'a Audit);
+
+impl Serialize for PrincipalsV1<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let cat = Catalog::embedded();
+        s.collect_seq(self.0.principals.iter().map(|ap| principal(cat, ap)))
+    }
+}
+
+/// The findings, serialized one at a time, borrowing the audit's text.
+pub struct FindingsV1<'a>(&'a Audit);
+
+impl Serialize for FindingsV1<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let audit = self.0;
+        s.collect_seq(audit.findings.iter().enumerate().map(|(i, f)| FindingV1 {
+            accepted: audit.acceptance(i).map(|e| AcceptedV1 {
+                justification: e.justification.clone(),
+                owner: e.owner.clone(),
+                expires: e.expires.to_string(),
+            }),
+            rule: f.rule,
+            severity: f.severity.as_str(),
+            score: (f.score * 10.0).round() / 10.0,
+            principal: &f.principal,
+            kind: f.kind.as_str(),
+            actions: SharedNames(&f.actions),
+            message: &f.message,
+            evidence: &f.evidence,
+            remediation: &f.remediation,
+            fix: f.fix.as_ref(),
+        }))
+    }
+}
+
 /// Builds the v1 document.
-pub fn build(audit: &Audit) -> AuditV1 {
+pub fn build(audit: &Audit) -> AuditV1<'_> {
     let cat = Catalog::embedded();
-    let principals = audit
-        .principals
-        .iter()
-        .map(|ap| {
-            let a = &ap.audit;
-            let mut reasons: BTreeMap<String, ActionNames> = BTreeMap::new();
-            for (id, why) in &a.unobservable {
-                reasons
-                    .entry(why.code().to_string())
-                    .or_insert_with(|| ActionNames(Vec::new()))
-                    .0
-                    .push(*id);
-            }
-            PrincipalV1 {
-                arn: a.principal.arn.clone(),
-                name: a.principal.name.clone(),
-                principal_type: a.principal.principal_type.as_str(),
-                path: a.principal.path.clone(),
-                kind: ap.kind.as_str(),
-                kind_reason: ap.kind_reason.clone(),
-                granted: a.grants.granted.len(),
-                granted_conditional: a.grants.conditional.len(),
-                used: a
-                    .used
-                    .iter()
-                    .map(|u| UsedV1 {
-                        action: cat.full_name(u.action),
-                        count: u.stats.count,
-                        first_seen: time(u.stats.first),
-                        last_seen: time(u.stats.last),
-                        resources: u.stats.resources.iter().cloned().collect(),
-                        resources_truncated: u.stats.resources_truncated,
-                        granted: u.granted,
-                        conditional: u.conditional,
-                        invoked_by: u.stats.invoked_by.clone(),
-                    })
-                    .collect(),
-                unused: ActionNames(a.unused.iter().collect()),
-                unobservable: ActionNames(a.unobservable.iter().map(|(id, _)| *id).collect()),
-                unobservable_reasons: reasons,
-                denied: a.denied.iter().map(|d| attempt(cat, d)).collect(),
-                failed: a.failed.iter().map(|d| attempt(cat, d)).collect(),
-                source_identities: a.activity.as_ref().map_or(0, |x| x.source_identities.len()),
-                sessions: a.activity.as_ref().map_or(0, |x| x.sessions.len()),
-                on_behalf_of: OnBehalfV1 {
-                    source_identities: a
-                        .activity
-                        .as_ref()
-                        .map(|x| x.source_identities.clone())
-                        .unwrap_or_default(),
-                    session_names: a
-                        .activity
-                        .as_ref()
-                        .map(|x| x.sessions.clone())
-                        .unwrap_or_default(),
-                    session_tags: a
-                        .sessions_granted
-                        .as_ref()
-                        .map(|s| {
-                            s.tags
-                                .iter()
-                                .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                    resources_by_source_identity: a
-                        .activity
-                        .as_ref()
-                        .map(|x| {
-                            x.resources_by_source_identity
-                                .iter()
-                                .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                    calls_without_source_identity: a
-                        .activity
-                        .as_ref()
-                        .map_or(0, |x| x.sessions_without_source_identity),
-                },
-                records: a.activity.as_ref().map_or(0, |x| x.records),
-                last_activity: a
-                    .activity
-                    .as_ref()
-                    .filter(|x| x.records > 0)
-                    .map(|x| time(x.last)),
-                access_advisor: ap
-                    .advisor
-                    .iter()
-                    .map(|n| AdvisorV1 {
-                        action: n.action.clone(),
-                        last_accessed: time(n.last_accessed),
-                        region: n.region.clone(),
-                        trail_verdict: n.trail_verdict,
-                    })
-                    .collect(),
-            }
-        })
-        .collect();
     let s = &audit.stats;
     let t = &audit.trails;
     AuditV1 {
@@ -433,7 +468,7 @@ pub fn build(audit: &Audit) -> AuditV1 {
             },
             missing_policies: audit.missing_policies.clone(),
         },
-        principals,
+        principals: PrincipalsV1(audit),
         other_identities: audit
             .others
             .iter()
@@ -472,28 +507,7 @@ pub fn build(audit: &Audit) -> AuditV1 {
                 .map(|e| e.describe())
                 .collect(),
         }),
-        findings: audit
-            .findings
-            .iter()
-            .enumerate()
-            .map(|(i, f)| FindingV1 {
-                accepted: audit.acceptance(i).map(|e| AcceptedV1 {
-                    justification: e.justification.clone(),
-                    owner: e.owner.clone(),
-                    expires: e.expires.to_string(),
-                }),
-                rule: f.rule,
-                severity: f.severity.as_str(),
-                score: (f.score * 10.0).round() / 10.0,
-                principal: f.principal.clone(),
-                kind: f.kind.as_str(),
-                actions: SharedNames(f.actions.clone()),
-                message: f.message.clone(),
-                evidence: f.evidence.clone(),
-                remediation: f.remediation.clone(),
-                fix: f.fix.clone(),
-            })
-            .collect(),
+        findings: FindingsV1(audit),
     }
 }
 

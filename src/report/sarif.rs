@@ -17,18 +17,18 @@ pub const FINGERPRINT_KEY: &str = "leastprivFindingHash/v1";
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Log {
+pub struct Log<'a> {
     #[serde(rename = "$schema")]
     pub schema: &'static str,
     pub version: &'static str,
-    pub runs: Vec<Run>,
+    pub runs: Vec<Run<'a>>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Run {
+pub struct Run<'a> {
     pub tool: Tool,
-    pub results: Vec<SarifResult>,
+    pub results: Vec<SarifResult<'a>>,
 }
 
 #[derive(Serialize)]
@@ -79,7 +79,7 @@ pub struct RuleProperties {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SarifResult {
+pub struct SarifResult<'a> {
     pub rule_id: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_index: Option<usize>,
@@ -87,17 +87,17 @@ pub struct SarifResult {
     pub message: Message,
     pub locations: Vec<Location>,
     pub partial_fingerprints: std::collections::BTreeMap<&'static str, String>,
-    pub properties: ResultProperties,
+    pub properties: ResultProperties<'a>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ResultProperties {
+pub struct ResultProperties<'a> {
     pub severity: &'static str,
     pub score: f64,
     pub principal: String,
     pub kind: &'static str,
-    pub actions: super::json::SharedNames,
+    pub actions: super::json::SharedNames<'a>,
 }
 
 #[derive(Serialize)]
@@ -203,7 +203,7 @@ pub fn fingerprint(rule: &str, principal: &str, actions: &[impl AsRef<str>]) -> 
 }
 
 /// Builds the SARIF log.
-pub fn build(audit: &Audit) -> Log {
+pub fn build(audit: &Audit) -> Log<'_> {
     let rules: Vec<ReportingDescriptor> = REGISTRY
         .iter()
         .map(|r| {
@@ -277,7 +277,7 @@ pub fn build(audit: &Audit) -> Log {
                     score: (f.score * 10.0).round() / 10.0,
                     principal: f.principal.clone(),
                     kind: f.kind.as_str(),
-                    actions: super::json::SharedNames(f.actions.clone()),
+                    actions: super::json::SharedNames(&f.actions),
                 },
             }
         })

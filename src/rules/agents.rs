@@ -64,7 +64,7 @@ impl Rule for SuperUserAgent {
         for (user, res) in users.iter().take(10) {
             evidence.push(format!(
                 "{user} touched {}",
-                res.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+                res.iter().take(5).collect::<Vec<_>>().join(", ")
             ));
         }
         for u in &broad {

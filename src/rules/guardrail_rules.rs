@@ -176,12 +176,7 @@ impl Rule for GuardrailHit {
             if !d.stats.resources.is_empty() {
                 evidence.push(format!(
                     "on {}",
-                    d.stats
-                        .resources
-                        .iter()
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    d.stats.resources.iter().collect::<Vec<_>>().join(", ")
                 ));
             }
             let fix = if stopped_by.is_empty() {

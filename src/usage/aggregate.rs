@@ -38,7 +38,7 @@ pub struct ActionStats {
     pub last: i64,
     /// Up to `RESOURCE_SAMPLES` distinct resource ARNs: the smallest names,
     /// so that the sample does not depend on the order of reading.
-    pub resources: BTreeSet<String>,
+    pub resources: ResourceSample,
     /// More distinct resources were seen than are kept.
     pub resources_truncated: bool,
     /// Services that made the call on the principal's behalf, with counts.
@@ -78,9 +78,7 @@ impl ActionStats {
         }
         self.count += occ.count;
         for r in resources {
-            if !self.resources.contains(r) {
-                self.resources_truncated |= keep_smallest(&mut self.resources, r);
-            }
+            self.resources_truncated |= self.resources.insert(r);
         }
         if let Some(v) = via {
             bump(&mut self.invoked_by, v, occ.count);
@@ -99,10 +97,8 @@ impl ActionStats {
         self.last = self.last.max(o.last);
         self.count += o.count;
         self.resources_truncated |= o.resources_truncated;
-        for r in o.resources {
-            if !self.resources.contains(&r) {
-                self.resources_truncated |= keep_smallest(&mut self.resources, &r);
-            }
+        for r in o.resources.iter() {
+            self.resources_truncated |= self.resources.insert(r);
         }
         for (k, v) in o.invoked_by {
             *self.invoked_by.entry(k).or_default() += v;
@@ -113,20 +109,83 @@ impl ActionStats {
     }
 }
 
-/// Adds `r` (not yet in `set`) to a sample of at most `RESOURCE_SAMPLES`
-/// resources that keeps the smallest names: the same sample whatever order
-/// the files were read in, by however many threads. True when a resource was
-/// left out (`r` or one it displaced).
-fn keep_smallest(set: &mut BTreeSet<String>, r: &str) -> bool {
-    if set.len() < RESOURCE_SAMPLES {
-        set.insert(r.to_string());
-        return false;
+/// Up to `RESOURCE_SAMPLES` distinct resource names, sorted, keeping the
+/// smallest: the same sample whatever order the files were read in, by
+/// however many threads. A sorted vector of boxed names rather than a
+/// `BTreeSet<String>`: an account has a sample per principal and action
+/// (hundreds of thousands at 10,000 principals), and the B-tree's nodes and
+/// the strings' spare capacity were most of the activity's memory.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResourceSample(Vec<Box<str>>);
+
+impl ResourceSample {
+    /// Adds `r`; true when a resource was left out (`r`, or the largest name,
+    /// which `r` displaced).
+    pub fn insert(&mut self, r: &str) -> bool {
+        match self.0.binary_search_by(|x| (**x).cmp(r)) {
+            Ok(_) => false,
+            Err(at) if self.0.len() < RESOURCE_SAMPLES => {
+                self.0.reserve_exact(1);
+                self.0.insert(at, r.into());
+                false
+            }
+            Err(at) => {
+                if at < self.0.len() {
+                    self.0.pop();
+                    self.0.insert(at, r.into());
+                }
+                true
+            }
+        }
     }
-    if set.last().is_some_and(|max| r < max.as_str()) {
-        set.pop_last();
-        set.insert(r.to_string());
+
+    /// The names, smallest first.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + DoubleEndedIterator + Clone {
+        self.0.iter().map(|r| &**r)
     }
-    true
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn contains(&self, r: &str) -> bool {
+        self.0.binary_search_by(|x| (**x).cmp(r)).is_ok()
+    }
+
+    /// The names as owned strings, for the report types.
+    pub fn to_vec(&self) -> Vec<String> {
+        self.iter().map(String::from).collect()
+    }
+}
+
+/// Serialized as a list of names (the activity store's sidecar); reading
+/// keeps the smallest `RESOURCE_SAMPLES`, as adding them one by one would.
+impl serde::Serialize for ResourceSample {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ResourceSample {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Vec::<String>::deserialize(d)?.into_iter().collect())
+    }
+}
+
+impl<S: AsRef<str>> FromIterator<S> for ResourceSample {
+    /// The smallest `RESOURCE_SAMPLES` of the names; use `insert` to learn
+    /// whether any were left out.
+    fn from_iter<I: IntoIterator<Item = S>>(names: I) -> Self {
+        let mut s = ResourceSample::default();
+        for r in names {
+            s.insert(r.as_ref());
+        }
+        s
+    }
 }
 
 /// Adds `n` to a count, allocating the key only the first time it is seen.
@@ -149,7 +208,7 @@ pub struct ActorActivity {
     pub source_identities: BTreeMap<String, u64>,
     pub sessions: BTreeMap<String, u64>,
     /// Per end user (`sourceIdentity`), up to `RESOURCE_SAMPLES` resources touched.
-    pub resources_by_source_identity: BTreeMap<String, BTreeSet<String>>,
+    pub resources_by_source_identity: BTreeMap<String, ResourceSample>,
     /// Assumed-role records whose session carried no `sourceIdentity`.
     pub sessions_without_source_identity: u64,
     /// Events that are not IAM actions (console sign-in, SSO portal), by `source:name`.
@@ -196,10 +255,8 @@ impl ActorActivity {
         }
         for (k, v) in o.resources_by_source_identity {
             let e = self.resources_by_source_identity.entry(k).or_default();
-            for r in v {
-                if !e.contains(&r) {
-                    keep_smallest(e, &r);
-                }
+            for r in v.iter() {
+                e.insert(r);
             }
         }
         self.sessions_without_source_identity += o.sessions_without_source_identity;
@@ -732,9 +789,7 @@ pub fn fold(
                         .entry(si.to_string())
                         .or_default();
                     for r in resources.iter() {
-                        if !e.contains(r) {
-                            keep_smallest(e, r);
-                        }
+                        e.insert(r);
                     }
                 }
             }
@@ -799,9 +854,11 @@ mod tests {
         // Two partial aggregates merged, as two threads would leave them.
         let mut left = one_by_one(&reversed[..13]);
         left.merge(one_by_one(&reversed[13..]));
-        let smallest: BTreeSet<String> = names[..RESOURCE_SAMPLES].iter().cloned().collect();
         for s in [&forward, &backward, &left] {
-            assert_eq!(s.resources, smallest);
+            assert!(s
+                .resources
+                .iter()
+                .eq(names[..RESOURCE_SAMPLES].iter().map(String::as_str)));
             assert!(s.resources_truncated);
             assert_eq!(s.count, 25);
         }

@@ -15,7 +15,7 @@
 //! otherwise the audit re-reads the logs, or says why it cannot.
 
 use super::aggregate::{
-    ActionStats, Activity, ActorActivity, IngestStats, Outcome, SessionsGranted,
+    ActionStats, Activity, ActorActivity, IngestStats, Outcome, ResourceSample, SessionsGranted,
 };
 use super::attribution::ActorKind;
 use crate::catalog::Catalog;
@@ -131,7 +131,7 @@ pub struct ActorFacts {
     pub last: i64,
     pub source_identities: BTreeMap<String, u64>,
     pub sessions: BTreeMap<String, u64>,
-    pub resources_by_source_identity: BTreeMap<String, BTreeSet<String>>,
+    pub resources_by_source_identity: BTreeMap<String, ResourceSample>,
     pub sessions_without_source_identity: u64,
     pub non_iam: BTreeMap<String, u64>,
     pub unmapped: BTreeMap<String, u64>,
@@ -240,7 +240,7 @@ pub fn frame(cat: &Catalog, activity: &Activity) -> PolarsResult<DataFrame> {
         last.push(s.last);
         resources.push(Series::new(
             PlSmallStr::EMPTY,
-            s.resources.iter().map(String::as_str).collect::<Vec<_>>(),
+            s.resources.iter().collect::<Vec<_>>(),
         ));
         truncated.push(s.resources_truncated);
         invoked_by.push(serde_json::to_string(&s.invoked_by).unwrap_or_default());
@@ -486,10 +486,12 @@ pub fn load(dir: &Path, cat: &Catalog, meta: &Meta) -> Result<Activity, StoreErr
         let o =
             outcome_from(&out_s).ok_or_else(|| row_err(format!("unknown outcome `{out_s}`")))?;
         let list = resources.get_as_series(row);
-        let mut res = BTreeSet::new();
+        let mut res = ResourceSample::default();
         if let Some(s) = list {
             let s = s.str().map_err(|e| row_err(format!("`resources`: {e}")))?;
-            res.extend((0..s.len()).filter_map(|i| s.get(i)).map(str::to_string));
+            for r in (0..s.len()).filter_map(|i| s.get(i)) {
+                res.insert(r);
+            }
         }
         let map = |v: Option<&str>, name: &str| -> Result<BTreeMap<String, u64>, StoreError> {
             serde_json::from_str(v.unwrap_or("{}"))
