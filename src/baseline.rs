@@ -307,7 +307,7 @@ mod tests {
             actions: actions.iter().map(|&s| s.into()).collect(),
             message: String::new(),
             evidence: vec![],
-            remediation: String::new(),
+            remediation: "".into(),
             fix: None,
         }
     }

@@ -355,6 +355,42 @@ fn write_all_writes_three_files_per_recommendation() {
     assert_eq!(tf.matches('{').count(), tf.matches('}').count());
 }
 
+/// The removed actions not listed are counted per service, and the counts
+/// add up: checked on every diff of the demo, including an administrator's
+/// (some 22,000 actions over 400 services).
+#[test]
+fn removed_actions_per_service_add_up() {
+    let (_, recs) = demo();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let written = write_all(recs, dir.path()).expect("write");
+    let mut lines = 0;
+    for f in written
+        .iter()
+        .filter(|f| f.to_string_lossy().ends_with(".diff.md"))
+    {
+        let text = std::fs::read_to_string(f).expect("diff written");
+        for l in text.lines().filter(|l| l.contains(" more, per service: ")) {
+            let (more, per) = l.split_once(" more, per service: ").expect("split");
+            let more: usize = more.trim_start_matches("- ").parse().expect("count");
+            let mut services = std::collections::BTreeSet::new();
+            let sum: usize = per
+                .split(", ")
+                .map(|p| {
+                    let (svc, n) = p.rsplit_once(' ').expect("`svc` n");
+                    assert!(services.insert(svc), "{svc} counted twice in {f:?}");
+                    n.parse::<usize>().expect("n")
+                })
+                .sum();
+            assert_eq!(sum, more, "{f:?}: {l}");
+            lines += 1;
+        }
+    }
+    assert!(
+        lines >= 3,
+        "the demo has at least three such lines, found {lines}"
+    );
+}
+
 #[test]
 fn snapshot_orders_api() {
     let (_, recs) = demo();

@@ -274,6 +274,12 @@ fn audit_one(
         }
     }
     unobservable.sort_by_key(|(id, _)| *id);
+    // These lists live until the report is written, for every principal.
+    used.shrink_to_fit();
+    for v in [&mut denied, &mut failed] {
+        v.shrink_to_fit();
+    }
+    unobservable.shrink_to_fit();
     PrincipalAudit {
         principal: p.clone(),
         grants,

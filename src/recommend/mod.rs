@@ -584,7 +584,7 @@ pub fn recommend(audit: &Audit) -> Vec<Recommendation> {
             match f.rule {
                 "missing-guardrail" => {
                     if let Some(fix) = &f.fix {
-                        s.guardrails.push(fix.clone());
+                        s.guardrails.push((**fix).clone());
                     }
                 }
                 "stale-access-key" | "stale-console-password" => {

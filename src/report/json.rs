@@ -383,7 +383,7 @@ impl Serialize for FindingsV1<'_> {
             message: &f.message,
             evidence: &f.evidence,
             remediation: &f.remediation,
-            fix: f.fix.as_ref(),
+            fix: f.fix.as_deref(),
         }))
     }
 }

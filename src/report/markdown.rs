@@ -334,13 +334,13 @@ fn findings_blocks(audit: &Audit, out: &mut Vec<Block>) {
         }
         out.push(para(vec![
             strong("Remediation: "),
-            Inline::Ticked(f.remediation.clone()),
+            Inline::Ticked(f.remediation.to_string()),
         ]));
         if let Some(fix) = &f.fix {
             out.push(para(vec![strong("Statement that closes the finding:")]));
             out.push(Block::Code {
                 lang: "json",
-                text: serde_json::to_string_pretty(fix).unwrap_or_default(),
+                text: serde_json::to_string_pretty(&**fix).unwrap_or_default(),
             });
         }
     }

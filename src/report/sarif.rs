@@ -247,7 +247,7 @@ pub fn build(audit: &Audit) -> Log<'_> {
             text.push_str(&f.remediation);
             if let Some(fix) = &f.fix {
                 text.push_str("\n\nStatement that closes the finding:\n");
-                text.push_str(&serde_json::to_string_pretty(fix).unwrap_or_default());
+                text.push_str(&serde_json::to_string_pretty(&**fix).unwrap_or_default());
             }
             SarifResult {
                 rule_id: f.rule,

@@ -91,7 +91,7 @@ impl Rule for SuperUserAgent {
                 act.source_identities.len()
             ),
             evidence,
-            remediation: SUPER.remediation.to_string(),
+            remediation: SUPER.remediation.into(),
             fix: None,
         });
     }
@@ -154,14 +154,14 @@ impl Rule for AgentWithoutSourceIdentity {
                     act.source_identities.len()
                 ),
             ],
-            remediation: NO_SI.remediation.to_string(),
-            fix: Some(serde_json::json!({
+            remediation: NO_SI.remediation.into(),
+            fix: Some(std::sync::Arc::new(serde_json::json!({
                 "Sid": "RequireSourceIdentity",
                 "Effect": "Deny",
                 "Principal": {"AWS": "*"},
                 "Action": ["sts:AssumeRole"],
                 "Condition": {"Null": {"sts:SourceIdentity": "true"}}
-            })),
+            }))),
         });
     }
 }

@@ -171,7 +171,7 @@ impl Rule for CategoryRule {
                 count(Verdict::Unobservable)
             ),
             evidence,
-            remediation: self.meta.remediation.to_string(),
+            remediation: self.meta.remediation.into(),
             fix: None,
         });
     }

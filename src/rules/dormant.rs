@@ -115,7 +115,7 @@ impl Rule for DormantPrincipal {
                 s.audit.grants.granted.len()
             ),
             evidence,
-            remediation: DORMANT.remediation.to_string(),
+            remediation: DORMANT.remediation.into(),
             fix: None,
         });
     }
@@ -172,7 +172,7 @@ impl Rule for StaleAccessKey {
                     format!("older than {max} days"),
                     why,
                 ],
-                remediation: KEY.remediation.to_string(),
+                remediation: KEY.remediation.into(),
                 fix: None,
             });
         }
@@ -230,7 +230,7 @@ impl Rule for StaleConsolePassword {
             actions: Vec::new(),
             message: format!("console password of `{}` {what} {days} days ago", s.name()),
             evidence,
-            remediation: PASSWORD.remediation.to_string(),
+            remediation: PASSWORD.remediation.into(),
             fix: None,
         });
     }

@@ -4,6 +4,35 @@ use super::classify::Kind;
 use super::{Finding, Rule, RuleContext, RuleMeta, Severity, Subject};
 use crate::model::Effect;
 use crate::policy::PolicyRef;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// The Deny statement for one action with no guardrail, built once per
+/// action and shared: thousands of refused attempts at scale name the same
+/// few actions.
+fn explicit_deny(
+    cat: &crate::catalog::Catalog,
+    id: crate::catalog::ActionId,
+) -> Arc<serde_json::Value> {
+    static BUILT: OnceLock<Mutex<std::collections::HashMap<String, Arc<serde_json::Value>>>> =
+        OnceLock::new();
+    let name = cat.name(id);
+    // A poisoned lock only means another rule panicked; the map is still valid.
+    let mut built = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(st) = built.get(name) {
+        return st.clone();
+    }
+    let st = Arc::new(serde_json::json!({
+        "Effect": "Deny",
+        "Action": [name],
+        "Resource": "*",
+        "Sid": "LeastprivExplicitDeny",
+    }));
+    built.insert(name.to_string(), st.clone());
+    st
+}
 
 pub struct MissingGuardrail;
 
@@ -81,7 +110,8 @@ impl Rule for MissingGuardrail {
                     "Add this statement to the boundary or an identity policy of `{}`: {}",
                     s.name(),
                     g.deny_statement()
-                ),
+                )
+                .into(),
                 fix: Some(g.deny_statement()),
             });
         }
@@ -187,13 +217,7 @@ impl Rule for GuardrailHit {
                 } else {
                     evidence.push("not granted (implicit deny): no explicit guardrail".to_string());
                 }
-                let mut st = guard.map(|g| g.deny_statement()).unwrap_or_else(|| {
-                    serde_json::json!({"Effect": "Deny", "Action": [cat.full_name(d.action)], "Resource": "*"})
-                });
-                if guard.is_none() {
-                    st["Sid"] = serde_json::json!("LeastprivExplicitDeny");
-                }
-                Some(st)
+                Some(guard.map_or_else(|| explicit_deny(cat, d.action), |g| g.deny_statement()))
             } else {
                 evidence.extend(stopped_by);
                 None
@@ -220,7 +244,7 @@ impl Rule for GuardrailHit {
                     d.stats.count
                 ),
                 evidence,
-                remediation: HIT.remediation.to_string(),
+                remediation: HIT.remediation.into(),
                 fix,
             });
         }

@@ -33,6 +33,8 @@ pub struct Guardrail {
     pub actions: ActionSet,
     /// Resources the guardrail leaves allowed (empty: all resources are denied).
     pub resources_except: Vec<String>,
+    /// Built once and shared by every finding it closes (thousands at scale).
+    deny: std::sync::OnceLock<std::sync::Arc<serde_json::Value>>,
 }
 
 impl Guardrail {
@@ -47,7 +49,13 @@ impl Guardrail {
     }
 
     /// The Deny statement that closes this guardrail, as policy JSON.
-    pub fn deny_statement(&self) -> serde_json::Value {
+    pub fn deny_statement(&self) -> std::sync::Arc<serde_json::Value> {
+        self.deny
+            .get_or_init(|| std::sync::Arc::new(self.build_deny_statement()))
+            .clone()
+    }
+
+    fn build_deny_statement(&self) -> serde_json::Value {
         let sid: String = std::iter::once("LeastprivGuardrail".to_string())
             .chain(self.id.split('-').map(|w| {
                 let mut c = w.chars();
@@ -119,6 +127,7 @@ impl Guardrails {
                     patterns: g.actions,
                     actions: set,
                     resources_except: g.resources_except,
+                    deny: std::sync::OnceLock::new(),
                 });
             }
         }

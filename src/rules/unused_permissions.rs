@@ -56,7 +56,7 @@ impl Rule for UnusedPermissions {
                 p.unobservable.len(),
                 p.denied.len()
             )],
-            remediation: META.remediation.to_string(),
+            remediation: META.remediation.into(),
             fix: None,
         });
     }

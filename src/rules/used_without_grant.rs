@@ -48,7 +48,7 @@ impl Rule for UsedWithoutGrant {
                     )
                 })
                 .collect(),
-            remediation: META.remediation.to_string(),
+            remediation: META.remediation.into(),
             fix: None,
         });
     }
