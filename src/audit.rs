@@ -148,12 +148,18 @@ fn hash_inputs(paths: &SnapshotPaths) -> Result<Vec<InputHash>, AuditError> {
         .files()
         .into_iter()
         .map(|p| {
-            let bytes = crate::ingest::read_file(p)?;
-            let digest = Sha256::digest(&bytes);
+            // Streamed: the hash needs no copy of the file in memory.
+            let err = |source| crate::ingest::IngestError::Read {
+                path: p.to_path_buf(),
+                source,
+            };
+            let mut f = std::fs::File::open(p).map_err(err)?;
+            let mut h = Sha256::new();
+            let bytes = std::io::copy(&mut f, &mut h).map_err(err)?;
             Ok(InputHash {
                 path: p.to_path_buf(),
-                sha256: digest.iter().map(|b| format!("{b:02x}")).collect(),
-                bytes: bytes.len() as u64,
+                sha256: h.finalize().iter().map(|b| format!("{b:02x}")).collect(),
+                bytes,
             })
         })
         .collect()
@@ -189,6 +195,8 @@ pub fn run_with(
     let mut paths = paths.clone();
     let (activity, since, until) = gather_activity(cat, mapper, &mut paths, opts)?;
     let paths = &paths;
+    // Before the evaluation, whose end is the audit's memory peak.
+    let input_hashes = hash_inputs(paths)?;
     let window = match (since, until) {
         (None, None) => match (activity.stats.first_event, activity.stats.last_event) {
             (Some(s), Some(e)) => Window {
@@ -269,7 +277,6 @@ pub fn run_with(
     };
     let findings = crate::rules::evaluate(&ctx, &subjects);
     drop(subjects);
-    let input_hashes = hash_inputs(paths)?;
     Ok(Audit {
         baseline: None,
         risk: rules.risk.clone(),

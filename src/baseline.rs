@@ -306,7 +306,7 @@ mod tests {
             kind: crate::rules::classify::Kind::Npe,
             actions: actions.iter().map(|&s| s.into()).collect(),
             message: String::new(),
-            evidence: vec![],
+            evidence: Default::default(),
             remediation: "".into(),
             fix: None,
         }

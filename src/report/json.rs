@@ -194,7 +194,7 @@ pub struct FindingV1<'a> {
     pub kind: &'static str,
     pub actions: SharedNames<'a>,
     pub message: &'a str,
-    pub evidence: &'a [String],
+    pub evidence: &'a crate::rules::Evidence,
     pub remediation: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<&'a serde_json::Value>,

@@ -328,7 +328,7 @@ fn findings_blocks(audit: &Audit, out: &mut Vec<Block>) {
             out.push(Block::List(
                 f.evidence
                     .iter()
-                    .map(|e| vec![Inline::Ticked(e.clone())])
+                    .map(|e| vec![Inline::Ticked(e.to_string())])
                     .collect(),
             ));
         }

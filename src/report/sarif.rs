@@ -238,7 +238,7 @@ pub fn build(audit: &Audit) -> Log<'_> {
             let mut text = f.message.clone();
             if !f.evidence.is_empty() {
                 text.push_str("\n\nEvidence:");
-                for e in &f.evidence {
+                for e in f.evidence.iter() {
                     text.push_str("\n- ");
                     text.push_str(e);
                 }

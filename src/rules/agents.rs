@@ -90,7 +90,7 @@ impl Rule for SuperUserAgent {
                 s.name(),
                 act.source_identities.len()
             ),
-            evidence,
+            evidence: evidence.into(),
             remediation: SUPER.remediation.into(),
             fix: None,
         });
@@ -153,7 +153,8 @@ impl Rule for AgentWithoutSourceIdentity {
                     "{} distinct source identities on the other calls",
                     act.source_identities.len()
                 ),
-            ],
+            ]
+            .into(),
             remediation: NO_SI.remediation.into(),
             fix: Some(std::sync::Arc::new(serde_json::json!({
                 "Sid": "RequireSourceIdentity",

@@ -170,7 +170,7 @@ impl Rule for CategoryRule {
                 count(Verdict::Unused),
                 count(Verdict::Unobservable)
             ),
-            evidence,
+            evidence: evidence.into(),
             remediation: self.meta.remediation.into(),
             fix: None,
         });

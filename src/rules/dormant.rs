@@ -114,7 +114,7 @@ impl Rule for DormantPrincipal {
                 p.name,
                 s.audit.grants.granted.len()
             ),
-            evidence,
+            evidence: evidence.into(),
             remediation: DORMANT.remediation.into(),
             fix: None,
         });
@@ -171,7 +171,8 @@ impl Rule for StaleAccessKey {
                     ),
                     format!("older than {max} days"),
                     why,
-                ],
+                ]
+                .into(),
                 remediation: KEY.remediation.into(),
                 fix: None,
             });
@@ -229,7 +230,7 @@ impl Rule for StaleConsolePassword {
             kind: s.kind,
             actions: Vec::new(),
             message: format!("console password of `{}` {what} {days} days ago", s.name()),
-            evidence,
+            evidence: evidence.into(),
             remediation: PASSWORD.remediation.into(),
             fix: None,
         });

@@ -105,7 +105,7 @@ impl Rule for MissingGuardrail {
                     g.title,
                     open.len()
                 ),
-                evidence,
+                evidence: evidence.into(),
                 remediation: format!(
                     "Add this statement to the boundary or an identity policy of `{}`: {}",
                     s.name(),
@@ -243,7 +243,7 @@ impl Rule for GuardrailHit {
                     cat.full_name(d.action),
                     d.stats.count
                 ),
-                evidence,
+                evidence: evidence.into(),
                 remediation: HIT.remediation.into(),
                 fix,
             });

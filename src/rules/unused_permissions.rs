@@ -55,7 +55,7 @@ impl Rule for UnusedPermissions {
                 p.unused.len(),
                 p.unobservable.len(),
                 p.denied.len()
-            )],
+            )].into(),
             remediation: META.remediation.into(),
             fix: None,
         });
