@@ -173,6 +173,27 @@ fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
+/// A `## heading` and a table of `lines`, one row per action (nothing when
+/// there are no lines): the action in code, then what `columns` gives.
+fn section(
+    o: &mut String,
+    heading: &str,
+    header: &[&str],
+    lines: &[Line],
+    columns: impl Fn(&Line) -> Vec<String>,
+) {
+    if lines.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "## {heading}\n");
+    let _ = writeln!(o, "| {} |", header.join(" | "));
+    let _ = writeln!(o, "|{}", "---|".repeat(header.len()));
+    for l in lines {
+        let _ = writeln!(o, "| `{}` | {} |", l.action, columns(l).join(" | "));
+    }
+    o.push('\n');
+}
+
 /// The readable diff between today's grant and the recommendation.
 pub(super) fn diff(d: &DiffInput) -> String {
     let s = d.s;
@@ -281,57 +302,36 @@ pub(super) fn diff(d: &DiffInput) -> String {
         );
     }
 
-    if !d.used.is_empty() {
-        let _ = writeln!(o, "## Kept: used ({})\n", d.used.len());
-        o.push_str("| action | evidence | resources today | recommended |\n|---|---|---|---|\n");
-        for l in d.used {
+    section(
+        &mut o,
+        &format!("Kept: used ({})", d.used.len()),
+        &["action", "evidence", "resources today", "recommended"],
+        d.used,
+        |l| {
             let rec = match &l.note {
                 Some(n) => format!("{} ({n})", l.recommended),
                 None => l.recommended.clone(),
             };
-            let _ = writeln!(
-                o,
-                "| `{}` | {} | {} | {} |",
-                l.action,
-                cell(&l.evidence),
-                cell(&l.today),
-                cell(&rec)
-            );
-        }
-        o.push('\n');
-    }
-    if !d.inferred.is_empty() {
-        let _ = writeln!(o, "## Kept: inferred ({})\n", d.inferred.len());
-        o.push_str("| action | why | resources |\n|---|---|---|\n");
-        for l in d.inferred {
-            let _ = writeln!(
-                o,
-                "| `{}` | {} | {} |",
-                l.action,
-                cell(&l.evidence),
-                cell(&l.recommended)
-            );
-        }
-        o.push('\n');
-    }
-    if !d.unobservable.is_empty() {
-        let _ = writeln!(
-            o,
-            "## Kept: unobservable ({}, statements `KeptUnobservable*`)\n\nCloudTrail could not have shown their use; kept on today's resources. Remove them if the workload does not need them.\n",
+            vec![cell(&l.evidence), cell(&l.today), cell(&rec)]
+        },
+    );
+    section(
+        &mut o,
+        &format!("Kept: inferred ({})", d.inferred.len()),
+        &["action", "why", "resources"],
+        d.inferred,
+        |l| vec![cell(&l.evidence), cell(&l.recommended)],
+    );
+    section(
+        &mut o,
+        &format!(
+            "Kept: unobservable ({}, statements `KeptUnobservable*`)\n\nCloudTrail could not have shown their use; kept on today's resources. Remove them if the workload does not need them.",
             d.unobservable.len()
-        );
-        o.push_str("| action | why unobservable | resources |\n|---|---|---|\n");
-        for l in d.unobservable {
-            let _ = writeln!(
-                o,
-                "| `{}` | {} | {} |",
-                l.action,
-                cell(&l.evidence),
-                cell(&l.today)
-            );
-        }
-        o.push('\n');
-    }
+        ),
+        &["action", "why unobservable", "resources"],
+        d.unobservable,
+        |l| vec![cell(&l.evidence), cell(&l.today)],
+    );
 
     let _ = writeln!(o, "## Removed ({})\n", d.removed.len());
     if let Some(p) = d.dropped_passrole {
