@@ -305,6 +305,31 @@ async fn credential_report(c: &Clients) -> Result<Vec<u8>, String> {
     Err("the credential report was not ready after 60 attempts".into())
 }
 
+/// Runs `job` for each item, `--concurrency` at a time (up to 8: IAM
+/// throttles beyond that), with a progress stage; the results are in the
+/// items' order, so the files written from them are the same from run to run.
+async fn each_bounded<'a, T, F, Fut>(
+    opts: &PullOptions,
+    stage: &str,
+    items: &'a [T],
+    job: F,
+) -> Vec<Fut::Output>
+where
+    F: FnMut(&'a T) -> Fut,
+    Fut: std::future::Future,
+{
+    use futures_util::StreamExt;
+    opts.progress.start(stage, items.len() as u64);
+    let out = futures_util::stream::iter(items)
+        .map(job)
+        .buffered(opts.concurrency.clamp(1, 8))
+        .inspect(|_| opts.progress.advance(1))
+        .collect()
+        .await;
+    opts.progress.finish();
+    out
+}
+
 /// Every user's access keys with their last use. Key ids are masked to
 /// their last four characters: enough to tell keys apart in a review.
 /// Users are read `--concurrency` at a time (up to 8, as Access Advisor),
@@ -315,15 +340,7 @@ async fn access_keys(
     users: &[String],
     m: &mut Manifest,
 ) -> Vec<Value> {
-    use futures_util::StreamExt;
-    opts.progress.start("access keys", users.len() as u64);
-    let per_user: Vec<(Vec<Value>, Vec<Problem>)> = futures_util::stream::iter(users)
-        .map(|u| user_access_keys(c, u))
-        .buffered(opts.concurrency.clamp(1, 8))
-        .inspect(|_| opts.progress.advance(1))
-        .collect()
-        .await;
-    opts.progress.finish();
+    let per_user = each_bounded(opts, "access keys", users, |u| user_access_keys(c, u)).await;
     let mut out = Vec::new();
     for (keys, problems) in per_user {
         out.extend(keys);
@@ -397,19 +414,10 @@ async fn access_advisor(
     arns: &[String],
     m: &mut Manifest,
 ) -> Map<String, Value> {
-    use futures_util::StreamExt;
-    opts.progress.start("Access Advisor", arns.len() as u64);
-    let results: Vec<(String, Result<Value, String>)> =
-        futures_util::stream::iter(arns.iter().cloned())
-            .map(|arn| async move {
-                let r = advisor_one(c, &arn).await;
-                (arn, r)
-            })
-            .buffer_unordered(opts.concurrency.clamp(1, 8))
-            .inspect(|_| opts.progress.advance(1))
-            .collect()
-            .await;
-    opts.progress.finish();
+    let results = each_bounded(opts, "Access Advisor", arns, |arn| async move {
+        (arn.clone(), advisor_one(c, arn).await)
+    })
+    .await;
     let mut out = Map::new();
     for (arn, r) in results {
         match r {

@@ -97,9 +97,7 @@ impl ActionStats {
         self.last = self.last.max(o.last);
         self.count += o.count;
         self.resources_truncated |= o.resources_truncated;
-        for r in o.resources.iter() {
-            self.resources_truncated |= self.resources.insert(r);
-        }
+        self.resources_truncated |= self.resources.merge(o.resources);
         for (k, v) in o.invoked_by {
             *self.invoked_by.entry(k).or_default() += v;
         }
@@ -122,20 +120,42 @@ impl ResourceSample {
     /// Adds `r`; true when a resource was left out (`r`, or the largest name,
     /// which `r` displaced).
     pub fn insert(&mut self, r: &str) -> bool {
+        let (at, left_out) = self.place(r);
+        if let Some(at) = at {
+            self.0.insert(at, r.into());
+        }
+        left_out
+    }
+
+    /// Adds the other sample's names, moving them rather than copying; true
+    /// when a name was left out.
+    pub fn merge(&mut self, other: ResourceSample) -> bool {
+        let mut left_out = false;
+        for r in other.0 {
+            let (at, out) = self.place(&r);
+            if let Some(at) = at {
+                self.0.insert(at, r);
+            }
+            left_out |= out;
+        }
+        left_out
+    }
+
+    /// Where `r` goes (making room: the largest name is dropped when the
+    /// sample is full), or `None` when it is already there or left out; and
+    /// whether a name was left out.
+    fn place(&mut self, r: &str) -> (Option<usize>, bool) {
         match self.0.binary_search_by(|x| (**x).cmp(r)) {
-            Ok(_) => false,
+            Ok(_) => (None, false),
             Err(at) if self.0.len() < RESOURCE_SAMPLES => {
                 self.0.reserve_exact(1);
-                self.0.insert(at, r.into());
-                false
+                (Some(at), false)
             }
-            Err(at) => {
-                if at < self.0.len() {
-                    self.0.pop();
-                    self.0.insert(at, r.into());
-                }
-                true
+            Err(at) if at < self.0.len() => {
+                self.0.pop();
+                (Some(at), true)
             }
+            Err(_) => (None, true),
         }
     }
 
@@ -254,10 +274,10 @@ impl ActorActivity {
             }
         }
         for (k, v) in o.resources_by_source_identity {
-            let e = self.resources_by_source_identity.entry(k).or_default();
-            for r in v.iter() {
-                e.insert(r);
-            }
+            self.resources_by_source_identity
+                .entry(k)
+                .or_default()
+                .merge(v);
         }
         self.sessions_without_source_identity += o.sessions_without_source_identity;
         self.records += o.records;
