@@ -182,7 +182,7 @@ pub fn run_with(
     opts: &AuditOptions,
 ) -> Result<Audit, AuditError> {
     let (mapper, obs, classifier) = (&rules.mapper, &rules.observability, &rules.classifier);
-    let account = iam::load(&paths.iam)?;
+    let mut account = iam::load(&paths.iam)?;
     let credentials = paths
         .credential_report
         .as_deref()
@@ -231,8 +231,14 @@ pub fn run_with(
         .as_deref()
         .map(last_accessed::load)
         .transpose()?;
-    let (audits, others) =
-        audit_principals(cat, obs, &trail_cov, &account, actors, &sessions_granted);
+    let (audits, others) = audit_principals(
+        cat,
+        obs,
+        &trail_cov,
+        std::mem::take(&mut account.principals),
+        actors,
+        &sessions_granted,
+    );
     let principals: Vec<AuditedPrincipal> = audits
         .into_iter()
         .map(|a| {
@@ -471,9 +477,9 @@ fn advisor_notes(
             "used"
         } else if a.denied.iter().any(|d| d.action == id) {
             "denied"
-        } else if a.unused.contains(id) {
+        } else if a.unused().contains(id) {
             "unused"
-        } else if a.unobservable.iter().any(|(u, _)| *u == id) {
+        } else if a.unobservable().get(id).is_some() {
             "unobservable"
         } else {
             "not granted"

@@ -9,7 +9,7 @@ pub mod observability;
 
 use crate::catalog::{ActionId, ActionSet, Catalog};
 use crate::ingest::trails::TrailCoverage;
-use crate::model::{Account, Principal};
+use crate::model::Principal;
 use crate::policy::grants::{
     effective_grants, statement, statement_resources, EffectiveGrants, Expander,
 };
@@ -45,11 +45,13 @@ pub struct PrincipalAudit {
     pub principal: Principal,
     /// Shared by every principal with the same policy documents and boundary.
     pub grants: Arc<EffectiveGrants>,
+    /// What the grants leave unused and unobservable before this principal's
+    /// use is taken out; shared like the grants. A broad grant leaves tens of
+    /// thousands of actions unused: a copy per principal was the largest
+    /// part of a 10,000-principal audit.
+    verdicts: Arc<GrantVerdicts>,
+    /// Sorted by action, one entry per action.
     pub used: Vec<UsedAction>,
-    /// A set, not a list: a broad grant leaves tens of thousands unused,
-    /// for every principal.
-    pub unused: ActionSet,
-    pub unobservable: Vec<(ActionId, Unobservable)>,
     pub denied: Vec<Attempt>,
     /// Attempts that failed for reasons other than permissions.
     pub failed: Vec<Attempt>,
@@ -63,6 +65,111 @@ impl PrincipalAudit {
     pub fn granted_count(&self) -> usize {
         self.grants.granted.len()
     }
+
+    /// Whether the principal used `id` in the window.
+    pub fn is_used(&self, id: ActionId) -> bool {
+        self.used.binary_search_by_key(&id, |u| u.action).is_ok()
+    }
+
+    /// Granted, the trails would have shown it, never seen.
+    pub fn unused(&self) -> Unused<'_> {
+        Unused {
+            set: &self.verdicts.unused,
+            used: &self.used,
+        }
+    }
+
+    /// Granted, and the trails could not have shown it; ordered by action.
+    pub fn unobservable(&self) -> UnobservableList<'_> {
+        UnobservableList {
+            list: &self.verdicts.unobservable,
+            used: &self.used,
+        }
+    }
+}
+
+/// What one set of grants leaves unused and unobservable, before any use.
+#[derive(Debug)]
+struct GrantVerdicts {
+    unused: ActionSet,
+    /// Sorted by action.
+    unobservable: Vec<(ActionId, Unobservable)>,
+}
+
+/// Keeps the items whose action is not in `used`; both ascend by action, so
+/// one pass over each.
+fn not_used<'a, T: 'a>(
+    items: impl Iterator<Item = T> + 'a,
+    key: impl Fn(&T) -> ActionId + 'a,
+    used: &'a [UsedAction],
+) -> impl Iterator<Item = T> + 'a {
+    let mut at = 0;
+    items.filter(move |t| {
+        let id = key(t);
+        while at < used.len() && used[at].action < id {
+            at += 1;
+        }
+        used.get(at).is_none_or(|u| u.action != id)
+    })
+}
+
+/// A principal's unused actions: its grants' unused set less what it used.
+#[derive(Clone, Copy, Debug)]
+pub struct Unused<'a> {
+    set: &'a ActionSet,
+    used: &'a [UsedAction],
+}
+
+impl<'a> Unused<'a> {
+    pub fn contains(&self, id: ActionId) -> bool {
+        self.set.contains(id) && self.used.binary_search_by_key(&id, |u| u.action).is_err()
+    }
+
+    pub fn len(&self) -> usize {
+        self.set.len()
+            - self
+                .used
+                .iter()
+                .filter(|u| self.set.contains(u.action))
+                .count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Ascending by id, i.e. by (service, name).
+    pub fn iter(&self) -> impl Iterator<Item = ActionId> + 'a {
+        not_used(self.set.iter(), |id| *id, self.used)
+    }
+}
+
+/// A principal's unobservable actions with the reason, ascending by action.
+#[derive(Clone, Copy, Debug)]
+pub struct UnobservableList<'a> {
+    list: &'a [(ActionId, Unobservable)],
+    used: &'a [UsedAction],
+}
+
+impl<'a> UnobservableList<'a> {
+    pub fn iter(&self) -> impl Iterator<Item = &'a (ActionId, Unobservable)> + 'a {
+        not_used(self.list.iter(), |x| x.0, self.used)
+    }
+
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
+    }
+
+    /// Why `id` is unobservable, if it is.
+    pub fn get(&self, id: ActionId) -> Option<&'a Unobservable> {
+        let i = self.list.binary_search_by_key(&id, |x| x.0).ok()?;
+        let used = self.used.binary_search_by_key(&id, |u| u.action).is_ok();
+        (!used).then_some(&self.list[i].1)
+    }
 }
 
 /// An identity in the logs that is not a principal of the snapshot: root,
@@ -74,30 +181,30 @@ pub struct OtherActor {
     pub activity: ActorActivity,
 }
 
-/// Computes verdicts for every principal of the account. Takes the actors
-/// by value: each activity moves into its principal's audit, uncopied.
+/// Computes verdicts for every principal of the account. Takes the
+/// principals and actors by value: each moves into its audit, uncopied.
 pub fn audit_principals(
     cat: &'static Catalog,
     obs: &Observability,
     cov: &TrailCoverage,
-    account: &Account,
+    principals: Vec<Principal>,
     actors: crate::usage::aggregate::FastMap<String, ActorActivity>,
     sessions_granted: &HashMap<String, SessionsGranted>,
 ) -> (Vec<PrincipalAudit>, Vec<OtherActor>) {
     let mut index: HashMap<&str, usize> = HashMap::new();
-    for (i, p) in account.principals.iter().enumerate() {
+    for (i, p) in principals.iter().enumerate() {
         index.insert(p.arn.as_str(), i);
     }
     // Sessions whose issuer was missing carry a role ARN without its path.
     let mut by_pathless: HashMap<String, usize> = HashMap::new();
-    for (i, p) in account.principals.iter().enumerate() {
+    for (i, p) in principals.iter().enumerate() {
         if p.principal_type == crate::model::PrincipalType::Role {
             let acct = p.arn.split(':').nth(4).unwrap_or("");
             by_pathless.insert(format!("arn:aws:iam::{acct}:role/{}", p.name), i);
         }
     }
     let mut slots: Vec<Option<ActorActivity>> = Vec::new();
-    slots.resize_with(account.principals.len(), || None);
+    slots.resize_with(principals.len(), || None);
     let mut others = Vec::new();
     for (arn, act) in actors {
         let target = index
@@ -130,8 +237,7 @@ pub fn audit_principals(
     // is read) are evaluated once and share the result.
     let mut combos: HashMap<GrantsKey, usize> = HashMap::new();
     let mut reps: Vec<usize> = Vec::new();
-    let combo_of: Vec<usize> = account
-        .principals
+    let combo_of: Vec<usize> = principals
         .iter()
         .enumerate()
         .map(|(i, p)| {
@@ -141,22 +247,27 @@ pub fn audit_principals(
             })
         })
         .collect();
-    let shared: Vec<Arc<EffectiveGrants>> = reps
+    let shared: Vec<(Arc<EffectiveGrants>, Arc<GrantVerdicts>)> = reps
         .par_iter()
         .map_init(
             || Expander::new(cat),
-            |ex, &i| Arc::new(effective_grants(cat, ex, &account.principals[i])),
+            |ex, &i| {
+                let p = &principals[i];
+                let g = effective_grants(cat, ex, p);
+                let v = grant_verdicts(cat, obs, &fixed, cov, p, &g);
+                (Arc::new(g), Arc::new(v))
+            },
         )
         .collect();
-    let audits = account
-        .principals
-        .par_iter()
+    let audits = principals
+        .into_par_iter()
         .zip(combo_of.par_iter())
         .zip(slots.into_par_iter())
         .map(|((p, &combo), act)| {
-            let grants = Arc::clone(&shared[combo]);
-            let mut a = audit_one(cat, obs, &fixed, cov, p, grants, act);
-            a.sessions_granted = sessions_granted.get(&p.arn).cloned();
+            let (grants, verdicts) = &shared[combo];
+            let sessions = sessions_granted.get(&p.arn).cloned();
+            let mut a = audit_one(p, Arc::clone(grants), Arc::clone(verdicts), act);
+            a.sessions_granted = sessions;
             a
         })
         .collect();
@@ -205,34 +316,66 @@ pub fn granted_resources(
     out
 }
 
-fn audit_one(
+/// The verdicts that depend only on the grants: computed once for all the
+/// principals that share them.
+fn grant_verdicts(
     cat: &Catalog,
     obs: &Observability,
     fixed: &observability::FixedVerdicts,
     cov: &TrailCoverage,
     p: &Principal,
+    grants: &EffectiveGrants,
+) -> GrantVerdicts {
+    let mut unused = grants.granted.clone();
+    // Verdicts that hold whoever the principal is come from one table; only
+    // data events depend on what this principal is granted.
+    let mut unobservable = Vec::new();
+    let mut maybe = unused.clone();
+    maybe.intersect_with(&fixed.unobservable);
+    for id in maybe.iter() {
+        if let Some(why) = fixed.why(id) {
+            unobservable.push((id, why.clone()));
+        }
+    }
+    unused.subtract(&fixed.unobservable);
+    let mut data = unused.clone();
+    data.intersect_with(&fixed.data);
+    for id in data.iter() {
+        if let Some(why) = obs.unobservable(cat, cov, id, || granted_resources(cat, p, grants, id))
+        {
+            unobservable.push((id, why));
+            unused.remove(id);
+        }
+    }
+    unobservable.sort_by_key(|(id, _)| *id);
+    unobservable.shrink_to_fit();
+    GrantVerdicts {
+        unused,
+        unobservable,
+    }
+}
+
+fn audit_one(
+    p: Principal,
     grants: Arc<EffectiveGrants>,
+    verdicts: Arc<GrantVerdicts>,
     mut activity: Option<ActorActivity>,
 ) -> PrincipalAudit {
     let mut used = Vec::new();
     let mut denied = Vec::new();
     let mut failed = Vec::new();
-    let mut used_set = ActionSet::empty(cat);
     if let Some(a) = &mut activity {
         // The evidence moves into the verdicts; the audit keeps the rest of
         // the activity (sessions, source identities) without a second copy.
         for ((id, outcome), stats) in std::mem::take(&mut a.actions) {
             let granted = grants.granted.contains(id);
             match outcome {
-                Outcome::Success => {
-                    used_set.insert(id);
-                    used.push(UsedAction {
-                        action: id,
-                        stats,
-                        granted,
-                        conditional: grants.conditional.contains(id),
-                    });
-                }
+                Outcome::Success => used.push(UsedAction {
+                    action: id,
+                    stats,
+                    granted,
+                    conditional: grants.conditional.contains(id),
+                }),
                 Outcome::Denied => denied.push(Attempt {
                     action: id,
                     stats,
@@ -250,42 +393,16 @@ fn audit_one(
     used.sort_by_key(|u| u.action);
     denied.sort_by_key(|d| d.action);
     failed.sort_by_key(|f| f.action);
-
-    let mut unused = grants.granted.clone();
-    unused.subtract(&used_set);
-    // Verdicts that hold whoever the principal is come from one table; only
-    // data events depend on what this principal is granted.
-    let mut unobservable = Vec::new();
-    let mut maybe = unused.clone();
-    maybe.intersect_with(&fixed.unobservable);
-    for id in maybe.iter() {
-        if let Some(why) = fixed.why(id) {
-            unobservable.push((id, why.clone()));
-        }
-    }
-    unused.subtract(&fixed.unobservable);
-    let mut data = unused.clone();
-    data.intersect_with(&fixed.data);
-    for id in data.iter() {
-        if let Some(why) = obs.unobservable(cat, cov, id, || granted_resources(cat, p, &grants, id))
-        {
-            unobservable.push((id, why));
-            unused.remove(id);
-        }
-    }
-    unobservable.sort_by_key(|(id, _)| *id);
     // These lists live until the report is written, for every principal.
     used.shrink_to_fit();
     for v in [&mut denied, &mut failed] {
         v.shrink_to_fit();
     }
-    unobservable.shrink_to_fit();
     PrincipalAudit {
-        principal: p.clone(),
+        principal: p,
         grants,
+        verdicts,
         used,
-        unused,
-        unobservable,
         denied,
         failed,
         activity,
@@ -328,7 +445,7 @@ mod tests {
             cat,
             &obs,
             &TrailCoverage::assumed_management_only(),
-            &account,
+            account.principals.clone(),
             actors,
             &HashMap::new(),
         );
@@ -342,6 +459,66 @@ mod tests {
                 ("arn:aws:iam::2:role/other", ActorKind::External)
             ]
         );
+    }
+
+    #[test]
+    fn a_principal_s_use_is_taken_out_of_its_shared_verdicts() {
+        let cat = Catalog::embedded();
+        let obs = Observability::embedded(cat).unwrap();
+        // Two roles with one document: one used an action, the other did not.
+        let doc = r#"{"Statement":[{"Effect":"Allow","Action":["s3:ListAllMyBuckets","s3:GetObject","rds-db:connect","kms:Decrypt"],"Resource":"*"}]}"#;
+        let role = |n: &str| {
+            format!(
+                r#"{{"RoleName":"{n}","Arn":"arn:aws:iam::1:role/{n}","RolePolicyList":[{{"PolicyName":"p","PolicyDocument":{doc}}}]}}"#
+            )
+        };
+        let text = format!(r#"{{"RoleDetailList":[{},{}]}}"#, role("a"), role("b"));
+        let account =
+            crate::ingest::iam::parse(text.as_bytes(), std::path::Path::new("iam.json")).unwrap();
+        let id = |n: &str| cat.lookup(n).unwrap();
+        let stats = ActionStats {
+            count: 1,
+            ..Default::default()
+        };
+        let mut act = actor(ActorKind::Principal);
+        for n in ["s3:ListAllMyBuckets", "rds-db:connect", "kms:Decrypt"] {
+            act.actions.insert((id(n), Outcome::Success), stats.clone());
+        }
+        let mut actors = crate::usage::aggregate::FastMap::default();
+        actors.insert("arn:aws:iam::1:role/a".to_string(), act);
+        // Management events only: the object read is unobservable.
+        let (audits, _) = audit_principals(
+            cat,
+            &obs,
+            &TrailCoverage::assumed_management_only(),
+            account.principals.clone(),
+            actors,
+            &HashMap::new(),
+        );
+        let (a, b) = (&audits[0], &audits[1]);
+        assert!(Arc::ptr_eq(&a.verdicts, &b.verdicts));
+        let names = |ids: Vec<ActionId>| {
+            ids.into_iter()
+                .map(|i| cat.full_name(i))
+                .collect::<Vec<_>>()
+        };
+        let unobservable =
+            |p: &PrincipalAudit| names(p.unobservable().iter().map(|(i, _)| *i).collect());
+        // rds-db:connect is never logged; using it still makes it used.
+        assert_eq!(unobservable(b), ["rds-db:connect", "s3:GetObject"]);
+        assert_eq!(unobservable(a), ["s3:GetObject"]);
+        assert_eq!(a.unobservable().len(), 1);
+        assert!(a.unobservable().get(id("rds-db:connect")).is_none());
+        assert!(b.unobservable().get(id("rds-db:connect")).is_some());
+        assert_eq!(
+            names(b.unused().iter().collect()),
+            ["kms:Decrypt", "s3:ListAllMyBuckets"]
+        );
+        assert!(a.unused().is_empty());
+        assert_eq!(a.unused().len(), 0);
+        assert!(!a.unused().contains(id("kms:Decrypt")));
+        assert!(b.unused().contains(id("kms:Decrypt")));
+        assert!(a.is_used(id("kms:Decrypt")) && !b.is_used(id("kms:Decrypt")));
     }
 
     #[test]
@@ -380,7 +557,7 @@ mod tests {
             cat,
             &obs,
             &TrailCoverage::assumed_management_only(),
-            &account,
+            account.principals.clone(),
             Default::default(),
             &HashMap::new(),
         );

@@ -475,7 +475,7 @@ fn collect(cat: &Catalog, audit: &Audit, ap: &AuditedPrincipal, scope: Scope, s:
         return;
     }
     s.dormant = false;
-    for (id, why) in &a.unobservable {
+    for (id, why) in a.unobservable().iter() {
         if Some(*id) == passrole || !in_scope(*id) || s.forbidden.contains(*id) {
             continue;
         }

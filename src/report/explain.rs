@@ -38,8 +38,8 @@ pub fn render(
         a.grants.granted.len(),
         a.grants.conditional.len(),
         a.used.len(),
-        a.unused.len(),
-        a.unobservable.len(),
+        a.unused().len(),
+        a.unobservable().len(),
         a.denied.len()
     );
     out.push_str("  policies:\n");
@@ -86,9 +86,9 @@ pub fn render(
             "used".to_string()
         } else if a.denied.iter().any(|d| d.action == id) && !g.granted.contains(id) {
             "denied (not granted)".to_string()
-        } else if let Some((_, why)) = a.unobservable.iter().find(|(x, _)| *x == id) {
+        } else if let Some(why) = a.unobservable().get(id) {
             format!("unobservable: {}", why.describe())
-        } else if a.unused.contains(id) {
+        } else if a.unused().contains(id) {
             "unused".to_string()
         } else if g.denied.contains(id) {
             "not granted: removed by an explicit Deny".to_string()

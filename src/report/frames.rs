@@ -95,10 +95,10 @@ pub fn principal_actions(audit: &Audit) -> PolarsResult<DataFrame> {
         for u in &a.used {
             push(u.action, "used", Some(&u.stats), None);
         }
-        for id in a.unused.iter() {
+        for id in a.unused().iter() {
             push(id, "unused", None, None);
         }
-        for (id, why) in &a.unobservable {
+        for (id, why) in a.unobservable().iter() {
             push(*id, "unobservable", None, Some(why.describe()));
         }
         for (verdict, attempts) in [("denied", &a.denied), ("failed", &a.failed)] {

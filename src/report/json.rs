@@ -258,7 +258,7 @@ impl Serialize for SharedNames<'_> {
 fn principal(cat: &Catalog, ap: &crate::audit::AuditedPrincipal) -> PrincipalV1 {
     let a = &ap.audit;
     let mut reasons: BTreeMap<String, ActionNames> = BTreeMap::new();
-    for (id, why) in &a.unobservable {
+    for (id, why) in a.unobservable().iter() {
         reasons
             .entry(why.code().to_string())
             .or_insert_with(|| ActionNames(Vec::new()))
@@ -289,8 +289,8 @@ fn principal(cat: &Catalog, ap: &crate::audit::AuditedPrincipal) -> PrincipalV1 
                 invoked_by: u.stats.invoked_by.clone(),
             })
             .collect(),
-        unused: ActionNames(a.unused.iter().collect()),
-        unobservable: ActionNames(a.unobservable.iter().map(|(id, _)| *id).collect()),
+        unused: ActionNames(a.unused().iter().collect()),
+        unobservable: ActionNames(a.unobservable().iter().map(|(id, _)| *id).collect()),
         unobservable_reasons: reasons,
         denied: a.denied.iter().map(|d| attempt(cat, d)).collect(),
         failed: a.failed.iter().map(|d| attempt(cat, d)).collect(),

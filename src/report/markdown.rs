@@ -122,8 +122,8 @@ pub(crate) fn kind_summaries(audit: &Audit) -> Vec<KindSummary> {
                 s.principals += 1;
                 s.granted += a.grants.granted.len();
                 s.used += a.used.len();
-                s.unused += a.unused.len();
-                s.unobservable += a.unobservable.len();
+                s.unused += a.unused().len();
+                s.unobservable += a.unobservable().len();
                 s.denied += a.denied.len();
             }
             s
@@ -381,8 +381,8 @@ fn principal_blocks(audit: &Audit, cat: &Catalog, out: &mut Vec<Block>) {
                 a.grants.granted.len(),
                 a.grants.conditional.len(),
                 a.used.len(),
-                a.unused.len(),
-                a.unobservable.len(),
+                a.unused().len(),
+                a.unobservable().len(),
                 a.denied.len()
             ))],
             vec![text(format!("Activity: {activity}"))],
@@ -426,33 +426,34 @@ fn principal_blocks(audit: &Audit, cat: &Catalog, out: &mut Vec<Block>) {
                     .collect(),
             });
         }
-        if !a.unused.is_empty() {
-            let top = audit.risk.riskiest_in(&a.unused, TOP_UNUSED);
+        let unused = a.unused().len();
+        if unused > 0 {
+            let top = audit.risk.riskiest_in(a.unused(), TOP_UNUSED);
             out.push(Block::Heading(
                 4,
-                format!("Unused ({}; the {} riskiest)", a.unused.len(), top.len()),
+                format!("Unused ({unused}; the {} riskiest)", top.len()),
                 String::new(),
             ));
             let mut items: Vec<Line> = top
                 .iter()
                 .map(|&id| vec![code(cat.full_name(id))])
                 .collect();
-            if a.unused.len() > top.len() {
+            if unused > top.len() {
                 items.push(vec![text(format!(
                     "and {} more (all in --format json)",
-                    a.unused.len() - top.len()
+                    unused - top.len()
                 ))]);
             }
             out.push(Block::List(items));
         }
-        if !a.unobservable.is_empty() {
+        if !a.unobservable().is_empty() {
             out.push(Block::Heading(
                 4,
-                format!("Unobservable ({})", a.unobservable.len()),
+                format!("Unobservable ({})", a.unobservable().len()),
                 String::new(),
             ));
             let mut by: BTreeMap<String, Vec<String>> = BTreeMap::new();
-            for (id, why) in &a.unobservable {
+            for (id, why) in a.unobservable().iter() {
                 by.entry(why.describe())
                     .or_default()
                     .push(cat.full_name(*id));

@@ -138,12 +138,13 @@ pub fn render(audit: &Audit, width: u16) -> String {
             let a = &ap.audit;
             let mut top: Vec<&str> = audit
                 .risk
-                .riskiest_in(&a.unused, TOP_UNUSED)
+                .riskiest_in(a.unused(), TOP_UNUSED)
                 .into_iter()
                 .map(|id| cat.name(id))
                 .collect();
-            let more = format!("+{} more", a.unused.len().saturating_sub(TOP_UNUSED));
-            if a.unused.len() > TOP_UNUSED {
+            let unused = a.unused().len();
+            let more = format!("+{} more", unused.saturating_sub(TOP_UNUSED));
+            if unused > TOP_UNUSED {
                 top.push(&more);
             }
             vec![
@@ -152,8 +153,8 @@ pub fn render(audit: &Audit, width: u16) -> String {
                 ap.kind.as_str().to_string(),
                 a.grants.granted.len().to_string(),
                 a.used.len().to_string(),
-                a.unused.len().to_string(),
-                a.unobservable.len().to_string(),
+                unused.to_string(),
+                a.unobservable().len().to_string(),
                 a.denied.len().to_string(),
                 top.join("\n"),
             ]

@@ -224,9 +224,9 @@ impl Subject<'_> {
 
     /// The verdict of a granted action.
     pub fn verdict(&self, id: ActionId) -> Verdict {
-        if self.audit.used.iter().any(|u| u.action == id) {
+        if self.audit.is_used(id) {
             Verdict::Used
-        } else if self.audit.unobservable.iter().any(|(a, _)| *a == id) {
+        } else if self.audit.unobservable().get(id).is_some() {
             Verdict::Unobservable
         } else {
             Verdict::Unused
@@ -434,7 +434,7 @@ mod tests {
                 cat,
                 &obs,
                 &crate::ingest::trails::TrailCoverage::assumed_management_only(),
-                &account,
+                account.principals.clone(),
                 Default::default(),
                 &Default::default(),
             );

@@ -220,7 +220,7 @@ impl Risk {
 
     /// The `k` riskiest actions of a set, riskiest first (ties by name): a
     /// walk down the catalog's risk order that stops after `k`.
-    pub fn riskiest_in(&self, set: &ActionSet, k: usize) -> Vec<ActionId> {
+    pub fn riskiest_in(&self, set: crate::diff::Unused, k: usize) -> Vec<ActionId> {
         self.by_risk
             .iter()
             .copied()

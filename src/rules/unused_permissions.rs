@@ -21,23 +21,24 @@ impl Rule for UnusedPermissions {
 
     fn check(&self, ctx: &RuleContext, s: &Subject, out: &mut Vec<Finding>) {
         let p = s.audit;
-        if p.unused.is_empty() {
+        let unused = p.unused().len();
+        if unused == 0 {
             return;
         }
         let cat = ctx.catalog;
         // The categories have their own rules; this one is the long tail,
         // so it stays low unless the tail is large.
-        let severity = if p.unused.len() >= 100 {
+        let severity = if unused >= 100 {
             Severity::Medium
         } else {
             Severity::Low
         };
-        let ranked = ctx.risk.riskiest_in(&p.unused, MAX_ACTIONS);
+        let ranked = ctx.risk.riskiest_in(p.unused(), MAX_ACTIONS);
         let used = p.used.len();
         out.push(Finding {
             rule: META.id,
             severity,
-            score: p.unused.len() as f64 / 1000.0,
+            score: unused as f64 / 1000.0,
             kind: s.kind,
             principal: p.principal.arn.clone(),
             // The riskiest first, capped: the full list is the principal's `unused`.
@@ -47,13 +48,13 @@ impl Rule for UnusedPermissions {
                 p.principal.name,
                 p.granted_count(),
                 used,
-                p.unused.len()
+                unused
             ),
             evidence: vec![format!(
                 "{} used, {} unused, {} unobservable, {} denied",
                 used,
-                p.unused.len(),
-                p.unobservable.len(),
+                unused,
+                p.unobservable().len(),
                 p.denied.len()
             )].into(),
             remediation: META.remediation.into(),
