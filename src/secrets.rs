@@ -207,7 +207,7 @@ pub fn build(audit: &Audit) -> SecretsView {
                     count: stats.count,
                     last_seen: stats.last,
                     via: if via {
-                        stats.invoked_by.keys().cloned().collect()
+                        stats.invoked_by.keys().map(String::from).collect()
                     } else {
                         Vec::new()
                     },

@@ -547,12 +547,7 @@ pub fn recommend(audit: &Audit) -> Vec<Recommendation> {
                 "`{}` ×{} ({})",
                 cat.full_name(d.action),
                 d.stats.count,
-                d.stats
-                    .error_codes
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                d.stats.error_codes.keys().collect::<Vec<_>>().join(", ")
             ));
         }
         for u in a.used.iter().filter(|u| !u.granted) {

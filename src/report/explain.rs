@@ -148,7 +148,7 @@ pub fn render(
             for r in u.stats.resources.iter() {
                 out.push_str(&format!("    resource: {r}\n"));
             }
-            for (svc, n) in &u.stats.invoked_by {
+            for (svc, n) in u.stats.invoked_by.iter() {
                 out.push_str(&format!(
                     "    {n} made by {svc} on the principal's behalf\n"
                 ));
@@ -159,12 +159,7 @@ pub fn render(
                 "  evidence: {} refused attempt(s), last {} ({})\n",
                 d.stats.count,
                 time(d.stats.last),
-                d.stats
-                    .error_codes
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                d.stats.error_codes.keys().collect::<Vec<_>>().join(", ")
             ));
         }
     }

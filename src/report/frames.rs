@@ -87,7 +87,7 @@ pub fn principal_actions(audit: &Audit) -> PolarsResult<DataFrame> {
             );
             r.invoked_by.push(
                 stats
-                    .map(|s| s.invoked_by.keys().cloned().collect::<Vec<_>>().join(" "))
+                    .map(|s| s.invoked_by.keys().collect::<Vec<_>>().join(" "))
                     .unwrap_or_default(),
             );
             r.detail.push(detail);
@@ -103,13 +103,7 @@ pub fn principal_actions(audit: &Audit) -> PolarsResult<DataFrame> {
         }
         for (verdict, attempts) in [("denied", &a.denied), ("failed", &a.failed)] {
             for t in attempts {
-                let codes = t
-                    .stats
-                    .error_codes
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(" ");
+                let codes = t.stats.error_codes.keys().collect::<Vec<_>>().join(" ");
                 push(t.action, verdict, Some(&t.stats), Some(codes));
             }
         }

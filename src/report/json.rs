@@ -161,7 +161,7 @@ pub struct UsedV1 {
     pub resources_truncated: bool,
     pub granted: bool,
     pub conditional: bool,
-    pub invoked_by: BTreeMap<String, u64>,
+    pub invoked_by: crate::usage::aggregate::Counts,
 }
 
 #[derive(Serialize)]
@@ -171,7 +171,7 @@ pub struct AttemptV1 {
     pub first_seen: String,
     pub last_seen: String,
     pub granted: bool,
-    pub error_codes: BTreeMap<String, u64>,
+    pub error_codes: crate::usage::aggregate::Counts,
     pub resources: Vec<String>,
 }
 

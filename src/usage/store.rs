@@ -493,7 +493,7 @@ pub fn load(dir: &Path, cat: &Catalog, meta: &Meta) -> Result<Activity, StoreErr
                 res.insert(r);
             }
         }
-        let map = |v: Option<&str>, name: &str| -> Result<BTreeMap<String, u64>, StoreError> {
+        let map = |v: Option<&str>, name: &str| -> Result<super::aggregate::Counts, StoreError> {
             serde_json::from_str(v.unwrap_or("{}"))
                 .map_err(|e| row_err(format!("`{name}` is not a JSON map of counts: {e}")))
         };
