@@ -219,9 +219,10 @@ impl Entry {
         self.rule == f.rule
             && wildcard_match_case_sensitive(&self.principal, &f.principal)
             && self.actions.as_ref().is_none_or(|patterns| {
+                let cat = crate::catalog::Catalog::embedded();
                 f.actions
                     .iter()
-                    .all(|a| patterns.iter().any(|p| wildcard_match(p, a)))
+                    .all(|&a| patterns.iter().any(|p| wildcard_match(p, cat.name(a))))
             })
     }
 
@@ -304,7 +305,10 @@ mod tests {
             score: 1.0,
             principal: principal.into(),
             kind: crate::rules::classify::Kind::Npe,
-            actions: actions.iter().map(|&s| s.into()).collect(),
+            actions: actions
+                .iter()
+                .map(|&s| crate::catalog::Catalog::embedded().lookup(s).unwrap())
+                .collect(),
             message: String::new(),
             evidence: Default::default(),
             remediation: "".into(),

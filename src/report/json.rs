@@ -4,7 +4,7 @@
 
 use super::time;
 use crate::audit::{Audit, WindowSource};
-use crate::catalog::Catalog;
+use crate::catalog::{ActionId, Catalog};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -244,13 +244,14 @@ impl Serialize for ActionNames {
     }
 }
 
-/// A finding's action names, shared with the audit (`Finding::actions`)
-/// rather than copied, serialized as strings.
-pub struct SharedNames<'a>(pub &'a [std::sync::Arc<str>]);
+/// A finding's actions (`Finding::actions`), borrowed, serialized as their
+/// names.
+pub struct SharedNames<'a>(pub &'a [ActionId]);
 
 impl Serialize for SharedNames<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(|a| &**a))
+        let cat = Catalog::embedded();
+        s.collect_seq(self.0.iter().map(|&id| cat.name(id)))
     }
 }
 

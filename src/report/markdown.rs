@@ -313,7 +313,7 @@ fn findings_blocks(audit: &Audit, out: &mut Vec<Block>) {
                 if j > 0 {
                     l.push(text(", "));
                 }
-                l.push(code(&**a));
+                l.push(code(crate::catalog::Catalog::embedded().name(*a)));
             }
             if f.actions.len() > FINDING_ACTIONS {
                 l.push(text(format!(

@@ -268,7 +268,14 @@ pub fn build(audit: &Audit) -> Log<'_> {
                 }],
                 partial_fingerprints: [(
                     FINGERPRINT_KEY,
-                    fingerprint(f.rule, &f.principal, &f.actions),
+                    fingerprint(
+                        f.rule,
+                        &f.principal,
+                        &f.actions
+                            .iter()
+                            .map(|&id| crate::catalog::Catalog::embedded().name(id))
+                            .collect::<Vec<_>>(),
+                    ),
                 )]
                 .into_iter()
                 .collect(),

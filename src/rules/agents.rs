@@ -84,7 +84,7 @@ impl Rule for SuperUserAgent {
             score: ctx.risk.scoring.severity.high + act.source_identities.len() as f64,
             principal: s.arn().to_string(),
             kind: s.kind,
-            actions: broad.iter().map(|u| cat.shared_name(u.action)).collect(),
+            actions: broad.iter().map(|u| u.action).collect(),
             message: format!(
                 "agent `{}` acts for {} end users with one grant over all their data",
                 s.name(),

@@ -159,7 +159,7 @@ impl Rule for CategoryRule {
             score,
             principal: s.arn().to_string(),
             kind: s.kind,
-            actions: scored.iter().map(|x| cat.shared_name(x.1)).collect(),
+            actions: scored.iter().map(|x| x.1).collect(),
             message: format!(
                 "{} `{}` {}: {} action(s), {} used, {} never used, {} unobservable",
                 s.kind.as_str(),

@@ -96,7 +96,7 @@ impl Rule for MissingGuardrail {
                 score: ctx.risk.scoring.severity.high + open.len() as f64 / 1000.0,
                 principal: s.arn().to_string(),
                 kind: s.kind,
-                actions: open.iter().map(|&id| cat.shared_name(id)).collect(),
+                actions: open.clone(),
                 message: format!(
                     "{} `{}` lacks guardrail `{}` ({}): {} action(s) granted with no explicit Deny",
                     s.kind.as_str(),
@@ -235,7 +235,7 @@ impl Rule for GuardrailHit {
                 score: category.map_or(10.0, |c| c.weight) + d.stats.count as f64 / 1000.0,
                 principal: s.arn().to_string(),
                 kind: s.kind,
-                actions: vec![cat.shared_name(d.action)],
+                actions: vec![d.action],
                 message: format!(
                     "{} `{}` attempted `{}` {} time(s) and was refused",
                     s.kind.as_str(),

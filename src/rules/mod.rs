@@ -78,8 +78,9 @@ pub struct Finding {
     /// ARN of the principal the finding is about.
     pub principal: String,
     pub kind: Kind,
-    /// `prefix:Name`, shared with the catalog (`Catalog::shared_name`).
-    pub actions: Vec<std::sync::Arc<str>>,
+    /// Catalog ids: 4 bytes each, where a name (even a shared one) took 16;
+    /// a category finding lists every granted action of its category.
+    pub actions: Vec<ActionId>,
     pub message: String,
     /// Facts from the inputs that support the finding (policies, records, counts).
     pub evidence: Evidence,
@@ -334,19 +335,24 @@ pub fn evaluate(ctx: &RuleContext, subjects: &[Subject]) -> Vec<Finding> {
     for p in parts {
         out.extend(p);
     }
-    sort_findings(&mut out);
+    sort_findings(ctx.catalog, &mut out);
     out
 }
 
 /// Severity, then score, then principal and rule: a stable, most-urgent-first order.
-pub fn sort_findings(f: &mut [Finding]) {
+pub fn sort_findings(cat: &Catalog, f: &mut [Finding]) {
+    // By name, not id: ids order by (service, name), and `s3` < `s3-outposts`
+    // as services while `s3-outposts:` < `s3:` as names.
+    fn names<'a>(cat: &'a Catalog, f: &'a Finding) -> impl Iterator<Item = &'a str> {
+        f.actions.iter().map(move |&id| cat.name(id))
+    }
     f.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
             .then_with(|| b.score.total_cmp(&a.score))
             .then_with(|| a.principal.cmp(&b.principal))
             .then_with(|| a.rule.cmp(b.rule))
-            .then_with(|| a.actions.cmp(&b.actions))
+            .then_with(|| names(cat, a).cmp(names(cat, b)))
     });
 }
 

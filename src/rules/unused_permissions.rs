@@ -25,7 +25,6 @@ impl Rule for UnusedPermissions {
         if unused == 0 {
             return;
         }
-        let cat = ctx.catalog;
         // The categories have their own rules; this one is the long tail,
         // so it stays low unless the tail is large.
         let severity = if unused >= 100 {
@@ -42,7 +41,7 @@ impl Rule for UnusedPermissions {
             kind: s.kind,
             principal: p.principal.arn.clone(),
             // The riskiest first, capped: the full list is the principal's `unused`.
-            actions: ranked.iter().map(|&id| cat.shared_name(id)).collect(),
+            actions: ranked,
             message: format!(
                 "`{}` is granted {} actions and used {} in the window; {} granted actions that the trails would have recorded were never used",
                 p.principal.name,

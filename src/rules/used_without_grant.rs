@@ -28,10 +28,7 @@ impl Rule for UsedWithoutGrant {
             score: 0.0,
             kind: s.kind,
             principal: p.principal.arn.clone(),
-            actions: ungranted
-                .iter()
-                .map(|u| cat.shared_name(u.action))
-                .collect(),
+            actions: ungranted.iter().map(|u| u.action).collect(),
             message: format!(
                 "`{}` used {} action(s) that its identity policies do not grant",
                 p.principal.name,
