@@ -9,7 +9,7 @@ use crate::progress::ProgressHandle;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// The maps touched once per record: foldhash (seeded per run) instead of
@@ -604,6 +604,7 @@ pub fn ingest_with_progress(
     );
     progress.start("reading CloudTrail files", found.files.len() as u64);
     let dedup = Dedup::new();
+    let order = ReadingOrder::new(&found.files);
     // One partial aggregate per worker thread, each taking the next file
     // from a shared counter: a rayon fold keeps one partial per split (up to
     // dozens, each with every identity in its files), which held most of the
@@ -611,8 +612,15 @@ pub fn ingest_with_progress(
     let next = AtomicUsize::new(0);
     let partials = rayon::broadcast(|_| {
         let mut acc = Activity::default();
-        while let Some(path) = found.files.get(next.fetch_add(1, Ordering::Relaxed)) {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(&(_, path)) = order.files.get(i) else {
+                break;
+            };
             ingest_file(path, mapper, opts, &dedup, &mut acc);
+            if let Some(horizon) = order.finished(i) {
+                dedup.release_before(horizon);
+            }
             progress.advance(1);
         }
         acc
@@ -638,13 +646,40 @@ pub fn ingest_with_progress(
     total
 }
 
+/// How long after its event a record may be delivered and still be checked
+/// against every copy of it. CloudTrail delivers within minutes on average
+/// (not guaranteed); a day is generous.
+pub const DEDUP_DELAY: i64 = 24 * 3600;
+
+/// Event ids are held per hour of their `eventTime`.
+const DEDUP_BUCKET: i64 = 3600;
+
 /// Records already counted, by `eventID`: the same event often arrives twice
-/// (an S3 log file and a LookupEvents export of the same window). Sharded so
-/// that parallel readers rarely wait on each other; 8 bytes per event.
+/// (an S3 log file and a LookupEvents export of the same window, or two
+/// trails delivering to one bucket). Copies of an event share its id and its
+/// `eventTime`, so ids are held per hour of event time, and an hour is let go
+/// once no file left to read can hold it (`ReadingOrder`): memory follows
+/// the events of about a day, not all the events of the window. Sharded so
+/// that parallel readers rarely wait on each other; about 16 bytes per id.
 struct Dedup {
     /// Keyed per run (foldhash's random seed), so crafted ids cannot collide on purpose.
     hasher: foldhash::fast::RandomState,
-    shards: Vec<Mutex<HashSet<u64, BuildHasherDefault<Prehashed>>>>,
+    shards: Vec<Mutex<IdsByHour>>,
+    /// Ids of events before this time (Unix seconds) have been let go.
+    released_before: AtomicI64,
+}
+
+/// Hashed event ids by hour of event time.
+type IdsByHour = BTreeMap<i64, HashSet<u64, BuildHasherDefault<Prehashed>>>;
+
+/// What the duplicate check says of a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Seen {
+    First,
+    Duplicate,
+    /// Not seen among the ids still held, but its hour had been let go: a
+    /// copy read earlier would not have been noticed.
+    Late,
 }
 
 /// The set's keys are already hashes: hashing them again is wasted work.
@@ -669,18 +704,106 @@ impl Dedup {
     fn new() -> Self {
         Dedup {
             hasher: foldhash::fast::RandomState::default(),
-            shards: (0..64).map(|_| Mutex::new(HashSet::default())).collect(),
+            shards: (0..64).map(|_| Mutex::new(BTreeMap::new())).collect(),
+            released_before: AtomicI64::new(i64::MIN),
         }
     }
 
-    /// True the first time an event id is seen.
-    fn first_time(&self, event_id: &str) -> bool {
+    /// Checks the event id of a record of time `t` (Unix seconds) and
+    /// remembers it.
+    fn check(&self, event_id: &str, t: i64) -> Seen {
         let key = self.hasher.hash_one(event_id);
         let shard = &self.shards[(key % self.shards.len() as u64) as usize];
         // A poisoned shard only means another reader panicked; its set is still valid.
-        let mut set = shard.lock().unwrap_or_else(|e| e.into_inner());
-        set.insert(key)
+        let mut hours = shard.lock().unwrap_or_else(|e| e.into_inner());
+        let first = hours
+            .entry(t.div_euclid(DEDUP_BUCKET))
+            .or_default()
+            .insert(key);
+        if !first {
+            Seen::Duplicate
+        } else if t < self.released_before.load(Ordering::Relaxed) {
+            Seen::Late
+        } else {
+            Seen::First
+        }
     }
+
+    /// Lets go of the ids of events in hours that end at or before `horizon`.
+    fn release_before(&self, horizon: i64) {
+        let keep = horizon.div_euclid(DEDUP_BUCKET);
+        let before = keep.saturating_mul(DEDUP_BUCKET);
+        if self.released_before.fetch_max(before, Ordering::Relaxed) >= before {
+            return;
+        }
+        for shard in &self.shards {
+            let mut hours = shard.lock().unwrap_or_else(|e| e.into_inner());
+            *hours = hours.split_off(&keep);
+        }
+    }
+}
+
+/// The order log files are read in, and how far it has got: files whose
+/// name gives no delivery time (exports, LookupEvents pages) first, then
+/// CloudTrail's deliveries by the time in their names. A file delivered at
+/// `d` holds events from after `d - DEDUP_DELAY`; once every file before the
+/// first unfinished one is read, the hours before that horizon can go.
+struct ReadingOrder<'a> {
+    files: Vec<(Option<i64>, &'a PathBuf)>,
+    finished: Vec<AtomicBool>,
+    /// The first file not yet finished.
+    first_unfinished: Mutex<usize>,
+}
+
+impl<'a> ReadingOrder<'a> {
+    fn new(paths: &'a [PathBuf]) -> Self {
+        let mut files: Vec<(Option<i64>, &PathBuf)> =
+            paths.iter().map(|p| (delivery_time(p), p)).collect();
+        // Stable: files of one delivery time keep the order they were found in.
+        files.sort_by_key(|(t, _)| t.unwrap_or(i64::MIN));
+        let finished = files.iter().map(|_| AtomicBool::new(false)).collect();
+        ReadingOrder {
+            files,
+            finished,
+            first_unfinished: Mutex::new(0),
+        }
+    }
+
+    /// Marks file `i` read; returns the horizon before which no file left
+    /// holds events, when there is one.
+    fn finished(&self, i: usize) -> Option<i64> {
+        self.finished[i].store(true, Ordering::Release);
+        let mut first = self
+            .first_unfinished
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        while *first < self.files.len() && self.finished[*first].load(Ordering::Acquire) {
+            *first += 1;
+        }
+        let (delivered, _) = self.files.get(*first)?;
+        delivered.map(|d| d - DEDUP_DELAY)
+    }
+}
+
+/// When CloudTrail delivered a log file, from its name
+/// (`<account>_CloudTrail_<region>_<YYYYMMDDTHHMMZ>_<id>.json.gz`).
+pub fn delivery_time(path: &Path) -> Option<i64> {
+    let name = path.file_name()?.to_str()?;
+    name.split('_').find_map(|part| {
+        let b = part.as_bytes();
+        if b.len() != 14 || b[8] != b'T' || b[13] != b'Z' {
+            return None;
+        }
+        let p = |r: std::ops::Range<usize>| part.get(r);
+        parse_time(&format!(
+            "{}-{}-{}T{}:{}:00Z",
+            p(0..4)?,
+            p(4..6)?,
+            p(6..8)?,
+            p(9..11)?,
+            p(11..13)?
+        ))
+    })
 }
 
 fn ingest_file(
@@ -733,11 +856,13 @@ fn fold_file(
     let mut problems = Vec::new();
     let mut rejected = Vec::new();
     let mut resources = Vec::new();
+    let mut late = 0u64;
     let seen = for_each_record(
         path,
         &bytes,
         |i, rec| {
-            if let Err(message) = record(&rec, mapper, opts, dedup, acc, &mut resources) {
+            let r = record(&rec, mapper, opts, dedup, acc, &mut resources, &mut late);
+            if let Err(message) = r {
                 rejected.push(Problem {
                     file: path.to_path_buf(),
                     location: format!("record {i}"),
@@ -759,6 +884,17 @@ fn fold_file(
     }
     acc.problems.extend(file_level);
     acc.problems.extend(record_level);
+    if late > 0 {
+        // Counted, not skipped: the report says which copies may be doubled.
+        acc.problems.push(Problem {
+            file: path.to_path_buf(),
+            location: format!("{late} record(s)"),
+            message: format!(
+                "delivered more than {} hours after the event (by the file's name): checked for duplicates only against the events still held, so a copy read earlier may be counted twice",
+                DEDUP_DELAY / 3600
+            ),
+        });
+    }
 }
 
 fn record(
@@ -768,6 +904,7 @@ fn record(
     dedup: &Dedup,
     acc: &mut Activity,
     resources: &mut Vec<String>,
+    late: &mut u64,
 ) -> Result<(), String> {
     let source = rec.event_source.as_deref().ok_or("missing `eventSource`")?;
     let name = rec.event_name.as_deref().ok_or("missing `eventName`")?;
@@ -779,9 +916,13 @@ fn record(
         return Ok(());
     }
     if let Some(id) = rec.event_id.as_deref() {
-        if !dedup.first_time(id) {
-            acc.stats.duplicates += 1;
-            return Ok(());
+        match dedup.check(id, t) {
+            Seen::First => {}
+            Seen::Late => *late += 1,
+            Seen::Duplicate => {
+                acc.stats.duplicates += 1;
+                return Ok(());
+            }
         }
     }
     note_assume_role(rec, source, name, acc);
@@ -926,6 +1067,66 @@ pub fn fold(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn delivery_times_come_from_cloudtrail_file_names() {
+        let t = |n: &str| delivery_time(Path::new(n));
+        assert_eq!(
+            t("a/b/123456789012_CloudTrail_us-east-1_20261023T1205Z_AbCd.json.gz"),
+            parse_time("2026-10-23T12:05:00Z")
+        );
+        assert_eq!(t("lookup-events-0001.json"), None);
+        assert_eq!(t("x_20261323T1205Z_y.json.gz"), None, "month 13");
+        assert_eq!(t("x_20261023X1205Z_y.json.gz"), None);
+    }
+
+    #[test]
+    fn event_ids_are_let_go_by_hour_and_late_records_are_told_apart() {
+        let d = Dedup::new();
+        let t0 = parse_time("2026-10-01T10:30:00Z").unwrap();
+        assert_eq!(d.check("a", t0), Seen::First);
+        assert_eq!(d.check("a", t0), Seen::Duplicate);
+        assert_eq!(d.check("b", t0 + 3600), Seen::First);
+        // The hour of `a` ends at 11:00: a horizon of 11:59 lets it go, not `b`'s.
+        d.release_before(t0 + 5340);
+        assert_eq!(d.check("b", t0 + 3600), Seen::Duplicate);
+        assert_eq!(d.check("a", t0), Seen::Late);
+        assert_eq!(d.check("c", t0 + 1000), Seen::Late);
+        assert_eq!(d.check("e", t0 + 5400), Seen::First);
+        // An earlier horizon releases nothing more.
+        d.release_before(t0);
+        assert_eq!(d.check("e", t0 + 5400), Seen::Duplicate);
+    }
+
+    #[test]
+    fn the_horizon_waits_for_files_without_a_delivery_time_and_for_earlier_files() {
+        let paths: Vec<PathBuf> = [
+            "1_CloudTrail_r_20261002T0000Z_b.json.gz",
+            "1_CloudTrail_r_20261001T0000Z_a.json.gz",
+            "export.json",
+            "1_CloudTrail_r_20261003T0000Z_c.json.gz",
+        ]
+        .into_iter()
+        .map(PathBuf::from)
+        .collect();
+        let o = ReadingOrder::new(&paths);
+        let names: Vec<&str> = o.files.iter().map(|(_, p)| p.to_str().unwrap()).collect();
+        assert_eq!(
+            names,
+            [
+                "export.json",
+                "1_CloudTrail_r_20261001T0000Z_a.json.gz",
+                "1_CloudTrail_r_20261002T0000Z_b.json.gz",
+                "1_CloudTrail_r_20261003T0000Z_c.json.gz"
+            ]
+        );
+        let day = |d: &str| parse_time(&format!("2026-10-{d}T00:00:00Z")).unwrap();
+        // The export may hold events of any time: nothing goes until it is read.
+        assert_eq!(o.finished(1), None);
+        assert_eq!(o.finished(2), None);
+        assert_eq!(o.finished(0), Some(day("03") - DEDUP_DELAY));
+        assert_eq!(o.finished(3), None, "every file read");
+    }
 
     #[test]
     fn counts_add_up_by_name_and_serialize_as_a_map() {
