@@ -749,9 +749,18 @@ mod tests {
         assert_eq!(acc.stats.service_records, 3);
         let a = &acc.actors[role];
         let id = cat.lookup("secretsmanager:GetSecretValue").unwrap();
-        let used = &a.actions[&(id, crate::usage::Outcome::Success)];
+        let used = a
+            .actions
+            .get(&(id, crate::usage::Outcome::Success))
+            .unwrap();
         assert_eq!(used.count, 7);
         assert_eq!(used.resources.len(), 1);
-        assert_eq!(a.actions[&(id, crate::usage::Outcome::Denied)].count, 2);
+        assert_eq!(
+            a.actions
+                .get(&(id, crate::usage::Outcome::Denied))
+                .unwrap()
+                .count,
+            2
+        );
     }
 }

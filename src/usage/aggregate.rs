@@ -299,7 +299,7 @@ pub struct ActorActivity {
     pub kind: ActorKind,
     /// Empty in a principal's audit: the evidence moved into its used,
     /// denied and failed lists.
-    pub actions: FastMap<(ActionId, Outcome), ActionStats>,
+    pub actions: ActionMap,
     pub source_identities: BTreeMap<String, u64>,
     pub sessions: BTreeMap<String, u64>,
     /// Per end user (`sourceIdentity`), up to `RESOURCE_SAMPLES` resources touched.
@@ -320,7 +320,7 @@ impl ActorActivity {
     pub fn empty(kind: ActorKind) -> Self {
         ActorActivity {
             kind,
-            actions: FastMap::default(),
+            actions: ActionMap::default(),
             source_identities: BTreeMap::new(),
             sessions: BTreeMap::new(),
             resources_by_source_identity: BTreeMap::new(),
@@ -336,7 +336,7 @@ impl ActorActivity {
     /// Adds another activity of the same identity.
     pub fn merge(&mut self, o: ActorActivity) {
         for (k, v) in o.actions {
-            self.actions.entry(k).or_default().merge(v);
+            self.actions.stats_mut(k).merge(v);
         }
         for (map, other) in [
             (&mut self.source_identities, o.source_identities),
@@ -667,6 +667,81 @@ struct Dedup {
     shards: Vec<Mutex<IdsByHour>>,
     /// Ids of events before this time (Unix seconds) have been let go.
     released_before: AtomicI64,
+}
+
+/// An identity's evidence per action and outcome: the keys sorted, the
+/// evidence in a vector beside them, both grown one entry at a time. An
+/// identity has a few dozen entries; a hash map of them allocated up to twice
+/// the slots it used, for each of 10,000 identities in each reading thread
+/// (69 MB of a 116 MB ingestion heap at 1M events, heaptrack).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ActionMap {
+    keys: Vec<(ActionId, Outcome)>,
+    stats: Vec<ActionStats>,
+}
+
+impl ActionMap {
+    /// The evidence for `key`, added empty the first time.
+    pub fn stats_mut(&mut self, key: (ActionId, Outcome)) -> &mut ActionStats {
+        let i = match self.keys.binary_search(&key) {
+            Ok(i) => i,
+            Err(i) => {
+                self.keys.reserve_exact(1);
+                self.stats.reserve_exact(1);
+                self.keys.insert(i, key);
+                self.stats.insert(i, ActionStats::default());
+                i
+            }
+        };
+        &mut self.stats[i]
+    }
+
+    /// Sets the evidence for `key`, replacing any.
+    pub fn insert(&mut self, key: (ActionId, Outcome), stats: ActionStats) {
+        *self.stats_mut(key) = stats;
+    }
+
+    pub fn get(&self, key: &(ActionId, Outcome)) -> Option<&ActionStats> {
+        let i = self.keys.binary_search(key).ok()?;
+        self.stats.get(i)
+    }
+
+    /// By action id, then outcome.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&(ActionId, Outcome), &ActionStats)> {
+        self.keys.iter().zip(&self.stats)
+    }
+
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = &(ActionId, Outcome)> {
+        self.keys.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+impl IntoIterator for ActionMap {
+    type Item = ((ActionId, Outcome), ActionStats);
+    type IntoIter =
+        std::iter::Zip<std::vec::IntoIter<(ActionId, Outcome)>, std::vec::IntoIter<ActionStats>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.keys.into_iter().zip(self.stats)
+    }
+}
+
+impl<'a> IntoIterator for &'a ActionMap {
+    type Item = (&'a (ActionId, Outcome), &'a ActionStats);
+    type IntoIter = std::iter::Zip<
+        std::slice::Iter<'a, (ActionId, Outcome)>,
+        std::slice::Iter<'a, ActionStats>,
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        self.keys.iter().zip(&self.stats)
+    }
 }
 
 /// Hashed event ids by hour of event time.
@@ -1030,7 +1105,7 @@ pub fn fold(
                 }
             }
             for &id in actions {
-                a.actions.entry((id, outcome)).or_default().add(
+                a.actions.stats_mut((id, outcome)).add(
                     occ,
                     resources,
                     actor.invoked_by.as_deref(),
@@ -1043,7 +1118,7 @@ pub fn fold(
             // No permission is needed, but the call happened: a catalog action
             // of that name (sts:GetCallerIdentity) is used, never "unused".
             if let (Some(id), None) = (catalog_action, error_code) {
-                a.actions.entry((id, Outcome::Success)).or_default().add(
+                a.actions.stats_mut((id, Outcome::Success)).add(
                     occ,
                     &[],
                     actor.invoked_by.as_deref(),
@@ -1126,6 +1201,30 @@ mod tests {
         assert_eq!(o.finished(2), None);
         assert_eq!(o.finished(0), Some(day("03") - DEDUP_DELAY));
         assert_eq!(o.finished(3), None, "every file read");
+    }
+
+    #[test]
+    fn action_maps_keep_their_keys_sorted_and_one_entry_per_key() {
+        let mut m = ActionMap::default();
+        let k = |i: u32, o: Outcome| (ActionId(i), o);
+        m.stats_mut(k(7, Outcome::Success)).count += 1;
+        m.stats_mut(k(3, Outcome::Denied)).count += 2;
+        m.stats_mut(k(7, Outcome::Success)).count += 4;
+        m.stats_mut(k(3, Outcome::Success)).count += 8;
+        let seen: Vec<_> = m.iter().map(|(k, s)| (*k, s.count)).collect();
+        assert_eq!(
+            seen,
+            [
+                (k(3, Outcome::Success), 8),
+                (k(3, Outcome::Denied), 2),
+                (k(7, Outcome::Success), 5)
+            ]
+        );
+        m.insert(k(3, Outcome::Denied), ActionStats::default());
+        assert_eq!(m.get(&k(3, Outcome::Denied)).map(|s| s.count), Some(0));
+        assert_eq!(m.get(&k(9, Outcome::Denied)), None);
+        assert_eq!(m.len(), 3);
+        assert_eq!(m.into_iter().count(), 3);
     }
 
     #[test]
