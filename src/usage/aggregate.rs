@@ -104,9 +104,23 @@ impl ActionStats {
 /// however many threads. A sorted vector of boxed names rather than a
 /// `BTreeSet<String>`: an account has a sample per principal and action
 /// (hundreds of thousands at 10,000 principals), and the B-tree's nodes and
-/// the strings' spare capacity were most of the activity's memory.
+/// the strings' spare capacity were most of the activity's memory. A boxed
+/// slice: sized exactly, and 8 bytes smaller than a vector.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ResourceSample(Vec<Box<str>>);
+pub struct ResourceSample(Box<[Box<str>]>);
+
+/// Inserts `x` at `at` in a boxed slice, dropping the last element first
+/// when `evict`; one reallocation at most, as a vector grown exactly would.
+fn splice<T>(b: &mut Box<[T]>, at: usize, x: T, evict: bool) {
+    let mut v = std::mem::take(b).into_vec();
+    if evict {
+        v.pop();
+    } else {
+        v.reserve_exact(1);
+    }
+    v.insert(at.min(v.len()), x);
+    *b = v.into_boxed_slice();
+}
 
 impl ResourceSample {
     /// Adds `r`; true when a resource was left out (`r`, or the largest name,
@@ -114,7 +128,7 @@ impl ResourceSample {
     pub fn insert(&mut self, r: &str) -> bool {
         let (at, left_out) = self.place(r);
         if let Some(at) = at {
-            self.0.insert(at, r.into());
+            splice(&mut self.0, at, r.into(), left_out);
         }
         left_out
     }
@@ -126,27 +140,21 @@ impl ResourceSample {
         for r in other.0 {
             let (at, out) = self.place(&r);
             if let Some(at) = at {
-                self.0.insert(at, r);
+                splice(&mut self.0, at, r, out);
             }
             left_out |= out;
         }
         left_out
     }
 
-    /// Where `r` goes (making room: the largest name is dropped when the
-    /// sample is full), or `None` when it is already there or left out; and
-    /// whether a name was left out.
-    fn place(&mut self, r: &str) -> (Option<usize>, bool) {
+    /// Where `r` goes, or `None` when it is already there or left out; and
+    /// whether a name is left out (when the sample is full, the largest name
+    /// makes room for `r`).
+    fn place(&self, r: &str) -> (Option<usize>, bool) {
         match self.0.binary_search_by(|x| (**x).cmp(r)) {
             Ok(_) => (None, false),
-            Err(at) if self.0.len() < RESOURCE_SAMPLES => {
-                self.0.reserve_exact(1);
-                (Some(at), false)
-            }
-            Err(at) if at < self.0.len() => {
-                self.0.pop();
-                (Some(at), true)
-            }
+            Err(at) if self.0.len() < RESOURCE_SAMPLES => (Some(at), false),
+            Err(at) if at < self.0.len() => (Some(at), true),
             Err(_) => (None, true),
         }
     }
@@ -205,17 +213,14 @@ impl<S: AsRef<str>> FromIterator<S> for ResourceSample {
 /// vector holds them in one small block, where a `BTreeMap` allocated a
 /// node of eleven slots (about 400 bytes) for the first.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Counts(Vec<(Box<str>, u64)>);
+pub struct Counts(Box<[(Box<str>, u64)]>);
 
 impl Counts {
     /// Adds `n` to `key`'s count, allocating the key only the first time.
     pub fn add(&mut self, key: &str, n: u64) {
         match self.0.binary_search_by(|(k, _)| (**k).cmp(key)) {
             Ok(i) => self.0[i].1 += n,
-            Err(i) => {
-                self.0.reserve_exact(1);
-                self.0.insert(i, (key.into(), n));
-            }
+            Err(i) => splice(&mut self.0, i, (key.into(), n), false),
         }
     }
 
@@ -228,7 +233,7 @@ impl Counts {
         for (k, n) in other.0 {
             match self.0.binary_search_by(|(x, _)| x.cmp(&k)) {
                 Ok(i) => self.0[i].1 += n,
-                Err(i) => self.0.insert(i, (k, n)),
+                Err(i) => splice(&mut self.0, i, (k, n), false),
             }
         }
     }
