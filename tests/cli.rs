@@ -588,3 +588,72 @@ fn broken_ndjson_line_counts_once() {
     // wrong-type.json record 1 and stream.ndjson line 2.
     assert_eq!(coverage(&report, "records_skipped"), 2);
 }
+
+/// One `ec2:DescribeInstances` record by `dev` of the tiny fixture.
+fn tiny_record(event_id: &str, time: &str) -> Value {
+    serde_json::json!({
+        "eventVersion": "1.09",
+        "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLEDEV0000000",
+            "arn": "arn:aws:iam::111122223333:user/dev", "accountId": "111122223333",
+            "userName": "dev"},
+        "eventTime": time, "eventSource": "ec2.amazonaws.com",
+        "eventName": "DescribeInstances", "awsRegion": "us-east-1",
+        "eventID": event_id, "readOnly": true, "eventType": "AwsApiCall",
+        "managementEvent": true, "recipientAccountId": "111122223333"
+    })
+}
+
+#[test]
+fn duplicates_are_counted_once_within_a_day_of_delivery_and_late_ones_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("AWSLogs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let write = |name: &str, records: Vec<Value>| {
+        let text = serde_json::json!({ "Records": records }).to_string();
+        std::fs::write(logs.join(name), text).unwrap();
+    };
+    let delivered = |stamp: &str| format!("111122223333_CloudTrail_us-east-1_{stamp}_x.json");
+    // Two deliveries of one event ten minutes apart, and a copy of another
+    // delivered three days late: by then its hour has been let go.
+    write(
+        &delivered("20261002T1005Z"),
+        vec![
+            tiny_record("e-1", "2026-10-02T10:00:00Z"),
+            tiny_record("e-2", "2026-10-02T10:01:00Z"),
+        ],
+    );
+    write(
+        &delivered("20261002T1015Z"),
+        vec![tiny_record("e-1", "2026-10-02T10:00:00Z")],
+    );
+    write(
+        &delivered("20261005T1000Z"),
+        vec![tiny_record("e-2", "2026-10-02T10:01:00Z")],
+    );
+    let run = leastpriv()
+        .args(["audit", "--format", "json", "--iam"])
+        .arg(fixture("tiny").join("iam.json"))
+        .arg("--cloudtrail")
+        .arg(&logs)
+        // One reader: files are finished in delivery order, so the hour of
+        // `e-2` is surely let go before its late copy is read.
+        .env("RAYON_NUM_THREADS", "1")
+        .run();
+    run.code(0);
+    let report = run.json();
+    assert_eq!(coverage(&report, "records"), 4);
+    assert_eq!(coverage(&report, "records_duplicate"), 1);
+    assert_eq!(used(&report, "dev"), pairs(&[("ec2:DescribeInstances", 3)]));
+    let problems = report["coverage"]["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let p = &problems[0];
+    assert!(p["file"]
+        .as_str()
+        .unwrap()
+        .ends_with(&delivered("20261005T1000Z")));
+    assert_eq!(p["location"], "1 record(s)");
+    assert!(p["message"]
+        .as_str()
+        .unwrap()
+        .contains("more than 24 hours"));
+}
