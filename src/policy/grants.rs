@@ -235,7 +235,7 @@ impl<'c> Expander<'c> {
             for id in candidates {
                 if cat.action(id).resource_types.iter().any(|r| {
                     *meets
-                        .entry(r.arn.as_str())
+                        .entry(&*r.arn)
                         .or_insert_with(|| tokens.meets_template(&r.arn))
                 }) {
                     set.insert(id);

@@ -80,8 +80,8 @@ pub fn lookup(cat: &Catalog, pattern: &str, json: bool) -> (String, usize) {
                         .resource_types
                         .iter()
                         .map(|r| ResourceV1 {
-                            name: r.name.clone(),
-                            arn: r.arn.clone(),
+                            name: r.name.to_string(),
+                            arn: r.arn.to_string(),
                             required: r.required,
                         })
                         .collect(),
