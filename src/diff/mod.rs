@@ -415,6 +415,23 @@ mod tests {
     use super::*;
     use crate::ingest::trails::TrailCoverage;
 
+    /// The audit of `account` with management events only recorded.
+    fn audit(
+        account: &crate::model::Account,
+        actors: crate::usage::aggregate::FastMap<String, ActorActivity>,
+    ) -> (Vec<PrincipalAudit>, Vec<OtherActor>) {
+        let cat = Catalog::embedded();
+        let obs = Observability::embedded(cat).unwrap();
+        audit_principals(
+            cat,
+            &obs,
+            &TrailCoverage::assumed_management_only(),
+            account.principals.clone(),
+            actors,
+            &HashMap::new(),
+        )
+    }
+
     fn actor(kind: ActorKind) -> ActorActivity {
         let mut a = ActorActivity::empty(kind);
         a.records = 1;
@@ -423,8 +440,6 @@ mod tests {
 
     #[test]
     fn principals_missing_from_the_snapshot_are_external() {
-        let cat = Catalog::embedded();
-        let obs = Observability::embedded(cat).unwrap();
         let account = crate::ingest::iam::parse(
             br#"{"RoleDetailList":[{"RoleName":"r","Arn":"arn:aws:iam::1:role/svc/r"}]}"#,
             std::path::Path::new("iam.json"),
@@ -441,14 +456,7 @@ mod tests {
             actor(ActorKind::Principal),
         );
         actors.insert("arn:aws:iam::1:root".to_string(), actor(ActorKind::Root));
-        let (audits, others) = audit_principals(
-            cat,
-            &obs,
-            &TrailCoverage::assumed_management_only(),
-            account.principals.clone(),
-            actors,
-            &HashMap::new(),
-        );
+        let (audits, others) = audit(&account, actors);
         assert!(audits[0].activity.is_some());
         let kinds: Vec<(&str, ActorKind)> =
             others.iter().map(|o| (o.arn.as_str(), o.kind)).collect();
@@ -464,7 +472,6 @@ mod tests {
     #[test]
     fn a_principal_s_use_is_taken_out_of_its_shared_verdicts() {
         let cat = Catalog::embedded();
-        let obs = Observability::embedded(cat).unwrap();
         // Two roles with one document: one used an action, the other did not.
         let doc = r#"{"Statement":[{"Effect":"Allow","Action":["s3:ListAllMyBuckets","s3:GetObject","rds-db:connect","kms:Decrypt"],"Resource":"*"}]}"#;
         let role = |n: &str| {
@@ -487,14 +494,7 @@ mod tests {
         let mut actors = crate::usage::aggregate::FastMap::default();
         actors.insert("arn:aws:iam::1:role/a".to_string(), act);
         // Management events only: the object read is unobservable.
-        let (audits, _) = audit_principals(
-            cat,
-            &obs,
-            &TrailCoverage::assumed_management_only(),
-            account.principals.clone(),
-            actors,
-            &HashMap::new(),
-        );
+        let (audits, _) = audit(&account, actors);
         let (a, b) = (&audits[0], &audits[1]);
         assert!(Arc::ptr_eq(&a.verdicts, &b.verdicts));
         let names = |ids: Vec<ActionId>| {
@@ -524,7 +524,6 @@ mod tests {
     #[test]
     fn principals_with_the_same_documents_share_their_grants() {
         let cat = Catalog::embedded();
-        let obs = Observability::embedded(cat).unwrap();
         // a and b: the same inline document (as separate JSON); c: another;
         // d: a's document and a boundary.
         let doc = r#"{"Statement":[{"Effect":"Allow","Action":["s3:Get*","kms:Decrypt"],"Resource":"*"},{"Effect":"Deny","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#;
@@ -553,14 +552,7 @@ mod tests {
             &account.principals[p("a")].policies[0].document,
             &account.principals[p("b")].policies[0].document
         ));
-        let (audits, _) = audit_principals(
-            cat,
-            &obs,
-            &TrailCoverage::assumed_management_only(),
-            account.principals.clone(),
-            Default::default(),
-            &HashMap::new(),
-        );
+        let (audits, _) = audit(&account, Default::default());
         let g = |n: &str| &audits[p(n)].grants;
         assert!(Arc::ptr_eq(g("a"), g("b")));
         assert!(!Arc::ptr_eq(g("a"), g("c")));
