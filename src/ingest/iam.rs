@@ -27,15 +27,18 @@ type RawRoot<'a> = BTreeMap<std::borrow::Cow<'a, str>, &'a RawValue>;
 
 /// Parses authorization details; `path` is only used to name errors.
 pub fn parse(bytes: &[u8], path: &Path) -> Result<Account, IngestError> {
-    // Syntax first, for the whole file, so that errors name line and column.
-    serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
-        .map_err(|e| IngestError::json(path, &e))?;
     let parser = Parser {
         path,
         inline_docs: RefCell::default(),
     };
-    let root: RawRoot =
-        serde_json::from_slice(bytes).map_err(|_| parser.shape("$", "expected an object"))?;
+    // Reading the top level checks the syntax of the whole file.
+    let root: RawRoot = serde_json::from_slice(bytes).map_err(|e| {
+        if e.is_data() {
+            parser.shape("$", "expected an object")
+        } else {
+            IngestError::json(path, &e)
+        }
+    })?;
     parser.account(&root)
 }
 

@@ -288,6 +288,81 @@ impl<'de> serde::Deserialize<'de> for Counts {
     }
 }
 
+/// An identity's evidence per action and outcome: the keys sorted, the
+/// evidence in a vector beside them, both grown one entry at a time. An
+/// identity has a few dozen entries; a hash map of them allocated up to twice
+/// the slots it used, for each of 10,000 identities in each reading thread
+/// (69 MB of a 116 MB ingestion heap at 1M events, heaptrack).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ActionMap {
+    keys: Vec<(ActionId, Outcome)>,
+    stats: Vec<ActionStats>,
+}
+
+impl ActionMap {
+    /// The evidence for `key`, added empty the first time.
+    pub fn stats_mut(&mut self, key: (ActionId, Outcome)) -> &mut ActionStats {
+        let i = match self.keys.binary_search(&key) {
+            Ok(i) => i,
+            Err(i) => {
+                self.keys.reserve_exact(1);
+                self.stats.reserve_exact(1);
+                self.keys.insert(i, key);
+                self.stats.insert(i, ActionStats::default());
+                i
+            }
+        };
+        &mut self.stats[i]
+    }
+
+    /// Sets the evidence for `key`, replacing any.
+    pub fn insert(&mut self, key: (ActionId, Outcome), stats: ActionStats) {
+        *self.stats_mut(key) = stats;
+    }
+
+    pub fn get(&self, key: &(ActionId, Outcome)) -> Option<&ActionStats> {
+        let i = self.keys.binary_search(key).ok()?;
+        self.stats.get(i)
+    }
+
+    /// By action id, then outcome.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&(ActionId, Outcome), &ActionStats)> {
+        self.keys.iter().zip(&self.stats)
+    }
+
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = &(ActionId, Outcome)> {
+        self.keys.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+impl IntoIterator for ActionMap {
+    type Item = ((ActionId, Outcome), ActionStats);
+    type IntoIter =
+        std::iter::Zip<std::vec::IntoIter<(ActionId, Outcome)>, std::vec::IntoIter<ActionStats>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.keys.into_iter().zip(self.stats)
+    }
+}
+
+impl<'a> IntoIterator for &'a ActionMap {
+    type Item = (&'a (ActionId, Outcome), &'a ActionStats);
+    type IntoIter = std::iter::Zip<
+        std::slice::Iter<'a, (ActionId, Outcome)>,
+        std::slice::Iter<'a, ActionStats>,
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        self.keys.iter().zip(&self.stats)
+    }
+}
+
 /// Adds `n` to a count, allocating the key only the first time it is seen.
 fn bump(map: &mut BTreeMap<String, u64>, key: &str, n: u64) {
     match map.get_mut(key) {
@@ -672,81 +747,6 @@ struct Dedup {
     shards: Vec<Mutex<IdsByHour>>,
     /// Ids of events before this time (Unix seconds) have been let go.
     released_before: AtomicI64,
-}
-
-/// An identity's evidence per action and outcome: the keys sorted, the
-/// evidence in a vector beside them, both grown one entry at a time. An
-/// identity has a few dozen entries; a hash map of them allocated up to twice
-/// the slots it used, for each of 10,000 identities in each reading thread
-/// (69 MB of a 116 MB ingestion heap at 1M events, heaptrack).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ActionMap {
-    keys: Vec<(ActionId, Outcome)>,
-    stats: Vec<ActionStats>,
-}
-
-impl ActionMap {
-    /// The evidence for `key`, added empty the first time.
-    pub fn stats_mut(&mut self, key: (ActionId, Outcome)) -> &mut ActionStats {
-        let i = match self.keys.binary_search(&key) {
-            Ok(i) => i,
-            Err(i) => {
-                self.keys.reserve_exact(1);
-                self.stats.reserve_exact(1);
-                self.keys.insert(i, key);
-                self.stats.insert(i, ActionStats::default());
-                i
-            }
-        };
-        &mut self.stats[i]
-    }
-
-    /// Sets the evidence for `key`, replacing any.
-    pub fn insert(&mut self, key: (ActionId, Outcome), stats: ActionStats) {
-        *self.stats_mut(key) = stats;
-    }
-
-    pub fn get(&self, key: &(ActionId, Outcome)) -> Option<&ActionStats> {
-        let i = self.keys.binary_search(key).ok()?;
-        self.stats.get(i)
-    }
-
-    /// By action id, then outcome.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&(ActionId, Outcome), &ActionStats)> {
-        self.keys.iter().zip(&self.stats)
-    }
-
-    pub fn keys(&self) -> impl ExactSizeIterator<Item = &(ActionId, Outcome)> {
-        self.keys.iter()
-    }
-
-    pub fn len(&self) -> usize {
-        self.keys.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
-}
-
-impl IntoIterator for ActionMap {
-    type Item = ((ActionId, Outcome), ActionStats);
-    type IntoIter =
-        std::iter::Zip<std::vec::IntoIter<(ActionId, Outcome)>, std::vec::IntoIter<ActionStats>>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.keys.into_iter().zip(self.stats)
-    }
-}
-
-impl<'a> IntoIterator for &'a ActionMap {
-    type Item = (&'a (ActionId, Outcome), &'a ActionStats);
-    type IntoIter = std::iter::Zip<
-        std::slice::Iter<'a, (ActionId, Outcome)>,
-        std::slice::Iter<'a, ActionStats>,
-    >;
-    fn into_iter(self) -> Self::IntoIter {
-        self.keys.iter().zip(&self.stats)
-    }
 }
 
 /// Hashed event ids by hour of event time.
