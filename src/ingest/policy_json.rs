@@ -1,7 +1,9 @@
 //! Policy documents in IAM's JSON grammar, with its string-or-list fields,
 //! parsed into `model::PolicyDocument`. Errors carry a JSON path.
 
-use crate::model::{ActionSpec, Condition, Effect, PolicyDocument, ResourceSpec, Statement};
+use crate::model::{
+    ActionSpec, Condition, Effect, PolicyDocument, PrincipalElement, ResourceSpec, Statement,
+};
 use serde_json::Value;
 
 /// A policy grammar violation at a JSON path inside the document.
@@ -148,7 +150,7 @@ fn parse_statement(value: &Value, index: usize, at: &str) -> Result<Statement, P
     let principal = obj
         .get("Principal")
         .or_else(|| obj.get("NotPrincipal"))
-        .cloned();
+        .and_then(PrincipalElement::from_json);
     let conditions = match obj.get("Condition") {
         None | Some(Value::Null) => Vec::new(),
         Some(c) => parse_conditions(c, &format!("{at}.Condition"))?,
@@ -244,6 +246,37 @@ mod tests {
             d.statements[0].actions,
             ActionSpec::Action(vec!["s3:GetObject".into()])
         );
+    }
+
+    /// A trust statement's `Principal` keeps the names of each kind, in
+    /// order; values that are not strings are left out, as IAM never writes
+    /// them.
+    #[test]
+    fn trust_principals() {
+        let d = parse_document(
+            &json!({"Statement":[
+                {"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"Service":"bedrock.amazonaws.com","AWS":["arn:aws:iam::1:root",7,"arn:aws:iam::2:role/x"]}},
+                {"Effect":"Allow","Action":"sts:AssumeRole","Principal":"*"},
+                {"Effect":"Allow","Action":"sts:AssumeRole","Principal":7}
+            ]}),
+            "$",
+        )
+        .unwrap();
+        assert_eq!(
+            d.statements[0].principal,
+            Some(PrincipalElement::ByKind(vec![
+                (
+                    "AWS".into(),
+                    vec!["arn:aws:iam::1:root".into(), "arn:aws:iam::2:role/x".into()]
+                ),
+                ("Service".into(), vec!["bedrock.amazonaws.com".into()]),
+            ]))
+        );
+        assert_eq!(
+            d.statements[1].principal,
+            Some(PrincipalElement::Bare("*".into()))
+        );
+        assert_eq!(d.statements[2].principal, None);
     }
 
     #[test]

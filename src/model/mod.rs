@@ -6,7 +6,9 @@
 
 mod policy;
 
-pub use policy::{ActionSpec, Condition, Effect, PolicyDocument, ResourceSpec, Statement};
+pub use policy::{
+    ActionSpec, Condition, Effect, PolicyDocument, PrincipalElement, ResourceSpec, Statement,
+};
 
 use std::sync::Arc;
 

@@ -45,6 +45,45 @@ impl std::fmt::Display for Condition {
     }
 }
 
+/// A trust policy's `Principal` (or `NotPrincipal`) element: a bare string
+/// (`"*"`) or a map from a kind of principal (`AWS`, `Service`,
+/// `Federated`, ...) to one or more names. Held as strings, not as a JSON
+/// tree: every role has one, and the tree of a one-entry map took some 600
+/// bytes, 6 MB of an account of 10,000 roles.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PrincipalElement {
+    Bare(String),
+    /// Sorted by kind; names that are not strings are left out.
+    ByKind(Vec<(String, Vec<String>)>),
+}
+
+impl PrincipalElement {
+    /// The element as written in a policy, or `None` if it is neither a
+    /// string nor an object (IAM rejects such a policy; nothing is trusted).
+    pub fn from_json(v: &serde_json::Value) -> Option<PrincipalElement> {
+        use serde_json::Value;
+        match v {
+            Value::String(s) => Some(PrincipalElement::Bare(s.clone())),
+            Value::Object(m) => Some(PrincipalElement::ByKind(
+                m.iter()
+                    .map(|(k, v)| {
+                        let names = match v {
+                            Value::String(s) => vec![s.clone()],
+                            Value::Array(a) => a
+                                .iter()
+                                .filter_map(|x| x.as_str().map(str::to_string))
+                                .collect(),
+                            _ => Vec::new(),
+                        };
+                        (k.clone(), names)
+                    })
+                    .collect(),
+            )),
+            _ => None,
+        }
+    }
+}
+
 /// One statement of a policy document.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Statement {
@@ -54,8 +93,8 @@ pub struct Statement {
     pub effect: Effect,
     pub actions: ActionSpec,
     pub resources: ResourceSpec,
-    /// Trust policies only: the `Principal` / `NotPrincipal` element, as JSON.
-    pub principal: Option<serde_json::Value>,
+    /// Trust policies only: the `Principal` / `NotPrincipal` element.
+    pub principal: Option<PrincipalElement>,
     pub conditions: Vec<Condition>,
 }
 

@@ -898,13 +898,15 @@ fn file_stem(name: &str) -> String {
 }
 
 /// Writes every recommendation under `dir` (`role/`, `user/`, `group/`):
-/// `<name>.json`, `<name>.tf` and `<name>.diff.md`, each atomically.
-/// Returns the paths written, in order.
+/// `<name>.json`, `<name>.tf` and `<name>.diff.md`, as one set: if any
+/// file cannot be written, none is replaced. Returns the paths written, in
+/// order.
 pub fn write_all(
     recs: &[Recommendation],
     dir: &Path,
 ) -> Result<Vec<PathBuf>, crate::output::WriteError> {
-    let mut written = Vec::new();
+    use std::borrow::Cow;
+    let mut files: Vec<(PathBuf, Cow<'_, str>)> = Vec::with_capacity(recs.len() * 3);
     for r in recs {
         let sub = dir.join(r.kind.as_str());
         std::fs::create_dir_all(&sub).map_err(|source| crate::output::WriteError {
@@ -914,15 +916,9 @@ pub fn write_all(
         let stem = file_stem(&r.name);
         let mut json = render::document_json(&r.document);
         json.push('\n');
-        for (ext, body) in [
-            ("json", json.as_str()),
-            ("tf", r.terraform.as_str()),
-            ("diff.md", r.diff.as_str()),
-        ] {
-            let path = sub.join(format!("{stem}.{ext}"));
-            crate::output::write_atomic(&path, body.as_bytes())?;
-            written.push(path);
-        }
+        files.push((sub.join(format!("{stem}.json")), Cow::Owned(json)));
+        files.push((sub.join(format!("{stem}.tf")), Cow::Borrowed(&r.terraform)));
+        files.push((sub.join(format!("{stem}.diff.md")), Cow::Borrowed(&r.diff)));
     }
-    Ok(written)
+    crate::output::write_atomic_all(files.iter().map(|(p, b)| (p.clone(), b.as_bytes())))
 }

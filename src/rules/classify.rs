@@ -3,10 +3,9 @@
 
 use crate::catalog::wildcard_match;
 use crate::ingest::credential_report::CredentialRow;
-use crate::model::{Effect, Principal, PrincipalType};
+use crate::model::{Effect, Principal, PrincipalElement, PrincipalType};
 use crate::usage::ActorActivity;
 use serde::Deserialize;
-use serde_json::Value;
 
 /// The kind of identity, each needing different guardrails.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
@@ -244,21 +243,16 @@ pub struct Trusted {
 pub fn trusted_principals(doc: &crate::model::PolicyDocument) -> Trusted {
     let mut t = Trusted::default();
     for st in doc.statements.iter().filter(|s| s.effect == Effect::Allow) {
-        let Some(Value::Object(p)) = &st.principal else {
-            if let Some(Value::String(s)) = &st.principal {
+        let by_kind = match &st.principal {
+            Some(PrincipalElement::ByKind(m)) => m,
+            Some(PrincipalElement::Bare(s)) => {
                 t.aws.push(s.clone());
+                continue;
             }
-            continue;
+            None => continue,
         };
-        for (k, v) in p {
-            let vals: Vec<String> = match v {
-                Value::String(s) => vec![s.clone()],
-                Value::Array(a) => a
-                    .iter()
-                    .filter_map(|x| x.as_str().map(str::to_string))
-                    .collect(),
-                _ => Vec::new(),
-            };
+        for (k, vals) in by_kind {
+            let vals = vals.iter().cloned();
             match k.as_str() {
                 "Service" => t.services.extend(vals),
                 "Federated" => t.federated.extend(vals),
