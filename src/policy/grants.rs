@@ -158,9 +158,6 @@ pub struct Expander<'c> {
     /// a set): thousands of statements with distinct resources would
     /// otherwise each be matched against every action's ARN templates.
     applies: HashMap<String, ActionSet>,
-    /// Actions by the service field of their ARN templates, and actions
-    /// without resource types: the candidates a pattern is matched against.
-    by_template_service: Option<(HashMap<String, Vec<ActionId>>, ActionSet)>,
 }
 
 impl<'c> Expander<'c> {
@@ -170,41 +167,7 @@ impl<'c> Expander<'c> {
             cache: HashMap::new(),
             statements: HashMap::new(),
             applies: HashMap::new(),
-            by_template_service: None,
         }
-    }
-
-    /// Actions without resource types (requested on `"*"` only).
-    fn resource_less(&mut self) -> &ActionSet {
-        &self.index().1
-    }
-
-    fn index(&mut self) -> &(HashMap<String, Vec<ActionId>>, ActionSet) {
-        let cat = self.cat;
-        self.by_template_service.get_or_insert_with(|| {
-            let mut by: HashMap<String, Vec<ActionId>> = HashMap::new();
-            let mut none = ActionSet::empty(cat);
-            for id in cat.ids() {
-                let a = cat.action(id);
-                if a.resource_types.is_empty() {
-                    none.insert(id);
-                }
-                let mut services: Vec<&str> = a
-                    .resource_types
-                    .iter()
-                    .map(|r| r.arn.split(':').nth(2).unwrap_or("*"))
-                    .collect();
-                services.sort_unstable();
-                services.dedup();
-                for s in services {
-                    // A template whose service is not literal is a candidate
-                    // for every pattern.
-                    let key = if s.contains(['*', '?', '$']) { "*" } else { s };
-                    by.entry(key.to_string()).or_default().push(id);
-                }
-            }
-            (by, none)
-        })
     }
 
     /// The actions a resource pattern can name.
@@ -217,7 +180,8 @@ impl<'c> Expander<'c> {
             ActionSet::full(cat)
         } else {
             let service = pattern.split(':').nth(2);
-            let (by, none) = self.index();
+            let index = cat.template_index();
+            let (by, none) = (&index.by_service, &index.resource_less);
             let mut set = ActionSet::empty(cat);
             if wildcard_match_case_sensitive(pattern, "*") {
                 set.union_with(none);
@@ -556,6 +520,6 @@ fn not_covered_by(
             }
         }
     }
-    uncovered.subtract(ex.resource_less());
+    uncovered.subtract(&cat.template_index().resource_less);
     uncovered
 }

@@ -1088,36 +1088,48 @@ pub fn fold(
             a.sessions_without_source_identity += occ.count;
         }
     }
-    match mapped {
-        MappedRef::Actions(actions) => {
-            stats.mapped += occ.count;
-            let outcome = match error_code {
-                None | Some("") => Outcome::Success,
-                Some(c) if is_access_denied(c) => Outcome::Denied,
-                Some(_) => Outcome::Error,
-            };
-            resources.clear();
-            extract(resources);
-            if outcome == Outcome::Success {
-                if let Some(si) = &actor.source_identity {
-                    let e = a
-                        .resources_by_source_identity
-                        .entry(si.to_string())
-                        .or_default();
-                    for r in resources.iter() {
-                        e.insert(r);
-                    }
+    let one: [ActionId; 1];
+    let listed: Option<&[ActionId]> = match mapped {
+        MappedRef::Actions(ids) => Some(ids),
+        MappedRef::Action(id) => {
+            one = [id];
+            Some(&one)
+        }
+        _ => None,
+    };
+    if let Some(actions) = listed {
+        stats.mapped += occ.count;
+        let outcome = match error_code {
+            None | Some("") => Outcome::Success,
+            Some(c) if is_access_denied(c) => Outcome::Denied,
+            Some(_) => Outcome::Error,
+        };
+        resources.clear();
+        extract(resources);
+        if outcome == Outcome::Success {
+            if let Some(si) = &actor.source_identity {
+                let e = a
+                    .resources_by_source_identity
+                    .entry(si.to_string())
+                    .or_default();
+                for r in resources.iter() {
+                    e.insert(r);
                 }
             }
-            for &id in actions {
-                a.actions.stats_mut((id, outcome)).add(
-                    occ,
-                    resources,
-                    actor.invoked_by.as_deref(),
-                    error_code,
-                );
-            }
         }
+        for &id in actions {
+            a.actions.stats_mut((id, outcome)).add(
+                occ,
+                resources,
+                actor.invoked_by.as_deref(),
+                error_code,
+            );
+        }
+        return;
+    }
+    match mapped {
+        // Recorded above.
+        MappedRef::Actions(_) | MappedRef::Action(_) => {}
         MappedRef::NoPermission(catalog_action) => {
             stats.no_permission += occ.count;
             // No permission is needed, but the call happened: a catalog action

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 
 use crate::catalog::{ActionId, Catalog};
+use crate::usage::aggregate::FastMap;
 
 /// The rules shipped in the binary, in load order: later files override earlier ones.
 const EMBEDDED: &[(&str, &str)] = &[
@@ -45,6 +46,8 @@ pub enum Mapped {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MappedRef<'a> {
     Actions(&'a [ActionId]),
+    /// No rule applies and the event name is the action's name (the usual case).
+    Action(ActionId),
     NoPermission(Option<ActionId>),
     NotIam,
     Unmapped,
@@ -54,6 +57,7 @@ impl MappedRef<'_> {
     pub fn to_owned(self) -> Mapped {
         match self {
             MappedRef::Actions(ids) => Mapped::Actions(ids.to_vec()),
+            MappedRef::Action(id) => Mapped::Actions(vec![id]),
             MappedRef::NoPermission(id) => Mapped::NoPermission(id),
             MappedRef::NotIam => Mapped::NotIam,
             MappedRef::Unmapped => Mapped::Unmapped,
@@ -137,12 +141,11 @@ impl Rule {
 #[derive(Debug)]
 pub struct EventMapper {
     /// Lowercase event source -> service prefix as written in the rules.
-    sources: HashMap<String, String>,
+    sources: FastMap<String, String>,
     /// Lowercase source or prefix -> lowercase event name -> rule.
-    rules: HashMap<String, HashMap<String, Rule>>,
-    /// Lowercase prefix -> lowercase action name -> id: the whole catalog, so the default rule
-    /// needs no `format!` per lookup.
-    actions: HashMap<String, HashMap<String, ActionId>>,
+    rules: FastMap<String, FastMap<String, Rule>>,
+    /// The default rule (the event name is the action name) looks here.
+    cat: &'static Catalog,
     /// SHA-256 of the rules texts, so that activity mapped with other rules is recognised.
     fingerprint: String,
 }
@@ -161,20 +164,11 @@ impl EventMapper {
         texts: &[(&str, &str)],
     ) -> Result<EventMapper, MappingError> {
         let mut mapper = EventMapper {
-            sources: HashMap::new(),
-            rules: HashMap::new(),
-            actions: HashMap::new(),
+            sources: FastMap::default(),
+            rules: FastMap::default(),
+            cat,
             fingerprint: fingerprint(cat, texts),
         };
-        for service in cat.services() {
-            let names = mapper
-                .actions
-                .entry(service.prefix.to_ascii_lowercase())
-                .or_default();
-            for id in service.action_ids() {
-                names.insert(cat.action(id).name.to_ascii_lowercase(), id);
-            }
-        }
         for (file, text) in texts {
             mapper.load(cat, file, text)?;
         }
@@ -329,11 +323,9 @@ impl EventMapper {
                 }
             }
         }
-        if let Some(actions) = self.actions.get(prefix) {
-            for candidate in names.iter().flatten() {
-                if let Some(id) = actions.get(*candidate) {
-                    return MappedRef::Actions(std::slice::from_ref(id));
-                }
+        for candidate in names.iter().flatten() {
+            if let Some(id) = self.cat.find_lowercase(prefix, candidate) {
+                return MappedRef::Action(id);
             }
         }
         MappedRef::Unmapped
