@@ -11,7 +11,7 @@ mod set;
 
 use std::collections::HashMap;
 
-/// Lookups by action name happen per policy pattern and per record; the
+/// Lookups by service prefix happen per policy pattern and per record; the
 /// keys come from the embedded catalog, and foldhash is seeded per run.
 type FastHash = foldhash::fast::RandomState;
 use std::fmt;
@@ -157,8 +157,6 @@ pub struct Catalog {
     actions: Vec<Action>,
     /// Lowercase action name (without prefix), per `ActionId`, for pattern matching.
     lower_names: Vec<String>,
-    /// Lowercase `prefix:name` to id.
-    by_name: HashMap<String, ActionId, FastHash>,
     /// Lowercase prefix to index into `services`.
     by_prefix: HashMap<String, usize, FastHash>,
     /// `prefix:Name` per `ActionId`, built on first use: findings list
@@ -214,7 +212,6 @@ impl Catalog {
             HashMap::with_capacity_and_hasher(raw_services.len(), FastHash::default());
         let mut actions = Vec::new();
         let mut lower_names = Vec::new();
-        let mut by_name = HashMap::default();
 
         for raw_service in raw_services {
             let prefix = raw_service.prefix;
@@ -231,18 +228,23 @@ impl Catalog {
                 })
                 .collect();
 
-            let mut raw_actions = raw_service.actions;
-            raw_actions.sort_by_cached_key(|a| a.0.to_lowercase());
+            // Each name is lowercased once: the sort key is the stored one.
+            let mut raw_actions: Vec<(String, raw::Action)> = raw_service
+                .actions
+                .into_iter()
+                .map(|a| (a.0.to_lowercase(), a))
+                .collect();
+            raw_actions.sort_by(|a, b| a.0.cmp(&b.0));
             let first = id_from(actions.len())?;
 
-            for (name, levels, refs, condition_keys, dependent_actions) in raw_actions {
+            for (lower, (name, levels, refs, condition_keys, dependent_actions)) in raw_actions {
                 check_name(&name)?;
-                let full = format!("{prefix}:{name}");
+                let full = || format!("{prefix}:{name}");
                 let access_levels = levels
                     .into_iter()
                     .map(|level| {
                         AccessLevel::parse(&level).ok_or_else(|| CatalogError::UnknownAccessLevel {
-                            action: full.clone(),
+                            action: full(),
                             level,
                         })
                     })
@@ -252,7 +254,7 @@ impl Catalog {
                     .map(|(index, required, condition_keys)| {
                         let rt = resource_types.get(index).ok_or_else(|| {
                             CatalogError::ResourceTypeIndex {
-                                action: full.clone(),
+                                action: full(),
                                 index,
                             }
                         })?;
@@ -265,12 +267,12 @@ impl Catalog {
                     })
                     .collect::<Result<Vec<_>, CatalogError>>()?;
 
-                let id = ActionId(id_from(actions.len())?);
-                let lower = full.to_lowercase();
-                if by_name.insert(lower, id).is_some() {
-                    return Err(CatalogError::DuplicateAction { action: full });
+                // Sorted, so a name that differs from another of the service
+                // only in case comes right after it.
+                if actions.len() > first as usize && lower_names.last() == Some(&lower) {
+                    return Err(CatalogError::DuplicateAction { action: full() });
                 }
-                lower_names.push(name.to_lowercase());
+                lower_names.push(lower);
                 actions.push(Action {
                     service: prefix.clone(),
                     name,
@@ -297,7 +299,6 @@ impl Catalog {
             lower_names,
             shared_names: OnceLock::new(),
             by_template_service: OnceLock::new(),
-            by_name,
             by_prefix,
         })
     }
@@ -379,7 +380,10 @@ impl Catalog {
 
     /// The action with exactly this `prefix:name`, case-insensitive. No wildcards.
     pub fn lookup(&self, full_name: &str) -> Option<ActionId> {
-        self.by_name.get(&full_name.to_lowercase()).copied()
+        // Neither prefixes nor names contain `:` (`from_json` checks).
+        let lower = full_name.to_lowercase();
+        let (prefix, name) = lower.split_once(':')?;
+        self.find_lowercase(prefix, name)
     }
 
     /// The union of several patterns, as rule files list them; the first
@@ -769,6 +773,28 @@ mod tests {
         assert!(matches!(
             Catalog::from_json(&doc(1, r#"["Write"]"#, "[[1,true,[]]]")),
             Err(CatalogError::ResourceTypeIndex { index: 1, .. })
+        ));
+        // Names that differ only in case, in one service, are one action;
+        // the same name in two services is two.
+        let two = |second: &str| {
+            format!(
+                r#"{{"format":1,"source":{{"name":"t","version":"1","date":"2024-01-01"}},
+                "services":[{{"prefix":"x","conditionKeys":[],"resourceTypes":[],
+                "actions":[["Do",["Write"],[],[],[]],["Other",["Read"],[],[],[]]]}},{second}]}}"#
+            )
+        };
+        let ok = Catalog::from_json(&two(
+            r#"{"prefix":"y","conditionKeys":[],"resourceTypes":[],"actions":[["do",["Write"],[],[],[]]]}"#,
+        ))
+        .expect("one name in two services");
+        assert_eq!(ok.len(), 3);
+        assert_eq!(ok.lookup("X:DO"), Some(ActionId(0)));
+        assert_eq!(ok.lookup("y:Do"), Some(ActionId(2)));
+        assert!(matches!(
+            Catalog::from_json(&two(
+                r#"{"prefix":"y","conditionKeys":[],"resourceTypes":[],"actions":[["Do",["Write"],[],[],[]],["dO",["Read"],[],[],[]]]}"#,
+            )),
+            Err(CatalogError::DuplicateAction { action }) if action == "y:dO" || action == "y:Do"
         ));
     }
 }
