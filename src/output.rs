@@ -18,10 +18,7 @@ pub struct WriteError {
 /// buffer would only copy them (and a 1 MiB one per file cost a page fault
 /// per 4 KiB when hundreds of small files were written).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
-    let tmp = staged(path, bytes)?;
-    tmp.as_file().sync_all().map_err(|e| write_error(path, e))?;
-    tmp.persist(path).map_err(|e| write_error(path, e.error))?;
-    Ok(())
+    write_atomic_all(&[(path, bytes)]).map(|_| ())
 }
 
 /// Writes a set of files that belong together (the three files of each
@@ -29,25 +26,23 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
 /// to it first, and only when all are written and on disk are they renamed
 /// into place. A failure before that leaves every target as it was and no
 /// temporary file behind.
-pub fn write_atomic_all<'a>(
-    files: impl IntoIterator<Item = (PathBuf, &'a [u8])>,
+pub fn write_atomic_all<P: AsRef<Path>, B: AsRef<[u8]>>(
+    files: &[(P, B)],
 ) -> Result<Vec<PathBuf>, WriteError> {
     // Each file is closed once flushed (a `TempPath` still removes it if
     // the set fails): an account of 10,000 principals writes 30,000 files,
     // far more than a process may hold open.
-    let mut staged_files = Vec::new();
+    let mut staged_files = Vec::with_capacity(files.len());
     for (path, bytes) in files {
-        let tmp = staged(&path, bytes)?;
-        tmp.as_file()
-            .sync_all()
-            .map_err(|e| write_error(&path, e))?;
+        let path = path.as_ref();
+        let tmp = staged(path, bytes.as_ref())?;
+        tmp.as_file().sync_all().map_err(|e| write_error(path, e))?;
         staged_files.push((path, tmp.into_temp_path()));
     }
     let mut written = Vec::with_capacity(staged_files.len());
     for (path, tmp) in staged_files {
-        tmp.persist(&path)
-            .map_err(|e| write_error(&path, e.error))?;
-        written.push(path);
+        tmp.persist(path).map_err(|e| write_error(path, e.error))?;
+        written.push(path.to_path_buf());
     }
     Ok(written)
 }
@@ -118,7 +113,7 @@ mod tests {
             (dir.path().join("a.json"), &b"new a"[..]),
             (dir.path().join("b.tf"), &b"new b"[..]),
         ];
-        let written = write_atomic_all(files.iter().map(|(p, b)| (p.clone(), *b))).expect("write");
+        let written = write_atomic_all(&files).expect("write");
         assert_eq!(written, vec![files[0].0.clone(), files[1].0.clone()]);
         assert_eq!(std::fs::read(&files[0].0).expect("a"), b"new a");
         assert_eq!(std::fs::read(&files[1].0).expect("b"), b"new b");
@@ -132,7 +127,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("a.json"), "old").expect("seed");
         let missing = dir.path().join("missing/b.tf");
-        let err = write_atomic_all([
+        let err = write_atomic_all(&[
             (dir.path().join("a.json"), &b"new a"[..]),
             (missing.clone(), &b"new b"[..]),
         ])
@@ -144,7 +139,7 @@ mod tests {
 
     #[test]
     fn an_empty_set_writes_nothing() {
-        assert!(write_atomic_all(std::iter::empty())
+        assert!(write_atomic_all::<PathBuf, Vec<u8>>(&[])
             .expect("nothing")
             .is_empty());
     }

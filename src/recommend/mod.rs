@@ -906,7 +906,7 @@ pub fn write_all(
     dir: &Path,
 ) -> Result<Vec<PathBuf>, crate::output::WriteError> {
     use std::borrow::Cow;
-    let mut files: Vec<(PathBuf, Cow<'_, str>)> = Vec::with_capacity(recs.len() * 3);
+    let mut files: Vec<(PathBuf, Cow<'_, [u8]>)> = Vec::with_capacity(recs.len() * 3);
     for r in recs {
         let sub = dir.join(r.kind.as_str());
         std::fs::create_dir_all(&sub).map_err(|source| crate::output::WriteError {
@@ -916,9 +916,18 @@ pub fn write_all(
         let stem = file_stem(&r.name);
         let mut json = render::document_json(&r.document);
         json.push('\n');
-        files.push((sub.join(format!("{stem}.json")), Cow::Owned(json)));
-        files.push((sub.join(format!("{stem}.tf")), Cow::Borrowed(&r.terraform)));
-        files.push((sub.join(format!("{stem}.diff.md")), Cow::Borrowed(&r.diff)));
+        files.push((
+            sub.join(format!("{stem}.json")),
+            Cow::Owned(json.into_bytes()),
+        ));
+        files.push((
+            sub.join(format!("{stem}.tf")),
+            Cow::Borrowed(r.terraform.as_bytes()),
+        ));
+        files.push((
+            sub.join(format!("{stem}.diff.md")),
+            Cow::Borrowed(r.diff.as_bytes()),
+        ));
     }
-    crate::output::write_atomic_all(files.iter().map(|(p, b)| (p.clone(), b.as_bytes())))
+    crate::output::write_atomic_all(&files)
 }
