@@ -10,13 +10,13 @@ mod matcher;
 mod set;
 
 use std::collections::HashMap;
+use std::fmt;
+use std::ops::Range;
+use std::sync::{Arc, OnceLock};
 
 /// Lookups by service prefix happen per policy pattern and per record; the
 /// keys come from the embedded catalog, and foldhash is seeded per run.
 type FastHash = foldhash::fast::RandomState;
-use std::fmt;
-use std::ops::Range;
-use std::sync::{Arc, OnceLock};
 
 pub use matcher::{wildcard_match, wildcard_match_case_sensitive};
 pub use set::ActionSet;
