@@ -584,6 +584,9 @@ mod tests {
         let cat = Catalog::embedded();
         for id in cat.ids() {
             let a = cat.action(id);
+            // Events are lowercased ASCII-only (`usage::mapping`), names
+            // here with `to_lowercase`: the two agree because names are ASCII.
+            assert!(a.name.is_ascii() && a.service.is_ascii(), "{}", a.name);
             let name = a.name.to_lowercase();
             assert_eq!(
                 cat.find_lowercase(&a.service, &name),

@@ -248,9 +248,9 @@ mod tests {
         );
     }
 
-    /// A trust statement's `Principal` keeps the names of each kind, in
-    /// order; values that are not strings are left out, as IAM never writes
-    /// them.
+    /// A trust statement's `Principal` keeps the names of each kind (kinds
+    /// sorted, names in document order); values that are not strings are
+    /// left out, as IAM never writes them.
     #[test]
     fn trust_principals() {
         let d = parse_document(
