@@ -445,15 +445,24 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     log::warn!("{}: {w}", rec.name);
                 }
             }
-            let written = leastpriv::recommend::write_all(&recs, &r.out)?;
+            let files = leastpriv::recommend::write_all(&recs, &r.out)?;
+            let unchanged = files
+                .iter()
+                .filter(|(_, f)| *f == leastpriv::output::Fate::Unchanged)
+                .count();
             let mut text = format!(
-                "{} recommendation(s), {} file(s) written under {}\n",
+                "{} recommendation(s), {} file(s) under {}: {} written, {unchanged} unchanged\n",
                 recs.len(),
-                written.len(),
-                r.out.display()
+                files.len(),
+                r.out.display(),
+                files.len() - unchanged,
             );
-            for p in &written {
-                text.push_str(&format!("  {}\n", p.display()));
+            for (p, fate) in &files {
+                let note = match fate {
+                    leastpriv::output::Fate::Written => "",
+                    leastpriv::output::Fate::Unchanged => " (unchanged)",
+                };
+                text.push_str(&format!("  {}{note}\n", p.display()));
             }
             emit(&text, None)?;
             Ok(ExitCode::SUCCESS)

@@ -21,30 +21,78 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     write_atomic_all(&[(path, bytes)]).map(|_| ())
 }
 
+/// What a set write did with one of its files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fate {
+    Written,
+    /// The file already held exactly these bytes and was left alone.
+    Unchanged,
+}
+
 /// Writes a set of files that belong together (the three files of each
 /// recommended policy): every file is written under a temporary name next
 /// to it first, and only when all are written and on disk are they renamed
 /// into place. A failure before that leaves every target as it was and no
 /// temporary file behind.
+///
+/// A file that already holds exactly the new bytes is not rewritten: a
+/// rerun changes only what changed (its modification time too, for `make`
+/// and reviewers), and creating, flushing and renaming hundreds of files
+/// was most of a rerun's time.
 pub fn write_atomic_all<P: AsRef<Path>, B: AsRef<[u8]>>(
     files: &[(P, B)],
-) -> Result<Vec<PathBuf>, WriteError> {
+) -> Result<Vec<(PathBuf, Fate)>, WriteError> {
     // Each file is closed once flushed (a `TempPath` still removes it if
     // the set fails): an account of 10,000 principals writes 30,000 files,
     // far more than a process may hold open.
     let mut staged_files = Vec::with_capacity(files.len());
     for (path, bytes) in files {
-        let path = path.as_ref();
-        let tmp = staged(path, bytes.as_ref())?;
+        let (path, bytes) = (path.as_ref(), bytes.as_ref());
+        if holds(path, bytes) {
+            staged_files.push((path, None));
+            continue;
+        }
+        let tmp = staged(path, bytes)?;
         tmp.as_file().sync_all().map_err(|e| write_error(path, e))?;
-        staged_files.push((path, tmp.into_temp_path()));
+        staged_files.push((path, Some(tmp.into_temp_path())));
     }
-    let mut written = Vec::with_capacity(staged_files.len());
+    let mut done = Vec::with_capacity(staged_files.len());
     for (path, tmp) in staged_files {
-        tmp.persist(path).map_err(|e| write_error(path, e.error))?;
-        written.push(path.to_path_buf());
+        let fate = match tmp {
+            Some(tmp) => {
+                tmp.persist(path).map_err(|e| write_error(path, e.error))?;
+                Fate::Written
+            }
+            None => Fate::Unchanged,
+        };
+        done.push((path.to_path_buf(), fate));
     }
-    Ok(written)
+    Ok(done)
+}
+
+/// Whether `path` is a regular file holding exactly `bytes` (any doubt,
+/// such as an unreadable file, means no: it is then rewritten). Compared
+/// a block at a time, so a large report costs no second copy in memory and
+/// a changed one is usually told apart in its first block.
+fn holds(path: &Path, bytes: &[u8]) -> bool {
+    use std::io::Read;
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_file() && m.len() == bytes.len() as u64 => {}
+        _ => return false,
+    }
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut block = vec![0u8; 64 * 1024];
+    let mut rest = bytes;
+    loop {
+        match f.read(&mut block) {
+            Ok(0) => return rest.is_empty(),
+            Ok(n) if n <= rest.len() && block[..n] == rest[..n] => rest = &rest[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            _ => return false,
+        }
+    }
 }
 
 fn write_error(path: &Path, source: std::io::Error) -> WriteError {
@@ -114,10 +162,69 @@ mod tests {
             (dir.path().join("b.tf"), &b"new b"[..]),
         ];
         let written = write_atomic_all(&files).expect("write");
-        assert_eq!(written, vec![files[0].0.clone(), files[1].0.clone()]);
+        assert_eq!(
+            written,
+            vec![
+                (files[0].0.clone(), Fate::Written),
+                (files[1].0.clone(), Fate::Written)
+            ]
+        );
         assert_eq!(std::fs::read(&files[0].0).expect("a"), b"new a");
         assert_eq!(std::fs::read(&files[1].0).expect("b"), b"new b");
         assert_eq!(names(dir.path()), ["a.json", "b.tf"]);
+    }
+
+    /// A rerun rewrites only the files whose bytes changed, including one
+    /// of the same length; the others keep their inode.
+    #[test]
+    fn unchanged_files_are_left_alone() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (a, b, c) = (
+            dir.path().join("a.json"),
+            dir.path().join("b.tf"),
+            dir.path().join("c.md"),
+        );
+        std::fs::write(&a, "same").expect("seed a");
+        std::fs::write(&b, "old!").expect("seed b");
+        let inode = |p: &Path| std::fs::metadata(p).expect("stat").ino();
+        let (ino_a, ino_b) = (inode(&a), inode(&b));
+        let got = write_atomic_all(&[(&a, "same"), (&b, "new!"), (&c, "new")]).expect("write");
+        assert_eq!(
+            got,
+            vec![
+                (a.clone(), Fate::Unchanged),
+                (b.clone(), Fate::Written),
+                (c.clone(), Fate::Written)
+            ]
+        );
+        assert_eq!(inode(&a), ino_a);
+        assert_ne!(inode(&b), ino_b);
+        assert_eq!(std::fs::read(&b).expect("b"), b"new!");
+        assert_eq!(std::fs::read(&c).expect("c"), b"new");
+        // Larger than a comparison block: the same bytes, then a change in
+        // the last byte only.
+        let big_path = dir.path().join("big.json");
+        let mut big = vec![b'x'; 200_000];
+        std::fs::write(&big_path, &big).expect("seed big");
+        let got = write_atomic_all(&[(&big_path, &big)]).expect("same big");
+        assert_eq!(got[0].1, Fate::Unchanged);
+        *big.last_mut().expect("last") = b'y';
+        let got = write_atomic_all(&[(&big_path, &big)]).expect("changed big");
+        assert_eq!(got[0].1, Fate::Written);
+        assert_eq!(std::fs::read(&big_path).expect("big"), big);
+        std::fs::remove_file(&big_path).expect("rm big");
+        // A symbolic link is replaced by a file even when it points at the
+        // same bytes: the set is made of files.
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&a, &link).expect("symlink");
+        let got = write_atomic_all(&[(&link, "same")]).expect("write");
+        assert_eq!(got, vec![(link.clone(), Fate::Written)]);
+        assert!(std::fs::symlink_metadata(&link)
+            .expect("stat")
+            .file_type()
+            .is_file());
+        assert_eq!(names(dir.path()), ["a.json", "b.tf", "c.md", "link.json"]);
     }
 
     /// The second file cannot be staged (its directory does not exist): the

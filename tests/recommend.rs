@@ -7,6 +7,7 @@ use leastpriv::catalog::Catalog;
 use leastpriv::ingest::policy_json::parse_document;
 use leastpriv::ingest::snapshot::SnapshotPaths;
 use leastpriv::model::{AttachedPolicy, Effect, PolicySource};
+use leastpriv::output::Fate;
 use leastpriv::policy::grants::{effective_grants, Expander};
 use leastpriv::policy::request::{evaluate_request, Decision, Request};
 use leastpriv::recommend::{document_json, recommend, write_all, Kind, Recommendation};
@@ -337,6 +338,24 @@ fn write_all_writes_three_files_per_recommendation() {
     let dir = tempfile::tempdir().expect("tempdir");
     let written = write_all(recs, dir.path()).expect("write");
     assert_eq!(written.len(), recs.len() * 3);
+    assert!(written.iter().all(|(_, f)| *f == Fate::Written));
+    // A rerun over the same account leaves every file alone; one whose
+    // content changed is written again.
+    let again = write_all(recs, dir.path()).expect("rewrite");
+    assert!(again.iter().all(|(_, f)| *f == Fate::Unchanged));
+    assert_eq!(
+        again.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+        written.iter().map(|(p, _)| p).collect::<Vec<_>>()
+    );
+    let tf_path = dir.path().join("role/orders-api.tf");
+    std::fs::write(&tf_path, "edited by hand").expect("edit");
+    let third = write_all(recs, dir.path()).expect("third");
+    let changed: Vec<_> = third
+        .iter()
+        .filter(|(_, f)| *f == Fate::Written)
+        .map(|(p, _)| p.clone())
+        .collect();
+    assert_eq!(changed, [tf_path]);
     let json = dir.path().join("role/orders-api.json");
     let back: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("json written")).expect("json");
@@ -364,9 +383,9 @@ fn removed_actions_per_service_add_up() {
     let dir = tempfile::tempdir().expect("tempdir");
     let written = write_all(recs, dir.path()).expect("write");
     let mut lines = 0;
-    for f in written
+    for (f, _) in written
         .iter()
-        .filter(|f| f.to_string_lossy().ends_with(".diff.md"))
+        .filter(|(f, _)| f.to_string_lossy().ends_with(".diff.md"))
     {
         let text = std::fs::read_to_string(f).expect("diff written");
         for l in text.lines().filter(|l| l.contains(" more, per service: ")) {

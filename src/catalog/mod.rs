@@ -43,6 +43,8 @@ pub enum CatalogError {
     UnknownAccessLevel { action: String, level: String },
     #[error("action `{action}`: resource type index {index} out of range")]
     ResourceTypeIndex { action: String, index: usize },
+    #[error("service prefix `{prefix}` is not lowercase")]
+    UppercasePrefix { prefix: String },
     #[error("too many actions for 32-bit action ids")]
     TooManyActions,
 }
@@ -93,52 +95,87 @@ impl fmt::Display for AccessLevel {
 }
 
 /// One action, e.g. `s3:GetObject`.
+///
+/// Its strings are borrowed from the catalog text, which lives as long as the
+/// program: copying them was 100,000 allocations, half of every run's start-up.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Action {
     /// Service prefix, e.g. `s3`.
-    pub service: String,
+    pub service: &'static str,
     /// Canonical case, e.g. `GetObject`.
-    pub name: String,
-    pub access_levels: Vec<AccessLevel>,
+    pub name: &'static str,
+    pub access_levels: AccessLevels,
     /// Empty when the action supports no resource-level permissions (only `"Resource": "*"`).
     pub resource_types: Vec<ActionResource>,
     /// Condition keys the action supports regardless of resource.
-    pub condition_keys: Vec<String>,
+    pub condition_keys: Vec<&'static str>,
     /// Other actions (`prefix:Name`) a caller also needs for this one to succeed.
-    pub dependent_actions: Vec<String>,
+    pub dependent_actions: Vec<&'static str>,
+}
+
+/// An action's access levels, in the catalog's order, kept inline: an action
+/// has one or two, and a list of them per action was 22,000 allocations.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct AccessLevels {
+    len: u8,
+    levels: [AccessLevel; 5],
+}
+
+impl AccessLevels {
+    /// `None` when a level repeats (there are only five).
+    fn new(levels: &[AccessLevel]) -> Option<AccessLevels> {
+        let mut out = AccessLevels {
+            len: 0,
+            levels: [AccessLevel::List; 5],
+        };
+        for &l in levels {
+            if out.contains(&l) {
+                return None;
+            }
+            out.levels[out.len as usize] = l;
+            out.len += 1;
+        }
+        Some(out)
+    }
+}
+
+impl std::ops::Deref for AccessLevels {
+    type Target = [AccessLevel];
+
+    fn deref(&self) -> &[AccessLevel] {
+        &self.levels[..self.len as usize]
+    }
 }
 
 /// A resource type an action can be scoped to.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct ActionResource {
-    /// Shared with the service's resource type: 22,000 actions refer to a few
-    /// thousand types, and copies of the names took 7 MB.
-    pub name: Arc<str>,
+    pub name: &'static str,
     /// ARN template with `${Partition}`, `${Region}`, `${Account}` and other placeholders.
-    pub arn: Arc<str>,
+    pub arn: &'static str,
     pub required: bool,
     /// Condition keys that apply when the action is used on this resource type.
-    pub condition_keys: Vec<String>,
+    pub condition_keys: Vec<&'static str>,
 }
 
 /// A resource type a service defines.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct ResourceType {
-    pub name: Arc<str>,
+    pub name: &'static str,
     /// ARN template with `${Partition}`, `${Region}`, `${Account}` and other placeholders.
-    pub arn: Arc<str>,
+    pub arn: &'static str,
 }
 
 /// One service prefix and its actions.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Service {
     /// Lowercase, e.g. `s3`.
-    pub prefix: String,
+    pub prefix: &'static str,
     /// The service's `ActionId`s.
     pub actions: Range<u32>,
     pub resource_types: Vec<ResourceType>,
     /// Condition keys usable with the service, including global `aws:` keys it lists.
-    pub condition_keys: Vec<String>,
+    pub condition_keys: Vec<&'static str>,
 }
 
 impl Service {
@@ -155,10 +192,13 @@ pub struct Catalog {
     date: String,
     services: Vec<Service>,
     actions: Vec<Action>,
-    /// Lowercase action name (without prefix), per `ActionId`, for pattern matching.
-    lower_names: Vec<String>,
+    /// Lowercase action names (without prefix), one after the other in
+    /// `ActionId` order, for pattern matching; `lower_ends[id]` is where the
+    /// name of `id` ends. One string rather than 22,000.
+    lower_names: String,
+    lower_ends: Vec<u32>,
     /// Lowercase prefix to index into `services`.
-    by_prefix: HashMap<String, usize, FastHash>,
+    by_prefix: HashMap<&'static str, usize, FastHash>,
     /// `prefix:Name` per `ActionId`, built on first use: findings list
     /// thousands of actions each, and sharing the names instead of copying
     /// them saved tens of megabytes at 10,000 principals.
@@ -194,18 +234,27 @@ impl Catalog {
     }
 
     /// Parses a catalog in the format written by `scripts/gen-catalog.py`.
-    pub fn from_json(text: &str) -> Result<Catalog, CatalogError> {
+    ///
+    /// The catalog borrows its strings from `text`, so the text must live as
+    /// long as the program (the embedded catalog does), and its strings may
+    /// not contain JSON escapes (the generator writes none).
+    pub fn from_json(text: &'static str) -> Result<Catalog, CatalogError> {
         let raw: raw::Catalog = serde_json::from_str(text)?;
         if raw.format != FORMAT {
             return Err(CatalogError::UnsupportedFormat { found: raw.format });
         }
 
         let mut raw_services = raw.services;
-        for service in &mut raw_services {
-            service.prefix = service.prefix.to_lowercase();
+        for service in &raw_services {
+            check_name(service.prefix)?;
+            if service.prefix.chars().any(char::is_uppercase) {
+                return Err(CatalogError::UppercasePrefix {
+                    prefix: service.prefix.to_string(),
+                });
+            }
         }
         // Ids are assigned in sorted order so that they do not depend on how the file is laid out.
-        raw_services.sort_by(|a, b| a.prefix.cmp(&b.prefix));
+        raw_services.sort_by(|a, b| a.prefix.cmp(b.prefix));
 
         let mut services = Vec::with_capacity(raw_services.len());
         let mut by_prefix =
@@ -214,44 +263,56 @@ impl Catalog {
         // dozen times into fresh pages, a tenth of the start-up.
         let total: usize = raw_services.iter().map(|s| s.actions.len()).sum();
         let mut actions = Vec::with_capacity(total);
-        let mut lower_names = Vec::with_capacity(total);
+        let mut lower_names = String::with_capacity(
+            raw_services
+                .iter()
+                .flat_map(|s| &s.actions)
+                .map(|a| a.0.len())
+                .sum(),
+        );
+        let mut lower_ends = Vec::with_capacity(total);
 
         for raw_service in raw_services {
             let prefix = raw_service.prefix;
-            check_name(&prefix)?;
-            if by_prefix.insert(prefix.clone(), services.len()).is_some() {
-                return Err(CatalogError::DuplicateService { prefix });
+            if by_prefix.insert(prefix, services.len()).is_some() {
+                return Err(CatalogError::DuplicateService {
+                    prefix: prefix.to_string(),
+                });
             }
             let resource_types: Vec<ResourceType> = raw_service
                 .resource_types
                 .into_iter()
-                .map(|(name, arn)| ResourceType {
-                    name: name.into(),
-                    arn: arn.into(),
-                })
+                .map(|(name, arn)| ResourceType { name, arn })
                 .collect();
 
             // Each name is lowercased once: the sort key is the stored one.
-            let mut raw_actions: Vec<(String, raw::Action<'_>)> = raw_service
+            let mut raw_actions: Vec<(String, raw::Action)> = raw_service
                 .actions
                 .into_iter()
                 .map(|a| (a.0.to_lowercase(), a))
                 .collect();
             raw_actions.sort_by(|a, b| a.0.cmp(&b.0));
             let first = id_from(actions.len())?;
+            let mut previous = 0..0;
 
             for (lower, (name, levels, refs, condition_keys, dependent_actions)) in raw_actions {
-                check_name(&name)?;
+                check_name(name)?;
                 let full = || format!("{prefix}:{name}");
                 let access_levels = levels
-                    .into_iter()
-                    .map(|level| {
+                    .iter()
+                    .map(|&level| {
                         AccessLevel::parse(level).ok_or_else(|| CatalogError::UnknownAccessLevel {
                             action: full(),
                             level: level.to_string(),
                         })
                     })
                     .collect::<Result<Vec<_>, _>>()?;
+                let access_levels = AccessLevels::new(&access_levels).ok_or_else(|| {
+                    CatalogError::UnknownAccessLevel {
+                        action: full(),
+                        level: levels.join(", "),
+                    }
+                })?;
                 let resources = refs
                     .into_iter()
                     .map(|(index, required, condition_keys)| {
@@ -262,8 +323,8 @@ impl Catalog {
                             }
                         })?;
                         Ok(ActionResource {
-                            name: rt.name.clone(),
-                            arn: rt.arn.clone(),
+                            name: rt.name,
+                            arn: rt.arn,
                             required,
                             condition_keys,
                         })
@@ -272,12 +333,15 @@ impl Catalog {
 
                 // Sorted, so a name that differs from another of the service
                 // only in case comes right after it.
-                if actions.len() > first as usize && lower_names.last() == Some(&lower) {
+                if actions.len() > first as usize && lower_names[previous.clone()] == *lower {
                     return Err(CatalogError::DuplicateAction { action: full() });
                 }
-                lower_names.push(lower);
+                let start = lower_names.len();
+                lower_names.push_str(&lower);
+                previous = start..lower_names.len();
+                lower_ends.push(id_from(lower_names.len())?);
                 actions.push(Action {
-                    service: prefix.clone(),
+                    service: prefix,
                     name,
                     access_levels,
                     resource_types: resources,
@@ -300,10 +364,22 @@ impl Catalog {
             services,
             actions,
             lower_names,
+            lower_ends,
             shared_names: OnceLock::new(),
             by_template_service: OnceLock::new(),
             by_prefix,
         })
+    }
+
+    /// The lowercase name (without prefix) of an action of this catalog.
+    fn lower_name(&self, id: ActionId) -> &str {
+        let i = id.0 as usize;
+        let start = if i == 0 {
+            0
+        } else {
+            self.lower_ends[i - 1] as usize
+        };
+        &self.lower_names[start..self.lower_ends[i] as usize]
     }
 
     /// Date of the source data, `YYYY-MM-DD`.
@@ -333,7 +409,7 @@ impl Catalog {
     /// The service with this prefix, case-insensitive.
     pub fn service(&self, prefix: &str) -> Option<&Service> {
         self.by_prefix
-            .get(&prefix.to_lowercase())
+            .get(prefix.to_lowercase().as_str())
             .map(|&i| &self.services[i])
     }
 
@@ -344,10 +420,27 @@ impl Catalog {
     /// allocations at start-up.
     pub fn find_lowercase(&self, prefix: &str, name: &str) -> Option<ActionId> {
         let service = &self.services[*self.by_prefix.get(prefix)?];
-        let ids = service.actions.clone();
-        let names = &self.lower_names[ids.start as usize..ids.end as usize];
-        let i = names.binary_search_by(|n| n.as_str().cmp(name)).ok()?;
-        Some(ActionId(ids.start + i as u32))
+        self.find_in(service, name)
+    }
+
+    fn find_in(&self, service: &Service, lower: &str) -> Option<ActionId> {
+        let i = self.partition_point(service.actions.clone(), |n| n < lower);
+        (i < service.actions.end && self.lower_name(ActionId(i)) == lower).then_some(ActionId(i))
+    }
+
+    /// The first id of `ids` whose lowercase name is not `before`, where
+    /// `before` holds for a leading run of the (sorted) names.
+    fn partition_point(&self, ids: Range<u32>, before: impl Fn(&str) -> bool) -> u32 {
+        let (mut lo, mut hi) = (ids.start, ids.end);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if before(self.lower_name(ActionId(mid))) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
     }
 
     /// Panics if `id` is not from this catalog.
@@ -424,7 +517,7 @@ impl Catalog {
                     }
                 } else {
                     for service in &self.services {
-                        if wildcard_match_case_sensitive(service_pattern, &service.prefix) {
+                        if wildcard_match_case_sensitive(service_pattern, service.prefix) {
                             self.expand_service(service, name_pattern, &mut set);
                         }
                     }
@@ -434,7 +527,7 @@ impl Catalog {
             _ => {
                 for id in self.ids() {
                     let action = self.action(id);
-                    let full = format!("{}:{}", action.service, self.lower_names[id.0 as usize]);
+                    let full = format!("{}:{}", action.service, self.lower_name(id));
                     if wildcard_match_case_sensitive(&pattern, &full) {
                         set.insert(id);
                     }
@@ -484,14 +577,25 @@ impl Catalog {
         if name_pattern == "*" {
             set.extend(service.action_ids());
         } else if !matcher::has_wildcard(name_pattern) {
-            let found = service
-                .action_ids()
-                .find(|id| self.lower_names[id.0 as usize] == name_pattern);
-            set.extend(found);
+            set.extend(self.find_in(service, name_pattern));
+        } else if let Some(lead) = name_pattern
+            .strip_suffix('*')
+            .filter(|lead| !matcher::has_wildcard(lead))
+        {
+            // `Verb*`, the commonest pattern (rule files list `*:Delete*`
+            // and the like over every service): the names it matches are
+            // one run of the sorted names, found by two binary searches
+            // rather than a match per action.
+            let ids = service.actions.clone();
+            let start = self.partition_point(ids.clone(), |n| n < lead);
+            let end = self.partition_point(start..ids.end, |n| n.starts_with(lead));
+            set.extend((start..end).map(ActionId));
         } else {
-            set.extend(service.action_ids().filter(|id| {
-                wildcard_match_case_sensitive(name_pattern, &self.lower_names[id.0 as usize])
-            }));
+            set.extend(
+                service
+                    .action_ids()
+                    .filter(|id| wildcard_match_case_sensitive(name_pattern, self.lower_name(*id))),
+            );
         }
     }
 }
@@ -534,27 +638,28 @@ mod raw {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields, rename_all = "camelCase")]
     pub(super) struct Service<'a> {
-        pub prefix: String,
-        pub condition_keys: Vec<String>,
+        pub prefix: &'a str,
+        #[serde(borrow)]
+        pub condition_keys: Vec<&'a str>,
         /// (name, ARN template)
-        pub resource_types: Vec<(String, String)>,
+        #[serde(borrow)]
+        pub resource_types: Vec<(&'a str, &'a str)>,
         #[serde(borrow)]
         pub actions: Vec<Action<'a>>,
     }
 
     /// (name, access levels, resource references, condition keys, dependent
-    /// actions). The levels are borrowed from the text: they are parsed into
-    /// `AccessLevel`s, and copies of them were 22,000 allocations at start-up.
+    /// actions), all borrowed from the text.
     pub(super) type Action<'a> = (
-        String,
+        &'a str,
         Vec<&'a str>,
-        Vec<ResourceRef>,
-        Vec<String>,
-        Vec<String>,
+        Vec<ResourceRef<'a>>,
+        Vec<&'a str>,
+        Vec<&'a str>,
     );
 
     /// (index into the service's resource types, required, condition keys)
-    pub(super) type ResourceRef = (usize, bool, Vec<String>);
+    pub(super) type ResourceRef<'a> = (usize, bool, Vec<&'a str>);
 }
 
 #[cfg(test)]
@@ -588,12 +693,7 @@ mod tests {
             // here with `to_lowercase`: the two agree because names are ASCII.
             assert!(a.name.is_ascii() && a.service.is_ascii(), "{}", a.name);
             let name = a.name.to_lowercase();
-            assert_eq!(
-                cat.find_lowercase(&a.service, &name),
-                Some(id),
-                "{}",
-                a.name
-            );
+            assert_eq!(cat.find_lowercase(a.service, &name), Some(id), "{}", a.name);
         }
         assert_eq!(cat.find_lowercase("s3", "GetObject"), None, "not lowercase");
         assert_eq!(cat.find_lowercase("s3", "getobjectx"), None);
@@ -641,7 +741,7 @@ mod tests {
             .action(pass)
             .resource_types
             .iter()
-            .any(|r| &*r.name == "role"
+            .any(|r| r.name == "role"
                 && r.required
                 && r.arn.starts_with("arn:${Partition}:iam::")));
 
@@ -662,7 +762,7 @@ mod tests {
             .access_levels
             .contains(&AccessLevel::PermissionsManagement));
         assert_eq!(
-            cat.action(id(cat, "s3:GetObject")).access_levels,
+            *cat.action(id(cat, "s3:GetObject")).access_levels,
             [AccessLevel::Read]
         );
         assert_eq!(
@@ -681,8 +781,8 @@ mod tests {
         let s3 = cat.service("S3").expect("s3 service");
         assert_eq!(s3.prefix, "s3");
         assert!(s3.actions.contains(&id(cat, "s3:GetObject").0));
-        assert!(s3.resource_types.iter().any(|r| &*r.name == "bucket"));
-        assert!(s3.condition_keys.iter().any(|k| k == "s3:prefix"));
+        assert!(s3.resource_types.iter().any(|r| r.name == "bucket"));
+        assert!(s3.condition_keys.contains(&"s3:prefix"));
         assert!(cat.service("nosuchservice").is_none());
         assert!(cat.services().windows(2).all(|w| w[0].prefix < w[1].prefix));
     }
@@ -738,9 +838,14 @@ mod tests {
         for pattern in [
             "s3:Get*",
             "*:Get*",
+            "*:delete*",
+            "S3:GETOBJECT*",
+            "iam:Z*",
             "ec2:Describe?nstances",
             "i*m:*Role*",
             "*Policy",
+            "s3:GetObject",
+            "*:GetObject",
         ] {
             let expected: Vec<ActionId> = cat
                 .ids()
@@ -753,47 +858,70 @@ mod tests {
 
     #[test]
     fn from_json_rejects_bad_input() {
+        // The catalog borrows from its text, which must outlive it.
+        fn leak(text: String) -> &'static str {
+            Box::leak(text.into_boxed_str())
+        }
         assert!(matches!(
             Catalog::from_json("not json"),
             Err(CatalogError::Json(_))
         ));
         let doc = |format: u32, levels: &str, refs: &str| {
-            format!(
+            leak(format!(
                 r#"{{"format":{format},"source":{{"name":"t","version":"1","date":"2024-01-01"}},
-                "services":[{{"prefix":"x","conditionKeys":[],"resourceTypes":[["r","arn:x"]],
-                "actions":[["Do",{levels},{refs},[],[]]]}}]}}"#
-            )
+                "services":[{{"prefix":"x","conditionKeys":["x:k"],"resourceTypes":[["r","arn:x"]],
+                "actions":[["Do",{levels},{refs},["x:k"],[]]]}}]}}"#
+            ))
         };
-        let ok = Catalog::from_json(&doc(1, r#"["Write","Tagging"]"#, "[[0,true,[]]]"))
+        let ok = Catalog::from_json(doc(1, r#"["Write","Tagging"]"#, r#"[[0,true,["x:k"]]]"#))
             .expect("valid catalog");
         assert_eq!(ok.len(), 1);
         assert_eq!(ok.source(), "t 1");
-        assert_eq!(
-            ok.action(ActionId(0)).resource_types[0].arn.as_ref(),
-            "arn:x"
-        );
+        let a = ok.action(ActionId(0));
+        assert_eq!((a.service, a.name), ("x", "Do"));
+        assert_eq!(a.resource_types[0].arn, "arn:x");
+        assert_eq!(a.resource_types[0].condition_keys, ["x:k"]);
+        assert_eq!(a.condition_keys, ["x:k"]);
+        // In the file's order, not the enum's.
+        assert_eq!(*a.access_levels, [AccessLevel::Write, AccessLevel::Tagging]);
         assert!(matches!(
-            Catalog::from_json(&doc(2, r#"["Write"]"#, "[]")),
+            Catalog::from_json(doc(2, r#"["Write"]"#, "[]")),
             Err(CatalogError::UnsupportedFormat { found: 2 })
         ));
         assert!(matches!(
-            Catalog::from_json(&doc(1, r#"["Write, Tagging"]"#, "[]")),
+            Catalog::from_json(doc(1, r#"["Write, Tagging"]"#, "[]")),
             Err(CatalogError::UnknownAccessLevel { .. })
         ));
         assert!(matches!(
-            Catalog::from_json(&doc(1, r#"["Write"]"#, "[[1,true,[]]]")),
+            Catalog::from_json(doc(1, r#"["Write","Write"]"#, "[]")),
+            Err(CatalogError::UnknownAccessLevel { level, .. }) if level == "Write, Write"
+        ));
+        assert!(matches!(
+            Catalog::from_json(doc(1, r#"["Write"]"#, "[[1,true,[]]]")),
             Err(CatalogError::ResourceTypeIndex { index: 1, .. })
+        ));
+        // Strings are borrowed: an escape cannot be, and is refused rather
+        // than silently changed.
+        assert!(matches!(
+            Catalog::from_json(doc(1, r#"["Wr\u0069te"]"#, "[]")),
+            Err(CatalogError::Json(_))
+        ));
+        let upper =
+            leak(doc(1, r#"["Write"]"#, "[]").replace(r#""prefix":"x""#, r#""prefix":"X""#));
+        assert!(matches!(
+            Catalog::from_json(upper),
+            Err(CatalogError::UppercasePrefix { prefix }) if prefix == "X"
         ));
         // Names that differ only in case, in one service, are one action;
         // the same name in two services is two.
         let two = |second: &str| {
-            format!(
+            leak(format!(
                 r#"{{"format":1,"source":{{"name":"t","version":"1","date":"2024-01-01"}},
                 "services":[{{"prefix":"x","conditionKeys":[],"resourceTypes":[],
                 "actions":[["Do",["Write"],[],[],[]],["Other",["Read"],[],[],[]]]}},{second}]}}"#
-            )
+            ))
         };
-        let ok = Catalog::from_json(&two(
+        let ok = Catalog::from_json(two(
             r#"{"prefix":"y","conditionKeys":[],"resourceTypes":[],"actions":[["do",["Write"],[],[],[]]]}"#,
         ))
         .expect("one name in two services");
@@ -801,7 +929,7 @@ mod tests {
         assert_eq!(ok.lookup("X:DO"), Some(ActionId(0)));
         assert_eq!(ok.lookup("y:Do"), Some(ActionId(2)));
         assert!(matches!(
-            Catalog::from_json(&two(
+            Catalog::from_json(two(
                 r#"{"prefix":"y","conditionKeys":[],"resourceTypes":[],"actions":[["Do",["Write"],[],[],[]],["dO",["Read"],[],[],[]]]}"#,
             )),
             Err(CatalogError::DuplicateAction { action }) if action == "y:dO" || action == "y:Do"

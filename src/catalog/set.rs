@@ -178,6 +178,41 @@ impl ActionSet {
         self.words.iter().map(|w| w.count_ones() as usize).sum()
     }
 
+    /// `|self ∩ other|`, without building the intersection.
+    pub fn intersection_len(&self, other: &ActionSet) -> usize {
+        self.check_same_universe(other);
+        self.words
+            .iter()
+            .zip(&other.words)
+            .map(|(a, b)| (a & b).count_ones() as usize)
+            .sum()
+    }
+
+    /// How many actions of the set have ids in `range` (a service's ids are
+    /// one range): a few words per service instead of a look-up per action.
+    pub fn count_in(&self, range: std::ops::Range<u32>) -> usize {
+        let (start, end) = (
+            range.start as usize,
+            (range.end as usize).min(self.universe),
+        );
+        if start >= end || self.words.is_empty() {
+            return 0;
+        }
+        let (first, last) = (start / BITS, (end - 1) / BITS);
+        (first..=last)
+            .map(|i| {
+                let mut w = self.words[i];
+                if i == first {
+                    w &= u64::MAX << (start % BITS);
+                }
+                if i == last && end % BITS != 0 {
+                    w &= u64::MAX >> (BITS - end % BITS);
+                }
+                w.count_ones() as usize
+            })
+            .sum()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.words.iter().all(|&w| w == 0)
     }
@@ -295,6 +330,33 @@ mod tests {
         assert_eq!(w2, empty);
         assert_eq!(empty.iter().count(), 0);
         assert_eq!(empty.len(), 0);
+    }
+
+    #[test]
+    fn counts_match_a_count_of_each_action() {
+        let cat = Catalog::embedded();
+        let mut set = cat.expand("s3:Get*");
+        set.union_with(&cat.expand("ec2:Describe*"));
+        set.insert(id(cat, "iam:PassRole"));
+        let last = ActionId(cat.len() as u32 - 1);
+        set.insert(last);
+        let other = cat.expand("*:Get*");
+        let naive = set.iter().filter(|a| other.contains(*a)).count();
+        assert_eq!(set.intersection_len(&other), naive);
+        assert_eq!(ActionSet::empty(cat).intersection_len(&other), 0);
+        assert_eq!(set.intersection_len(&ActionSet::empty(cat)), 0);
+        for svc in cat.services() {
+            let naive = svc.action_ids().filter(|a| set.contains(*a)).count();
+            assert_eq!(set.count_in(svc.actions.clone()), naive, "{}", svc.prefix);
+        }
+        // Ranges that start or end inside a word, or are empty.
+        for (a, b) in [(0, 1), (3, 64), (63, 65), (64, 128), (5, 5), (10, 3)] {
+            let naive = (a..b).filter(|&i| set.contains(ActionId(i))).count();
+            assert_eq!(set.count_in(a..b), naive, "{a}..{b}");
+        }
+        assert_eq!(set.count_in(0..cat.len() as u32), set.len());
+        assert_eq!(set.count_in(last.0..last.0 + 1), 1);
+        assert_eq!(ActionSet::empty(cat).count_in(0..100), 0);
     }
 
     #[test]

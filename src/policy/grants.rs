@@ -127,7 +127,7 @@ pub fn resource_applies(cat: &Catalog, id: ActionId, pattern: &str) -> bool {
             action
                 .resource_types
                 .iter()
-                .any(|r| pattern_meets_template(pattern, &r.arn))
+                .any(|r| pattern_meets_template(pattern, r.arn))
         };
         // Bounded: hostile policies with endless distinct patterns.
         if cache.len() > 50_000 {
@@ -199,8 +199,8 @@ impl<'c> Expander<'c> {
             for id in candidates {
                 if cat.action(id).resource_types.iter().any(|r| {
                     *meets
-                        .entry(&*r.arn)
-                        .or_insert_with(|| tokens.meets_template(&r.arn))
+                        .entry(r.arn)
+                        .or_insert_with(|| tokens.meets_template(r.arn))
                 }) {
                     set.insert(id);
                 }

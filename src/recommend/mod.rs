@@ -904,7 +904,7 @@ fn file_stem(name: &str) -> String {
 pub fn write_all(
     recs: &[Recommendation],
     dir: &Path,
-) -> Result<Vec<PathBuf>, crate::output::WriteError> {
+) -> Result<Vec<(PathBuf, crate::output::Fate)>, crate::output::WriteError> {
     use std::borrow::Cow;
     let mut files: Vec<(PathBuf, Cow<'_, [u8]>)> = Vec::with_capacity(recs.len() * 3);
     for r in recs {

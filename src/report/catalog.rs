@@ -18,20 +18,20 @@ struct ActionV1 {
     action: String,
     access_levels: Vec<&'static str>,
     resource_types: Vec<ResourceV1>,
-    condition_keys: Vec<String>,
+    condition_keys: Vec<&'static str>,
 }
 
 #[derive(Serialize)]
 struct ResourceV1 {
-    name: String,
-    arn: String,
+    name: &'static str,
+    arn: &'static str,
     required: bool,
 }
 
 fn levels(cat: &Catalog) -> std::collections::BTreeMap<&'static str, usize> {
     let mut m = std::collections::BTreeMap::new();
     for id in cat.ids() {
-        for l in &cat.action(id).access_levels {
+        for l in cat.action(id).access_levels.iter() {
             *m.entry(l.as_str()).or_insert(0) += 1;
         }
     }
@@ -80,8 +80,8 @@ pub fn lookup(cat: &Catalog, pattern: &str, json: bool) -> (String, usize) {
                         .resource_types
                         .iter()
                         .map(|r| ResourceV1 {
-                            name: r.name.to_string(),
-                            arn: r.arn.to_string(),
+                            name: r.name,
+                            arn: r.arn,
                             required: r.required,
                         })
                         .collect(),
