@@ -10,6 +10,7 @@ use crate::ingest::last_accessed::{self, AccessAdvisor};
 use crate::ingest::snapshot::SnapshotPaths;
 use crate::ingest::trails::{self, TrailCoverage};
 use crate::ingest::{iam, IngestError};
+use crate::progress::timed;
 use crate::rules::classify::{Evidence, Kind};
 use crate::rules::{Finding, RuleContext, Subject};
 use crate::usage::{IngestOptions, IngestStats};
@@ -182,7 +183,7 @@ pub fn run_with(
     opts: &AuditOptions,
 ) -> Result<Audit, AuditError> {
     let (mapper, obs, classifier) = (&rules.mapper, &rules.observability, &rules.classifier);
-    let mut account = iam::load(&paths.iam)?;
+    let mut account = timed("read IAM", || iam::load(&paths.iam))?;
     let credentials = paths
         .credential_report
         .as_deref()
@@ -193,7 +194,9 @@ pub fn run_with(
         None => TrailCoverage::assumed_management_only(),
     };
     let mut paths = paths.clone();
-    let (activity, since, until) = gather_activity(cat, mapper, &mut paths, opts)?;
+    let (activity, since, until) = timed("read activity", || {
+        gather_activity(cat, mapper, &mut paths, opts)
+    })?;
     let paths = &paths;
     // Before the evaluation, whose end is the audit's memory peak.
     let input_hashes = hash_inputs(paths)?;
@@ -231,14 +234,16 @@ pub fn run_with(
         .as_deref()
         .map(last_accessed::load)
         .transpose()?;
-    let (audits, others) = audit_principals(
-        cat,
-        obs,
-        &trail_cov,
-        std::mem::take(&mut account.principals),
-        actors,
-        &sessions_granted,
-    );
+    let (audits, others) = timed("evaluate principals", || {
+        audit_principals(
+            cat,
+            obs,
+            &trail_cov,
+            std::mem::take(&mut account.principals),
+            actors,
+            &sessions_granted,
+        )
+    });
     let principals: Vec<AuditedPrincipal> = audits
         .into_iter()
         .map(|a| {
@@ -281,7 +286,7 @@ pub fn run_with(
         now,
         window: window.start.zip(window.end),
     };
-    let findings = crate::rules::evaluate(&ctx, &subjects);
+    let findings = timed("rules", || crate::rules::evaluate(&ctx, &subjects));
     drop(subjects);
     Ok(Audit {
         baseline: None,

@@ -12,6 +12,7 @@ use leastpriv::audit::{self, AuditOptions};
 use leastpriv::catalog::Catalog;
 use leastpriv::config::{RuleSet, Settings};
 use leastpriv::ingest::snapshot::{Overrides, SnapshotPaths};
+use leastpriv::progress::timed;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -103,7 +104,10 @@ fn rules(i: &cli::InputArgs) -> Result<(Settings, RuleSet)> {
         (None, false) => Settings::default(),
     };
     let dir = i.rules.clone().or_else(|| settings.rules.clone());
-    let rules = RuleSet::load(Catalog::embedded(), dir.as_deref(), &settings)?;
+    let cat = timed("load catalog", Catalog::embedded);
+    let rules = timed("load rules", || {
+        RuleSet::load(cat, dir.as_deref(), &settings)
+    })?;
     Ok((settings, rules))
 }
 
@@ -341,46 +345,50 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     }
                 }
             }
-            let text = match a.out.format {
-                Format::Csv | Format::Parquet => {
-                    use leastpriv::report::frames;
-                    let parquet = a.out.format == Format::Parquet;
-                    if parquet && a.out.output.is_none() {
-                        anyhow::bail!("`--format parquet` needs `--output FILE`");
-                    }
-                    let mut df = frames::principal_actions(&result)?;
-                    let bytes = if parquet {
-                        frames::parquet(&mut df)?
-                    } else {
-                        frames::csv(&mut df)?
-                    };
-                    emit_bytes(&bytes, a.out.output.as_deref()).context("writing the report")?;
-                    String::new()
-                }
-                Format::Json => {
-                    emit_with(a.out.output.as_deref(), |w| {
-                        leastpriv::report::json::write(&result, w)
-                    })
-                    .context("writing the report")?;
-                    String::new()
-                }
-                Format::Markdown => leastpriv::report::markdown::render(&result),
-                Format::Html => leastpriv::report::html::render(&result),
-                Format::Sarif => leastpriv::report::sarif::render(&result),
-                Format::Table => {
-                    let width = a.width.unwrap_or_else(|| {
-                        if std::io::stdout().is_terminal() {
-                            terminal_width().unwrap_or(160)
-                        } else {
-                            160
+            timed("write the report", || -> Result<()> {
+                let text = match a.out.format {
+                    Format::Csv | Format::Parquet => {
+                        use leastpriv::report::frames;
+                        let parquet = a.out.format == Format::Parquet;
+                        if parquet && a.out.output.is_none() {
+                            anyhow::bail!("`--format parquet` needs `--output FILE`");
                         }
-                    });
-                    leastpriv::report::table::render(&result, width)
+                        let mut df = frames::principal_actions(&result)?;
+                        let bytes = if parquet {
+                            frames::parquet(&mut df)?
+                        } else {
+                            frames::csv(&mut df)?
+                        };
+                        emit_bytes(&bytes, a.out.output.as_deref())
+                            .context("writing the report")?;
+                        String::new()
+                    }
+                    Format::Json => {
+                        emit_with(a.out.output.as_deref(), |w| {
+                            leastpriv::report::json::write(&result, w)
+                        })
+                        .context("writing the report")?;
+                        String::new()
+                    }
+                    Format::Markdown => leastpriv::report::markdown::render(&result),
+                    Format::Html => leastpriv::report::html::render(&result),
+                    Format::Sarif => leastpriv::report::sarif::render(&result),
+                    Format::Table => {
+                        let width = a.width.unwrap_or_else(|| {
+                            if std::io::stdout().is_terminal() {
+                                terminal_width().unwrap_or(160)
+                            } else {
+                                160
+                            }
+                        });
+                        leastpriv::report::table::render(&result, width)
+                    }
+                };
+                if !matches!(a.out.format, Format::Csv | Format::Parquet | Format::Json) {
+                    emit(&text, a.out.output.as_deref()).context("writing the report")?;
                 }
-            };
-            if !matches!(a.out.format, Format::Csv | Format::Parquet | Format::Json) {
-                emit(&text, a.out.output.as_deref()).context("writing the report")?;
-            }
+                Ok(())
+            })?;
             let failing = a
                 .fail_on
                 .map(leastpriv::rules::Severity::from)
@@ -439,13 +447,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Recommend(r) => {
             let result = audit(&r.input, false)?;
-            let recs = leastpriv::recommend::recommend(&result);
+            let recs = timed("recommend", || leastpriv::recommend::recommend(&result));
             for rec in &recs {
                 for w in &rec.warnings {
                     log::warn!("{}: {w}", rec.name);
                 }
             }
-            let files = leastpriv::recommend::write_all(&recs, &r.out)?;
+            let files = timed("write recommendations", || {
+                leastpriv::recommend::write_all(&recs, &r.out)
+            })?;
             let unchanged = files
                 .iter()
                 .filter(|(_, f)| *f == leastpriv::output::Fate::Unchanged)

@@ -60,3 +60,15 @@ impl std::fmt::Debug for ProgressHandle {
         })
     }
 }
+
+/// Runs `f` and logs how long it took at debug level (`-vv`), so that a
+/// slow run can be split into its stages without a profiler.
+pub fn timed<T>(stage: &str, f: impl FnOnce() -> T) -> T {
+    let start = std::time::Instant::now();
+    let out = f();
+    log::debug!(
+        "stage {stage}: {:.1} ms",
+        start.elapsed().as_secs_f64() * 1e3
+    );
+    out
+}

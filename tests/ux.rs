@@ -25,7 +25,43 @@ fn verbose_logs_counts_on_stderr_and_keeps_stdout_clean() {
         run.stderr
     );
     assert!(run.stderr.contains("info: 272 records"), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("stage "),
+        "stage timings are debug output: {}",
+        run.stderr
+    );
     assert_eq!(run.stdout, quiet.stdout, "logging never changes the report");
+    // -vv times each stage, in the order they run.
+    let debug = leastpriv()
+        .args(["-vv", "audit", "fixtures/demo", "--format", "json"])
+        .run();
+    debug.code(0);
+    let stages: Vec<&str> = debug
+        .stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("debug: stage "))
+        .map(|l| l.rsplit_once(": ").expect("stage: time").0)
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            "load catalog",
+            "load rules",
+            "read IAM",
+            "read activity",
+            "evaluate principals",
+            "rules",
+            "write the report"
+        ],
+        "{}",
+        debug.stderr
+    );
+    assert!(debug
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("debug: stage "))
+        .all(|l| l.ends_with(" ms")));
+    assert_eq!(debug.stdout, quiet.stdout);
 }
 
 #[test]

@@ -122,20 +122,20 @@ pub struct AccessLevels {
 }
 
 impl AccessLevels {
-    /// `None` when a level repeats (there are only five).
-    fn new(levels: &[AccessLevel]) -> Option<AccessLevels> {
-        let mut out = AccessLevels {
-            len: 0,
-            levels: [AccessLevel::List; 5],
-        };
-        for &l in levels {
-            if out.contains(&l) {
-                return None;
-            }
-            out.levels[out.len as usize] = l;
-            out.len += 1;
+    const EMPTY: AccessLevels = AccessLevels {
+        len: 0,
+        levels: [AccessLevel::List; 5],
+    };
+
+    /// Adds a level; false when it is already there (so there is room: there
+    /// are only five).
+    fn push(&mut self, level: AccessLevel) -> bool {
+        if self.contains(&level) {
+            return false;
         }
-        Some(out)
+        self.levels[self.len as usize] = level;
+        self.len += 1;
+        true
     }
 }
 
@@ -271,6 +271,7 @@ impl Catalog {
                 .sum(),
         );
         let mut lower_ends = Vec::with_capacity(total);
+        let mut scratch = String::new();
 
         for raw_service in raw_services {
             let prefix = raw_service.prefix;
@@ -285,34 +286,41 @@ impl Catalog {
                 .map(|(name, arn)| ResourceType { name, arn })
                 .collect();
 
-            // Each name is lowercased once: the sort key is the stored one.
-            let mut raw_actions: Vec<(String, raw::Action)> = raw_service
+            // Each name is lowercased once, into one string per service: the
+            // sort key is the stored one.
+            scratch.clear();
+            let mut raw_actions: Vec<(Range<usize>, raw::Action)> = raw_service
                 .actions
                 .into_iter()
-                .map(|a| (a.0.to_lowercase(), a))
+                .map(|a| {
+                    let start = scratch.len();
+                    push_lowercase(&mut scratch, a.0);
+                    (start..scratch.len(), a)
+                })
                 .collect();
-            raw_actions.sort_by(|a, b| a.0.cmp(&b.0));
+            raw_actions.sort_by(|a, b| scratch[a.0.clone()].cmp(&scratch[b.0.clone()]));
             let first = id_from(actions.len())?;
             let mut previous = 0..0;
 
             for (lower, (name, levels, refs, condition_keys, dependent_actions)) in raw_actions {
+                let lower = &scratch[lower];
                 check_name(name)?;
                 let full = || format!("{prefix}:{name}");
-                let access_levels = levels
-                    .iter()
-                    .map(|&level| {
-                        AccessLevel::parse(level).ok_or_else(|| CatalogError::UnknownAccessLevel {
+                let mut access_levels = AccessLevels::EMPTY;
+                for &level in &levels {
+                    let parsed = AccessLevel::parse(level).ok_or_else(|| {
+                        CatalogError::UnknownAccessLevel {
                             action: full(),
                             level: level.to_string(),
-                        })
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                let access_levels = AccessLevels::new(&access_levels).ok_or_else(|| {
-                    CatalogError::UnknownAccessLevel {
-                        action: full(),
-                        level: levels.join(", "),
+                        }
+                    })?;
+                    if !access_levels.push(parsed) {
+                        return Err(CatalogError::UnknownAccessLevel {
+                            action: full(),
+                            level: levels.join(", "),
+                        });
                     }
-                })?;
+                }
                 let resources = refs
                     .into_iter()
                     .map(|(index, required, condition_keys)| {
@@ -337,7 +345,7 @@ impl Catalog {
                     return Err(CatalogError::DuplicateAction { action: full() });
                 }
                 let start = lower_names.len();
-                lower_names.push_str(&lower);
+                lower_names.push_str(lower);
                 previous = start..lower_names.len();
                 lower_ends.push(id_from(lower_names.len())?);
                 actions.push(Action {
@@ -597,6 +605,18 @@ impl Catalog {
                     .filter(|id| wildcard_match_case_sensitive(name_pattern, self.lower_name(*id))),
             );
         }
+    }
+}
+
+/// Appends `name` lowercased as `str::to_lowercase` does, without a String
+/// per name for the ASCII names the catalog has.
+fn push_lowercase(out: &mut String, name: &str) {
+    if name.is_ascii() {
+        let start = out.len();
+        out.push_str(name);
+        out[start..].make_ascii_lowercase();
+    } else {
+        out.push_str(&name.to_lowercase());
     }
 }
 

@@ -178,6 +178,29 @@ impl ActionSet {
         self.words.iter().map(|w| w.count_ones() as usize).sum()
     }
 
+    /// The actions in both sets, ascending, without building the
+    /// intersection.
+    pub fn iter_and<'s>(&'s self, other: &'s ActionSet) -> impl Iterator<Item = ActionId> + 's {
+        self.check_same_universe(other);
+        self.words
+            .iter()
+            .zip(&other.words)
+            .enumerate()
+            .flat_map(|(i, (&a, &b))| {
+                let base = i * BITS;
+                let mut rest = a & b;
+                std::iter::from_fn(move || {
+                    if rest == 0 {
+                        return None;
+                    }
+                    let bit = rest.trailing_zeros() as usize;
+                    rest &= rest - 1;
+                    // Ids come from a catalog whose length fits in u32.
+                    Some(ActionId((base + bit) as u32))
+                })
+            })
+    }
+
     /// `|self ∩ other|`, without building the intersection.
     pub fn intersection_len(&self, other: &ActionSet) -> usize {
         self.check_same_universe(other);
@@ -343,6 +366,10 @@ mod tests {
         let other = cat.expand("*:Get*");
         let naive = set.iter().filter(|a| other.contains(*a)).count();
         assert_eq!(set.intersection_len(&other), naive);
+        let both: Vec<ActionId> = set.iter().filter(|a| other.contains(*a)).collect();
+        assert_eq!(set.iter_and(&other).collect::<Vec<_>>(), both);
+        assert_eq!(other.iter_and(&set).collect::<Vec<_>>(), both);
+        assert_eq!(set.iter_and(&ActionSet::empty(cat)).count(), 0);
         assert_eq!(ActionSet::empty(cat).intersection_len(&other), 0);
         assert_eq!(set.intersection_len(&ActionSet::empty(cat)), 0);
         for svc in cat.services() {

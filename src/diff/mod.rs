@@ -121,6 +121,11 @@ pub struct Unused<'a> {
 }
 
 impl<'a> Unused<'a> {
+    #[cfg(test)]
+    pub(crate) fn of(set: &'a ActionSet, used: &'a [UsedAction]) -> Self {
+        Unused { set, used }
+    }
+
     pub fn contains(&self, id: ActionId) -> bool {
         self.set.contains(id) && self.used.binary_search_by_key(&id, |u| u.action).is_err()
     }

@@ -6,12 +6,12 @@ use super::IngestError;
 use crate::model::{
     Account, AttachedPolicy, PolicyDocument, PolicySource, Principal, PrincipalType,
 };
+use rayon::prelude::*;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
-use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Reads and normalizes an authorization-details file.
 pub fn load(path: &Path) -> Result<Account, IngestError> {
@@ -29,7 +29,7 @@ type RawRoot<'a> = BTreeMap<std::borrow::Cow<'a, str>, &'a RawValue>;
 pub fn parse(bytes: &[u8], path: &Path) -> Result<Account, IngestError> {
     let parser = Parser {
         path,
-        inline_docs: RefCell::default(),
+        inline_docs: Mutex::default(),
     };
     // Reading the top level checks the syntax of the whole file.
     let root: RawRoot = serde_json::from_slice(bytes).map_err(|e| {
@@ -47,7 +47,8 @@ struct Parser<'a> {
     /// Inline documents by their JSON text: identical inline policies (roles
     /// stamped from one template) share one document, so the audit evaluates
     /// them once (`diff::audit_principals` groups principals by document).
-    inline_docs: RefCell<HashMap<String, Arc<PolicyDocument>>>,
+    /// Shared by the threads that read principals.
+    inline_docs: Mutex<HashMap<String, Arc<PolicyDocument>>>,
 }
 
 struct Managed {
@@ -241,123 +242,45 @@ impl Parser<'_> {
             groups.insert(name, pols);
         }
 
-        let mut principals = Vec::new();
-        let mut account_id = None;
+        // Each user and role is read on its own (in parallel: a JSON tree per
+        // principal and its policy documents were most of reading 10,000
+        // roles), then gathered in file order, so the first error and the
+        // missing policies come out as a sequential read gives them.
+        let mut items = Vec::new();
         for (kind, list_key, prefix) in [
             (PrincipalType::User, "UserDetailList", "User"),
             (PrincipalType::Role, "RoleDetailList", "Role"),
         ] {
             for (i, u) in self.top_list(root, list_key)?.into_iter().enumerate() {
-                let at = format!("$.{list_key}[{i}]");
-                let u = self.element(u, &at)?;
-                let u = self.obj(&u, &at)?;
-                let name = self.string(u, &format!("{prefix}Name"), &at)?;
-                let arn = self.string(u, "Arn", &at)?;
-                if account_id.is_none() {
-                    account_id = arn.split(':').nth(4).map(str::to_string);
-                }
-                let mut policies = Vec::new();
-                for (j, ip) in self
-                    .list(u, &format!("{prefix}PolicyList"), &at)?
-                    .iter()
-                    .enumerate()
-                {
-                    let (pname, doc) = self.inline(ip, &format!("{at}.{prefix}PolicyList[{j}]"))?;
-                    policies.push(AttachedPolicy {
-                        source: PolicySource::Inline { policy_name: pname },
-                        document: doc,
-                    });
-                }
-                for (j, mp) in self
-                    .list(u, "AttachedManagedPolicies", &at)?
-                    .iter()
-                    .enumerate()
-                {
-                    let mat = format!("{at}.AttachedManagedPolicies[{j}]");
-                    let parn = self.string(self.obj(mp, &mat)?, "PolicyArn", &mat)?;
-                    if let Some(p) = attach(&parn, &|n, v| PolicySource::Managed {
-                        arn: parn.clone(),
-                        name: n,
-                        version: v,
-                    }) {
-                        policies.push(p);
-                    }
-                }
-                let mut member_of = Vec::new();
-                if kind == PrincipalType::User {
-                    for (j, g) in self.list(u, "GroupList", &at)?.iter().enumerate() {
-                        let g = g.as_str().ok_or_else(|| {
-                            self.shape(&format!("{at}.GroupList[{j}]"), "expected a string")
-                        })?;
-                        member_of.push(g.to_string());
-                        if let Some(gp) = groups.get(g) {
-                            policies.extend(gp.iter().cloned());
-                        }
-                    }
-                }
-                let boundary = match u.get("PermissionsBoundary") {
-                    None | Some(Value::Null) => None,
-                    Some(b) => {
-                        let bat = format!("{at}.PermissionsBoundary");
-                        let barn =
-                            self.string(self.obj(b, &bat)?, "PermissionsBoundaryArn", &bat)?;
-                        let found = attach(&barn, &|n, v| PolicySource::Boundary {
-                            arn: barn.clone(),
-                            name: n,
-                            version: v,
-                        });
-                        // A boundary we cannot read still bounds: treat it as
-                        // allowing nothing rather than as absent, and say so.
-                        Some(found.unwrap_or_else(|| AttachedPolicy {
-                            source: PolicySource::Boundary {
-                                arn: barn.clone(),
-                                name: barn.rsplit('/').next().unwrap_or(&barn).to_string(),
-                                version: "missing".into(),
-                            },
-                            document: Arc::new(PolicyDocument::default()),
-                        }))
-                    }
-                };
-                let trust_policy = match u.get("AssumeRolePolicyDocument") {
-                    None | Some(Value::Null) => None,
-                    Some(d) => Some(
-                        parse_document_value(d, &format!("{at}.AssumeRolePolicyDocument"))
-                            .map_err(|e| self.policy_err(e))?,
-                    ),
-                };
-                let mut tags = Vec::new();
-                for (j, t) in self.list(u, "Tags", &at)?.iter().enumerate() {
-                    let tat = format!("{at}.Tags[{j}]");
-                    let t = self.obj(t, &tat)?;
-                    tags.push((
-                        self.string(t, "Key", &tat)?,
-                        self.opt_string(t, "Value", &tat)?.unwrap_or_default(),
-                    ));
-                }
-                let role_last_used = u
-                    .get("RoleLastUsed")
-                    .and_then(|r| r.get("LastUsedDate"))
-                    .and_then(Value::as_str)
-                    .map(str::to_string);
-                principals.push(Principal {
-                    id: self
-                        .opt_string(u, &format!("{prefix}Id"), &at)?
-                        .unwrap_or_default(),
-                    path: self
-                        .opt_string(u, "Path", &at)?
-                        .unwrap_or_else(|| "/".into()),
-                    created: self.opt_string(u, "CreateDate", &at)?,
-                    arn,
-                    name,
-                    principal_type: kind,
-                    policies,
-                    boundary,
-                    trust_policy,
-                    tags,
-                    groups: member_of,
-                    role_last_used,
-                });
+                items.push((kind, list_key, prefix, i, u));
             }
+        }
+        let read: Vec<Result<(Principal, Vec<String>), IngestError>> = items
+            .par_iter()
+            .map(|&(kind, list_key, prefix, i, u)| {
+                self.principal(
+                    kind,
+                    &format!("$.{list_key}[{i}]"),
+                    prefix,
+                    u,
+                    &managed,
+                    &groups,
+                )
+            })
+            .collect();
+        let mut principals = Vec::with_capacity(read.len());
+        let mut account_id = None;
+        for r in read {
+            let (p, not_found) = r?;
+            if account_id.is_none() {
+                account_id = p.arn.split(':').nth(4).map(str::to_string);
+            }
+            for arn in not_found {
+                if !missing.contains(&arn) {
+                    missing.push(arn);
+                }
+            }
+            principals.push(p);
         }
         principals.sort_by(|a, b| a.arn.cmp(&b.arn));
         Ok(Account {
@@ -365,6 +288,140 @@ impl Parser<'_> {
             principals,
             missing_policies: missing,
         })
+    }
+
+    /// One user or role (`at` names it in errors), and the managed policies
+    /// it names that the document does not hold.
+    fn principal(
+        &self,
+        kind: PrincipalType,
+        at: &str,
+        prefix: &str,
+        u: &RawValue,
+        managed: &HashMap<String, Managed>,
+        groups: &HashMap<String, Vec<AttachedPolicy>>,
+    ) -> Result<(Principal, Vec<String>), IngestError> {
+        let mut missing: Vec<String> = Vec::new();
+        let mut attach =
+            |arn: &str, mk: &dyn Fn(String, String) -> PolicySource| -> Option<AttachedPolicy> {
+                match managed.get(arn) {
+                    Some(m) => Some(AttachedPolicy {
+                        source: mk(m.name.clone(), m.version.clone()),
+                        document: m.document.clone(),
+                    }),
+                    None => {
+                        if !missing.iter().any(|a| a == arn) {
+                            missing.push(arn.to_string());
+                        }
+                        None
+                    }
+                }
+            };
+        let u = self.element(u, at)?;
+        let u = self.obj(&u, at)?;
+        let name = self.string(u, &format!("{prefix}Name"), at)?;
+        let arn = self.string(u, "Arn", at)?;
+        let mut policies = Vec::new();
+        for (j, ip) in self
+            .list(u, &format!("{prefix}PolicyList"), at)?
+            .iter()
+            .enumerate()
+        {
+            let (pname, doc) = self.inline(ip, &format!("{at}.{prefix}PolicyList[{j}]"))?;
+            policies.push(AttachedPolicy {
+                source: PolicySource::Inline { policy_name: pname },
+                document: doc,
+            });
+        }
+        for (j, mp) in self
+            .list(u, "AttachedManagedPolicies", at)?
+            .iter()
+            .enumerate()
+        {
+            let mat = format!("{at}.AttachedManagedPolicies[{j}]");
+            let parn = self.string(self.obj(mp, &mat)?, "PolicyArn", &mat)?;
+            if let Some(p) = attach(&parn, &|n, v| PolicySource::Managed {
+                arn: parn.clone(),
+                name: n,
+                version: v,
+            }) {
+                policies.push(p);
+            }
+        }
+        let mut member_of = Vec::new();
+        if kind == PrincipalType::User {
+            for (j, g) in self.list(u, "GroupList", at)?.iter().enumerate() {
+                let g = g.as_str().ok_or_else(|| {
+                    self.shape(&format!("{at}.GroupList[{j}]"), "expected a string")
+                })?;
+                member_of.push(g.to_string());
+                if let Some(gp) = groups.get(g) {
+                    policies.extend(gp.iter().cloned());
+                }
+            }
+        }
+        let boundary = match u.get("PermissionsBoundary") {
+            None | Some(Value::Null) => None,
+            Some(b) => {
+                let bat = format!("{at}.PermissionsBoundary");
+                let barn = self.string(self.obj(b, &bat)?, "PermissionsBoundaryArn", &bat)?;
+                let found = attach(&barn, &|n, v| PolicySource::Boundary {
+                    arn: barn.clone(),
+                    name: n,
+                    version: v,
+                });
+                // A boundary we cannot read still bounds: treat it as
+                // allowing nothing rather than as absent, and say so.
+                Some(found.unwrap_or_else(|| AttachedPolicy {
+                    source: PolicySource::Boundary {
+                        arn: barn.clone(),
+                        name: barn.rsplit('/').next().unwrap_or(&barn).to_string(),
+                        version: "missing".into(),
+                    },
+                    document: Arc::new(PolicyDocument::default()),
+                }))
+            }
+        };
+        let trust_policy = match u.get("AssumeRolePolicyDocument") {
+            None | Some(Value::Null) => None,
+            Some(d) => Some(
+                parse_document_value(d, &format!("{at}.AssumeRolePolicyDocument"))
+                    .map_err(|e| self.policy_err(e))?,
+            ),
+        };
+        let mut tags = Vec::new();
+        for (j, t) in self.list(u, "Tags", at)?.iter().enumerate() {
+            let tat = format!("{at}.Tags[{j}]");
+            let t = self.obj(t, &tat)?;
+            tags.push((
+                self.string(t, "Key", &tat)?,
+                self.opt_string(t, "Value", &tat)?.unwrap_or_default(),
+            ));
+        }
+        let role_last_used = u
+            .get("RoleLastUsed")
+            .and_then(|r| r.get("LastUsedDate"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let principal = Principal {
+            id: self
+                .opt_string(u, &format!("{prefix}Id"), at)?
+                .unwrap_or_default(),
+            path: self
+                .opt_string(u, "Path", at)?
+                .unwrap_or_else(|| "/".into()),
+            created: self.opt_string(u, "CreateDate", at)?,
+            arn,
+            name,
+            principal_type: kind,
+            policies,
+            boundary,
+            trust_policy,
+            tags,
+            groups: member_of,
+            role_last_used,
+        };
+        Ok((principal, missing))
     }
 
     fn inline(&self, v: &Value, at: &str) -> Result<(String, Arc<PolicyDocument>), IngestError> {
@@ -378,17 +435,18 @@ impl Parser<'_> {
             Value::String(s) => format!("s{s}"),
             other => format!("o{other}"),
         };
-        if let Some(d) = self.inline_docs.borrow().get(&key) {
+        let docs = || self.inline_docs.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(d) = docs().get(&key) {
             return Ok((name, Arc::clone(d)));
         }
+        // Parsed outside the lock; when two threads parse the same text,
+        // the first one stored is the one every principal shares.
         let parsed = Arc::new(
             parse_document_value(doc, &format!("{at}.PolicyDocument"))
                 .map_err(|e| self.policy_err(e))?,
         );
-        self.inline_docs
-            .borrow_mut()
-            .insert(key, Arc::clone(&parsed));
-        Ok((name, parsed))
+        let shared = Arc::clone(docs().entry(key).or_insert(parsed));
+        Ok((name, shared))
     }
 }
 
