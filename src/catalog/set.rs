@@ -24,6 +24,21 @@ pub struct ActionSet {
 
 const BITS: usize = u64::BITS as usize;
 
+/// The ids whose bits are set in `word`, the `index`-th word of a set.
+fn ids_of_word(index: usize, word: u64) -> impl Iterator<Item = ActionId> {
+    let base = index * BITS;
+    let mut rest = word;
+    std::iter::from_fn(move || {
+        if rest == 0 {
+            return None;
+        }
+        let bit = rest.trailing_zeros() as usize;
+        rest &= rest - 1;
+        // Ids come from a catalog whose length fits in u32, so this cannot truncate.
+        Some(ActionId((base + bit) as u32))
+    })
+}
+
 impl PartialEq for ActionSet {
     fn eq(&self, other: &Self) -> bool {
         self.universe == other.universe
@@ -186,19 +201,7 @@ impl ActionSet {
             .iter()
             .zip(&other.words)
             .enumerate()
-            .flat_map(|(i, (&a, &b))| {
-                let base = i * BITS;
-                let mut rest = a & b;
-                std::iter::from_fn(move || {
-                    if rest == 0 {
-                        return None;
-                    }
-                    let bit = rest.trailing_zeros() as usize;
-                    rest &= rest - 1;
-                    // Ids come from a catalog whose length fits in u32.
-                    Some(ActionId((base + bit) as u32))
-                })
-            })
+            .flat_map(|(i, (&a, &b))| ids_of_word(i, a & b))
     }
 
     /// `|self ∩ other|`, without building the intersection.
@@ -242,19 +245,10 @@ impl ActionSet {
 
     /// The actions in ascending `ActionId` order.
     pub fn iter(&self) -> impl Iterator<Item = ActionId> + '_ {
-        self.words.iter().enumerate().flat_map(|(i, &word)| {
-            let base = i * BITS;
-            let mut rest = word;
-            std::iter::from_fn(move || {
-                if rest == 0 {
-                    return None;
-                }
-                let bit = rest.trailing_zeros() as usize;
-                rest &= rest - 1;
-                // Ids come from a catalog whose length fits in u32, so this cannot truncate.
-                Some(ActionId((base + bit) as u32))
-            })
-        })
+        self.words
+            .iter()
+            .enumerate()
+            .flat_map(|(i, &word)| ids_of_word(i, word))
     }
 
     fn locate(&self, id: ActionId) -> (usize, u64) {

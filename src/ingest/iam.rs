@@ -51,6 +51,28 @@ struct Parser<'a> {
     inline_docs: Mutex<HashMap<String, Arc<PolicyDocument>>>,
 }
 
+/// The managed policy `arn`, attached as `mk` says; `None`, and `arn` noted
+/// once in `missing`, when the document does not hold it.
+fn attach_managed(
+    managed: &HashMap<String, Managed>,
+    missing: &mut Vec<String>,
+    arn: &str,
+    mk: &dyn Fn(String, String) -> PolicySource,
+) -> Option<AttachedPolicy> {
+    match managed.get(arn) {
+        Some(m) => Some(AttachedPolicy {
+            source: mk(m.name.clone(), m.version.clone()),
+            document: m.document.clone(),
+        }),
+        None => {
+            if !missing.iter().any(|a| a == arn) {
+                missing.push(arn.to_string());
+            }
+            None
+        }
+    }
+}
+
 struct Managed {
     name: String,
     version: String,
@@ -184,21 +206,9 @@ impl Parser<'_> {
         }
 
         let mut missing = Vec::new();
-        let mut attach =
-            |arn: &str, mk: &dyn Fn(String, String) -> PolicySource| -> Option<AttachedPolicy> {
-                match managed.get(arn) {
-                    Some(m) => Some(AttachedPolicy {
-                        source: mk(m.name.clone(), m.version.clone()),
-                        document: m.document.clone(),
-                    }),
-                    None => {
-                        if !missing.iter().any(|a: &String| a == arn) {
-                            missing.push(arn.to_string());
-                        }
-                        None
-                    }
-                }
-            };
+        let mut attach = |arn: &str, mk: &dyn Fn(String, String) -> PolicySource| {
+            attach_managed(&managed, &mut missing, arn, mk)
+        };
 
         // Groups first: their policies flow to members.
         let mut groups: HashMap<String, Vec<AttachedPolicy>> = HashMap::new();
@@ -302,21 +312,9 @@ impl Parser<'_> {
         groups: &HashMap<String, Vec<AttachedPolicy>>,
     ) -> Result<(Principal, Vec<String>), IngestError> {
         let mut missing: Vec<String> = Vec::new();
-        let mut attach =
-            |arn: &str, mk: &dyn Fn(String, String) -> PolicySource| -> Option<AttachedPolicy> {
-                match managed.get(arn) {
-                    Some(m) => Some(AttachedPolicy {
-                        source: mk(m.name.clone(), m.version.clone()),
-                        document: m.document.clone(),
-                    }),
-                    None => {
-                        if !missing.iter().any(|a| a == arn) {
-                            missing.push(arn.to_string());
-                        }
-                        None
-                    }
-                }
-            };
+        let mut attach = |arn: &str, mk: &dyn Fn(String, String) -> PolicySource| {
+            attach_managed(managed, &mut missing, arn, mk)
+        };
         let u = self.element(u, at)?;
         let u = self.obj(&u, at)?;
         let name = self.string(u, &format!("{prefix}Name"), at)?;
