@@ -41,6 +41,8 @@ pub enum CatalogError {
     InvalidName { name: String },
     #[error("action `{action}`: unknown access level `{level}`")]
     UnknownAccessLevel { action: String, level: String },
+    #[error("action `{action}`: access level `{level}` listed twice")]
+    RepeatedAccessLevel { action: String, level: String },
     #[error("action `{action}`: resource type index {index} out of range")]
     ResourceTypeIndex { action: String, index: usize },
     #[error("service prefix `{prefix}` is not lowercase")]
@@ -315,9 +317,9 @@ impl Catalog {
                         }
                     })?;
                     if !access_levels.push(parsed) {
-                        return Err(CatalogError::UnknownAccessLevel {
+                        return Err(CatalogError::RepeatedAccessLevel {
                             action: full(),
-                            level: levels.join(", "),
+                            level: level.to_string(),
                         });
                     }
                 }
@@ -914,7 +916,7 @@ mod tests {
         ));
         assert!(matches!(
             Catalog::from_json(doc(1, r#"["Write","Write"]"#, "[]")),
-            Err(CatalogError::UnknownAccessLevel { level, .. }) if level == "Write, Write"
+            Err(CatalogError::RepeatedAccessLevel { level, .. }) if level == "Write"
         ));
         assert!(matches!(
             Catalog::from_json(doc(1, r#"["Write"]"#, "[[1,true,[]]]")),
