@@ -18,7 +18,7 @@ struct ActionV1 {
     action: String,
     access_levels: Vec<&'static str>,
     resource_types: Vec<ResourceV1>,
-    condition_keys: Vec<&'static str>,
+    condition_keys: &'static [&'static str],
 }
 
 #[derive(Serialize)]
@@ -85,7 +85,7 @@ pub fn lookup(cat: &Catalog, pattern: &str, json: bool) -> (String, usize) {
                             required: r.required,
                         })
                         .collect(),
-                    condition_keys: a.condition_keys.clone(),
+                    condition_keys: a.condition_keys,
                 }
             })
             .collect();
@@ -102,7 +102,7 @@ pub fn lookup(cat: &Catalog, pattern: &str, json: bool) -> (String, usize) {
         if a.resource_types.is_empty() {
             out.push_str("    resource: * (no resource types)\n");
         }
-        for r in &a.resource_types {
+        for r in a.resource_types {
             out.push_str(&format!(
                 "    resource: {}{} {}\n",
                 r.name,
