@@ -73,9 +73,28 @@ pub struct OutputArgs {
 pub struct RecommendArgs {
     #[command(flatten)]
     pub input: InputArgs,
-    /// Directory to write role/, user/ and group/ recommendations into.
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    /// Directory to write role/, user/ and group/ recommendations into:
+    /// `NAME.json`, `NAME.tf` and `NAME.diff.md` for each principal.
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present = "format",
+        conflicts_with = "format"
+    )]
+    pub out: Option<PathBuf>,
+    /// Instead of files, every recommendation in one JSON document
+    /// (`leastpriv.recommendations/v1`), on standard output or `--output`.
+    #[arg(long, value_enum)]
+    pub format: Option<RecommendFormat>,
+    /// With `--format`: write the document to FILE (atomically) instead of
+    /// standard output.
+    #[arg(long, short, value_name = "FILE", requires = "format")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecommendFormat {
+    Json,
 }
 
 #[derive(Args, Debug)]

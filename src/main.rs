@@ -453,8 +453,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     log::warn!("{}: {w}", rec.name);
                 }
             }
+            let Some(dir) = &r.out else {
+                // clap requires `--out` without `--format`, and json is the
+                // only format.
+                timed("write recommendations", || {
+                    emit_with(r.output.as_deref(), |out| {
+                        leastpriv::report::recommendations::write(&result, &recs, out)
+                    })
+                })?;
+                return Ok(ExitCode::SUCCESS);
+            };
             let files = timed("write recommendations", || {
-                leastpriv::recommend::write_all(&recs, &r.out)
+                leastpriv::recommend::write_all(&recs, dir)
             })?;
             let unchanged = files
                 .iter()
@@ -464,7 +474,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 "{} recommendation(s), {} file(s) under {}: {} written, {unchanged} unchanged\n",
                 recs.len(),
                 files.len(),
-                r.out.display(),
+                dir.display(),
                 files.len() - unchanged,
             );
             for (p, fate) in &files {

@@ -39,22 +39,28 @@ pub enum Fate {
 /// rerun changes only what changed (its modification time too, for `make`
 /// and reviewers), and creating, flushing and renaming hundreds of files
 /// was most of a rerun's time.
-pub fn write_atomic_all<P: AsRef<Path>, B: AsRef<[u8]>>(
+pub fn write_atomic_all<P: AsRef<Path> + Sync, B: AsRef<[u8]> + Sync>(
     files: &[(P, B)],
 ) -> Result<Vec<(PathBuf, Fate)>, WriteError> {
-    // Each file is closed once flushed (a `TempPath` still removes it if
-    // the set fails): an account of 10,000 principals writes 30,000 files,
-    // far more than a process may hold open.
+    // Flushing a file to disk waits on the device, not the CPU: several
+    // writers overlap those waits (300 files: 120 ms on one thread). Chunks
+    // keep the files' order, so the first failure in that order is the one
+    // reported, whichever thread met it.
+    let writers = files.len().div_ceil(FILES_PER_WRITER).clamp(1, MAX_WRITERS);
+    let chunk = files.len().div_ceil(writers).max(1);
+    let chunks: Vec<Result<Vec<_>, WriteError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .map(|c| scope.spawn(move || stage_all(c)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
     let mut staged_files = Vec::with_capacity(files.len());
-    for (path, bytes) in files {
-        let (path, bytes) = (path.as_ref(), bytes.as_ref());
-        if holds(path, bytes) {
-            staged_files.push((path, None));
-            continue;
-        }
-        let tmp = staged(path, bytes)?;
-        tmp.as_file().sync_all().map_err(|e| write_error(path, e))?;
-        staged_files.push((path, Some(tmp.into_temp_path())));
+    for c in chunks {
+        staged_files.extend(c?);
     }
     let mut done = Vec::with_capacity(staged_files.len());
     for (path, tmp) in staged_files {
@@ -68,6 +74,33 @@ pub fn write_atomic_all<P: AsRef<Path>, B: AsRef<[u8]>>(
         done.push((path.to_path_buf(), fate));
     }
     Ok(done)
+}
+
+/// A set write starts another writer thread per this many files, up to
+/// `MAX_WRITERS`.
+const FILES_PER_WRITER: usize = 16;
+const MAX_WRITERS: usize = 8;
+
+/// Writes and flushes each file that does not already hold its bytes under
+/// a temporary name; `None` for those left alone.
+fn stage_all<P: AsRef<Path>, B: AsRef<[u8]>>(
+    files: &[(P, B)],
+) -> Result<Vec<(&Path, Option<tempfile::TempPath>)>, WriteError> {
+    // Each file is closed once flushed (a `TempPath` still removes it if
+    // the set fails): an account of 10,000 principals writes 30,000 files,
+    // far more than a process may hold open.
+    let mut out = Vec::with_capacity(files.len());
+    for (path, bytes) in files {
+        let (path, bytes) = (path.as_ref(), bytes.as_ref());
+        if holds(path, bytes) {
+            out.push((path, None));
+            continue;
+        }
+        let tmp = staged(path, bytes)?;
+        tmp.as_file().sync_all().map_err(|e| write_error(path, e))?;
+        out.push((path, Some(tmp.into_temp_path())));
+    }
+    Ok(out)
 }
 
 /// Whether `path` is a regular file holding exactly `bytes` (any doubt,

@@ -202,6 +202,78 @@ fn recommend_writes_policy_terraform_and_diff_per_principal() {
     );
 }
 
+/// `--format json` gives the same recommendations as `--out`, in one
+/// document: each policy is the file's document, in the file's key order.
+#[test]
+fn recommend_as_one_json_document_matches_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rec");
+    leastpriv()
+        .args(["recommend", "fixtures/demo", "--out"])
+        .arg(&out)
+        .run()
+        .code(0);
+    let doc_path = dir.path().join("recs.json");
+    let run = leastpriv()
+        .args(["recommend", "fixtures/demo", "--format", "json", "-o"])
+        .arg(&doc_path)
+        .run();
+    run.code(0);
+    let text = std::fs::read_to_string(&doc_path).unwrap();
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["schema"], "leastpriv.recommendations/v1");
+    assert!(doc["tool"]["catalog_actions"].as_u64().unwrap() > 15_000);
+    let recs = doc["recommendations"].as_array().unwrap();
+    let files = walkdir_count(&out);
+    assert_eq!(recs.len() * 3, files, "three files per recommendation");
+    for r in recs {
+        let kind = r["kind"].as_str().unwrap();
+        let name = r["name"].as_str().unwrap();
+        let base = out.join(kind).join(name);
+        let file = std::fs::read_to_string(base.with_extension("json")).unwrap();
+        assert_eq!(
+            r["policy"],
+            serde_json::from_str::<Value>(&file).unwrap(),
+            "{kind}/{name}"
+        );
+        assert_eq!(
+            r["policy_size"].as_u64().unwrap() as usize,
+            r["policy"].to_string().chars().count()
+        );
+        let tf = std::fs::read_to_string(base.with_extension("tf")).unwrap();
+        assert_eq!(r["terraform"].as_str().unwrap(), tf, "{kind}/{name}");
+        let diff = std::fs::read_to_string(format!("{}.diff.md", base.display())).unwrap();
+        assert_eq!(r["diff_markdown"].as_str().unwrap(), diff, "{kind}/{name}");
+    }
+    // IAM's key order, not serde's alphabetical one.
+    let version = text.find("\"Version\"").unwrap();
+    assert!(version < text.find("\"Statement\"").unwrap());
+
+    // To standard output by default; `--out` and `--format` exclude each other.
+    let stdout = leastpriv()
+        .args(["recommend", "fixtures/demo", "--format", "json"])
+        .run();
+    stdout.code(0);
+    let again: Value = serde_json::from_str(&stdout.stdout).unwrap();
+    assert_eq!(again["recommendations"], doc["recommendations"]);
+    leastpriv()
+        .args(["recommend", "fixtures/demo", "--format", "json", "--out"])
+        .arg(&out)
+        .run()
+        .code(2);
+    leastpriv()
+        .args(["recommend", "fixtures/demo"])
+        .run()
+        .code(2);
+}
+
+fn walkdir_count(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|kind| std::fs::read_dir(kind.unwrap().path()).unwrap().count())
+        .sum()
+}
+
 #[test]
 fn report_formats_from_the_cli() {
     let dir = tempfile::tempdir().unwrap();

@@ -10,7 +10,7 @@
 pub mod compact;
 mod render;
 
-pub use render::document_json;
+pub use render::{document_json, IamOrder};
 pub mod resources;
 
 use crate::audit::{Audit, AuditedPrincipal};
@@ -20,9 +20,10 @@ use crate::model::{
 };
 use crate::policy::grants::{statement, statement_resources, EffectiveGrants, PolicyRef};
 use crate::policy::request::statement_matches;
+use crate::rules::Finding;
 use resources::{narrow, ResourceSel};
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 /// IAM's size limits, in characters of the minified JSON.
@@ -528,98 +529,142 @@ fn empty_subject(cat: &Catalog, arn: String, kind: Kind, name: String) -> Subjec
 
 /// Right-sized policies for every principal of the audit, then one per group
 /// whose policies grant its members; principals in audit order, groups by name.
+///
+/// Each recommendation is built on its own, in parallel (order kept).
 pub fn recommend(audit: &Audit) -> Vec<Recommendation> {
+    use rayon::prelude::*;
     let cat = Catalog::embedded();
-    let mut out = Vec::new();
-    let mut groups: BTreeMap<String, Vec<&AuditedPrincipal>> = BTreeMap::new();
+    // Findings by principal, once: looking through every finding for each
+    // principal grew with their product (10,000 principals × their findings).
+    let mut findings: HashMap<&str, Vec<&Finding>> = HashMap::new();
+    for f in &audit.findings {
+        findings.entry(f.principal.as_str()).or_default().push(f);
+    }
+    let mut groups: BTreeMap<&str, Vec<&AuditedPrincipal>> = BTreeMap::new();
     for ap in &audit.principals {
         let p = &ap.audit.principal;
-        let kind = match p.principal_type {
-            crate::model::PrincipalType::User => Kind::User,
-            crate::model::PrincipalType::Role => Kind::Role,
-        };
-        let mut s = empty_subject(cat, p.arn.clone(), kind, p.name.clone());
-        s.audited = Some(ap);
-        collect(cat, audit, ap, Scope::Own, &mut s);
-        let a = &ap.audit;
-        for d in &a.denied {
-            s.refused.push(format!(
-                "`{}` ×{} ({})",
-                cat.full_name(d.action),
-                d.stats.count,
-                d.stats.error_codes.keys().collect::<Vec<_>>().join(", ")
-            ));
-        }
-        for u in a.used.iter().filter(|u| !u.granted) {
-            s.without_grant
-                .push(format!("`{}` ×{}", cat.full_name(u.action), u.stats.count));
-        }
         for g in &p.groups {
-            let grants_members = p
-                .policies
-                .iter()
-                .any(|x| Scope::Group(g).includes(&x.source));
-            if grants_members {
-                s.via_groups.push(g.clone());
-                groups.entry(g.clone()).or_default().push(ap);
+            if grants_members(p, g) {
+                groups.entry(g.as_str()).or_default().push(ap);
             }
         }
-        s.replaces = p
-            .policies
-            .iter()
-            .filter(|x| Scope::Own.includes(&x.source))
-            .map(|x| x.source.label())
-            .collect();
-        s.boundary = p.boundary.as_ref().map(|b| b.source.label());
-        s.sso_permission_set = sso_permission_set(p);
-        for f in &audit.findings {
-            if f.principal != p.arn {
-                continue;
-            }
-            match f.rule {
-                "missing-guardrail" => {
-                    if let Some(fix) = &f.fix {
-                        s.guardrails.push((**fix).clone());
-                    }
-                }
-                "stale-access-key" | "stale-console-password" => {
-                    s.credentials.push(f.message.clone())
-                }
-                _ => {}
-            }
-        }
-        out.push(build(cat, audit, s));
     }
-    for (g, members) in groups {
-        let acct = members[0]
-            .audit
-            .principal
-            .arn
-            .split(':')
-            .nth(4)
-            .unwrap_or("")
-            .to_string();
-        let mut s = empty_subject(
-            cat,
-            format!("arn:aws:iam::{acct}:group/{g}"),
-            Kind::Group,
-            g.clone(),
-        );
-        for ap in &members {
-            collect(cat, audit, ap, Scope::Group(&g), &mut s);
-            s.members.push(ap.audit.principal.name.clone());
-        }
-        s.replaces = members[0]
-            .audit
-            .principal
-            .policies
-            .iter()
-            .filter(|x| Scope::Group(&g).includes(&x.source))
-            .map(|x| x.source.label())
-            .collect();
-        out.push(build(cat, audit, s));
-    }
+    let mut out: Vec<Recommendation> = audit
+        .principals
+        .par_iter()
+        .map(|ap| {
+            let of = findings.get(ap.audit.principal.arn.as_str());
+            let s = principal_subject(cat, audit, ap, of.map_or(&[], Vec::as_slice));
+            build(cat, audit, s)
+        })
+        .collect();
+    let groups: Vec<(&str, Vec<&AuditedPrincipal>)> = groups.into_iter().collect();
+    out.par_extend(
+        groups
+            .par_iter()
+            .map(|(g, members)| build(cat, audit, group_subject(cat, audit, g, members))),
+    );
     out
+}
+
+/// Whether a principal's policies include one of group `g`'s.
+fn grants_members(p: &Principal, g: &str) -> bool {
+    p.policies
+        .iter()
+        .any(|x| Scope::Group(g).includes(&x.source))
+}
+
+/// What a principal's own policies grant and what it did, with `findings`,
+/// the audit's findings about it.
+fn principal_subject<'a>(
+    cat: &Catalog,
+    audit: &Audit,
+    ap: &'a AuditedPrincipal,
+    findings: &[&Finding],
+) -> Subject<'a> {
+    let p = &ap.audit.principal;
+    let kind = match p.principal_type {
+        crate::model::PrincipalType::User => Kind::User,
+        crate::model::PrincipalType::Role => Kind::Role,
+    };
+    let mut s = empty_subject(cat, p.arn.clone(), kind, p.name.clone());
+    s.audited = Some(ap);
+    collect(cat, audit, ap, Scope::Own, &mut s);
+    let a = &ap.audit;
+    for d in &a.denied {
+        s.refused.push(format!(
+            "`{}` ×{} ({})",
+            cat.full_name(d.action),
+            d.stats.count,
+            d.stats.error_codes.keys().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    for u in a.used.iter().filter(|u| !u.granted) {
+        s.without_grant
+            .push(format!("`{}` ×{}", cat.full_name(u.action), u.stats.count));
+    }
+    s.via_groups = p
+        .groups
+        .iter()
+        .filter(|g| grants_members(p, g))
+        .cloned()
+        .collect();
+    s.replaces = p
+        .policies
+        .iter()
+        .filter(|x| Scope::Own.includes(&x.source))
+        .map(|x| x.source.label())
+        .collect();
+    s.boundary = p.boundary.as_ref().map(|b| b.source.label());
+    s.sso_permission_set = sso_permission_set(p);
+    for f in findings {
+        match f.rule {
+            "missing-guardrail" => {
+                if let Some(fix) = &f.fix {
+                    s.guardrails.push((**fix).clone());
+                }
+            }
+            "stale-access-key" | "stale-console-password" => s.credentials.push(f.message.clone()),
+            _ => {}
+        }
+    }
+    s
+}
+
+/// What group `g`'s policies grant its members, and what they did.
+fn group_subject<'a>(
+    cat: &Catalog,
+    audit: &Audit,
+    g: &str,
+    members: &[&'a AuditedPrincipal],
+) -> Subject<'a> {
+    let acct = members[0]
+        .audit
+        .principal
+        .arn
+        .split(':')
+        .nth(4)
+        .unwrap_or("")
+        .to_string();
+    let mut s = empty_subject(
+        cat,
+        format!("arn:aws:iam::{acct}:group/{g}"),
+        Kind::Group,
+        g.to_string(),
+    );
+    for ap in members {
+        collect(cat, audit, ap, Scope::Group(g), &mut s);
+        s.members.push(ap.audit.principal.name.clone());
+    }
+    s.replaces = members[0]
+        .audit
+        .principal
+        .policies
+        .iter()
+        .filter(|x| Scope::Group(g).includes(&x.source))
+        .map(|x| x.source.label())
+        .collect();
+    s
 }
 
 type StmtKey = (Section, ResourceSel, String);

@@ -41,21 +41,54 @@ const KEY_ORDER: &[&str] = &[
     "Condition",
 ];
 
+/// An object's keys in IAM's customary order, then the others by name.
+fn iam_key_order(m: &serde_json::Map<String, Value>) -> Vec<&String> {
+    let mut keys: Vec<&String> = m.keys().collect();
+    keys.sort_by_key(|k| {
+        (
+            KEY_ORDER
+                .iter()
+                .position(|o| o == k)
+                .unwrap_or(KEY_ORDER.len()),
+            k.as_str(),
+        )
+    });
+    keys
+}
+
+/// A policy document serialized with IAM's customary key order, as
+/// [`document_json`] writes it, for documents embedded in other JSON.
+pub struct IamOrder<'a>(pub &'a Value);
+
+impl serde::Serialize for IamOrder<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self.0 {
+            Value::Object(m) => {
+                let mut map = s.serialize_map(Some(m.len()))?;
+                for k in iam_key_order(m) {
+                    map.serialize_entry(k, &IamOrder(&m[k]))?;
+                }
+                map.end()
+            }
+            Value::Array(a) => {
+                let mut seq = s.serialize_seq(Some(a.len()))?;
+                for x in a {
+                    seq.serialize_element(&IamOrder(x))?;
+                }
+                seq.end()
+            }
+            other => other.serialize(s),
+        }
+    }
+}
+
 fn pretty(v: &Value, indent: usize, out: &mut String) {
     let pad = "  ".repeat(indent + 1);
     let close = "  ".repeat(indent);
     match v {
         Value::Object(m) if !m.is_empty() => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort_by_key(|k| {
-                (
-                    KEY_ORDER
-                        .iter()
-                        .position(|o| o == k)
-                        .unwrap_or(KEY_ORDER.len()),
-                    k.as_str(),
-                )
-            });
+            let keys = iam_key_order(m);
             out.push_str("{\n");
             for (i, k) in keys.iter().enumerate() {
                 out.push_str(&pad);

@@ -389,6 +389,30 @@ impl Serialize for FindingsV1<'_> {
     }
 }
 
+/// The tool and catalog behind a report.
+pub fn tool(audit: &Audit) -> ToolV1 {
+    ToolV1 {
+        name: "leastpriv",
+        version: env!("CARGO_PKG_VERSION"),
+        catalog_date: audit.catalog_date.clone(),
+        catalog_source: audit.catalog_source.clone(),
+        catalog_actions: audit.catalog_actions,
+    }
+}
+
+/// The time window a report's activity covers.
+pub fn window(audit: &Audit) -> WindowV1 {
+    WindowV1 {
+        start: audit.window.start.map(time),
+        end: audit.window.end.map(time),
+        source: match audit.window.source {
+            WindowSource::Options => "options",
+            WindowSource::Records => "records",
+            WindowSource::None => "none",
+        },
+    }
+}
+
 /// Builds the v1 document.
 pub fn build(audit: &Audit) -> AuditV1<'_> {
     let cat = Catalog::embedded();
@@ -397,22 +421,8 @@ pub fn build(audit: &Audit) -> AuditV1<'_> {
     AuditV1 {
         schema: SCHEMA,
         generated_at: time(audit.generated_at),
-        tool: ToolV1 {
-            name: "leastpriv",
-            version: env!("CARGO_PKG_VERSION"),
-            catalog_date: audit.catalog_date.clone(),
-            catalog_source: audit.catalog_source.clone(),
-            catalog_actions: audit.catalog_actions,
-        },
-        window: WindowV1 {
-            start: audit.window.start.map(time),
-            end: audit.window.end.map(time),
-            source: match audit.window.source {
-                WindowSource::Options => "options",
-                WindowSource::Records => "records",
-                WindowSource::None => "none",
-            },
-        },
+        tool: tool(audit),
+        window: window(audit),
         coverage: CoverageV1 {
             files: s.files,
             files_failed: s.files_failed,

@@ -9,6 +9,7 @@ pub mod json;
 pub mod markdown;
 #[cfg(feature = "aws")]
 pub mod pull;
+pub mod recommendations;
 pub mod sarif;
 pub mod secrets;
 pub mod table;
