@@ -291,7 +291,9 @@ pub fn decode_log_bytes(raw: Vec<u8>) -> Result<Vec<u8>, String> {
             .and_then(|t| <[u8; 4]>::try_from(t).ok())
             .map_or(0, |t| u32::from_le_bytes(t) as usize);
         let mut out = Vec::with_capacity(isize.clamp(raw.len(), raw.len().saturating_mul(1032)));
-        flate2::read::MultiGzDecoder::new(&raw[..])
+        // The `bufread` decoder reads the slice in place: the `read` one
+        // copies it through a buffer of its own first.
+        flate2::bufread::MultiGzDecoder::new(&raw[..])
             .read_to_end(&mut out)
             .map_err(|e| format!("gzip: {e}"))?;
         Ok(out)
@@ -508,6 +510,25 @@ mod tests {
     fn escaped_strings_are_owned() {
         let (n, _) = collect(br#"[{"eventName":"A\u0042"}]"#);
         assert_eq!(n, ["AB"]);
+    }
+
+    /// Concatenated gzip members (as `cat a.gz b.gz` makes) decode whole; a
+    /// cut-off stream is an error, not a shorter file.
+    #[test]
+    fn gzip_members_decode_whole_and_truncation_is_an_error() {
+        use std::io::Write;
+        let gz = |text: &[u8]| {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(text).unwrap();
+            e.finish().unwrap()
+        };
+        let mut two = gz(b"[{\"eventName\":\"A\"},");
+        two.extend(gz(b"{\"eventName\":\"B\"}]"));
+        let text = decode_log_bytes(two.clone()).unwrap();
+        assert_eq!(collect(&text).0, ["A", "B"]);
+        two.truncate(two.len() - 6);
+        assert!(decode_log_bytes(two).unwrap_err().starts_with("gzip: "));
+        assert_eq!(decode_log_bytes(b"[]".to_vec()).unwrap(), b"[]");
     }
 
     /// Every string field borrows from the text (the ingestion's caches are
