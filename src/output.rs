@@ -48,16 +48,21 @@ pub fn write_atomic_all<P: AsRef<Path> + Sync, B: AsRef<[u8]> + Sync>(
     // reported, whichever thread met it.
     let writers = files.len().div_ceil(FILES_PER_WRITER).clamp(1, MAX_WRITERS);
     let chunk = files.len().div_ceil(writers).max(1);
-    let chunks: Vec<Result<Vec<_>, WriteError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .map(|c| scope.spawn(move || stage_all(c)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
+    let chunks: Vec<Result<Vec<_>, WriteError>> = if writers == 1 {
+        // A report or a small set: no thread to start.
+        vec![stage_all(files)]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = files
+                .chunks(chunk)
+                .map(|c| scope.spawn(move || stage_all(c)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
+    };
     let mut staged_files = Vec::with_capacity(files.len());
     for c in chunks {
         staged_files.extend(c?);
@@ -275,6 +280,46 @@ mod tests {
         assert_eq!(err.path, missing);
         assert_eq!(std::fs::read(dir.path().join("a.json")).expect("a"), b"old");
         assert_eq!(names(dir.path()), ["a.json"]);
+    }
+
+    /// A set large enough for several writer threads: each file lands in
+    /// order; when files in two threads' shares fail, the first in the
+    /// set's order is the error, nothing is replaced and no temporary file
+    /// is left anywhere.
+    #[test]
+    fn a_large_set_is_written_by_several_writers_as_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let n = FILES_PER_WRITER * 6 + 3;
+        let files: Vec<(PathBuf, String)> = (0..n)
+            .map(|i| (dir.path().join(format!("f{i:03}.json")), format!("new {i}")))
+            .collect();
+        let got = write_atomic_all(&files).expect("write");
+        let want: Vec<(PathBuf, Fate)> = files
+            .iter()
+            .map(|(p, _)| (p.clone(), Fate::Written))
+            .collect();
+        assert_eq!(got, want);
+        for (p, text) in &files {
+            assert_eq!(std::fs::read_to_string(p).expect("read"), *text);
+        }
+
+        let mut again: Vec<(PathBuf, String)> = files
+            .iter()
+            .map(|(p, t)| (p.clone(), format!("{t}, again")))
+            .collect();
+        let (early, late) = (FILES_PER_WRITER + 1, n - 2);
+        again[early].0 = dir.path().join("missing/early.json");
+        again[late].0 = dir.path().join("missing/late.json");
+        let err = write_atomic_all(&again).expect_err("two files have no directory");
+        assert_eq!(err.path, again[early].0);
+        for (p, text) in &files {
+            assert_eq!(std::fs::read_to_string(p).expect("read"), *text);
+        }
+        let expected: Vec<String> = files
+            .iter()
+            .map(|(p, _)| p.file_name().expect("name").to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names(dir.path()), expected);
     }
 
     #[test]

@@ -936,23 +936,12 @@ fn fold_file(
     };
     let mut problems = Vec::new();
     let mut rejected = Vec::new();
-    let mut resources = Vec::new();
-    let mut late = 0u64;
-    let mut memo = Memo::default();
+    let mut file = PerFile::new(mapper);
     let seen = for_each_record(
         path,
         &bytes,
         |i, rec| {
-            let r = record(
-                &rec,
-                mapper,
-                &mut memo,
-                opts,
-                dedup,
-                acc,
-                &mut resources,
-                &mut late,
-            );
+            let r = record(&rec, &mut file, opts, dedup, acc);
             if let Err(message) = r {
                 rejected.push(Problem {
                     file: path.to_path_buf(),
@@ -975,6 +964,7 @@ fn fold_file(
     }
     acc.problems.extend(file_level);
     acc.problems.extend(record_level);
+    let late = file.late;
     if late > 0 {
         // Counted, not skipped: the report says which copies may be doubled.
         acc.problems.push(Problem {
@@ -988,26 +978,40 @@ fn fold_file(
     }
 }
 
-/// Each distinct event of a file mapped once, with its service prefix: a
-/// file repeats a few dozen events many times, and mapping one (lowercasing,
-/// three hash lookups and two binary searches) was a tenth of the
-/// ingestion's CPU. Keyed by the event source and name as borrowed from the
-/// file's text.
-#[derive(Default)]
-struct Memo<'a> {
+/// What the records of one file share while it is read.
+struct PerFile<'a> {
+    mapper: &'a EventMapper,
+    /// Each distinct event of the file mapped once, with its service
+    /// prefix: a file repeats a few dozen events many times, and mapping one
+    /// (lowercasing, three hash lookups and two binary searches) was a
+    /// tenth of the ingestion's CPU. Keyed by the event source and name as
+    /// borrowed from the file's text.
     events: FastMap<(&'a str, &'a str), (MappedRef<'a>, &'a str)>,
+    /// The resources of the current record, reused from record to record.
+    resources: Vec<String>,
+    /// Records delivered too late to be checked against every duplicate.
+    late: u64,
 }
 
-impl<'a> Memo<'a> {
+impl<'a> PerFile<'a> {
+    fn new(mapper: &'a EventMapper) -> Self {
+        PerFile {
+            mapper,
+            events: FastMap::default(),
+            resources: Vec::new(),
+            late: 0,
+        }
+    }
+
     /// The mapping and service prefix of an event; `source` and `name` are
     /// only kept when they borrow from the file (an escaped string is an
     /// owned copy).
-    fn get<'r>(
+    fn map<'r>(
         &mut self,
-        mapper: &'a EventMapper,
         source: &'r Cow<'a, str>,
         name: &'r Cow<'a, str>,
     ) -> (MappedRef<'a>, &'r str) {
+        let mapper = self.mapper;
         let (Cow::Borrowed(s), Cow::Borrowed(n)) = (source, name) else {
             return (mapper.map_ref(source, name), mapper.service_prefix(source));
         };
@@ -1018,16 +1022,12 @@ impl<'a> Memo<'a> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn record<'a>(
     rec: &RawRecord<'a>,
-    mapper: &'a EventMapper,
-    memo: &mut Memo<'a>,
+    file: &mut PerFile<'a>,
     opts: IngestOptions,
     dedup: &Dedup,
     acc: &mut Activity,
-    resources: &mut Vec<String>,
-    late: &mut u64,
 ) -> Result<(), String> {
     let (Some(source_cow), Some(name_cow)) = (&rec.event_source, &rec.event_name) else {
         return Err(if rec.event_source.is_none() {
@@ -1048,7 +1048,7 @@ fn record<'a>(
     if let Some(id) = rec.event_id.as_deref() {
         match dedup.check(id, t) {
             Seen::First => {}
-            Seen::Late => *late += 1,
+            Seen::Late => file.late += 1,
             Seen::Duplicate => {
                 acc.stats.duplicates += 1;
                 return Ok(());
@@ -1064,7 +1064,7 @@ fn record<'a>(
         stats.service_records += 1;
         return Ok(());
     };
-    let (mapped, prefix) = memo.get(mapper, source_cow, name_cow);
+    let (mapped, prefix) = file.map(source_cow, name_cow);
     fold_mapped(
         acc,
         mapped,
@@ -1080,7 +1080,7 @@ fn record<'a>(
             last: t,
         },
         |out| super::resources::extract(rec, prefix, out),
-        resources,
+        &mut file.resources,
     );
     Ok(())
 }
