@@ -461,6 +461,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         leastpriv::report::recommendations::write(&result, &recs, out)
                     })
                 })?;
+                // As for `audit`: the process ends, and the memory goes with it.
+                std::mem::forget((result, recs));
                 return Ok(ExitCode::SUCCESS);
             };
             let files = timed("write recommendations", || {
@@ -485,6 +487,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 text.push_str(&format!("  {}{note}\n", p.display()));
             }
             emit(&text, None)?;
+            std::mem::forget((result, recs));
             Ok(ExitCode::SUCCESS)
         }
         Command::Diff(d) => {
