@@ -540,21 +540,34 @@ pub fn recommend(audit: &Audit) -> Vec<Recommendation> {
     for f in &audit.findings {
         findings.entry(f.principal.as_str()).or_default().push(f);
     }
+    // Per principal, the groups whose policies it holds: each such group
+    // gets a recommendation of its own, and the principal's diff names it.
     let mut groups: BTreeMap<&str, Vec<&AuditedPrincipal>> = BTreeMap::new();
-    for ap in &audit.principals {
-        let p = &ap.audit.principal;
-        for g in &p.groups {
-            if grants_members(p, g) {
-                groups.entry(g.as_str()).or_default().push(ap);
+    let via: Vec<Vec<&str>> = audit
+        .principals
+        .iter()
+        .map(|ap| {
+            let p = &ap.audit.principal;
+            let via: Vec<&str> = p
+                .groups
+                .iter()
+                .map(String::as_str)
+                .filter(|g| grants_members(p, g))
+                .collect();
+            for g in &via {
+                groups.entry(g).or_default().push(ap);
             }
-        }
-    }
+            via
+        })
+        .collect();
     let mut out: Vec<Recommendation> = audit
         .principals
         .par_iter()
-        .map(|ap| {
+        .zip(via)
+        .map(|(ap, via_groups)| {
             let of = findings.get(ap.audit.principal.arn.as_str());
-            let s = principal_subject(cat, audit, ap, of.map_or(&[], Vec::as_slice));
+            let mut s = principal_subject(cat, audit, ap, of.map_or(&[], Vec::as_slice));
+            s.via_groups = via_groups.into_iter().map(str::to_string).collect();
             build(cat, audit, s)
         })
         .collect();
@@ -575,7 +588,7 @@ fn grants_members(p: &Principal, g: &str) -> bool {
 }
 
 /// What a principal's own policies grant and what it did, with `findings`,
-/// the audit's findings about it.
+/// the audit's findings about it. The caller fills in `via_groups`.
 fn principal_subject<'a>(
     cat: &Catalog,
     audit: &Audit,
@@ -603,12 +616,6 @@ fn principal_subject<'a>(
         s.without_grant
             .push(format!("`{}` ×{}", cat.full_name(u.action), u.stats.count));
     }
-    s.via_groups = p
-        .groups
-        .iter()
-        .filter(|g| grants_members(p, g))
-        .cloned()
-        .collect();
     s.replaces = p
         .policies
         .iter()

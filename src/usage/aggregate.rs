@@ -1224,6 +1224,42 @@ fn fold_mapped(
 mod tests {
     use super::*;
 
+    /// Records of one event share a mapping within a file, whether their
+    /// strings borrow from the text or, escaped, are owned copies: the
+    /// three calls count as one action with three resources.
+    #[test]
+    fn an_event_maps_the_same_borrowed_or_escaped() {
+        let cat = crate::catalog::Catalog::embedded();
+        let mapper = EventMapper::embedded(cat).expect("shipped rules");
+        let rec = |name: &str, bucket: &str| {
+            format!(
+                r#"{{"eventTime":"2026-10-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"{name}","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/u"}},"requestParameters":{{"bucketName":"{bucket}"}}}}"#
+            )
+        };
+        let text = format!(
+            r#"{{"Records":[{},{},{}]}}"#,
+            rec("ListObjects", "a"),
+            rec("ListObj\\u0065cts", "b"),
+            rec("ListObjects", "c")
+        );
+        let acc = ingest_bytes(
+            Path::new("f.json"),
+            text.into_bytes(),
+            &mapper,
+            IngestOptions::default(),
+        );
+        assert!(acc.problems.is_empty(), "{:?}", acc.problems);
+        let actor = &acc.actors["arn:aws:iam::111122223333:user/u"];
+        let id = cat.lookup("s3:ListBucket").expect("catalog action");
+        let stats = actor
+            .actions
+            .get(&(id, Outcome::Success))
+            .expect("mapped to s3:ListBucket");
+        assert_eq!(stats.count, 3);
+        assert_eq!(stats.resources.len(), 3, "{:?}", stats.resources);
+        assert_eq!(actor.actions.len(), 1);
+    }
+
     #[test]
     fn delivery_times_come_from_cloudtrail_file_names() {
         let t = |n: &str| delivery_time(Path::new(n));
