@@ -28,6 +28,29 @@ pub fn cloudtrail(data: &[u8]) {
     );
     // Every record is either counted or named as a problem.
     assert!(activity.stats.records_skipped <= activity.stats.records.max(1) + 1);
+    cloudtrail_ways_agree(data);
+}
+
+/// The hand-written fast path over a log file hands over exactly the
+/// records, problems and count that serde's path does alone.
+fn cloudtrail_ways_agree(data: &[u8]) {
+    use crate::ingest::cloudtrail::{decode_log_bytes, read_records, Way};
+    let Ok(text) = decode_log_bytes(data.to_vec()) else {
+        return;
+    };
+    let read = |way| {
+        let mut seen = Vec::new();
+        let mut problems = Vec::new();
+        let n = read_records(
+            Path::new("fuzz.json"),
+            &text,
+            |i, r| seen.push(format!("{i} {r:?}")),
+            &mut problems,
+            way,
+        );
+        (seen, problems, n)
+    };
+    assert_eq!(read(Way::Fast), read(Way::SerdeOnly));
 }
 
 /// A policy document: as an inline policy and as a boundary of a role,

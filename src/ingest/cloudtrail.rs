@@ -10,8 +10,9 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
-use std::io::Read;
 use std::path::{Path, PathBuf};
+
+mod scan;
 
 /// A problem with one input file or record that did not stop the run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,8 +128,13 @@ fn borrowed<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, st
     Ok(Option::<Text<'de>>::deserialize(d)?.map(|t| t.0))
 }
 
+/// A value's JSON text, borrowed from the file.
+fn raw_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de str>, D::Error> {
+    Ok(Option::<&'de RawValue>::deserialize(d)?.map(RawValue::get))
+}
+
 /// The fields of a CloudTrail record the audit uses, borrowed where possible.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RawRecord<'a> {
     #[serde(borrow, rename = "eventID", default, deserialize_with = "borrowed")]
@@ -154,11 +160,12 @@ pub struct RawRecord<'a> {
     pub user_identity: Option<RawIdentity<'a>>,
     #[serde(borrow)]
     pub resources: Option<Vec<RawResource<'a>>>,
-    #[serde(borrow)]
-    pub request_parameters: Option<&'a RawValue>,
+    /// The parameters' JSON text, as it is in the file.
+    #[serde(borrow, default, deserialize_with = "raw_text")]
+    pub request_parameters: Option<&'a str>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RawIdentity<'a> {
     #[serde(borrow, rename = "type", default, deserialize_with = "borrowed")]
@@ -177,7 +184,7 @@ pub struct RawIdentity<'a> {
     pub session_context: Option<RawSession<'a>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RawSession<'a> {
     #[serde(borrow)]
@@ -186,7 +193,7 @@ pub struct RawSession<'a> {
     pub source_identity: Option<Cow<'a, str>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RawIssuer<'a> {
     #[serde(borrow, rename = "type", default, deserialize_with = "borrowed")]
@@ -197,7 +204,7 @@ pub struct RawIssuer<'a> {
     pub user_name: Option<Cow<'a, str>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct RawResource<'a> {
     #[serde(
         borrow,
@@ -291,15 +298,47 @@ pub fn decode_log_bytes(raw: Vec<u8>) -> Result<Vec<u8>, String> {
             .and_then(|t| <[u8; 4]>::try_from(t).ok())
             .map_or(0, |t| u32::from_le_bytes(t) as usize);
         let mut out = Vec::with_capacity(isize.clamp(raw.len(), raw.len().saturating_mul(1032)));
-        // The `bufread` decoder reads the slice in place: the `read` one
-        // copies it through a buffer of its own first.
-        flate2::bufread::MultiGzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(|e| format!("gzip: {e}"))?;
+        gunzip(&raw, &mut out).map_err(|e| format!("gzip: {e}"))?;
         Ok(out)
     } else {
         Ok(raw)
     }
+}
+
+/// Inflates every gzip member of `input` (as `cat a.gz b.gz` makes) onto
+/// `out`. zlib checks each member's header, CRC and length.
+///
+/// `Read::read_to_end` over flate2's decoders zeroes the whole output
+/// buffer before inflating into it (4 % of an audit); `decompress_vec`
+/// writes into the vector's spare capacity as it is.
+fn gunzip(mut input: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+    use flate2::{Decompress, FlushDecompress, Status};
+    while !input.is_empty() {
+        // Window bits 15 with gzip's header and trailer.
+        let mut member = Decompress::new_gzip(15);
+        loop {
+            if out.len() == out.capacity() {
+                out.reserve(out.capacity().max(64 * 1024));
+            }
+            let (read, wrote) = (member.total_in(), out.len());
+            let status = member
+                .decompress_vec(input, out, FlushDecompress::None)
+                .map_err(|e| e.to_string())?;
+            // Bounded by `input.len()`: zlib never reads past what it is given.
+            let used = usize::try_from(member.total_in() - read).unwrap_or(input.len());
+            input = &input[used.min(input.len())..];
+            match status {
+                Status::StreamEnd => break,
+                // Room to write and nothing read or written: the member
+                // needs input that is not there.
+                _ if used == 0 && out.len() == wrote && out.len() < out.capacity() => {
+                    return Err("unexpected end of file".into());
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Problems named per file before the rest are only counted.
@@ -311,8 +350,27 @@ pub const MAX_PROBLEMS_PER_FILE: usize = 20;
 pub fn for_each_record<'b>(
     path: &Path,
     bytes: &'b [u8],
+    visit: impl FnMut(usize, RawRecord<'b>),
+    problems: &mut Vec<Problem>,
+) -> usize {
+    read_records(path, bytes, visit, problems, Way::Fast)
+}
+
+/// Whether to try the hand-written parser ([`scan`]) first. Only the
+/// differential checks (tests, fuzzing) read files the serde way alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Way {
+    Fast,
+    SerdeOnly,
+}
+
+/// [`for_each_record`], with the choice of parser; see [`Way`].
+pub fn read_records<'b>(
+    path: &Path,
+    bytes: &'b [u8],
     mut visit: impl FnMut(usize, RawRecord<'b>),
     problems: &mut Vec<Problem>,
+    way: Way,
 ) -> usize {
     // A file of random bytes would otherwise name every line: the first
     // problems are named, the rest counted (every skipped record is still
@@ -344,8 +402,21 @@ pub fn for_each_record<'b>(
     // UTF-8 is checked once for the whole file, not string by string.
     let mut done = 0usize;
     if let (b'{' | b'[', Ok(text)) = (bytes[start], std::str::from_utf8(bytes)) {
+        if way == Way::Fast {
+            match scan::records(text, &mut visit) {
+                Ok(n) => return n,
+                // serde reads on from the first record not handed over.
+                Err(seen) => done = seen,
+            }
+        }
+        let skip = done;
+        let mut rest = |i: usize, r: RawRecord<'b>| {
+            if i >= skip {
+                visit(i, r);
+            }
+        };
         let mut s = Streamer {
-            visit: &mut visit,
+            visit: &mut rest,
             seen: 0,
             found: false,
         };
@@ -358,7 +429,7 @@ pub fn for_each_record<'b>(
         }
         // Something is wrong (or this is one record, not a file of them):
         // go the careful way, skipping the records already visited.
-        done = s.seen;
+        done = s.seen.max(done);
     }
     if bytes[start] == b'[' {
         return match serde_json::from_slice::<Vec<&'b RawValue>>(bytes) {
@@ -523,12 +594,35 @@ mod tests {
             e.finish().unwrap()
         };
         let mut two = gz(b"[{\"eventName\":\"A\"},");
+        let first = two.len();
         two.extend(gz(b"{\"eventName\":\"B\"}]"));
         let text = decode_log_bytes(two.clone()).unwrap();
         assert_eq!(collect(&text).0, ["A", "B"]);
-        two.truncate(two.len() - 6);
-        assert!(decode_log_bytes(two).unwrap_err().starts_with("gzip: "));
+        // Cut anywhere (in a header, the data or a trailer) but between
+        // the members, it is an error.
+        for cut in (2..two.len()).filter(|&c| c != first) {
+            let err = decode_log_bytes(two[..cut].to_vec()).unwrap_err();
+            assert!(err.starts_with("gzip: "), "{cut}: {err}");
+        }
+        let mut trailing = two.clone();
+        trailing.extend(b"garbage");
+        assert!(decode_log_bytes(trailing).is_err());
         assert_eq!(decode_log_bytes(b"[]".to_vec()).unwrap(), b"[]");
+        // Optional header fields (a file name, extra data, a comment); a
+        // large member, whose output grows past its first allocation.
+        let big: Vec<u8> = (0..300_000u32).flat_map(|i| i.to_le_bytes()).collect();
+        let mut e = flate2::GzBuilder::new()
+            .filename("CloudTrail.json")
+            .extra(vec![1, 2, 3])
+            .comment("c")
+            .write(Vec::new(), flate2::Compression::best());
+        e.write_all(&big).unwrap();
+        let mut named = e.finish().unwrap();
+        // A lying size in the trailer is caught by zlib's length check.
+        assert_eq!(decode_log_bytes(named.clone()).unwrap(), big);
+        let n = named.len();
+        named[n - 1] ^= 1;
+        assert!(decode_log_bytes(named).is_err());
     }
 
     /// Every string field borrows from the text (the ingestion's caches are

@@ -441,7 +441,7 @@ fn collect(cat: &Catalog, audit: &Audit, ap: &AuditedPrincipal, scope: Scope, s:
         Scope::Own => own_grants(id),
         Scope::Group(_) => !own_grants(id),
     };
-    let passrole = cat.lookup("iam:PassRole");
+    let passrole = audit.risk.passrole;
     for u in &a.used {
         if !u.granted || !in_scope(u.action) {
             continue;
@@ -743,7 +743,7 @@ fn build(cat: &Catalog, audit: &Audit, mut s: Subject) -> Recommendation {
     let mut inferred_lines = Vec::new();
     let mut dropped_passrole = None;
     if let Some((groups, mut compute)) = s.passrole.take() {
-        let pr = cat.lookup("iam:PassRole");
+        let pr = audit.risk.passrole;
         compute.sort();
         compute.dedup();
         if let (Some(pr), false) = (pr, compute.is_empty()) {

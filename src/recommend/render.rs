@@ -370,7 +370,7 @@ pub(super) fn diff(d: &DiffInput) -> String {
     if let Some(p) = d.dropped_passrole {
         let _ = writeln!(o, "- {p}");
     }
-    let passrole = cat.lookup("iam:PassRole");
+    let passrole = d.audit.risk.passrole;
     let removed: Vec<ActionId> = d
         .removed
         .iter()

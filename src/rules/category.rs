@@ -108,8 +108,9 @@ impl Rule for CategoryRule {
         let mut evidence = Vec::new();
         // PassRole with compute creation is escalation even if each is narrow.
         if self.category == "privilege-escalation" {
-            if let Some(pr) = cat
-                .lookup("iam:PassRole")
+            if let Some(pr) = ctx
+                .risk
+                .passrole
                 .filter(|id| cat_risk.actions.contains(*id) && granted.contains(*id))
             {
                 let compute = &ctx.risk.passrole_compute;

@@ -131,6 +131,8 @@ pub enum Verdict {
 pub struct Risk {
     pub categories: Vec<Category>,
     pub passrole_compute: ActionSet,
+    /// `iam:PassRole`, looked up once rather than per principal.
+    pub passrole: Option<ActionId>,
     pub scoring: Scoring,
     /// Per catalog action: its category's weight, or a small weight from its
     /// access levels when it has no category. Computed once: ranking looks it
@@ -207,6 +209,7 @@ impl Risk {
         Ok(Risk {
             categories,
             passrole_compute: resolve("passrole_compute", &f.passrole_compute)?,
+            passrole: cat.lookup("iam:PassRole"),
             scoring: f.scoring,
             weights,
             by_risk,

@@ -551,7 +551,7 @@ fn note_assume_role(rec: &RawRecord<'_>, source: &str, name: &str, acc: &mut Act
     let Some(raw) = rec.request_parameters else {
         return;
     };
-    let Ok(p) = serde_json::from_str::<AssumeRoleParams>(raw.get()) else {
+    let Ok(p) = serde_json::from_str::<AssumeRoleParams>(raw) else {
         return;
     };
     let Some(role) = p.role_arn else { return };

@@ -65,7 +65,7 @@ pub fn extract(rec: &RawRecord<'_>, prefix: &str, out: &mut Vec<String>) {
         return;
     };
     // Parameters of other shapes (lists, strings) simply carry no identifiers we know.
-    let p: Params = serde_json::from_str(raw.get()).unwrap_or_default();
+    let p: Params = serde_json::from_str(raw).unwrap_or_default();
     let region = rec.aws_region.as_deref().unwrap_or("*");
     let account = rec
         .recipient_account_id
