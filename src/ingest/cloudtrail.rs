@@ -6,6 +6,11 @@
 //! Each record is parsed on its own, so one bad record is reported (file and
 //! index) and skipped without losing the rest of its file. Only the fields the
 //! audit needs are read, borrowed from the file buffer.
+//!
+//! A file is read in up to three passes, each taking over where the last
+//! stopped: [`scan`], a parser of exactly the record shape, for the files S3
+//! delivers; serde over the whole file, for what `scan` leaves (an escaped
+//! key, an odd field); and value by value, which names each bad record.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -397,9 +402,9 @@ pub fn read_records<'b>(
     let Some(start) = bytes.iter().position(|b| !b.is_ascii_whitespace()) else {
         return 0;
     };
-    // Well-formed files (nearly all) in one pass; anything else goes the
-    // value-by-value way below, which names each bad record.
-    // UTF-8 is checked once for the whole file, not string by string.
+    // Well-formed files (nearly all) in one pass, by `scan` or else serde;
+    // anything else goes the value-by-value way below, which names each bad
+    // record. UTF-8 is checked once for the whole file, not string by string.
     let mut done = 0usize;
     if let (b'{' | b'[', Ok(text)) = (bytes[start], std::str::from_utf8(bytes)) {
         if way == Way::Fast {
