@@ -8,7 +8,7 @@
 //! audit needs are read, borrowed from the file buffer.
 //!
 //! A file is read in up to three passes, each taking over where the last
-//! stopped: [`scan`], a parser of exactly the record shape, for the files S3
+//! stopped: `scan`, a parser of exactly the record shape, for the files S3
 //! delivers; serde over the whole file, for what `scan` leaves (an escaped
 //! key, an odd field); and value by value, which names each bad record.
 
@@ -361,7 +361,7 @@ pub fn for_each_record<'b>(
     read_records(path, bytes, visit, problems, Way::Fast)
 }
 
-/// Whether to try the hand-written parser ([`scan`]) first. Only the
+/// Whether to try the hand-written parser (`scan`) first. Only the
 /// differential checks (tests, fuzzing) read files the serde way alone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Way {
