@@ -34,23 +34,12 @@ pub fn cloudtrail(data: &[u8]) {
 /// The hand-written fast path over a log file hands over exactly the
 /// records, problems and count that serde's path does alone.
 fn cloudtrail_ways_agree(data: &[u8]) {
-    use crate::ingest::cloudtrail::{decode_log_bytes, read_records, Way};
+    use crate::ingest::cloudtrail::{decode_log_bytes, read_both_ways};
     let Ok(text) = decode_log_bytes(data.to_vec()) else {
         return;
     };
-    let read = |way| {
-        let mut seen = Vec::new();
-        let mut problems = Vec::new();
-        let n = read_records(
-            Path::new("fuzz.json"),
-            &text,
-            |i, r| seen.push(format!("{i} {r:?}")),
-            &mut problems,
-            way,
-        );
-        (seen, problems, n)
-    };
-    assert_eq!(read(Way::Fast), read(Way::SerdeOnly));
+    let [fast, serde] = read_both_ways(&text);
+    assert_eq!(fast, serde);
 }
 
 /// A policy document: as an inline policy and as a boundary of a role,

@@ -346,6 +346,25 @@ fn gunzip(mut input: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
     Ok(())
 }
 
+/// Everything a file's reading hands over, both ways: each record (as its
+/// debug text, which shows every field), the problems and the count. The
+/// differential checks (unit tests, the fuzz target) compare the two.
+#[doc(hidden)]
+pub fn read_both_ways(text: &[u8]) -> [(Vec<String>, Vec<Problem>, usize); 2] {
+    [Way::Fast, Way::SerdeOnly].map(|way| {
+        let mut seen = Vec::new();
+        let mut problems = Vec::new();
+        let n = read_records(
+            Path::new("f.json"),
+            text,
+            |i, r| seen.push(format!("{i} {r:?}")),
+            &mut problems,
+            way,
+        );
+        (seen, problems, n)
+    })
+}
+
 /// Problems named per file before the rest are only counted.
 pub const MAX_PROBLEMS_PER_FILE: usize = 20;
 
@@ -642,54 +661,59 @@ mod tests {
             "sessionContext":{"sourceIdentity":"si","sessionIssuer":{"type":"k",
             "arn":"x","userName":"u"}}},"resources":[{"ARN":"x","type":"k"}]},
             {"eventName":"A\u0042","errorCode":null}]"#;
+        // Both parsers: serde reads what the fast path leaves, and the
+        // ingestion's caches need its strings borrowed too.
         let mut checked = 0;
-        for_each_record(
-            Path::new("f.json"),
-            text,
-            |i, r| {
-                let id = r.user_identity.as_ref();
-                let session = id.and_then(|i| i.session_context.as_ref());
-                let issuer = session.and_then(|s| s.session_issuer.as_ref());
-                let resource = r.resources.as_ref().and_then(|v| v.first());
-                let fields = [
-                    &r.event_id,
-                    &r.event_time,
-                    &r.event_source,
-                    &r.event_name,
-                    &r.aws_region,
-                    &r.error_code,
-                    &r.event_type,
-                    &r.event_category,
-                    &r.recipient_account_id,
-                ];
-                if i == 1 {
-                    assert!(matches!(&r.event_name, Some(Cow::Owned(s)) if s == "AB"));
-                    assert!(r.error_code.is_none() && r.event_id.is_none());
+        for way in [Way::Fast, Way::SerdeOnly] {
+            read_records(
+                Path::new("f.json"),
+                text,
+                |i, r| {
+                    let id = r.user_identity.as_ref();
+                    let session = id.and_then(|i| i.session_context.as_ref());
+                    let issuer = session.and_then(|s| s.session_issuer.as_ref());
+                    let resource = r.resources.as_ref().and_then(|v| v.first());
+                    let fields = [
+                        &r.event_id,
+                        &r.event_time,
+                        &r.event_source,
+                        &r.event_name,
+                        &r.aws_region,
+                        &r.error_code,
+                        &r.event_type,
+                        &r.event_category,
+                        &r.recipient_account_id,
+                    ];
+                    if i == 1 {
+                        assert!(matches!(&r.event_name, Some(Cow::Owned(s)) if s == "AB"));
+                        assert!(r.error_code.is_none() && r.event_id.is_none());
+                        checked += 1;
+                        return;
+                    }
+                    let nested = [
+                        id.map(|i| &i.kind),
+                        id.map(|i| &i.arn),
+                        id.map(|i| &i.principal_id),
+                        id.map(|i| &i.account_id),
+                        id.map(|i| &i.user_name),
+                        id.map(|i| &i.invoked_by),
+                        session.map(|s| &s.source_identity),
+                        issuer.map(|s| &s.kind),
+                        issuer.map(|s| &s.arn),
+                        issuer.map(|s| &s.user_name),
+                        resource.map(|s| &s.arn),
+                        resource.map(|s| &s.kind),
+                    ];
+                    for f in fields.into_iter().map(Some).chain(nested) {
+                        assert!(matches!(f, Some(Some(Cow::Borrowed(_)))), "{f:?}");
+                    }
                     checked += 1;
-                    return;
-                }
-                let nested = [
-                    id.map(|i| &i.kind),
-                    id.map(|i| &i.arn),
-                    id.map(|i| &i.principal_id),
-                    id.map(|i| &i.account_id),
-                    id.map(|i| &i.user_name),
-                    id.map(|i| &i.invoked_by),
-                    session.map(|s| &s.source_identity),
-                    issuer.map(|s| &s.kind),
-                    issuer.map(|s| &s.arn),
-                    issuer.map(|s| &s.user_name),
-                    resource.map(|s| &s.arn),
-                    resource.map(|s| &s.kind),
-                ];
-                for f in fields.into_iter().map(Some).chain(nested) {
-                    assert!(matches!(f, Some(Some(Cow::Borrowed(_)))), "{f:?}");
-                }
-                checked += 1;
-            },
-            &mut Vec::new(),
-        );
-        assert_eq!(checked, 2);
+                },
+                &mut Vec::new(),
+                way,
+            );
+        }
+        assert_eq!(checked, 4);
     }
 }
 

@@ -615,31 +615,11 @@ impl<'b> Parser<'b> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{read_records, Problem, Way};
-    use std::path::Path;
-
-    /// Everything a read hands over: each record (as its debug text, which
-    /// shows every field), the problems and the count.
-    fn read(bytes: &[u8], way: Way) -> (Vec<String>, Vec<Problem>, usize) {
-        let mut seen = Vec::new();
-        let mut problems = Vec::new();
-        let n = read_records(
-            Path::new("f.json"),
-            bytes,
-            |i, r| seen.push(format!("{i} {r:?}")),
-            &mut problems,
-            way,
-        );
-        (seen, problems, n)
-    }
+    use super::super::read_both_ways;
 
     fn agree(bytes: &[u8]) {
-        assert_eq!(
-            read(bytes, Way::Fast),
-            read(bytes, Way::SerdeOnly),
-            "{}",
-            String::from_utf8_lossy(bytes)
-        );
+        let [fast, serde] = read_both_ways(bytes);
+        assert_eq!(fast, serde, "{}", String::from_utf8_lossy(bytes));
     }
 
     /// Whether the fast path reads the whole file on its own.
