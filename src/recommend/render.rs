@@ -377,13 +377,14 @@ pub(super) fn diff(d: &DiffInput) -> String {
         .copied()
         .filter(|&id| d.dropped_passrole.is_none() || Some(id) != passrole)
         .collect();
-    // Counted on a bitset: a broad grant removes tens of thousands of
-    // actions, and a look-up per action (its category, its service name)
-    // was a sixth of `recommend`.
+    // A long list is counted on a bitset: a broad grant removes tens of
+    // thousands of actions, and a look-up per action (its category, its
+    // service name) was a sixth of `recommend`. A short one is listed whole.
+    let long = removed.len() > LIST_MAX;
     let mut rest = ActionSet::empty(cat);
-    rest.extend(removed.iter().copied());
     let mut per_category: BTreeMap<&str, usize> = BTreeMap::new();
-    if removed.len() > LIST_MAX {
+    if long {
+        rest.extend(removed.iter().copied());
         // Categories are disjoint: an action belongs to the first that lists it.
         for c in &d.audit.risk.categories {
             let n = rest.intersection_len(&c.actions);
@@ -392,7 +393,7 @@ pub(super) fn diff(d: &DiffInput) -> String {
             }
         }
     }
-    if removed.len() > LIST_MAX && !per_category.is_empty() {
+    if long && !per_category.is_empty() {
         let _ = writeln!(
             o,
             "- in risk categories: {}",
@@ -403,7 +404,7 @@ pub(super) fn diff(d: &DiffInput) -> String {
                 .join(", ")
         );
     }
-    let shown = d.audit.risk.riskiest(&removed, LIST_MAX);
+    let shown = d.audit.risk.riskiest_in_set(&rest, &removed, LIST_MAX);
     for &id in &shown {
         match d.audit.risk.category(id) {
             Some(c) => {

@@ -233,14 +233,25 @@ impl Risk {
             let ids: Vec<ActionId> = set.iter().collect();
             return self.riskiest(&ids, k);
         }
-        self.riskiest_walk(set, k)
+        self.riskiest_walk(|id| set.contains(id), k)
     }
 
-    fn riskiest_walk(&self, set: crate::diff::Unused, k: usize) -> Vec<ActionId> {
+    /// [`Risk::riskiest`] of the `len` actions in `set`: a large set is
+    /// walked down the risk order (stopping after `k`) rather than ranked,
+    /// which for tens of thousands of actions was a partial sort per
+    /// recommendation.
+    pub fn riskiest_in_set(&self, set: &ActionSet, ids: &[ActionId], k: usize) -> Vec<ActionId> {
+        if ids.len().saturating_mul(4) < self.by_risk.len() {
+            return self.riskiest(ids, k);
+        }
+        self.riskiest_walk(|id| set.contains(id), k)
+    }
+
+    fn riskiest_walk(&self, contains: impl Fn(ActionId) -> bool, k: usize) -> Vec<ActionId> {
         self.by_risk
             .iter()
             .copied()
-            .filter(|id| set.contains(*id))
+            .filter(|id| contains(*id))
             .take(k)
             .collect()
     }
@@ -412,9 +423,18 @@ mod tests {
                 for k in [0, 1, 5, 30, 100_000] {
                     assert_eq!(
                         r.riskiest_in(unused, k),
-                        r.riskiest_walk(unused, k),
+                        r.riskiest_walk(|id| unused.contains(id), k),
                         "{pattern}, k {k}, {} used",
                         used.len()
+                    );
+                    // The same actions as a set and a list, ranked either way.
+                    let ids: Vec<ActionId> = unused.iter().collect();
+                    let mut as_set = ActionSet::empty(cat);
+                    as_set.extend(ids.iter().copied());
+                    assert_eq!(
+                        r.riskiest_in_set(&as_set, &ids, k),
+                        r.riskiest(&ids, k),
+                        "{pattern}, k {k}"
                     );
                 }
             }
