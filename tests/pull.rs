@@ -31,6 +31,27 @@ fn pull(moto: &Moto, out: &Path, extra: &[&str]) -> common::Run {
         .run()
 }
 
+/// A started emulator with the demo account seeded, and where its snapshot
+/// goes (`snap` in a temporary directory that lives as long as this).
+struct Seeded {
+    moto: Moto,
+    account: String,
+    out: std::path::PathBuf,
+    _tmp: tempfile::TempDir,
+}
+
+fn seeded() -> Option<Seeded> {
+    let moto = Moto::start()?;
+    let account = moto.seed(None);
+    let tmp = tempfile::tempdir().unwrap();
+    Some(Seeded {
+        moto,
+        account,
+        out: tmp.path().join("snap"),
+        _tmp: tmp,
+    })
+}
+
 fn manifest(dir: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
 }
@@ -76,10 +97,15 @@ fn used(p: &Value) -> Vec<String> {
 
 #[test]
 fn pull_writes_a_snapshot_that_audits_offline() {
-    let Some(moto) = Moto::start() else { return };
-    let account = moto.seed(None);
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("snap");
+    let Some(Seeded {
+        moto,
+        account,
+        out,
+        _tmp: tmp,
+    }) = seeded()
+    else {
+        return;
+    };
     let run = pull(&moto, &out, &[]);
     run.code(0);
     assert!(
@@ -279,10 +305,12 @@ fn pull_writes_a_snapshot_that_audits_offline() {
 
 #[test]
 fn lookup_events_source_paces_itself_and_audits() {
-    let Some(moto) = Moto::start() else { return };
-    moto.seed(None);
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("snap");
+    let Some(Seeded {
+        moto, out, _tmp, ..
+    }) = seeded()
+    else {
+        return;
+    };
     pull(&moto, &out, &["--source", "lookup", "--no-access-advisor"]).code(0);
     let m = manifest(&out);
     assert_eq!(m["event_source"], "lookup");
@@ -304,10 +332,12 @@ fn lookup_events_source_paces_itself_and_audits() {
 
 #[test]
 fn partial_failures_are_reported_and_a_rerun_resumes() {
-    let Some(moto) = Moto::start() else { return };
-    moto.seed(None);
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("snap");
+    let Some(Seeded {
+        moto, out, _tmp, ..
+    }) = seeded()
+    else {
+        return;
+    };
     // The first object download fails on both attempts.
     moto.fault("GetObject", 2, 500, "InternalError");
     let run = pull(
@@ -367,10 +397,12 @@ fn count(moto: &Moto, op: &str) -> usize {
 
 #[test]
 fn a_failed_pull_keeps_the_previous_snapshot_whole() {
-    let Some(moto) = Moto::start() else { return };
-    moto.seed(None);
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("snap");
+    let Some(Seeded {
+        moto, out, _tmp, ..
+    }) = seeded()
+    else {
+        return;
+    };
     pull(&moto, &out, &["--no-access-advisor"]).code(0);
     let before = std::fs::read(out.join("manifest.json")).unwrap();
 
@@ -511,10 +543,12 @@ fn audit_live_pulls_then_audits() {
 
 #[test]
 fn expired_credentials_and_vanished_objects_are_gaps_not_crashes() {
-    let Some(moto) = Moto::start() else { return };
-    moto.seed(None);
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("snap");
+    let Some(Seeded {
+        moto, out, _tmp, ..
+    }) = seeded()
+    else {
+        return;
+    };
     // One object is gone between list and get, the other download meets
     // credentials that expired mid-pull; Access Advisor is refused once.
     moto.fault("GetObject", 1, 404, "NoSuchKey");
@@ -550,10 +584,12 @@ fn expired_credentials_and_vanished_objects_are_gaps_not_crashes() {
 
 #[test]
 fn connection_resets_are_retried() {
-    let Some(moto) = Moto::start() else { return };
-    moto.seed(None);
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("snap");
+    let Some(Seeded {
+        moto, out, _tmp, ..
+    }) = seeded()
+    else {
+        return;
+    };
     // The connection is reset (no answer at all) on an IAM page and on a
     // log download: both are retried and the snapshot is whole.
     moto.fault("GetAccountAuthorizationDetails", 1, 0, "reset");
