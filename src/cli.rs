@@ -174,6 +174,11 @@ pub struct AuditArgs {
     pub save_activity: bool,
     #[command(flatten)]
     pub out: OutputArgs,
+    /// With `--format json`: the document to write. `v1` lists every unused
+    /// and unobservable action by name; `v2` groups them by service (`"*"`
+    /// for all of one), a fraction of the size for broad grants [default: v1].
+    #[arg(long, value_enum, value_name = "VERSION")]
+    pub json_schema: Option<JsonSchema>,
     /// Exit with 1 when a finding has at least this severity.
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<SeverityArg>,
@@ -386,6 +391,22 @@ pub enum Format {
     Csv,
     /// The same rows as Parquet; needs `--output` (audit only).
     Parquet,
+}
+
+/// `leastpriv.audit/v1` or `/v2`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JsonSchema {
+    V1,
+    V2,
+}
+
+impl From<JsonSchema> for leastpriv::report::json::Schema {
+    fn from(s: JsonSchema) -> Self {
+        match s {
+            JsonSchema::V1 => Self::V1,
+            JsonSchema::V2 => Self::V2,
+        }
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,4 +1,5 @@
-//! Drift between two `leastpriv.audit/v1` reports (`leastpriv diff OLD NEW`):
+//! Drift between two `leastpriv.audit/v1` or `/v2` reports (`leastpriv diff
+//! OLD NEW`, in any mix):
 //! findings that appeared, were resolved or changed, and per principal the
 //! grants added or removed and the actions that moved between used, unused
 //! and unobservable.
@@ -14,8 +15,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// The schema of the documents this module reads.
+/// The schemas of the documents this module reads.
 pub const INPUT_SCHEMA: &str = crate::report::json::SCHEMA;
+pub const INPUT_SCHEMA_V2: &str = crate::report::json::SCHEMA_V2;
 /// The schema of [`render_json`].
 pub const SCHEMA: &str = "leastpriv.diff/v1";
 
@@ -60,10 +62,19 @@ pub enum DriftError {
         json_path: Option<String>,
         message: String,
     },
-    #[error("`{path}` is not a `{INPUT_SCHEMA}` report (schema {})", found.as_deref().map_or_else(|| "missing".to_string(), |s| format!("`{s}`")))]
+    #[error("`{path}` is not a `{INPUT_SCHEMA}` or `{INPUT_SCHEMA_V2}` report (schema {})", found.as_deref().map_or_else(|| "missing".to_string(), |s| format!("`{s}`")))]
     Schema {
         path: PathBuf,
         found: Option<String>,
+    },
+    /// A v2 action set that does not add up: a service it names by `"*"`
+    /// or `except` that `catalog_services` does not list, or a `count`
+    /// other than the number of actions it names.
+    #[error("invalid report `{path}` at `{json_path}`: {message}")]
+    Set {
+        path: PathBuf,
+        json_path: String,
+        message: String,
     },
     #[cfg(feature = "parquet")]
     #[error(transparent)]
@@ -103,6 +114,9 @@ struct DocIn {
     generated_at: Option<String>,
     principals: Vec<PrincipalIn>,
     findings: Vec<FindingIn>,
+    /// v2: the actions of each service that a set names by `"*"` or `except`.
+    #[serde(default)]
+    catalog_services: BTreeMap<String, Vec<String>>,
     /// Set for an export, which has no findings: `parquet` or `csv`.
     #[serde(skip)]
     export: Option<&'static str>,
@@ -117,13 +131,265 @@ struct PrincipalIn {
     #[serde(default)]
     used: Vec<UsedIn>,
     #[serde(default)]
-    unused: Vec<String>,
+    unused: ActionsIn,
     #[serde(default)]
-    unobservable: Vec<String>,
+    unobservable: ActionsIn,
     #[serde(default)]
     denied: Vec<AttemptIn>,
 }
 
+/// A v1 list of `service:Action` names, or a v2 set grouped by service.
+/// Read by hand rather than as an untagged enum, which would first copy a
+/// whole (possibly million-name) list to see which variant it is.
+#[derive(Debug)]
+enum ActionsIn {
+    Names(Vec<String>),
+    Set {
+        count: usize,
+        by_service: Vec<(String, FormIn)>,
+    },
+}
+
+impl Default for ActionsIn {
+    fn default() -> Self {
+        ActionsIn::Names(Vec::new())
+    }
+}
+
+/// One service of a v2 set.
+#[derive(Debug, PartialEq, Eq)]
+enum FormIn {
+    /// `"*"`.
+    All,
+    Names(Vec<String>),
+    Except(Vec<String>),
+}
+
+/// A list of names, as a visitor meets it.
+fn names<'de, A: serde::de::SeqAccess<'de>>(mut seq: A) -> Result<Vec<String>, A::Error> {
+    let mut names = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+    while let Some(n) = seq.next_element()? {
+        names.push(n);
+    }
+    Ok(names)
+}
+
+impl<'de> Deserialize<'de> for ActionsIn {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{self, MapAccess, SeqAccess, Visitor};
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ActionsIn;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of action names (v1) or an action set (v2)")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<ActionsIn, A::Error> {
+                names(seq).map(ActionsIn::Names)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ActionsIn, A::Error> {
+                let (mut count, mut by_service) = (None, None);
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "count" => count = Some(map.next_value()?),
+                        "by_service" => by_service = Some(map.next_value::<ByServiceIn>()?.0),
+                        _ => {
+                            map.next_value::<de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ActionsIn::Set {
+                    count: count.ok_or_else(|| de::Error::missing_field("count"))?,
+                    by_service: by_service.ok_or_else(|| de::Error::missing_field("by_service"))?,
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `by_service`, in the document's order.
+struct ByServiceIn(Vec<(String, FormIn)>);
+
+impl<'de> Deserialize<'de> for ByServiceIn {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{MapAccess, Visitor};
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ByServiceIn;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "a map of service prefix to `\"*\"`, a list of names or `{\"except\": [...]}`",
+                )
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ByServiceIn, A::Error> {
+                let mut v = Vec::new();
+                while let Some((k, f)) = map.next_entry()? {
+                    v.push((k, f));
+                }
+                Ok(ByServiceIn(v))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for FormIn {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{self, MapAccess, SeqAccess, Visitor};
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = FormIn;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("`\"*\"`, a list of action names or `{\"except\": [...]}`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<FormIn, E> {
+                if v == "*" {
+                    Ok(FormIn::All)
+                } else {
+                    Err(E::invalid_value(de::Unexpected::Str(v), &self))
+                }
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<FormIn, A::Error> {
+                names(seq).map(FormIn::Names)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FormIn, A::Error> {
+                let mut except = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "except" {
+                        except = Some(map.next_value()?);
+                    } else {
+                        return Err(de::Error::unknown_field(&key, &["except"]));
+                    }
+                }
+                Ok(FormIn::Except(
+                    except.ok_or_else(|| de::Error::missing_field("except"))?,
+                ))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl ActionsIn {
+    /// Checks a v2 set against the report's `catalog_services`: each
+    /// service appears once, every service written as `"*"` or `except` is
+    /// listed there, every name an `except` leaves out is one of its
+    /// actions, and `count` is the number of actions the set names. An
+    /// error is the message.
+    fn check(&self, catalog: &BTreeMap<String, Vec<String>>) -> Result<(), String> {
+        let ActionsIn::Set { count, by_service } = self else {
+            return Ok(());
+        };
+        let mut named = 0;
+        let mut seen = BTreeSet::new();
+        for (svc, form) in by_service {
+            if svc.is_empty() || svc.contains(':') {
+                return Err(format!("`{svc}` is not a service prefix"));
+            }
+            if !seen.insert(svc) {
+                return Err(format!("service `{svc}` appears twice"));
+            }
+            let listed = || {
+                catalog.get(svc).ok_or_else(|| {
+                    format!("service `{svc}` is written as `*` or `except`, but `catalog_services` does not list its actions")
+                })
+            };
+            named += match form {
+                FormIn::Names(names) => names.iter().collect::<BTreeSet<_>>().len(),
+                FormIn::All => listed()?.iter().collect::<BTreeSet<_>>().len(),
+                FormIn::Except(except) => {
+                    let all: BTreeSet<&String> = listed()?.iter().collect();
+                    let except: BTreeSet<&String> = except.iter().collect();
+                    if let Some(n) = except.iter().find(|n| !all.contains(*n)) {
+                        return Err(format!(
+                            "`{svc}` excepts `{n}`, which `catalog_services` does not list for `{svc}`"
+                        ));
+                    }
+                    all.len() - except.len()
+                }
+            };
+        }
+        if named != *count {
+            return Err(format!(
+                "`count` is {count}, but the set names {named} actions"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Adds the set, split by service, to `into[..][slot]`: a v1 list by
+    /// the prefix of each name, a v2 set as it is written.
+    fn split<'a>(&'a self, into: &mut BTreeMap<&'a str, ServiceActions<'a>>, slot: usize) {
+        match self {
+            ActionsIn::Names(v) => {
+                for n in v {
+                    let (svc, name) = split_name(n);
+                    let part = &mut into.entry(svc).or_default().sets[slot];
+                    match part {
+                        Some(Part::Names(names)) => names.push(name),
+                        _ => *part = Some(Part::Names(vec![name])),
+                    }
+                }
+            }
+            ActionsIn::Set { by_service, .. } => {
+                for (svc, form) in by_service {
+                    into.entry(svc.as_str()).or_default().sets[slot] = Some(Part::Form(form));
+                }
+            }
+        }
+    }
+}
+
+/// `service:Action` as (service, Action); a name without a colon (only in a
+/// hand-edited report) as ("", name), which no service prefix is.
+fn split_name(n: &str) -> (&str, &str) {
+    n.split_once(':').unwrap_or(("", n))
+}
+
+fn join_name(svc: &str, name: &str) -> String {
+    if svc.is_empty() {
+        name.to_string()
+    } else {
+        format!("{svc}:{name}")
+    }
+}
+
+/// One service's part of an unused or unobservable set.
+#[derive(Debug, PartialEq, Eq)]
+enum Part<'a> {
+    /// From a v1 list, in the report's order.
+    Names(Vec<&'a str>),
+    /// From a v2 set.
+    Form(&'a FormIn),
+}
+
+impl<'a> Part<'a> {
+    /// The names (without prefix) of the part; `all` is the service's
+    /// actions from the report's `catalog_services`.
+    fn names(&self, all: &'a [String]) -> Vec<&'a str> {
+        match self {
+            Part::Names(v) => v.clone(),
+            Part::Form(FormIn::Names(v)) => v.iter().map(String::as_str).collect(),
+            Part::Form(FormIn::All) => all.iter().map(String::as_str).collect(),
+            Part::Form(FormIn::Except(except)) => {
+                let except: BTreeSet<&str> = except.iter().map(String::as_str).collect();
+                all.iter()
+                    .map(String::as_str)
+                    .filter(|n| !except.contains(n))
+                    .collect()
+            }
+        }
+    }
+}
+
+/// One principal's actions of one service in one report.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct ServiceActions<'a> {
+    /// Unobservable, then unused: the order in which a later status wins.
+    sets: [Option<Part<'a>>; 2],
+    /// Used actions (name without prefix) and whether each was granted.
+    used: Vec<(&'a str, bool)>,
+}
 #[derive(Deserialize)]
 struct UsedIn {
     action: String,
@@ -349,7 +615,7 @@ fn read(path: &Path) -> Result<DocIn, DriftError> {
     // a missing field.
     let head: HeadIn = serde_json::from_str(&text).map_err(|e| json_err(e, None))?;
     match head.schema {
-        Some(serde_json::Value::String(s)) if s == INPUT_SCHEMA => {}
+        Some(serde_json::Value::String(s)) if s == INPUT_SCHEMA || s == INPUT_SCHEMA_V2 => {}
         other => {
             return Err(DriftError::Schema {
                 path: path.to_path_buf(),
@@ -361,10 +627,21 @@ fn read(path: &Path) -> Result<DocIn, DriftError> {
         }
     }
     let mut de = serde_json::Deserializer::from_str(&text);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let doc: DocIn = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let p = e.path().to_string();
         json_err(e.into_inner(), Some(p))
-    })
+    })?;
+    for (i, p) in doc.principals.iter().enumerate() {
+        for (field, set) in [("unused", &p.unused), ("unobservable", &p.unobservable)] {
+            set.check(&doc.catalog_services)
+                .map_err(|message| DriftError::Set {
+                    path: path.to_path_buf(),
+                    json_path: format!("principals[{i}].{field}"),
+                    message,
+                })?;
+        }
+    }
+    Ok(doc)
 }
 
 /// An export as the principals of a report: each principal's rows give its
@@ -376,6 +653,8 @@ fn read_export(path: &Path, parquet: bool) -> Result<DocIn, DriftError> {
     let mut principals: Vec<PrincipalIn> = Vec::new();
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     let mut granted: Vec<BTreeSet<String>> = Vec::new();
+    // Each principal's unused and unobservable actions.
+    let mut lists: Vec<[Vec<String>; 2]> = Vec::new();
     for (i, r) in rows.into_iter().enumerate() {
         let at = *index.entry(r.principal_arn.clone()).or_insert_with(|| {
             principals.push(PrincipalIn {
@@ -383,11 +662,12 @@ fn read_export(path: &Path, parquet: bool) -> Result<DocIn, DriftError> {
                 name: r.principal_name.clone(),
                 granted: 0,
                 used: vec![],
-                unused: vec![],
-                unobservable: vec![],
+                unused: ActionsIn::default(),
+                unobservable: ActionsIn::default(),
                 denied: vec![],
             });
             granted.push(BTreeSet::new());
+            lists.push(Default::default());
             principals.len() - 1
         });
         let p = &mut principals[at];
@@ -396,8 +676,8 @@ fn read_export(path: &Path, parquet: bool) -> Result<DocIn, DriftError> {
                 action: r.action.clone(),
                 granted: r.granted,
             }),
-            "unused" => p.unused.push(r.action.clone()),
-            "unobservable" => p.unobservable.push(r.action.clone()),
+            "unused" => lists[at][0].push(r.action.clone()),
+            "unobservable" => lists[at][1].push(r.action.clone()),
             "denied" => p.denied.push(AttemptIn {
                 action: r.action.clone(),
                 count: r.count,
@@ -416,13 +696,16 @@ fn read_export(path: &Path, parquet: bool) -> Result<DocIn, DriftError> {
             granted[at].insert(r.action);
         }
     }
-    for (p, g) in principals.iter_mut().zip(&granted) {
+    for ((p, g), [unused, unobservable]) in principals.iter_mut().zip(&granted).zip(lists) {
         p.granted = g.len();
+        p.unused = ActionsIn::Names(unused);
+        p.unobservable = ActionsIn::Names(unobservable);
     }
     Ok(DocIn {
         generated_at: None,
         principals,
         findings: vec![],
+        catalog_services: BTreeMap::new(),
         export: Some(if parquet { "parquet" } else { "csv" }),
     })
 }
@@ -550,62 +833,147 @@ fn diff_findings(old: &[FindingIn], new: &[FindingIn], d: &mut Drift) {
         .collect();
 }
 
-fn statuses(p: &PrincipalIn) -> (BTreeMap<&str, Status>, BTreeSet<&str>) {
-    let mut status = BTreeMap::new();
-    let mut granted = BTreeSet::new();
-    for a in &p.unobservable {
-        status.insert(a.as_str(), Status::Unobservable);
-        granted.insert(a.as_str());
-    }
-    for a in &p.unused {
-        status.insert(a.as_str(), Status::Unused);
-        granted.insert(a.as_str());
-    }
+/// One report's principals' actions by service, with the report's
+/// `catalog_services`.
+type Side<'a> = BTreeMap<&'a str, ServiceActions<'a>>;
+
+fn side(p: &PrincipalIn) -> Side<'_> {
+    let mut by_service = BTreeMap::new();
+    p.unobservable.split(&mut by_service, 0);
+    p.unused.split(&mut by_service, 1);
     for u in &p.used {
-        status.insert(u.action.as_str(), Status::Used);
-        if u.granted {
-            granted.insert(u.action.as_str());
-        }
+        let (svc, name) = split_name(&u.action);
+        by_service
+            .entry(svc)
+            .or_default()
+            .used
+            .push((name, u.granted));
     }
-    (status, granted)
+    by_service
 }
 
-fn diff_principal(o: &PrincipalIn, n: &PrincipalIn) -> PrincipalDrift {
-    let (so, go) = statuses(o);
-    let (sn, gn) = statuses(n);
-    let grant = |a: &str, s: &BTreeMap<&str, Status>| Grant {
-        action: a.to_string(),
-        status: s.get(a).copied().unwrap_or(Status::Used),
+/// Each action of one service, with its status and whether it is granted.
+fn statuses<'a>(
+    s: Option<&ServiceActions<'a>>,
+    all: &'a [String],
+) -> BTreeMap<&'a str, (Status, bool)> {
+    let mut status = BTreeMap::new();
+    let Some(s) = s else {
+        return status;
     };
-    let old_denied: BTreeSet<&str> = o.denied.iter().map(|x| x.action.as_str()).collect();
-    PrincipalDrift {
+    for (part, st) in s.sets.iter().zip([Status::Unobservable, Status::Unused]) {
+        for name in part.iter().flat_map(|p| p.names(all)) {
+            status.insert(name, (st, true));
+        }
+    }
+    for &(name, granted) in &s.used {
+        let e = status.entry(name).or_insert((Status::Used, false));
+        *e = (Status::Used, e.1 || granted);
+    }
+    status
+}
+
+/// The catalogs of two reports, and the services whose actions they list
+/// alike: where both reports write a service the same way, and that way
+/// means the same actions, nothing of it changed.
+struct Catalogs<'a> {
+    old: &'a BTreeMap<String, Vec<String>>,
+    new: &'a BTreeMap<String, Vec<String>>,
+    same: BTreeSet<&'a str>,
+}
+
+impl<'a> Catalogs<'a> {
+    fn new(old: &'a BTreeMap<String, Vec<String>>, new: &'a BTreeMap<String, Vec<String>>) -> Self {
+        let same = old
+            .iter()
+            .filter(|(k, v)| new.get(*k) == Some(v))
+            .map(|(k, _)| k.as_str())
+            .collect();
+        Catalogs { old, new, same }
+    }
+
+    /// Whether a service's actions are the same in both reports without
+    /// listing them: written alike, and `"*"` and `except` standing for
+    /// the same actions.
+    fn unchanged(&self, svc: &str, o: &ServiceActions, n: &ServiceActions) -> bool {
+        let by_catalog = |s: &ServiceActions| {
+            s.sets
+                .iter()
+                .flatten()
+                .any(|p| matches!(p, Part::Form(FormIn::All) | Part::Form(FormIn::Except(_))))
+        };
+        o == n && (!by_catalog(o) || self.same.contains(svc))
+    }
+}
+
+/// `o` and `n`, compared service by service.
+fn diff_principal<'a>(
+    o: &'a PrincipalIn,
+    n: &'a PrincipalIn,
+    catalogs: &Catalogs<'a>,
+) -> PrincipalDrift {
+    let (so, sn) = (side(o), side(n));
+    let mut drift = PrincipalDrift {
         arn: n.arn.clone(),
         name: n.name.clone(),
         granted_old: o.granted,
         granted_new: n.granted,
-        grants_added: gn.difference(&go).map(|a| grant(a, &sn)).collect(),
-        grants_removed: go.difference(&gn).map(|a| grant(a, &so)).collect(),
-        moved: sn
-            .iter()
-            .filter_map(|(a, &to)| match so.get(a) {
-                Some(&from) if from != to => Some(Move {
-                    action: a.to_string(),
+        grants_added: vec![],
+        grants_removed: vec![],
+        moved: vec![],
+        denied_new: vec![],
+    };
+    let services: BTreeSet<&str> = so.keys().chain(sn.keys()).copied().collect();
+    for svc in services {
+        let (os, ns) = (so.get(svc), sn.get(svc));
+        if let (Some(os), Some(ns)) = (os, ns) {
+            if catalogs.unchanged(svc, os, ns) {
+                continue;
+            }
+        }
+        let all = |c: &'a BTreeMap<String, Vec<String>>| c.get(svc).map_or(&[][..], Vec::as_slice);
+        let (mo, mn) = (
+            statuses(os, all(catalogs.old)),
+            statuses(ns, all(catalogs.new)),
+        );
+        let granted_only = |a: &BTreeMap<&str, (Status, bool)>,
+                            b: &BTreeMap<&str, (Status, bool)>| {
+            a.iter()
+                .filter(|(k, (_, g))| *g && !b.get(*k).is_some_and(|x| x.1))
+                .map(|(k, &(status, _))| Grant {
+                    action: join_name(svc, k),
+                    status,
+                })
+                .collect::<Vec<_>>()
+        };
+        drift.grants_added.extend(granted_only(&mn, &mo));
+        drift.grants_removed.extend(granted_only(&mo, &mn));
+        drift
+            .moved
+            .extend(mn.iter().filter_map(|(a, &(to, _))| match mo.get(a) {
+                Some(&(from, _)) if from != to => Some(Move {
+                    action: join_name(svc, a),
                     from,
                     to,
                 }),
                 _ => None,
-            })
-            .collect(),
-        denied_new: n
-            .denied
-            .iter()
-            .filter(|x| !old_denied.contains(x.action.as_str()))
-            .map(|x| Denied {
-                action: x.action.clone(),
-                count: x.count,
-            })
-            .collect(),
+            }));
     }
+    // By name, as a list of whole names sorts ("s3-outposts:" before "s3:").
+    drift.grants_added.sort_by(|a, b| a.action.cmp(&b.action));
+    drift.grants_removed.sort_by(|a, b| a.action.cmp(&b.action));
+    drift.moved.sort_by(|a, b| a.action.cmp(&b.action));
+    let old_denied: BTreeSet<&str> = o.denied.iter().map(|x| x.action.as_str()).collect();
+    drift.denied_new = n
+        .denied
+        .iter()
+        .filter(|x| !old_denied.contains(x.action.as_str()))
+        .map(|x| Denied {
+            action: x.action.clone(),
+            count: x.count,
+        })
+        .collect();
+    drift
 }
 
 fn principal_ref(p: &PrincipalIn) -> PrincipalRef {
@@ -642,6 +1010,7 @@ pub fn diff(old: &Path, new: &Path) -> Result<Drift, DriftError> {
     if d.findings_compared() {
         diff_findings(&o.findings, &n.findings, &mut d);
     }
+    let catalogs = Catalogs::new(&o.catalog_services, &n.catalog_services);
     // An ARN listed twice is a broken report; the first one counts.
     let mut old_by_arn: BTreeMap<&str, &PrincipalIn> = BTreeMap::new();
     for p in o.principals.iter().rev() {
@@ -656,7 +1025,7 @@ pub fn diff(old: &Path, new: &Path) -> Result<Drift, DriftError> {
         match old_by_arn.get(p.arn.as_str()) {
             None => d.principals_added.push(principal_ref(p)),
             Some(op) => {
-                let pd = diff_principal(op, p);
+                let pd = diff_principal(op, p, &catalogs);
                 if !pd.is_empty() {
                     d.principals_changed.push(pd);
                 }

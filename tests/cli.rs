@@ -40,33 +40,130 @@ fn demo_table() {
 /// change still shows up while the file stays reviewable.
 #[test]
 fn demo_json() {
-    let run = leastpriv()
-        .args(["audit", "fixtures/demo", "--format", "json"])
-        .run();
-    run.code(0);
-    assert_eq!(run.stderr, "");
-    let mut report = run.json();
+    let mut report = demo_report(&[]);
     assert_eq!(report["schema"], "leastpriv.audit/v1");
     assert_eq!(report["generated_at"], "2026-11-01T00:00:00Z");
     abbreviate(&mut report);
     insta::assert_json_snapshot!("demo_json", report);
 }
 
+/// `--json-schema v2`: the same audit with each unused and unobservable
+/// list grouped by service (tests/drift.rs checks that it expands to v1).
+#[test]
+fn demo_json_v2() {
+    let mut report = demo_report(&["--json-schema", "v2"]);
+    assert_eq!(report["schema"], "leastpriv.audit/v2");
+    abbreviate_objects(&mut report);
+    insta::assert_json_snapshot!("demo_json_v2", report);
+}
+
+/// `leastpriv audit fixtures/demo --format json` with `extra` arguments,
+/// which succeeds without a word on standard error.
+fn demo_report(extra: &[&str]) -> Value {
+    let run = leastpriv()
+        .args(["audit", "fixtures/demo", "--format", "json"])
+        .args(extra)
+        .run();
+    run.code(0);
+    assert_eq!(run.stderr, "");
+    run.json()
+}
+
+#[test]
+fn json_schema_needs_the_json_format() {
+    let run = leastpriv()
+        .args(["audit", "fixtures/demo", "--json-schema", "v2"])
+        .run();
+    run.code(2);
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr
+            .contains("`--json-schema` applies to `--format json`, not `--format table`"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// A v1 report of millions of names suggests v2, unless v1 was asked for.
+#[test]
+fn a_huge_v1_report_suggests_v2() {
+    let dir = tempfile::tempdir().unwrap();
+    // 60 users with `*`: 60 × 22,000 names, over the note's million.
+    let users: Vec<Value> = (0..60)
+        .map(|i| {
+            serde_json::json!({
+                "Path": "/", "UserName": format!("admin{i}"), "UserId": format!("AIDA{i:017}"),
+                "Arn": format!("arn:aws:iam::111122223333:user/admin{i}"),
+                "CreateDate": "2024-01-01T00:00:00+00:00", "GroupList": [],
+                "AttachedManagedPolicies": [],
+                "UserPolicyList": [{"PolicyName": "all", "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}}]
+            })
+        })
+        .collect();
+    let iam = dir.path().join("iam.json");
+    std::fs::write(
+        &iam,
+        serde_json::json!({"UserDetailList": users, "GroupDetailList": [], "RoleDetailList": [], "Policies": []})
+            .to_string(),
+    )
+    .unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let run_with = |extra: &[&str]| {
+        let mut args = vec!["audit", "--format", "json", "--iam"];
+        args.push(iam.to_str().unwrap());
+        args.extend(["--cloudtrail", logs.to_str().unwrap()]);
+        args.extend(extra);
+        let run = leastpriv().args(args).run();
+        run.code(0);
+        run
+    };
+    let run = run_with(&[]);
+    assert!(
+        run.stderr
+            .contains("`--json-schema v2` groups them by service"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.json()["schema"], "leastpriv.audit/v1");
+    for v in ["v1", "v2"] {
+        let run = run_with(&["--json-schema", v]);
+        assert!(!run.stderr.contains("--json-schema"), "{v}: {}", run.stderr);
+        assert_eq!(run.json()["schema"], format!("leastpriv.audit/{v}"));
+    }
+}
+
 const KEEP: usize = 5;
 
 fn abbreviate(v: &mut Value) {
+    shorten(v, false);
+}
+
+/// As [`abbreviate`], and v2's `by_service` and `catalog_services` objects
+/// too when they have many keys.
+fn abbreviate_objects(v: &mut Value) {
+    shorten(v, true);
+}
+
+fn digest(items: impl Iterator<Item = String>) -> String {
+    let mut hash = Sha256::new();
+    for item in items {
+        hash.update(item.as_bytes());
+        hash.update(b"\n");
+    }
+    hash.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn shorten(v: &mut Value, objects: bool) {
     match v {
         Value::Array(items) => {
             if items.len() > 2 * KEEP {
-                let mut hash = Sha256::new();
-                for item in items.iter() {
-                    hash.update(item.to_string().as_bytes());
-                    hash.update(b"\n");
-                }
-                let digest: String = hash.finalize()[..8]
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect();
+                let digest = digest(items.iter().map(Value::to_string));
                 let more = items.len() - KEEP;
                 items.truncate(KEEP);
                 items.push(Value::String(format!(
@@ -74,9 +171,32 @@ fn abbreviate(v: &mut Value) {
                     more + KEEP
                 )));
             }
-            items.iter_mut().for_each(abbreviate);
+            items.iter_mut().for_each(|v| shorten(v, objects));
         }
-        Value::Object(map) => map.values_mut().for_each(abbreviate),
+        Value::Object(map) => {
+            for (key, child) in map.iter_mut() {
+                let Value::Object(m) = child else { continue };
+                if !objects || !["by_service", "catalog_services"].contains(&key.as_str()) {
+                    continue;
+                }
+                if m.len() > 2 * KEEP {
+                    let digest = digest(m.iter().map(|(k, v)| format!("{k}={v}")));
+                    let more = m.len() - KEEP;
+                    let rest: Vec<String> = m.keys().skip(KEEP).cloned().collect();
+                    for k in rest {
+                        m.remove(&k);
+                    }
+                    m.insert(
+                        "...".to_string(),
+                        Value::String(format!(
+                            "{more} more ({} in all, sha256 {digest})",
+                            more + KEEP
+                        )),
+                    );
+                }
+            }
+            map.values_mut().for_each(|v| shorten(v, objects));
+        }
         _ => {}
     }
 }

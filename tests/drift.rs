@@ -4,30 +4,42 @@
 //! finding whose actions shift is "changed"; other documents and broken JSON
 //! are errors naming the file.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use leastpriv::audit::{self, AuditOptions};
 use leastpriv::drift::{self, Denied, DriftError, Grant, Move, Status};
 use leastpriv::ingest::snapshot::{Overrides, SnapshotPaths};
+use leastpriv::report::json::{self, Schema};
 use serde_json::{json, Value};
 
 /// 2026-11-01T00:00:00Z, as in `tests/common`.
 const NOW: i64 = 1_793_491_200;
 
-/// The demo report, as `leastpriv audit fixtures/demo --format json` writes it.
-fn demo_report() -> &'static str {
-    static REPORT: OnceLock<String> = OnceLock::new();
-    REPORT.get_or_init(|| {
+fn demo_audit() -> &'static audit::Audit {
+    static AUDIT: OnceLock<audit::Audit> = OnceLock::new();
+    AUDIT.get_or_init(|| {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo");
         let paths = SnapshotPaths::resolve(Some(&dir), &Overrides::default()).expect("demo paths");
         let opts = AuditOptions {
             now: Some(NOW),
             ..AuditOptions::default()
         };
-        let result = audit::run(&paths, &opts).expect("demo audit");
-        leastpriv::report::json::render(&result)
+        audit::run(&paths, &opts).expect("demo audit")
     })
+}
+
+/// The demo report, as `leastpriv audit fixtures/demo --format json` writes it.
+fn demo_report() -> &'static str {
+    static REPORT: OnceLock<String> = OnceLock::new();
+    REPORT.get_or_init(|| json::render(demo_audit(), Schema::V1))
+}
+
+/// The same with `--json-schema v2`.
+fn demo_report_v2() -> &'static str {
+    static REPORT: OnceLock<String> = OnceLock::new();
+    REPORT.get_or_init(|| json::render(demo_audit(), Schema::V2))
 }
 
 fn demo_value() -> Value {
@@ -94,6 +106,12 @@ fn use_first_unused(doc: &mut Value, name: &str) -> String {
         .as_str()
         .expect("an action")
         .to_string();
+    push_used(p, &action);
+    action
+}
+
+/// Adds `action` to the used list of principal `p`, called once.
+fn push_used(p: &mut Value, action: &str) {
     p["used"].as_array_mut().expect("used").push(json!({
         "action": action,
         "count": 1,
@@ -105,7 +123,6 @@ fn use_first_unused(doc: &mut Value, name: &str) -> String {
         "conditional": false,
         "invoked_by": {}
     }));
-    action
 }
 
 #[test]
@@ -301,7 +318,7 @@ fn another_schema_is_an_error_naming_the_file() {
     let msg = files.scrub(&e.to_string());
     assert_eq!(
         msg,
-        "`[TMP]/other.json` is not a `leastpriv.audit/v1` report (schema `leastpriv.diff/v1`)"
+        "`[TMP]/other.json` is not a `leastpriv.audit/v1` or `leastpriv.audit/v2` report (schema `leastpriv.diff/v1`)"
     );
     let none = files.write("none.json", "{\"principals\": []}");
     let msg = files.scrub(
@@ -347,5 +364,369 @@ fn broken_json_is_an_error_with_file_line_and_column() {
     assert!(
         msg.starts_with("cannot read report `[TMP]/missing.json`"),
         "{msg}"
+    );
+}
+
+// ---- leastpriv.audit/v2 ----
+
+fn demo_value_v2() -> Value {
+    serde_json::from_str(demo_report_v2()).expect("the v2 report is JSON")
+}
+
+/// The names of a v2 action set, read with the document's own
+/// `catalog_services` (not leastpriv's reader), in the document's order.
+/// Checks `count` and that each service is written in its shortest form.
+fn expand(doc: &Value, set: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for (svc, form) in set["by_service"].as_object().expect("by_service") {
+        let all: Vec<&str> = doc["catalog_services"][svc]
+            .as_array()
+            .map(|a| a.iter().map(|v| v.as_str().expect("a name")).collect())
+            .unwrap_or_default();
+        let names: Vec<&str> = match form {
+            Value::String(s) => {
+                assert_eq!(s, "*");
+                assert!(
+                    !all.is_empty(),
+                    "`{svc}` is `*` but not in catalog_services"
+                );
+                all.clone()
+            }
+            Value::Array(a) => {
+                let names: Vec<&str> = a.iter().map(|v| v.as_str().expect("a name")).collect();
+                assert!(
+                    all.is_empty() || 2 * names.len() <= all.len(),
+                    "`{svc}`: a list of {} where `except` is shorter",
+                    names.len()
+                );
+                names
+            }
+            Value::Object(o) => {
+                let except: Vec<&str> = o["except"]
+                    .as_array()
+                    .expect("except")
+                    .iter()
+                    .map(|v| v.as_str().expect("a name"))
+                    .collect();
+                assert!(
+                    !except.is_empty() && 2 * except.len() < all.len(),
+                    "`{svc}`"
+                );
+                assert!(except.iter().all(|n| all.contains(n)), "`{svc}`");
+                all.iter()
+                    .copied()
+                    .filter(|n| !except.contains(n))
+                    .collect()
+            }
+            other => panic!("`{svc}`: {other}"),
+        };
+        out.extend(names.into_iter().map(|n| format!("{svc}:{n}")));
+    }
+    assert_eq!(Some(out.len() as u64), set["count"].as_u64(), "count");
+    out
+}
+
+/// Every set of a v2 document, as (principal index, field, set).
+fn sets(doc: &Value) -> Vec<(usize, String, &Value)> {
+    let mut out = Vec::new();
+    for (i, p) in doc["principals"]
+        .as_array()
+        .expect("principals")
+        .iter()
+        .enumerate()
+    {
+        out.push((i, "unused".to_string(), &p["unused"]));
+        out.push((i, "unobservable".to_string(), &p["unobservable"]));
+        for (why, set) in p["unobservable_reasons"].as_object().expect("reasons") {
+            out.push((i, format!("unobservable_reasons.{why}"), set));
+        }
+    }
+    out
+}
+
+#[test]
+fn v2_names_exactly_the_actions_of_v1() {
+    let v1 = demo_value();
+    let v2 = demo_value_v2();
+    assert_eq!(v2["schema"], "leastpriv.audit/v2");
+
+    // Every form is exercised, and `catalog_services` lists exactly the
+    // services that a `*` or an `except` stands for.
+    let mut forms = BTreeSet::new();
+    let mut by_catalog = BTreeSet::new();
+    for (_, _, set) in sets(&v2) {
+        for (svc, form) in set["by_service"].as_object().expect("by_service") {
+            let kind = match form {
+                Value::String(_) => "all",
+                Value::Object(_) => "except",
+                _ => "list",
+            };
+            forms.insert(kind);
+            if kind != "list" {
+                by_catalog.insert(svc.clone());
+            }
+        }
+    }
+    assert_eq!(forms, BTreeSet::from(["all", "except", "list"]));
+    let listed: BTreeSet<String> = v2["catalog_services"]
+        .as_object()
+        .expect("catalog_services")
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(listed, by_catalog);
+
+    // With each set expanded, v2 is v1, field for field and in order.
+    let mut back = v2.clone();
+    for (i, field, set) in sets(&v2) {
+        let names = json!(expand(&v2, set));
+        let p = &mut back["principals"][i];
+        match field.split_once('.') {
+            Some((_, why)) => p["unobservable_reasons"][why] = names,
+            None => p[field.as_str()] = names,
+        }
+    }
+    back.as_object_mut()
+        .expect("object")
+        .remove("catalog_services");
+    back["schema"] = json!("leastpriv.audit/v1");
+    assert_eq!(back, v1);
+}
+
+#[test]
+fn v1_and_v2_of_one_audit_have_no_drift_either_way() {
+    let files = Files::new();
+    let a = files.write("a.json", demo_report());
+    let b = files.write("b.json", demo_report_v2());
+    for (old, new) in [(&a, &b), (&b, &a), (&b, &b)] {
+        let d = drift::diff(old, new).expect("diff");
+        assert!(d.is_empty(), "{d:?}");
+    }
+}
+
+/// Moves `action` of principal `i` from its v2 unused set to its used list.
+fn use_unused_v2(doc: &mut Value, i: usize, action: &str) {
+    let (svc, name) = action.split_once(':').expect("service:Action");
+    let p = &mut doc["principals"][i];
+    let set = &mut p["unused"];
+    let form = &mut set["by_service"][svc];
+    match form {
+        Value::String(_) => *form = json!({ "except": [name] }),
+        Value::Object(o) => o["except"]
+            .as_array_mut()
+            .expect("except")
+            .push(json!(name)),
+        Value::Array(a) => {
+            a.retain(|n| n != name);
+            if a.is_empty() {
+                set["by_service"]
+                    .as_object_mut()
+                    .expect("by_service")
+                    .remove(svc);
+            }
+        }
+        other => panic!("{other}"),
+    }
+    let count = set["count"].as_u64().expect("count");
+    set["count"] = json!(count - 1);
+    push_used(p, action);
+}
+
+#[test]
+fn an_edit_to_a_v2_set_drifts_as_the_same_edit_to_v1() {
+    let files = Files::new();
+    let (old1, old2) = (demo_value(), demo_value_v2());
+    let mut edited = 0;
+    for (i, p) in old1["principals"]
+        .as_array()
+        .expect("principals")
+        .iter()
+        .enumerate()
+    {
+        let Some(action) = p["unused"][0].as_str().map(str::to_string) else {
+            continue;
+        };
+        let name = p["name"].as_str().expect("name").to_string();
+        let (mut new1, mut new2) = (old1.clone(), old2.clone());
+        assert_eq!(use_first_unused(&mut new1, &name), action);
+        use_unused_v2(&mut new2, i, &action);
+        let paths = [
+            files.json("old1.json", &old1),
+            files.json("old2.json", &old2),
+            files.json("new1.json", &new1),
+            files.json("new2.json", &new2),
+        ];
+        let want = drift::diff(&paths[0], &paths[2]).expect("v1 diff");
+        assert_eq!(want.principals_changed.len(), 1, "{name}");
+        let moved = &want.principals_changed[0].moved;
+        assert_eq!(
+            moved,
+            &[Move {
+                action: action.clone(),
+                from: Status::Unused,
+                to: Status::Used,
+            }],
+            "{name}"
+        );
+        for (o, n) in [(1, 3), (0, 3), (1, 2)] {
+            let got = drift::diff(&paths[o], &paths[n]).expect("diff");
+            assert_eq!(
+                got.principals_changed, want.principals_changed,
+                "{name} {o}→{n}"
+            );
+        }
+        edited += 1;
+    }
+    assert!(edited >= 5, "only {edited} principals with unused actions");
+}
+
+#[test]
+fn an_action_added_to_the_catalog_is_a_grant_where_a_set_says_all() {
+    let files = Files::new();
+    let old = demo_value_v2();
+    let mut new = old.clone();
+    // A service that some principal has whole and another in part.
+    let (mut whole, mut part) = (BTreeSet::new(), BTreeSet::new());
+    for (i, field, set) in sets(&old) {
+        if field != "unused" {
+            continue;
+        }
+        for (svc, form) in set["by_service"].as_object().expect("by_service") {
+            match form {
+                Value::String(_) => whole.insert((svc.clone(), i)),
+                Value::Array(_) => part.insert((svc.clone(), i)),
+                _ => false,
+            };
+        }
+    }
+    let (svc, whole_at) = whole
+        .iter()
+        .find(|(s, _)| part.iter().any(|(p, _)| p == s))
+        .cloned()
+        .expect("a service held whole by one principal and in part by another");
+    new["catalog_services"][&svc]
+        .as_array_mut()
+        .expect("the service's actions")
+        .push(json!("ZzNewAction"));
+    // Each set that stands for it counts it, as a newer catalog's report would.
+    for (i, field, set) in sets(&old) {
+        if matches!(set["by_service"][&svc], Value::String(_) | Value::Object(_)) {
+            let p = &mut new["principals"][i];
+            let set = match field.split_once('.') {
+                Some((_, why)) => &mut p["unobservable_reasons"][why],
+                None => &mut p[field.as_str()],
+            };
+            let count = set["count"].as_u64().expect("count");
+            set["count"] = json!(count + 1);
+        }
+    }
+    let d =
+        drift::diff(&files.json("old.json", &old), &files.json("new.json", &new)).expect("diff");
+    let added = format!("{svc}:ZzNewAction");
+    let arn = old["principals"][whole_at]["arn"].as_str().expect("arn");
+    let changed: BTreeSet<&str> = d
+        .principals_changed
+        .iter()
+        .map(|p| p.arn.as_str())
+        .collect();
+    assert!(changed.contains(arn), "{d:?}");
+    for p in &d.principals_changed {
+        assert_eq!(
+            p.grants_added,
+            vec![Grant {
+                action: added.clone(),
+                status: Status::Unused,
+            }],
+            "{}",
+            p.arn
+        );
+        assert!(p.grants_removed.is_empty() && p.moved.is_empty());
+    }
+    // A principal that lists the service's actions did not gain it.
+    for (_, i) in part.iter().filter(|(s, _)| *s == svc) {
+        let listed = old["principals"][*i]["arn"].as_str().expect("arn");
+        let whole_too = whole.iter().any(|(s, j)| *s == svc && j == i);
+        assert!(whole_too || !changed.contains(listed), "{listed}");
+    }
+}
+
+#[test]
+fn a_v2_set_that_does_not_add_up_is_an_error_naming_the_place() {
+    let files = Files::new();
+    let good = files.write("good.json", demo_report_v2());
+    let base = demo_value_v2();
+    let (i, field, svc) = sets(&base)
+        .into_iter()
+        .filter(|(_, f, _)| f == "unused")
+        .find_map(|(i, f, set)| {
+            set["by_service"]
+                .as_object()
+                .expect("by_service")
+                .iter()
+                .find(|(_, form)| form.is_string())
+                .map(|(svc, _)| (i, f, svc.clone()))
+        })
+        .expect("a service written as `*`");
+    let at = format!("`principals[{i}].{field}`");
+    let check = |name: &str, doc: &Value, want: &str| {
+        let path = files.json(name, doc);
+        let e = drift::diff(&good, &path).expect_err(name);
+        let msg = files.scrub(&e.to_string());
+        assert!(msg.contains(&format!("`[TMP]/{name}`")), "{msg}");
+        assert!(msg.contains(want), "{name}: {msg}");
+    };
+
+    let mut doc = base.clone();
+    doc["catalog_services"]
+        .as_object_mut()
+        .expect("catalog_services")
+        .remove(&svc);
+    check(
+        "uncatalogued.json",
+        &doc,
+        &format!("{at}: service `{svc}` is written as `*` or `except`, but `catalog_services` does not list its actions"),
+    );
+
+    let mut doc = base.clone();
+    let count = doc["principals"][i][&field]["count"]
+        .as_u64()
+        .expect("count");
+    doc["principals"][i][&field]["count"] = json!(count + 1);
+    check(
+        "count.json",
+        &doc,
+        &format!(
+            "{at}: `count` is {}, but the set names {count} actions",
+            count + 1
+        ),
+    );
+
+    let mut doc = base.clone();
+    doc["principals"][i][&field]["by_service"][&svc] = json!({ "except": ["NoSuchAction"] });
+    check(
+        "except.json",
+        &doc,
+        &format!("{at}: `{svc}` excepts `NoSuchAction`, which `catalog_services` does not list for `{svc}`"),
+    );
+
+    // Text, so that the key can appear twice.
+    let text = base.to_string();
+    let one = base["principals"][i][&field].to_string();
+    let key = format!("\"{svc}\":\"*\"");
+    let twice = one.replacen(&key, &format!("{key},{key}"), 1);
+    assert!(one != twice && text.contains(&one));
+    let path = files.write("twice.json", &text.replacen(&one, &twice, 1));
+    let msg = files.scrub(&drift::diff(&good, &path).expect_err("twice").to_string());
+    assert!(
+        msg.contains(&format!("{at}: service `{svc}` appears twice")),
+        "{msg}"
+    );
+
+    let mut doc = base.clone();
+    doc["principals"][i][&field]["by_service"][&svc] = json!("all");
+    check(
+        "form.json",
+        &doc,
+        &format!("(`principals[{i}].{field}.by_service.{svc}`)"),
     );
 }

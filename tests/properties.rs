@@ -173,8 +173,15 @@ proptest! {
         }).unwrap();
         let tmp = tempfile::tempdir().unwrap();
         let f = tmp.path().join("r.json");
-        std::fs::write(&f, leastpriv::report::json::render(&audit)).unwrap();
+        std::fs::write(&f, leastpriv::report::json::render(&audit, leastpriv::report::json::Schema::V1)).unwrap();
         let d = leastpriv::drift::diff(&f, &f).unwrap();
         prop_assert!(d.is_empty());
+        // The same audit as v2, against itself and against v1 either way.
+        let f2 = tmp.path().join("r2.json");
+        std::fs::write(&f2, leastpriv::report::json::render(&audit, leastpriv::report::json::Schema::V2)).unwrap();
+        for (a, b) in [(&f2, &f2), (&f, &f2), (&f2, &f)] {
+            let d = leastpriv::drift::diff(a, b).unwrap();
+            prop_assert!(d.is_empty(), "{d:?}");
+        }
     }
 }

@@ -522,6 +522,12 @@ impl Catalog {
         self.service_lowercase(&prefix.to_lowercase())
     }
 
+    /// The position in [`Catalog::services`] of the service `id` belongs
+    /// to: services hold consecutive id ranges, in prefix order.
+    pub fn service_index(&self, id: ActionId) -> usize {
+        self.services.partition_point(|s| s.actions.end <= id.0)
+    }
+
     fn service_lowercase(&self, prefix: &str) -> Option<&Service> {
         let i = self
             .services
@@ -929,6 +935,18 @@ mod tests {
         assert!(s3.condition_keys.contains(&"s3:prefix"));
         assert!(cat.service("nosuchservice").is_none());
         assert!(cat.services().windows(2).all(|w| w[0].prefix < w[1].prefix));
+        // `service_index` relies on the ranges following each other.
+        assert!(cat
+            .services()
+            .windows(2)
+            .all(|w| w[0].actions.end == w[1].actions.start));
+        assert_eq!(cat.services()[0].actions.start, 0);
+        for (i, svc) in cat.services().iter().enumerate() {
+            for id in svc.action_ids() {
+                assert_eq!(cat.service_index(id), i);
+                assert_eq!(cat.action(id).service, svc.prefix);
+            }
+        }
     }
 
     #[test]
