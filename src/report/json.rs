@@ -38,7 +38,8 @@ pub trait ActionList: Serialize {
     fn from_ids(ids: Vec<ActionId>) -> Self;
 }
 
-/// The audit document; [`AuditV1`] and [`AuditV2`] differ only in `L`.
+/// The audit document: [`AuditV1`] and [`AuditV2`] differ in `L`, their
+/// `schema`, and v2's `catalog_services`.
 #[derive(Serialize)]
 pub struct AuditDoc<'a, L: ActionList> {
     pub schema: &'static str,
