@@ -852,8 +852,7 @@ fn diff_findings(old: &[FindingIn], new: &[FindingIn], d: &mut Drift) {
         .collect();
 }
 
-/// One report's principals' actions by service, with the report's
-/// `catalog_services`.
+/// One principal's actions in one report, by service.
 type Side<'a> = BTreeMap<&'a str, ServiceActions<'a>>;
 
 fn side(p: &PrincipalIn) -> Side<'_> {

@@ -34,6 +34,7 @@ fn suggest_v2(result: &leastpriv::audit::Audit) {
     let names: usize = result
         .principals
         .iter()
+        // Unobservable actions are listed twice: alone and by reason.
         .map(|p| p.audit.unused().len() + 2 * p.audit.unobservable().len())
         .sum();
     if names > V1_NAMES_NOTE {
