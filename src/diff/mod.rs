@@ -143,6 +143,18 @@ impl<'a> Unused<'a> {
         self.len() == 0
     }
 
+    /// How many of the unused actions have ids in `range` (a service's
+    /// ids are one range), without listing them.
+    pub fn count_in(&self, range: std::ops::Range<u32>) -> usize {
+        let lo = self.used.partition_point(|u| u.action.0 < range.start);
+        let hi = self.used.partition_point(|u| u.action.0 < range.end);
+        let used = self.used[lo..hi]
+            .iter()
+            .filter(|u| self.set.contains(u.action))
+            .count();
+        self.set.count_in(range) - used
+    }
+
     /// Ascending by id, i.e. by (service, name).
     pub fn iter(&self) -> impl Iterator<Item = ActionId> + 'a {
         not_used(self.set.iter(), |id| *id, self.used)

@@ -426,21 +426,25 @@ impl Serialize for CatalogServicesV2 {
 fn catalog_services(cat: &Catalog, audit: &Audit) -> CatalogServicesV2 {
     let mut named = vec![false; cat.services().len()];
     let mut ids = Vec::new();
-    let mut mark = |ids: &[ActionId]| {
-        for (index, _, form) in service_runs(cat, ids) {
-            named[index] |= form.uses_catalog();
-        }
-    };
     for ap in &audit.principals {
         let a = &ap.audit;
-        ids.clear();
-        ids.extend(a.unused().iter());
-        mark(&ids);
+        // Counted by service rather than listed: a broad principal's unused
+        // set is most of the catalog, and once a service is known to be
+        // named, it is not counted again.
+        let unused = a.unused();
+        for (index, svc) in cat.services().iter().enumerate() {
+            if !named[index] {
+                let n = unused.count_in(svc.actions.clone());
+                named[index] = n > 0 && ServiceForm::choose(n, svc.actions.len()).uses_catalog();
+            }
+        }
         // A reason's set is part of the unobservable set, so it can only
         // be `"*"` or `except` where the whole set is too.
         ids.clear();
         ids.extend(a.unobservable().iter().map(|(id, _)| *id));
-        mark(&ids);
+        for (index, _, form) in service_runs(cat, &ids) {
+            named[index] |= form.uses_catalog();
+        }
     }
     CatalogServicesV2(
         named

@@ -420,6 +420,18 @@ mod tests {
             let set: ActionSet = cat.expand(pattern);
             for used in [&used[..], &[]] {
                 let unused = crate::diff::Unused::of(&set, used);
+                // Counted by service, as the v2 report's pass does.
+                for svc in cat.services() {
+                    assert_eq!(
+                        unused.count_in(svc.actions.clone()),
+                        unused
+                            .iter()
+                            .filter(|id| svc.actions.contains(&id.0))
+                            .count(),
+                        "{pattern}, {}",
+                        svc.prefix
+                    );
+                }
                 for k in [0, 1, 5, 30, 100_000] {
                     assert_eq!(
                         r.riskiest_in(unused, k),
