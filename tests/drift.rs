@@ -709,13 +709,16 @@ fn a_v2_set_that_does_not_add_up_is_an_error_naming_the_place() {
         &format!("{at}: `{svc}` excepts `NoSuchAction`, which `catalog_services` does not list for `{svc}`"),
     );
 
-    // Text, so that the key can appear twice.
-    let text = base.to_string();
+    // Text, so that the key can appear twice: the set is replaced by a
+    // marker no other value holds, and the marker by the edited text.
+    let mut doc = base.clone();
+    doc["principals"][i][&field] = json!("@@the set@@");
     let one = base["principals"][i][&field].to_string();
     let key = format!("\"{svc}\":\"*\"");
     let twice = one.replacen(&key, &format!("{key},{key}"), 1);
-    assert!(one != twice && text.contains(&one));
-    let path = files.write("twice.json", &text.replacen(&one, &twice, 1));
+    assert_ne!(one, twice);
+    let text = doc.to_string().replacen("\"@@the set@@\"", &twice, 1);
+    let path = files.write("twice.json", &text);
     let msg = files.scrub(&drift::diff(&good, &path).expect_err("twice").to_string());
     assert!(
         msg.contains(&format!("{at}: service `{svc}` appears twice")),

@@ -297,7 +297,7 @@ impl ActionList for ActionSetV2 {
 
 /// How an action set writes one service's actions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ServiceForm {
+enum ServiceForm {
     /// `"*"`: every action of the service.
     All,
     /// `{"except": [...]}`: every action but the few listed.
@@ -308,7 +308,7 @@ pub enum ServiceForm {
 
 impl ServiceForm {
     /// The shorter of a list and its complement: `n` of the service's `of` actions.
-    pub fn choose(n: usize, of: usize) -> ServiceForm {
+    fn choose(n: usize, of: usize) -> ServiceForm {
         if n == of {
             ServiceForm::All
         } else if of - n < n {
@@ -319,14 +319,14 @@ impl ServiceForm {
     }
 
     /// Whether the form stands for actions the report's `catalog_services` must list.
-    pub fn uses_catalog(self) -> bool {
+    fn uses_catalog(self) -> bool {
         self != ServiceForm::List
     }
 }
 
 /// The runs of `ids` (ascending) that fall in one service each: the
 /// service's index in [`Catalog::services`], its ids, and their form.
-pub fn service_runs<'i>(
+fn service_runs<'i>(
     cat: &'i Catalog,
     ids: &'i [ActionId],
 ) -> impl Iterator<Item = (usize, &'i [ActionId], ServiceForm)> + 'i {
