@@ -31,6 +31,7 @@ import datetime as dt
 import io
 import json
 import os
+import re
 import socket
 import struct
 import sys
@@ -156,9 +157,9 @@ def get_service_last_accessed_details(self):
     with LOCK:
         found = JOBS.get(job)
     if found is None:
-        from moto.iam.exceptions import IAMNotFoundException
+        from moto.iam.exceptions import NotFoundException
 
-        raise IAMNotFoundException(f"Job {job} not found")
+        raise NotFoundException(f"Job {job} not found")
     account, arn, granularity, created = found
     with LOCK:
         services = [dict(s) for s in LAST_ACCESSED.get((account, arn), [])]
@@ -254,6 +255,441 @@ CloudTrailResponse.lookup_events = lookup_events
 IamResponse.generate_service_last_accessed_details = generate_service_last_accessed_details
 IamResponse.get_service_last_accessed_details = get_service_last_accessed_details
 IamResponse.get_account_authorization_details = get_account_authorization_details
+
+
+# --- Organizations: fixed account ids, what CreateAccount also does ---------
+#
+# moto draws member account ids at random (organizations.utils
+# .make_random_account_id); ids queued through
+# `POST /moto-api/leastpriv/account-ids` go to the next CreateAccount calls
+# instead, so fixtures can name 222222222222 etc.
+
+from moto.organizations import utils as org_utils
+from moto.organizations.models import (
+    FakeDelegatedAdministrator,
+    OrganizationsBackend,
+    organizations_backends,
+)
+
+# account ids the next CreateAccount calls take, in order
+NEXT_ACCOUNT_IDS: list = []
+# the id the CreateAccount running in this thread takes
+_CREATING = threading.local()
+_random_account_id = org_utils.make_random_account_id
+
+
+def _make_account_id():
+    # CreateOrganization draws one too (for the management account, then
+    # overwritten): only CreateAccount takes a queued id.
+    fixed = getattr(_CREATING, "account_id", None)
+    if fixed is not None:
+        _CREATING.account_id = None
+        return fixed
+    return _random_account_id()
+
+
+org_utils.make_random_account_id = _make_account_id
+
+ADMINISTRATOR_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
+_create_account = OrganizationsBackend.create_account
+
+
+def create_account(self, **kwargs):
+    """CreateAccount, plus what AWS does and moto does not: the role it
+    creates in the new account (OrganizationAccountAccessRole unless RoleName
+    says otherwise) has AdministratorAccess attached.
+    https://docs.aws.amazon.com/organizations/latest/APIReference/API_CreateAccount.html
+    """
+    with LOCK:
+        _CREATING.account_id = NEXT_ACCOUNT_IDS.pop(0) if NEXT_ACCOUNT_IDS else None
+    try:
+        status = _create_account(self, **kwargs)
+    finally:
+        _CREATING.account_id = None
+    from moto.iam.models import iam_backends
+
+    account = status["CreateAccountStatus"]["AccountId"]
+    iam = iam_backends[account]["global"]
+    _ensure_aws_managed_policy(iam, ADMINISTRATOR_ACCESS)
+    iam.attach_role_policy(ADMINISTRATOR_ACCESS, kwargs.get("RoleName") or "OrganizationAccountAccessRole")
+    return status
+
+
+OrganizationsBackend.create_account = create_account
+# IAM Identity Center can have a delegated administrator (AWS lists
+# sso.amazonaws.com among the services that support one; moto does not).
+# https://docs.aws.amazon.com/organizations/latest/userguide/orgs_integrate_services_list.html
+if "sso.amazonaws.com" not in FakeDelegatedAdministrator.SUPPORTED_SERVICES:
+    FakeDelegatedAdministrator.SUPPORTED_SERVICES.append("sso.amazonaws.com")
+
+
+def _management_of(account):
+    """The organization's management account if `account` is a member, else None."""
+    found = organizations_backends.master_accounts.get(account)
+    return found[0] if found else None
+
+
+def _is_delegated_admin(account, service):
+    management = _management_of(account)
+    if management is None:
+        return False
+    org = organizations_backends[management]["aws"]
+    return any(a.account.id == account and service in a.services for a in org.admins)
+
+
+# --- IAM: fixed access keys; AWS managed policies on demand -----------------
+
+_AWS_POLICIES = None
+
+
+def _ensure_aws_managed_policy(iam, arn):
+    """Makes AWS managed policy `arn` exist in this account's IAM backend.
+
+    moto loads no AWS managed policy unless MOTO_IAM_LOAD_MANAGED_POLICIES is
+    set (and then all ~1,300 of them, in every account); in AWS each exists
+    everywhere. Only the ones attached are made, so GetAccountAuthorizationDetails
+    lists the AWS managed policies in use, as AWS does."""
+    global _AWS_POLICIES
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+    from moto.iam.models import AWSManagedPolicy
+
+    prefix = f"arn:{iam.partition}:iam::aws:policy"
+    if not arn.startswith(prefix) or arn in iam.managed_policies:
+        return
+    if _AWS_POLICIES is None:
+        _AWS_POLICIES = json.loads(aws_managed_policies_data)
+    name = arn.rsplit("/", 1)[-1]
+    data = _AWS_POLICIES.get(name)
+    if data is None or f"{prefix}{data.get('Path', '/')}{name}" != arn:
+        return  # moto answers NoSuchEntity, as AWS does
+    policy = AWSManagedPolicy.from_data(name, iam.account_id, iam.region_name, data)
+    iam.managed_policies[policy.arn] = policy
+    iam.aws_managed_policies.append(policy)
+
+
+def _attach_loading(original):
+    def attach(self, policy_arn, name):
+        _ensure_aws_managed_policy(self, policy_arn)
+        return original(self, policy_arn, name)
+
+    return attach
+
+
+from moto.iam.models import IAMBackend  # noqa: E402
+
+IAMBackend.attach_role_policy = _attach_loading(IAMBackend.attach_role_policy)
+IAMBackend.attach_user_policy = _attach_loading(IAMBackend.attach_user_policy)
+IAMBackend.attach_group_policy = _attach_loading(IAMBackend.attach_group_policy)
+
+
+def register_access_key(account, access_key_id, user_name, secret=None, path="/"):
+    """An IAM user `user_name` in `account` with access key `access_key_id`.
+
+    moto maps a request to the account whose IAM backend holds its access key
+    (iam.models.get_account_id_from) and to 123456789012 otherwise, so this is
+    how a client with fixed credentials acts as, e.g., the management
+    account 111111111111. The id must be 20 of [A-Z0-9] (moto finds no
+    other in the Authorization header)."""
+    from moto.iam.models import AccessKey, iam_backends
+
+    iam = iam_backends[account]["global"]
+    user = iam.users.get(user_name) or iam.create_user(
+        region_name="us-east-1", user_name=user_name, path=path
+    )
+    if access_key_id in iam.access_keys:
+        return
+    key = AccessKey(user_name=user_name, prefix="AKIA", account_id=account)
+    key.access_key_id = access_key_id
+    key.secret_access_key = secret or access_key_id
+    user.access_keys.append(key)
+    iam.access_keys[access_key_id] = key
+
+
+# --- KMS GetKeyPolicy: PolicyName is optional --------------------------------
+
+from moto.kms import responses as kms_responses  # noqa: E402
+from moto.kms.responses import KmsResponse  # noqa: E402
+
+
+def get_key_policy(self):
+    """PolicyName is optional and defaults to "default"; the response names it.
+    https://docs.aws.amazon.com/kms/latest/APIReference/API_GetKeyPolicy.html"""
+    key_id = self._get_param("KeyId")
+    policy_name = self._get_param("PolicyName") or "default"
+    kms_responses._assert_default_policy(policy_name)
+    self._validate_cmk_id(key_id)
+    policy = self.kms_backend.get_key_policy(key_id) or "{}"
+    return json.dumps({"Policy": policy, "PolicyName": policy_name})
+
+
+KmsResponse.get_key_policy = get_key_policy
+
+
+# --- Lambda AddPermission: principals as AWS writes them --------------------
+
+from moto.awslambda.policy import Policy as LambdaPolicy  # noqa: E402
+
+_lambda_principal = LambdaPolicy.principal_formatter
+
+
+def lambda_principal(self, obj):
+    """An account id or IAM ARN becomes {"AWS": ARN} in the function policy,
+    as GetPolicy returns it (moto keeps a bare account id as a string, which is
+    no valid policy principal).
+    https://docs.aws.amazon.com/lambda/latest/api/API_AddPermission.html"""
+    if isinstance(obj, str) and len(obj) == 12 and obj.isdigit():
+        return {"AWS": f"arn:aws:iam::{obj}:root"}
+    if isinstance(obj, str) and obj.startswith("arn:") and ":iam::" in obj:
+        return {"AWS": obj}
+    return _lambda_principal(self, obj)
+
+
+LambdaPolicy.principal_formatter = lambda_principal
+
+
+# --- IAM Identity Center (sso-admin, identitystore) -------------------------
+#
+# moto gives every account and region an instance; AWS has one organization
+# instance, in the management account, that the delegated administrator of
+# sso.amazonaws.com also sees. A delegated administrator's calls go to the
+# management account's backends here, and ListInstances from any other member
+# account is empty. Provisioning is per account (moto provisions to the caller
+# only, and ignores TargetId), a successful CreateAccountAssignment provisions
+# the permission set to the account as AWS does, and provisioning makes the
+# AWSReservedSSO_* role in the account's IAM. Permissions boundaries of
+# permission sets are added (moto has none).
+
+from moto.identitystore.models import identitystore_backends  # noqa: E402
+from moto.identitystore.responses import IdentityStoreResponse  # noqa: E402
+from moto.ssoadmin.exceptions import ResourceNotFoundException as SsoNotFound  # noqa: E402
+from moto.ssoadmin.models import SSOAdminBackend, ssoadmin_backends  # noqa: E402
+from moto.ssoadmin.responses import SSOAdminResponse  # noqa: E402
+
+
+def _sso_account(account):
+    return _management_of(account) if _is_delegated_admin(account, "sso.amazonaws.com") else account
+
+
+SSOAdminResponse.ssoadmin_backend = property(
+    lambda self: ssoadmin_backends[_sso_account(self.current_account)][self.region]
+)
+IdentityStoreResponse.identitystore_backend = property(
+    lambda self: identitystore_backends[_sso_account(self.current_account)][self.region]
+)
+
+
+def list_instances(self):
+    """https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_ListInstances.html"""
+    account = self.current_account
+    if _management_of(account) is not None and _sso_account(account) == account:
+        return json.dumps({"Instances": []})
+    return json.dumps({"Instances": [i.to_json() for i in self.ssoadmin_backend.list_instances()]})
+
+
+def _instance(backend, instance_arn):
+    for i in backend.instances:
+        if i.instance_arn == instance_arn:
+            if not hasattr(i, "provisioned_to"):
+                i.provisioned_to = {}  # permission set ARN -> [account ids]
+            return i
+    raise SsoNotFound(f"Could not find Instance with arn {instance_arn}")
+
+
+def _hex16(*parts):
+    import hashlib
+
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def _session_seconds(duration):
+    # ISO 8601 durations as permission sets hold them: PT1H, PT12H, PT90M
+    m = re.fullmatch(r"PT(?:(\d+)H)?(?:(\d+)M)?", duration or "")
+    seconds = (int(m.group(1) or 0) * 3600 + int(m.group(2) or 0) * 60) if m else 0
+    return str(seconds or 3600)
+
+
+def _provision(backend, instance, ps, account):
+    """What provisioning a permission set to an account leaves in the account's
+    IAM: a SAML provider for the instance and the role
+    /aws-reserved/sso.amazonaws.com/AWSReservedSSO_<name>_<16 hex> trusting it,
+    with the permission set's AWS managed policies, customer managed policy
+    references (those that exist in the account), inline policy (as
+    AwsSSOInlinePolicy) and permissions boundary.
+    https://docs.aws.amazon.com/singlesignon/latest/userguide/referencingpermissionsets.html"""
+    from moto.iam.exceptions import NotFoundException
+    from moto.iam.models import iam_backends
+
+    accounts = instance.provisioned_to.setdefault(ps.permission_set_arn, [])
+    if account not in accounts:
+        accounts.append(account)
+    iam = iam_backends[account]["global"]
+    provider = f"AWSSSO_{_hex16(instance.instance_arn, account)}_DO_NOT_DELETE"
+    if provider not in iam.saml_providers:
+        iam.create_saml_provider(provider, "<EntityDescriptor/>")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": f"arn:aws:iam::{account}:saml-provider/{provider}"},
+                "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"],
+                "Condition": {"StringEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}},
+            }
+        ],
+    }
+    name = f"AWSReservedSSO_{ps.name}_{_hex16(ps.permission_set_arn, account)}"
+    try:
+        role = iam.get_role(name)
+    except NotFoundException:
+        role = iam.create_role(
+            role_name=name,
+            assume_role_policy_document=json.dumps(trust),
+            path="/aws-reserved/sso.amazonaws.com/",
+            permissions_boundary=None,
+            description="",
+            tags=[],
+            max_session_duration=_session_seconds(ps.session_duration),
+        )
+    for policy in list(role.managed_policies.values()):
+        policy.detach_from(role)
+    role.policies.clear()
+    for mp in ps.managed_policies:
+        iam.attach_role_policy(mp.arn, name)
+    for ref in ps.customer_managed_policies:
+        arn = f"arn:aws:iam::{account}:policy{ref.path}{ref.name}"
+        if arn in iam.managed_policies:
+            iam.attach_role_policy(arn, name)
+    if ps.inline_policy:
+        role.put_policy("AwsSSOInlinePolicy", ps.inline_policy)
+    boundary = getattr(ps, "permissions_boundary", None) or {}
+    if "ManagedPolicyArn" in boundary:
+        role.permissions_boundary_arn = boundary["ManagedPolicyArn"]
+    elif "CustomerManagedPolicyReference" in boundary:
+        ref = boundary["CustomerManagedPolicyReference"]
+        role.permissions_boundary_arn = (
+            f"arn:aws:iam::{account}:policy{ref.get('Path', '/')}{ref['Name']}"
+        )
+    else:
+        role.permissions_boundary_arn = None
+
+
+_create_account_assignment = SSOAdminBackend.create_account_assignment
+
+
+def create_account_assignment(self, instance_arn, target_id, target_type, permission_set_arn,
+                              principal_type, principal_id):
+    """A successful CreateAccountAssignment provisions the permission set to
+    the account.
+    https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_CreateAccountAssignment.html"""
+    ps = self._find_permission_set(instance_arn, permission_set_arn)
+    summary = _create_account_assignment(self, instance_arn, target_id, target_type,
+                                         permission_set_arn, principal_type, principal_id)
+    _provision(self, _instance(self, instance_arn), ps, target_id)
+    return summary
+
+
+SSOAdminBackend.create_account_assignment = create_account_assignment
+
+
+def provision_permission_set(self):
+    """TargetType AWS_ACCOUNT (with TargetId) or ALL_PROVISIONED_ACCOUNTS.
+    https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_ProvisionPermissionSet.html"""
+    backend = self.ssoadmin_backend
+    instance_arn = self._get_param("InstanceArn")
+    ps_arn = self._get_param("PermissionSetArn")
+    target_type = self._get_param("TargetType")
+    target_id = self._get_param("TargetId")
+    ps = backend._find_permission_set(instance_arn, ps_arn)
+    instance = _instance(backend, instance_arn)
+    if target_type == "AWS_ACCOUNT":
+        targets = [target_id]
+    else:
+        targets = list(instance.provisioned_to.get(ps_arn, []))
+    for account in targets:
+        _provision(backend, instance, ps, account)
+    status = {
+        "CreatedDate": time.time(),
+        "PermissionSetArn": ps_arn,
+        "RequestId": str(uuid.uuid4()),
+        "Status": "SUCCEEDED",
+    }
+    if target_type == "AWS_ACCOUNT":
+        status["AccountId"] = target_id
+    return json.dumps({"PermissionSetProvisioningStatus": status})
+
+
+def _page(self, items, key):
+    start = int(self._get_param("NextToken") or 0)
+    size = int(self._get_param("MaxResults") or 100)
+    body = {key: items[start : start + size]}
+    if start + size < len(items):
+        body["NextToken"] = str(start + size)
+    return json.dumps(body)
+
+
+def list_accounts_for_provisioned_permission_set(self):
+    """https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_ListAccountsForProvisionedPermissionSet.html"""
+    backend = self.ssoadmin_backend
+    instance = _instance(backend, self._get_param("InstanceArn"))
+    ps_arn = self._get_param("PermissionSetArn")
+    backend._find_permission_set(instance.instance_arn, ps_arn)
+    return _page(self, list(instance.provisioned_to.get(ps_arn, [])), "AccountIds")
+
+
+def list_permission_sets_provisioned_to_account(self):
+    """https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_ListPermissionSetsProvisionedToAccount.html"""
+    instance = _instance(self.ssoadmin_backend, self._get_param("InstanceArn"))
+    account = self._get_param("AccountId")
+    arns = [arn for arn, accounts in instance.provisioned_to.items() if account in accounts]
+    return _page(self, arns, "PermissionSets")
+
+
+def put_permissions_boundary_to_permission_set(self):
+    """https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_PutPermissionsBoundaryToPermissionSet.html"""
+    ps = self.ssoadmin_backend._find_permission_set(
+        self._get_param("InstanceArn"), self._get_param("PermissionSetArn")
+    )
+    boundary = self._get_param("PermissionsBoundary") or {}
+    if "CustomerManagedPolicyReference" in boundary:
+        ref = dict(boundary["CustomerManagedPolicyReference"])
+        ref.setdefault("Path", "/")
+        boundary = {"CustomerManagedPolicyReference": ref}
+    ps.permissions_boundary = boundary
+    return "{}"
+
+
+def get_permissions_boundary_for_permission_set(self):
+    """ResourceNotFoundException when the permission set has no boundary.
+    https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_GetPermissionsBoundaryForPermissionSet.html"""
+    ps_arn = self._get_param("PermissionSetArn")
+    ps = self.ssoadmin_backend._find_permission_set(self._get_param("InstanceArn"), ps_arn)
+    boundary = getattr(ps, "permissions_boundary", None)
+    if not boundary:
+        raise SsoNotFound(
+            f"Could not find PermissionsBoundary for PermissionSet with id {ps_arn.split('/')[-1]}"
+        )
+    return json.dumps({"PermissionsBoundary": boundary})
+
+
+def delete_permissions_boundary_from_permission_set(self):
+    """https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_DeletePermissionsBoundaryFromPermissionSet.html"""
+    ps_arn = self._get_param("PermissionSetArn")
+    ps = self.ssoadmin_backend._find_permission_set(self._get_param("InstanceArn"), ps_arn)
+    if not getattr(ps, "permissions_boundary", None):
+        raise SsoNotFound(
+            f"Could not find PermissionsBoundary for PermissionSet with id {ps_arn.split('/')[-1]}"
+        )
+    ps.permissions_boundary = None
+    return "{}"
+
+
+SSOAdminResponse.list_instances = list_instances
+SSOAdminResponse.provision_permission_set = provision_permission_set
+SSOAdminResponse.list_accounts_for_provisioned_permission_set = list_accounts_for_provisioned_permission_set
+SSOAdminResponse.list_permission_sets_provisioned_to_account = list_permission_sets_provisioned_to_account
+SSOAdminResponse.put_permissions_boundary_to_permission_set = put_permissions_boundary_to_permission_set
+SSOAdminResponse.get_permissions_boundary_for_permission_set = get_permissions_boundary_for_permission_set
+SSOAdminResponse.delete_permissions_boundary_from_permission_set = delete_permissions_boundary_from_permission_set
 
 
 # --- recorder, seeding and faults: a WSGI layer in front of moto ------------
@@ -410,6 +846,15 @@ class Leastpriv:
                 return _json(start_response, 201, {})
             if name == "last-accessed":
                 LAST_ACCESSED[(account, body["arn"])] = body.get("services", [])
+                return _json(start_response, 201, {})
+            if name == "access-key":
+                if not re.fullmatch(r"[A-Z0-9]{20}", body.get("access_key_id", "")):
+                    return _json(start_response, 400, {"error": "access_key_id must be 20 of [A-Z0-9]"})
+                register_access_key(account, body["access_key_id"], body.get("user_name", "leastpriv"),
+                                    body.get("secret_access_key"), body.get("path", "/"))
+                return _json(start_response, 201, {})
+            if name == "account-ids":
+                NEXT_ACCOUNT_IDS.extend(body.get("ids", []))
                 return _json(start_response, 201, {})
             if name == "faults":
                 for f in body.get("faults", []):
