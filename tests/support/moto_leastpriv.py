@@ -21,8 +21,23 @@ port. It adds, without touching the Rust side's SDK clients:
   `/moto-api/static/athena/query-results` go to the next query that returns
   rows (moto hands them to DDL statements too), `GetQueryResults` pages by
   `MaxResults`/`NextToken`, and `GET /moto-api/leastpriv/athena-queries`
-  lists the SQL each query ran, for the tests of what the tool sent.
+  lists the SQL each query ran, for the tests of what the tool sent;
+* accounts of an AWS Organization with fixed ids: `POST
+  /moto-api/leastpriv/access-key` gives an account an IAM user with a chosen
+  access key id (moto maps a request to the account holding its key), `POST
+  /moto-api/leastpriv/account-ids` queues the ids the next CreateAccount
+  calls take; CreateAccount attaches AdministratorAccess to the role it
+  makes; a member account reads the organization only as a delegated
+  administrator (sso.amazonaws.com can be one);
+* AWS managed policies that exist when attached (moto loads none);
+* IAM Identity Center as the pull reads it: permissions boundaries of
+  permission sets, provisioning per account (with the AWSReservedSSO_* role
+  in the account), one organization instance, the Identity Store ARNs and
+  revisions the API model requires;
+* KMS GetKeyPolicy without PolicyName, Lambda AddPermission principals as
+  AWS writes them, S3 ListBuckets paging.
 
+seed.py --scenario org uses all of these; test_org_smoke.py checks them.
 It never listens on anything but loopback.
 """
 
@@ -335,6 +350,74 @@ def _is_delegated_admin(account, service):
         return False
     org = organizations_backends[management]["aws"]
     return any(a.account.id == account and service in a.services for a in org.admins)
+
+
+from moto.core.exceptions import JsonRESTError  # noqa: E402
+from moto.organizations.responses import OrganizationsResponse  # noqa: E402
+
+
+def _org_read(method):
+    """Organizations' read calls "can be called only from the organization's
+    management account or by a member account that is a delegated
+    administrator for an AWS service" (e.g.
+    https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListAccounts.html).
+    moto answers a member from the member's own, empty backend (ListAccounts
+    gives [] there): a delegated administrator reads the management account's
+    organization here, any other member gets AccessDeniedException."""
+
+    def wrapped(self):
+        management = _management_of(self.current_account)
+        if management is not None:
+            org = organizations_backends[management]["aws"]
+            if not any(a.account.id == self.current_account for a in org.admins):
+                raise JsonRESTError("AccessDeniedException", "You don't have permissions to access this resource.")
+            self.current_account = management
+        return method(self)
+
+    return wrapped
+
+
+for _name in ("list_accounts", "list_accounts_for_parent", "list_roots", "list_organizational_units_for_parent",
+              "describe_organizational_unit", "list_parents", "list_children", "describe_account",
+              "list_policies", "describe_policy", "list_targets_for_policy", "list_policies_for_target",
+              "list_delegated_administrators", "list_delegated_services_for_account",
+              "list_aws_service_access_for_organization", "list_tags_for_resource"):
+    setattr(OrganizationsResponse, _name, _org_read(getattr(OrganizationsResponse, _name)))
+
+
+# --- S3 ListBuckets: pages as AWS does ----------------------------------------
+
+from moto.s3.responses import S3Response  # noqa: E402
+
+
+def all_buckets(self):
+    """Buckets in name order, `max-buckets` per page with a ContinuationToken
+    (moto cuts the list at max-buckets and gives no token, so a paging client
+    silently loses buckets).
+    https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html"""
+    self.data["Action"] = "ListAllMyBuckets"
+    self._authenticate_and_authorize_s3_action()
+    prefix = self._get_param("prefix")
+    buckets = sorted(
+        self.backend.list_buckets(prefix=prefix, bucket_region=self._get_param("bucket-region"), max_buckets=None),
+        key=lambda b: b.name,
+    )
+    token = self._get_param("continuation-token")
+    if token:
+        buckets = [b for b in buckets if b.name > token]
+    result = {"Owner": {"ID": "bcaf1ffd86f41161ca5fb16fd081034f", "DisplayName": "webfile"}}
+    size = self._get_param("max-buckets")
+    if size and len(buckets) > int(size):
+        buckets = buckets[: int(size)]
+        result["ContinuationToken"] = buckets[-1].name
+    result["Buckets"] = [{"Name": b.name, "CreationDate": b.creation_date_ISO8601} for b in buckets]
+    if prefix:
+        result["Prefix"] = prefix
+    self.data["Action"] = "ListBuckets"
+    return self.serialized(ActionResult(result))
+
+
+S3Response.all_buckets = all_buckets
 
 
 # --- IAM: fixed access keys; AWS managed policies on demand -----------------
@@ -682,6 +765,47 @@ def delete_permissions_boundary_from_permission_set(self):
     ps.permissions_boundary = None
     return "{}"
 
+
+
+
+def _identitystore_arns(value):
+    """Adds what the Identity Store model requires and moto leaves out: UserArn,
+    GroupArn, MembershipArn (in the documented form
+    arn:aws:identitystore:::user/ID) and Revision (an opaque token).
+    https://docs.aws.amazon.com/singlesignon/latest/IdentityStoreAPIReference/API_User.html"""
+    if isinstance(value, list):
+        for v in value:
+            _identitystore_arns(v)
+    elif isinstance(value, dict):
+        for v in list(value.values()):
+            _identitystore_arns(v)
+        if "IdentityStoreId" not in value:
+            return
+        if "MembershipId" in value:
+            value.setdefault("MembershipArn", f"arn:aws:identitystore:::membership/{value['MembershipId']}")
+        elif "UserId" in value:
+            value.setdefault("UserArn", f"arn:aws:identitystore:::user/{value['UserId']}")
+            if "UserName" in value or "DisplayName" in value:
+                value.setdefault("Revision", "1")
+        elif "GroupId" in value:
+            value.setdefault("GroupArn", f"arn:aws:identitystore:::group/{value['GroupId']}")
+            if "DisplayName" in value:
+                value.setdefault("Revision", "1")
+
+
+def _with_identitystore_arns(method):
+    def wrapped(self):
+        body = json.loads(method(self))
+        _identitystore_arns(body)
+        return json.dumps(body)
+
+    return wrapped
+
+
+for _name in ("create_user", "create_group", "create_group_membership", "describe_user", "describe_group",
+              "describe_group_membership", "get_user_id", "get_group_id", "get_group_membership_id",
+              "list_users", "list_groups", "list_group_memberships", "list_group_memberships_for_member"):
+    setattr(IdentityStoreResponse, _name, _with_identitystore_arns(getattr(IdentityStoreResponse, _name)))
 
 SSOAdminResponse.list_instances = list_instances
 SSOAdminResponse.provision_permission_set = provision_permission_set
