@@ -34,8 +34,10 @@ port. It adds, without touching the Rust side's SDK clients:
   permission sets, provisioning per account (with the AWSReservedSSO_* role
   in the account), one organization instance, the Identity Store ARNs and
   revisions the API model requires;
-* KMS GetKeyPolicy without PolicyName, Lambda AddPermission principals as
-  AWS writes them, S3 ListBuckets paging.
+* KMS GetKeyPolicy without PolicyName, ListAliases without a TargetKeyId for
+  the AWS managed keys not made yet, Lambda AddPermission principals as
+  AWS writes them, S3 ListBuckets paging, SSE-S3 as every bucket's default
+  encryption.
 
 seed.py --scenario org uses all of these; test_org_smoke.py checks them.
 It never listens on anything but loopback.
@@ -419,6 +421,23 @@ def all_buckets(self):
 
 S3Response.all_buckets = all_buckets
 
+from moto.s3.models import S3Backend  # noqa: E402
+
+_get_bucket_encryption = S3Backend.get_bucket_encryption
+
+
+def get_bucket_encryption(self, bucket_name):
+    """Every bucket without a configuration of its own has SSE-S3 (AES256),
+    and GetBucketEncryption says so (moto answers
+    ServerSideEncryptionConfigurationNotFoundError, as AWS did before 2023).
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/default-encryption-faq.html"""
+    return _get_bucket_encryption(self, bucket_name) or {
+        "Rule": {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": False}
+    }
+
+
+S3Backend.get_bucket_encryption = get_bucket_encryption
+
 
 # --- IAM: fixed access keys; AWS managed policies on demand -----------------
 
@@ -506,6 +525,22 @@ def get_key_policy(self):
 
 
 KmsResponse.get_key_policy = get_key_policy
+_list_aliases = KmsResponse.list_aliases
+
+
+def list_aliases(self):
+    """Predefined aliases (alias/aws/*) whose AWS managed key does not exist
+    yet have no TargetKeyId (moto names a key that DescribeKey does not find).
+    https://docs.aws.amazon.com/kms/latest/APIReference/API_ListAliases.html"""
+    body = json.loads(_list_aliases(self))
+    for alias in body.get("Aliases", []):
+        target = alias.get("TargetKeyId")
+        if alias["AliasName"].startswith("alias/aws/") and target not in self.kms_backend.keys:
+            alias.pop("TargetKeyId", None)
+    return json.dumps(body)
+
+
+KmsResponse.list_aliases = list_aliases
 
 
 # --- Lambda AddPermission: principals as AWS writes them --------------------

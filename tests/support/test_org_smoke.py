@@ -514,6 +514,11 @@ def kms(e):
     data_id = r["kms_keys"]["prod-data"].rsplit("/", 1)[1]
     assert aliases["alias/prod-data"]["TargetKeyId"] == data_id
     assert aliases["alias/prod-data"]["AliasArn"] == f"arn:aws:kms:{REGION}:{PROD}:alias/prod-data"
+    # Predefined aliases name a key only once it exists.
+    assert "TargetKeyId" not in aliases["alias/aws/acm"]
+    for a in aliases.values():
+        if "TargetKeyId" in a:
+            kms.describe_key(KeyId=a["TargetKeyId"])
     md = kms.describe_key(KeyId=r["kms_keys"]["prod-data"])["KeyMetadata"]
     assert md["Arn"] == r["kms_keys"]["prod-data"] and md["KeyManager"] == "CUSTOMER" and md["AWSAccountId"] == PROD
     # PolicyName is optional (defaults to "default").
@@ -540,6 +545,10 @@ def s3(e):
     assert aes["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
     dev_names = [b["Name"] for b in e.a(DEV, "s3").list_buckets()["Buckets"]]
     assert dev_names == [f"lp-dev-scratch-{DEV}"], dev_names
+    # No configuration of its own: SSE-S3, as every bucket since 2023.
+    default = e.a(DEV, "s3").get_bucket_encryption(Bucket=dev_names[0])["ServerSideEncryptionConfiguration"]
+    assert default["Rules"] == [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
+                                 "BucketKeyEnabled": False}]
 
 
 @check
