@@ -327,7 +327,6 @@ def create_account(self, **kwargs):
 
     account = status["CreateAccountStatus"]["AccountId"]
     iam = iam_backends[account]["global"]
-    _ensure_aws_managed_policy(iam, ADMINISTRATOR_ACCESS)
     iam.attach_role_policy(ADMINISTRATOR_ACCESS, kwargs.get("RoleName") or "OrganizationAccountAccessRole")
     return status
 
