@@ -1,9 +1,8 @@
 //! The audit pipeline end to end: read the inputs, evaluate every principal,
-//! diff granted against used, classify and run the rules.
+//! compare granted against used, classify and run the rules.
 
 use crate::catalog::Catalog;
 use crate::config::{ConfigError, RuleSet, Settings};
-use crate::diff::{audit_principals, OtherActor, PrincipalAudit};
 use crate::ingest::cloudtrail::Problem;
 use crate::ingest::credential_report::{self, CredentialReport};
 use crate::ingest::last_accessed::{self, AccessAdvisor};
@@ -14,6 +13,7 @@ use crate::progress::timed;
 use crate::rules::classify::{Evidence, Kind};
 use crate::rules::{Finding, RuleContext, Subject};
 use crate::usage::{IngestOptions, IngestStats};
+use crate::verdict::{audit_principals, OtherActor, PrincipalAudit};
 
 /// Anything that stops an audit. Each names its file and place.
 #[derive(Debug, thiserror::Error)]

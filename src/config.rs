@@ -7,11 +7,11 @@
 //! classification overrides. Unknown fields are errors everywhere.
 
 use crate::catalog::Catalog;
-use crate::diff::observability::{Observability, ObservabilityError};
 use crate::rules::classify::{Classifier, ClassifyError, Override};
 use crate::rules::guardrails::{GuardrailError, Guardrails};
 use crate::rules::risk::{Risk, RiskError};
 use crate::usage::mapping::{EventMapper, MappingError};
+use crate::verdict::observability::{Observability, ObservabilityError};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 

@@ -2,7 +2,7 @@
 //!
 //! The crate is a pipeline, and the module tree follows it: `ingest` reads raw
 //! inputs, `model` holds the normalized account, `policy` evaluates grants as IAM
-//! does, `usage` turns CloudTrail records into per-principal activity, `diff`
+//! does, `usage` turns CloudTrail records into per-principal activity, `verdict`
 //! compares granted against used, `rules` turns that into findings and `report`
 //! renders them. The library never prints and never exits: the binary does.
 #![forbid(unsafe_code)]
@@ -11,7 +11,6 @@ pub mod audit;
 pub mod baseline;
 pub mod catalog;
 pub mod config;
-pub mod diff;
 pub mod drift;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -27,3 +26,4 @@ pub mod report;
 pub mod rules;
 pub mod secrets;
 pub mod usage;
+pub mod verdict;

@@ -153,7 +153,7 @@ pub fn build(audit: &Audit) -> SecretsView {
         for kind in [SecretKind::Secret, SecretKind::Parameter, SecretKind::Key] {
             for id in ids(kind) {
                 if a.grants.granted.contains(id) {
-                    for r in crate::diff::granted_resources(cat, &a.principal, &a.grants, id) {
+                    for r in crate::verdict::granted_resources(cat, &a.principal, &a.grants, id) {
                         if r != "*" {
                             add(&r, r.contains('*') || r.contains('?'));
                         }
@@ -180,7 +180,7 @@ pub fn build(audit: &Audit) -> SecretsView {
             for id in ids(kind) {
                 let name = cat.full_name(id);
                 if a.grants.granted.contains(id) {
-                    let res = crate::diff::granted_resources(cat, &a.principal, &a.grants, id);
+                    let res = crate::verdict::granted_resources(cat, &a.principal, &a.grants, id);
                     if let Some(g) = res
                         .iter()
                         .find(|g| g.starts_with("* except") || matches(g, &e_ref))

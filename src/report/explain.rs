@@ -4,10 +4,10 @@
 use super::time;
 use crate::audit::Audit;
 use crate::catalog::Catalog;
-use crate::diff::granted_resources;
 use crate::model::Effect;
 use crate::policy::grants::statement;
 use crate::policy::PolicyRef;
+use crate::verdict::granted_resources;
 
 /// A principal that `explain` could not find.
 #[derive(Debug, thiserror::Error)]

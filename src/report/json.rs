@@ -259,7 +259,7 @@ pub struct BaselineV1 {
     pub unused_entries: Vec<String>,
 }
 
-fn attempt(cat: &Catalog, a: &crate::diff::Attempt) -> AttemptV1 {
+fn attempt(cat: &Catalog, a: &crate::verdict::Attempt) -> AttemptV1 {
     AttemptV1 {
         action: cat.full_name(a.action),
         count: a.stats.count,

@@ -19,8 +19,8 @@ mod used_without_grant;
 
 use crate::catalog::{ActionId, Catalog};
 use crate::config::Settings;
-use crate::diff::PrincipalAudit;
 use crate::ingest::credential_report::CredentialRow;
+use crate::verdict::PrincipalAudit;
 use classify::Kind;
 use guardrails::Guardrails;
 use risk::{Breadth, Risk, Verdict};
@@ -236,7 +236,8 @@ impl Subject<'_> {
 
     /// Granted resource patterns of an action and their breadth.
     pub fn breadth(&self, cat: &Catalog, id: ActionId) -> (Vec<String>, Breadth) {
-        let r = crate::diff::granted_resources(cat, &self.audit.principal, &self.audit.grants, id);
+        let r =
+            crate::verdict::granted_resources(cat, &self.audit.principal, &self.audit.grants, id);
         let b = Breadth::of(&r);
         (r, b)
     }
@@ -427,7 +428,7 @@ mod tests {
     #[test]
     fn breadth_only_agrees_with_breadth() {
         let cat = Catalog::embedded();
-        let obs = crate::diff::observability::Observability::embedded(cat).unwrap();
+        let obs = crate::verdict::observability::Observability::embedded(cat).unwrap();
         let shapes = br#"{"RoleDetailList":[{"RoleName":"r","Arn":"arn:aws:iam::1:role/r","RolePolicyList":[
             {"PolicyName":"a","PolicyDocument":{"Statement":[
                 {"Effect":"Allow","Action":"s3:*","Resource":["arn:aws:s3:::logs-?/*","arn:aws:s3:::home/${aws:username}/*","arn:aws:s3:::fixed"]},
@@ -447,7 +448,7 @@ mod tests {
         for text in [&shapes[..], &demo[..]] {
             let account =
                 crate::ingest::iam::parse(text, std::path::Path::new("iam.json")).unwrap();
-            let (audits, _) = crate::diff::audit_principals(
+            let (audits, _) = crate::verdict::audit_principals(
                 cat,
                 &obs,
                 &crate::ingest::trails::TrailCoverage::assumed_management_only(),

@@ -223,7 +223,7 @@ impl Risk {
 
     /// The `k` riskiest actions of a set, riskiest first (ties by name): a
     /// walk down the catalog's risk order that stops after `k`.
-    pub fn riskiest_in(&self, set: crate::diff::Unused, k: usize) -> Vec<ActionId> {
+    pub fn riskiest_in(&self, set: crate::verdict::Unused, k: usize) -> Vec<ActionId> {
         // The walk looks at actions until it has `k` of the set, so for a
         // set much smaller than the catalog it looks at all 22,000, per
         // principal, for the rules and again for the table: a third of a
@@ -397,11 +397,11 @@ mod tests {
             "s3:GetObject",
             "iam:PassRole",
         ];
-        let used: Vec<crate::diff::UsedAction> = {
+        let used: Vec<crate::verdict::UsedAction> = {
             let mut ids: Vec<ActionId> = used_ids.iter().map(|a| cat.lookup(a).unwrap()).collect();
             ids.sort();
             ids.into_iter()
-                .map(|action| crate::diff::UsedAction {
+                .map(|action| crate::verdict::UsedAction {
                     action,
                     stats: Default::default(),
                     granted: true,
@@ -419,7 +419,7 @@ mod tests {
         ] {
             let set: ActionSet = cat.expand(pattern);
             for used in [&used[..], &[]] {
-                let unused = crate::diff::Unused::of(&set, used);
+                let unused = crate::verdict::Unused::of(&set, used);
                 // Counted by service, as the v2 report's pass does.
                 for svc in cat.services() {
                     assert_eq!(

@@ -4,6 +4,11 @@
 //! trails would have shown it, never seen), **unobservable** (granted, the
 //! trails could not have shown it), **denied** (attempted and refused). A
 //! record with an error code is an attempt, never use.
+//!
+//! This stage reads the account's principals (`model`), their effective
+//! grants (`policy`), what the trails record (`ingest::trails`) and the
+//! activity (`usage`); it may not import the rules, the audit or any renderer,
+//! which all come after it.
 
 pub mod observability;
 
