@@ -26,4 +26,5 @@ pub mod report;
 pub mod rules;
 pub mod secrets;
 pub mod usage;
+pub mod util;
 pub mod verdict;

@@ -379,12 +379,8 @@ pub fn fold_rows(rows: &[Row], mapper: &EventMapper, acc: &mut Activity) -> Vec<
             continue;
         };
         let count = r.get("events").and_then(|v| v.parse::<u64>().ok());
-        let first = r
-            .get("first_seen")
-            .and_then(crate::usage::aggregate::parse_time);
-        let last = r
-            .get("last_seen")
-            .and_then(crate::usage::aggregate::parse_time);
+        let first = r.get("first_seen").and_then(crate::util::parse_time);
+        let last = r.get("last_seen").and_then(crate::util::parse_time);
         let (Some(count), Some(first), Some(last)) = (count, first, last) else {
             bad.push(format!("row {i}: count or times unreadable"));
             continue;

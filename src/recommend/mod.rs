@@ -727,8 +727,8 @@ fn build(cat: &Catalog, audit: &Audit, mut s: Subject) -> Recommendation {
             evidence: format!(
                 "{} call(s), {} .. {}",
                 e.count,
-                crate::report::time(e.first),
-                crate::report::time(e.last)
+                crate::util::time(e.first),
+                crate::util::time(e.last)
             ),
             note,
             recommended: if recommended == today {

@@ -258,8 +258,8 @@ pub(super) fn diff(d: &DiffInput) -> String {
             let _ = writeln!(
                 o,
                 "- Evidence window: {} .. {}",
-                crate::report::time(a),
-                crate::report::time(b)
+                crate::util::time(a),
+                crate::util::time(b)
             );
         }
         _ => {

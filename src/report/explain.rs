@@ -1,12 +1,12 @@
 //! `leastpriv explain`: why a principal holds an action, the evidence of
 //! use, and the verdict.
 
-use super::time;
 use crate::audit::Audit;
 use crate::catalog::Catalog;
 use crate::model::Effect;
 use crate::policy::grants::statement;
 use crate::policy::PolicyRef;
+use crate::util::time;
 use crate::verdict::granted_resources;
 
 /// A principal that `explain` could not find.

@@ -1,9 +1,9 @@
 //! CSV and Parquet through polars: one row per principal × action with its
 //! verdict and evidence, for analysts' own tools.
 
-use super::time;
 use crate::audit::Audit;
 use crate::catalog::Catalog;
+use crate::util::time;
 use polars::prelude::*;
 
 /// The columns, in order; documented so analysts can rely on them.

@@ -10,9 +10,9 @@
 //! `except` stands for, so a v2 report is read without leastpriv's catalog.
 //! At 10,000 broad principals this cut the report from 2.9 GB to about 0.2 GB.
 
-use super::time;
 use crate::audit::{Audit, WindowSource};
 use crate::catalog::{ActionId, Catalog};
+use crate::util::time;
 use serde::ser::SerializeMap;
 use serde::Serialize;
 use std::collections::BTreeMap;

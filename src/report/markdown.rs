@@ -7,11 +7,11 @@
 //! `report::html` renders too, so both formats say the same thing. This
 //! module only reads the `Audit`; it computes no verdicts of its own.
 
-use super::time;
 use crate::audit::{Audit, WindowSource};
 use crate::catalog::Catalog;
 use crate::rules::classify::Kind;
 use crate::rules::Severity;
+use crate::util::time;
 use std::collections::BTreeMap;
 
 /// How many of the riskiest unused actions each principal section lists.

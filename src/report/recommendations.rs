@@ -4,9 +4,9 @@
 //! retyped.
 
 use super::json::{tool, window, ToolV1, WindowV1};
-use super::time;
 use crate::audit::Audit;
 use crate::recommend::{IamOrder, Recommendation};
+use crate::util::time;
 use serde::Serialize;
 
 pub const SCHEMA: &str = "leastpriv.recommendations/v1";

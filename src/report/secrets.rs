@@ -1,7 +1,7 @@
 //! Rendering of `leastpriv secrets`.
 
-use super::time;
 use crate::secrets::SecretsView;
+use crate::util::time;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 use serde::Serialize;
 

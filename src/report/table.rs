@@ -1,8 +1,8 @@
 //! The terminal table for engineers: one row per principal.
 
-use super::time;
 use crate::audit::Audit;
 use crate::catalog::Catalog;
+use crate::util::time;
 use comfy_table::{
     presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, ColumnConstraint, ContentArrangement, Table,
     Width,

@@ -141,7 +141,7 @@ impl Rule for CategoryRule {
                     format!(
                         "used {}×, last {}{via}",
                         u.stats.count,
-                        crate::report::time(u.stats.last)
+                        crate::util::time(u.stats.last)
                     )
                 }
                 (Verdict::Unobservable, _) => "unobservable".to_string(),

@@ -1,7 +1,7 @@
 //! Dormant principals and stale credentials.
 
 use super::{Finding, Rule, RuleContext, RuleMeta, Severity, Subject};
-use crate::report::time;
+use crate::util::time;
 
 const DAY: i64 = 86_400;
 

@@ -194,8 +194,8 @@ impl Rule for GuardrailHit {
             let mut evidence = vec![format!(
                 "{} refused attempt(s) between {} and {}: {}",
                 d.stats.count,
-                crate::report::time(d.stats.first),
-                crate::report::time(d.stats.last),
+                crate::util::time(d.stats.first),
+                crate::util::time(d.stats.last),
                 d.stats
                     .error_codes
                     .iter()

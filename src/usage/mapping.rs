@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 
 use crate::catalog::{ActionId, Catalog};
-use crate::usage::aggregate::FastMap;
+use crate::util::FastMap;
 
 /// The rules shipped in the binary, in load order: later files override earlier ones.
 const EMBEDDED: &[(&str, &str)] = &[

@@ -210,7 +210,7 @@ pub fn audit_principals(
     obs: &Observability,
     cov: &TrailCoverage,
     principals: Vec<Principal>,
-    actors: crate::usage::aggregate::FastMap<String, ActorActivity>,
+    actors: crate::util::FastMap<String, ActorActivity>,
     sessions_granted: &HashMap<String, SessionsGranted>,
 ) -> (Vec<PrincipalAudit>, Vec<OtherActor>) {
     let mut index: HashMap<&str, usize> = HashMap::new();
@@ -440,7 +440,7 @@ mod tests {
     /// The audit of `account` with management events only recorded.
     fn audit(
         account: &crate::model::Account,
-        actors: crate::usage::aggregate::FastMap<String, ActorActivity>,
+        actors: crate::util::FastMap<String, ActorActivity>,
     ) -> (Vec<PrincipalAudit>, Vec<OtherActor>) {
         let cat = Catalog::embedded();
         let obs = Observability::embedded(cat).unwrap();
@@ -467,7 +467,7 @@ mod tests {
             std::path::Path::new("iam.json"),
         )
         .unwrap();
-        let mut actors = crate::usage::aggregate::FastMap::default();
+        let mut actors = crate::util::FastMap::default();
         // The issuer was missing: matched by name despite the path.
         actors.insert(
             "arn:aws:iam::1:role/r".to_string(),
@@ -513,7 +513,7 @@ mod tests {
         for n in ["s3:ListAllMyBuckets", "rds-db:connect", "kms:Decrypt"] {
             act.actions.insert((id(n), Outcome::Success), stats.clone());
         }
-        let mut actors = crate::usage::aggregate::FastMap::default();
+        let mut actors = crate::util::FastMap::default();
         actors.insert("arn:aws:iam::1:role/a".to_string(), act);
         // Management events only: the object read is unobservable.
         let (audits, _) = audit(&account, actors);
