@@ -2,15 +2,17 @@
 //! compare granted against used, classify and run the rules.
 
 use crate::catalog::Catalog;
-use crate::config::{ConfigError, RuleSet, Settings};
+use crate::config::Settings;
 use crate::ingest::cloudtrail::Problem;
 use crate::ingest::credential_report::{self, CredentialReport};
 use crate::ingest::last_accessed::{self, AccessAdvisor};
 use crate::ingest::snapshot::SnapshotPaths;
 use crate::ingest::trails::{self, TrailCoverage};
 use crate::ingest::{iam, IngestError};
+use crate::model::Kind;
 use crate::progress::timed;
-use crate::rules::classify::{Evidence, Kind};
+use crate::rules::classify::Evidence;
+use crate::rules::files::{LoadError, RuleFiles};
 use crate::rules::{Finding, RuleContext, Subject};
 use crate::usage::{IngestOptions, IngestStats};
 use crate::verdict::{audit_principals, OtherActor, PrincipalAudit};
@@ -21,7 +23,7 @@ pub enum AuditError {
     #[error(transparent)]
     Ingest(#[from] IngestError),
     #[error(transparent)]
-    Config(#[from] ConfigError),
+    Rules(#[from] LoadError),
     #[cfg(feature = "parquet")]
     #[error(transparent)]
     Store(#[from] crate::usage::store::StoreError),
@@ -170,14 +172,14 @@ fn hash_inputs(paths: &SnapshotPaths) -> Result<Vec<InputHash>, AuditError> {
 pub fn run(paths: &SnapshotPaths, opts: &AuditOptions) -> Result<Audit, AuditError> {
     let settings = Settings::default();
     let cat = Catalog::embedded();
-    let rules = RuleSet::load(cat, None, &settings)?;
+    let rules = RuleFiles::load(cat, None, &settings)?;
     run_with(cat, &rules, &settings, paths, opts)
 }
 
 /// Runs the audit with explicit rules and settings.
 pub fn run_with(
     cat: &'static Catalog,
-    rules: &RuleSet,
+    rules: &RuleFiles,
     settings: &Settings,
     paths: &SnapshotPaths,
     opts: &AuditOptions,

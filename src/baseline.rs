@@ -304,7 +304,7 @@ mod tests {
             severity: crate::rules::Severity::Medium,
             score: 1.0,
             principal: principal.into(),
-            kind: crate::rules::classify::Kind::Npe,
+            kind: crate::model::Kind::Npe,
             actions: actions
                 .iter()
                 .map(|&s| crate::catalog::Catalog::embedded().lookup(s).unwrap())

@@ -10,9 +10,10 @@ use clap::Parser;
 use cli::{Cli, Command, Format};
 use leastpriv::audit::{self, AuditOptions};
 use leastpriv::catalog::Catalog;
-use leastpriv::config::{RuleSet, Settings};
+use leastpriv::config::Settings;
 use leastpriv::ingest::snapshot::{Overrides, SnapshotPaths};
 use leastpriv::progress::timed;
+use leastpriv::rules::files::RuleFiles;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -118,7 +119,7 @@ fn emit_bytes(bytes: &[u8], output: Option<&std::path::Path>) -> Result<()> {
 }
 
 /// Settings from `--config`, or `./leastpriv.yaml` when present, and the rules.
-fn rules(i: &cli::InputArgs) -> Result<(Settings, RuleSet)> {
+fn rules(i: &cli::InputArgs) -> Result<(Settings, RuleFiles)> {
     let default = std::path::Path::new("leastpriv.yaml");
     let settings = match (&i.config, default.exists()) {
         (Some(p), _) => Settings::load(p)?,
@@ -128,7 +129,7 @@ fn rules(i: &cli::InputArgs) -> Result<(Settings, RuleSet)> {
     let dir = i.rules.clone().or_else(|| settings.rules.clone());
     let cat = timed("load catalog", Catalog::embedded);
     let rules = timed("load rules", || {
-        RuleSet::load(cat, dir.as_deref(), &settings)
+        RuleFiles::load(cat, dir.as_deref(), &settings)
     })?;
     Ok((settings, rules))
 }

@@ -10,9 +10,41 @@ pub use policy::{
     ActionSpec, Condition, Effect, PolicyDocument, PrincipalElement, ResourceSpec, Statement,
 };
 
+use serde::Deserialize;
 use std::sync::Arc;
 
-/// What kind of IAM entity a principal is.
+/// What kind of identity a principal is: a human, an NPE (non-person
+/// entity: services, workloads, CI) or an agent, each needing different
+/// guardrails. Decided by `rules::classify`, or by an override of the
+/// configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Human,
+    Npe,
+    Agent,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Human => "human",
+            Kind::Npe => "npe",
+            Kind::Agent => "agent",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "human" => Some(Kind::Human),
+            "npe" => Some(Kind::Npe),
+            "agent" => Some(Kind::Agent),
+            _ => None,
+        }
+    }
+}
+
+/// Which IAM entity a principal is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PrincipalType {
     User,

@@ -9,7 +9,7 @@
 
 use crate::audit::{Audit, WindowSource};
 use crate::catalog::Catalog;
-use crate::rules::classify::Kind;
+use crate::model::Kind;
 use crate::rules::Severity;
 use crate::util::time;
 use std::collections::BTreeMap;

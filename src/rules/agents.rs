@@ -1,9 +1,9 @@
 //! Agents acting on behalf of users: `super-user-agent` and
 //! `agent-without-source-identity`.
 
-use super::classify::Kind;
 use super::risk::Breadth;
 use super::{Finding, Rule, RuleContext, RuleMeta, Severity, Subject};
+use crate::model::Kind;
 
 pub struct SuperUserAgent;
 

@@ -2,45 +2,11 @@
 //! The signals and their order are data (`rules/classify.yaml`).
 
 use crate::catalog::wildcard_match;
+use crate::config::Override;
 use crate::ingest::credential_report::CredentialRow;
-use crate::model::{Effect, Principal, PrincipalElement, PrincipalType};
+use crate::model::{Effect, Kind, Principal, PrincipalElement, PrincipalType};
 use crate::usage::ActorActivity;
 use serde::Deserialize;
-
-/// The kind of identity, each needing different guardrails.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    Human,
-    Npe,
-    Agent,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Human => "human",
-            Kind::Npe => "npe",
-            Kind::Agent => "agent",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Kind> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "human" => Some(Kind::Human),
-            "npe" => Some(Kind::Npe),
-            "agent" => Some(Kind::Agent),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Override {
-    pub arn: String,
-    pub kind: Kind,
-}
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

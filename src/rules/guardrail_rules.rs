@@ -1,8 +1,8 @@
 //! `missing-guardrail` and `guardrail-hit`.
 
-use super::classify::Kind;
 use super::{Finding, Rule, RuleContext, RuleMeta, Severity, Subject};
 use crate::model::Effect;
+use crate::model::Kind;
 use crate::policy::PolicyRef;
 use std::sync::{Arc, Mutex, OnceLock};
 

@@ -2,8 +2,8 @@
 //! that must be explicitly denied, and the Deny statement that closes a gap.
 
 use crate::catalog::{ActionSet, Catalog};
+use crate::model::Kind;
 use crate::policy::arn_match::pattern_covers;
-use crate::rules::classify::Kind;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 

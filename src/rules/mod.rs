@@ -1,12 +1,16 @@
 //! Findings: classification of principals, risk data, guardrails and the
-//! rule registry.
+//! rule registry, and the rule files they are read from (`files`).
 //!
 //! Every rule is a small type implementing `Rule`, registered once in
 //! `REGISTRY`; ids are kebab-case and never reused. Findings are plain data;
 //! renderers decide how to show them. `docs/rules.md` is generated from the
 //! registry (`leastpriv rules --format markdown`) and a test keeps it in step.
+//!
+//! Rules read the verdicts (`verdict`) and what comes before them; they may
+//! not import the audit, the recommendations or any renderer.
 
 pub mod classify;
+pub mod files;
 pub mod guardrails;
 pub mod risk;
 
@@ -20,8 +24,8 @@ mod used_without_grant;
 use crate::catalog::{ActionId, Catalog};
 use crate::config::Settings;
 use crate::ingest::credential_report::CredentialRow;
+use crate::model::Kind;
 use crate::verdict::PrincipalAudit;
-use classify::Kind;
 use guardrails::Guardrails;
 use risk::{Breadth, Risk, Verdict};
 

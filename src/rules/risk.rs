@@ -2,7 +2,7 @@
 //! score that orders findings.
 
 use crate::catalog::{ActionId, ActionSet, Catalog};
-use crate::rules::classify::Kind;
+use crate::model::Kind;
 use crate::rules::Severity;
 use serde::Deserialize;
 
