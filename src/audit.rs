@@ -317,7 +317,7 @@ fn read_logs(
     mapper: &crate::usage::mapping::EventMapper,
     opts: &AuditOptions,
 ) -> crate::usage::Activity {
-    crate::usage::aggregate::ingest_with_progress(
+    crate::usage::read::ingest_with_progress(
         &paths.cloudtrail,
         mapper,
         IngestOptions {

@@ -20,7 +20,7 @@ fn mapper() -> &'static EventMapper {
 /// A CloudTrail log file (any of the accepted layouts, gzip or not):
 /// parsed, attributed, mapped and aggregated.
 pub fn cloudtrail(data: &[u8]) {
-    let activity = crate::usage::aggregate::ingest_bytes(
+    let activity = crate::usage::read::ingest_bytes(
         Path::new("fuzz.json"),
         data.to_vec(),
         mapper(),

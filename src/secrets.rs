@@ -195,7 +195,7 @@ pub fn build(audit: &Audit) -> SecretsView {
                         });
                     }
                 }
-                let hit = |rs: &crate::usage::aggregate::ResourceSample| {
+                let hit = |rs: &crate::usage::ResourceSample| {
                     rs.iter().any(|r| {
                         e_ref.aliases.iter().any(|a| a == r) || canonical(r) == e_ref.resource
                     })

@@ -150,7 +150,7 @@ proptest! {
         std::fs::write(tmp.path().join("a.json"), serde_json::to_vec(&json!({ "Records": [r] })).unwrap()).unwrap();
         std::fs::write(tmp.path().join("b.json"), &garbage).unwrap();
         let mapper = EventMapper::embedded(Catalog::embedded()).unwrap();
-        let activity = leastpriv::usage::aggregate::ingest(
+        let activity = leastpriv::usage::ingest(
             &[tmp.path().to_path_buf()],
             &mapper,
             IngestOptions::default(),

@@ -15,7 +15,8 @@
 
 use super::manifest::Problem;
 use super::{PullError, PullOptions};
-use crate::usage::aggregate::{fold, Activity, Call, Occurrence};
+use crate::usage::activity::{Activity, Occurrence};
+use crate::usage::fold::{fold, Call};
 use crate::usage::mapping::EventMapper;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -62,7 +63,7 @@ const REGIONS: &[&str] = &[
 
 /// The resource samples per row, as elsewhere in the audit: the smallest
 /// names, so the sample does not depend on the order of the rows.
-const RESOURCE_SAMPLES: usize = crate::usage::aggregate::RESOURCE_SAMPLES;
+const RESOURCE_SAMPLES: usize = crate::usage::activity::RESOURCE_SAMPLES;
 
 /// Knobs of the Athena path (`pull --athena`).
 #[derive(Clone, Debug)]

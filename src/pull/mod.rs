@@ -376,7 +376,7 @@ fn save_activity(opts: &PullOptions, dir: &Path) -> Result<(), PullError> {
     let logs = vec![dir.join("cloudtrail")];
     let fingerprint = store::logs_fingerprint(&logs);
     opts.progress.start("aggregating activity", 0);
-    let activity = crate::usage::aggregate::ingest(
+    let activity = crate::usage::ingest(
         &logs,
         &mapper,
         crate::usage::IngestOptions {

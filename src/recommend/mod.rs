@@ -310,7 +310,7 @@ fn plan_used(cat: &Catalog, e: &UseEvidence) -> (Vec<(String, ResourceSel)>, Opt
     if e.truncated {
         return fallback(Some(format!(
             "more than {} distinct resources: granted resources kept",
-            crate::usage::aggregate::RESOURCE_SAMPLES
+            crate::usage::activity::RESOURCE_SAMPLES
         )));
     }
     let mut assigned: Vec<Vec<String>> = vec![Vec::new(); e.groups.len()];

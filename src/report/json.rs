@@ -200,7 +200,7 @@ pub struct UsedV1 {
     pub resources_truncated: bool,
     pub granted: bool,
     pub conditional: bool,
-    pub invoked_by: crate::usage::aggregate::Counts,
+    pub invoked_by: crate::usage::activity::Counts,
 }
 
 #[derive(Serialize)]
@@ -210,7 +210,7 @@ pub struct AttemptV1 {
     pub first_seen: String,
     pub last_seen: String,
     pub granted: bool,
-    pub error_codes: crate::usage::aggregate::Counts,
+    pub error_codes: crate::usage::activity::Counts,
     pub resources: Vec<String>,
 }
 

@@ -243,7 +243,7 @@ pub(crate) fn trail_lines(audit: &Audit) -> Vec<Line> {
     v
 }
 
-fn resources_line(res: &crate::usage::aggregate::ResourceSample, truncated: bool) -> Line {
+fn resources_line(res: &crate::usage::ResourceSample, truncated: bool) -> Line {
     let mut l = Vec::new();
     for (i, r) in res.iter().take(RESOURCES).enumerate() {
         if i > 0 {

@@ -1,18 +1,26 @@
 //! From CloudTrail records to per-principal activity.
 //!
-//! `mapping` turns an event into IAM actions; `attribution` decides which
-//! principal a record counts for; `aggregate` folds records into `Activity`,
-//! whose size grows with principals × actions, never with events; `store`
-//! keeps it in the snapshot as Parquet for later audits.
+//! `read` reads the log files, record by record; `dedup` counts a record that
+//! arrives twice once; `attribution` decides which principal a record counts
+//! for; `mapping` turns an event into IAM actions; `fold` adds one call to the
+//! `activity`, whose size grows with principals × actions, never with events;
+//! `store` keeps it in the snapshot as Parquet for later audits.
+//!
+//! This stage reads records (`ingest`) and the catalog; it knows nothing of
+//! grants, verdicts or findings, which come after it.
 
-pub mod aggregate;
+pub mod activity;
 pub mod attribution;
+mod dedup;
+pub mod fold;
 pub mod mapping;
+pub mod read;
 pub mod resources;
 #[cfg(feature = "parquet")]
 pub mod store;
 
-pub use aggregate::{
-    ingest, ActionStats, Activity, ActorActivity, IngestOptions, IngestStats, Outcome,
+pub use activity::{
+    ActionStats, Activity, ActorActivity, IngestStats, Outcome, ResourceSample, SessionsGranted,
 };
 pub use attribution::{Actor, ActorKind};
+pub use read::{ingest, IngestOptions};

@@ -14,7 +14,7 @@
 //! mapping rules, and (when the logs are still there) the same log files;
 //! otherwise the audit re-reads the logs, or says why it cannot.
 
-use super::aggregate::{
+use super::activity::{
     ActionStats, Activity, ActorActivity, IngestStats, Outcome, ResourceSample, SessionsGranted,
 };
 use super::attribution::ActorKind;
@@ -493,7 +493,7 @@ pub fn load(dir: &Path, cat: &Catalog, meta: &Meta) -> Result<Activity, StoreErr
                 res.insert(r);
             }
         }
-        let map = |v: Option<&str>, name: &str| -> Result<super::aggregate::Counts, StoreError> {
+        let map = |v: Option<&str>, name: &str| -> Result<super::activity::Counts, StoreError> {
             serde_json::from_str(v.unwrap_or("{}"))
                 .map_err(|e| row_err(format!("`{name}` is not a JSON map of counts: {e}")))
         };

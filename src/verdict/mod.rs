@@ -18,8 +18,7 @@ use crate::model::Principal;
 use crate::policy::grants::{
     effective_grants, statement, statement_resources, EffectiveGrants, Expander,
 };
-use crate::usage::aggregate::SessionsGranted;
-use crate::usage::{ActionStats, ActorActivity, ActorKind, Outcome};
+use crate::usage::{ActionStats, ActorActivity, ActorKind, Outcome, SessionsGranted};
 use observability::{Observability, Unobservable};
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -63,7 +62,7 @@ pub struct PrincipalAudit {
     /// The principal's activity, if it appears in the logs.
     pub activity: Option<ActorActivity>,
     /// Roles: what the AssumeRole calls for it asked for (session tags).
-    pub sessions_granted: Option<crate::usage::aggregate::SessionsGranted>,
+    pub sessions_granted: Option<SessionsGranted>,
 }
 
 impl PrincipalAudit {

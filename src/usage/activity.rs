@@ -1,0 +1,633 @@
+//! What the logs say each identity did: the types of the aggregated
+//! activity, whose size grows with identities × actions, never with events.
+//! `read` fills them from log files, through `fold`; `store` keeps them.
+//!
+//! Types and their merging only: reading, the duplicate check and the fold
+//! of one call live beside this module.
+
+use super::attribution::ActorKind;
+use crate::catalog::ActionId;
+use crate::ingest::cloudtrail::Problem;
+use crate::util::FastMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// How many distinct resources are kept as evidence per principal and action.
+pub const RESOURCE_SAMPLES: usize = 20;
+
+/// Whether a call went through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Outcome {
+    Success,
+    /// Refused for lack of permission (AccessDenied and its relatives).
+    Denied,
+    /// Failed for another reason: an attempt, not use.
+    Error,
+}
+
+/// Evidence for one principal, action and outcome.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ActionStats {
+    pub count: u64,
+    /// Unix seconds.
+    pub first: i64,
+    pub last: i64,
+    /// Up to `RESOURCE_SAMPLES` distinct resource ARNs: the smallest names,
+    /// so that the sample does not depend on the order of reading.
+    pub resources: ResourceSample,
+    /// More distinct resources were seen than are kept.
+    pub resources_truncated: bool,
+    /// Services that made the call on the principal's behalf, with counts.
+    pub invoked_by: Counts,
+    pub error_codes: Counts,
+}
+
+impl ActionStats {
+    /// ` via svc1, svc2` when services made the calls on the principal's behalf.
+    pub fn via_suffix(&self) -> String {
+        if self.invoked_by.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " via {}",
+                self.invoked_by.keys().collect::<Vec<_>>().join(", ")
+            )
+        }
+    }
+
+    pub(super) fn add(
+        &mut self,
+        occ: Occurrence,
+        resources: &[String],
+        via: Option<&str>,
+        error: Option<&str>,
+    ) {
+        if self.count == 0 || occ.first < self.first {
+            self.first = occ.first;
+        }
+        if self.count == 0 || occ.last > self.last {
+            self.last = occ.last;
+        }
+        self.count += occ.count;
+        for r in resources {
+            self.resources_truncated |= self.resources.insert(r);
+        }
+        if let Some(v) = via {
+            self.invoked_by.add(v, occ.count);
+        }
+        if let Some(e) = error {
+            self.error_codes.add(e, occ.count);
+        }
+    }
+
+    fn merge(&mut self, o: ActionStats) {
+        if self.count == 0 {
+            *self = o;
+            return;
+        }
+        self.first = self.first.min(o.first);
+        self.last = self.last.max(o.last);
+        self.count += o.count;
+        self.resources_truncated |= o.resources_truncated;
+        self.resources_truncated |= self.resources.merge(o.resources);
+        self.invoked_by.merge(o.invoked_by);
+        self.error_codes.merge(o.error_codes);
+    }
+}
+
+/// Up to `RESOURCE_SAMPLES` distinct resource names, sorted, keeping the
+/// smallest: the same sample whatever order the files were read in, by
+/// however many threads. A sorted vector of boxed names rather than a
+/// `BTreeSet<String>`: an account has a sample per principal and action
+/// (hundreds of thousands at 10,000 principals), and the B-tree's nodes and
+/// the strings' spare capacity were most of the activity's memory. A boxed
+/// slice: sized exactly, and 8 bytes smaller than a vector.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResourceSample(Box<[Box<str>]>);
+
+/// Inserts `x` at `at` in a boxed slice, dropping the last element first
+/// when `evict`; one reallocation at most, as a vector grown exactly would.
+fn splice<T>(b: &mut Box<[T]>, at: usize, x: T, evict: bool) {
+    let mut v = std::mem::take(b).into_vec();
+    if evict {
+        v.pop();
+    } else {
+        v.reserve_exact(1);
+    }
+    v.insert(at.min(v.len()), x);
+    *b = v.into_boxed_slice();
+}
+
+impl ResourceSample {
+    /// Adds `r`; true when a resource was left out (`r`, or the largest name,
+    /// which `r` displaced).
+    pub fn insert(&mut self, r: &str) -> bool {
+        let (at, left_out) = self.place(r);
+        if let Some(at) = at {
+            splice(&mut self.0, at, r.into(), left_out);
+        }
+        left_out
+    }
+
+    /// Adds the other sample's names, moving them rather than copying; true
+    /// when a name was left out.
+    pub fn merge(&mut self, other: ResourceSample) -> bool {
+        let mut left_out = false;
+        for r in other.0 {
+            let (at, out) = self.place(&r);
+            if let Some(at) = at {
+                splice(&mut self.0, at, r, out);
+            }
+            left_out |= out;
+        }
+        left_out
+    }
+
+    /// Where `r` goes, or `None` when it is already there or left out; and
+    /// whether a name is left out (when the sample is full, the largest name
+    /// makes room for `r`).
+    fn place(&self, r: &str) -> (Option<usize>, bool) {
+        match self.0.binary_search_by(|x| (**x).cmp(r)) {
+            Ok(_) => (None, false),
+            Err(at) if self.0.len() < RESOURCE_SAMPLES => (Some(at), false),
+            Err(at) if at < self.0.len() => (Some(at), true),
+            Err(_) => (None, true),
+        }
+    }
+
+    /// The names, smallest first.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + DoubleEndedIterator + Clone {
+        self.0.iter().map(|r| &**r)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn contains(&self, r: &str) -> bool {
+        self.0.binary_search_by(|x| (**x).cmp(r)).is_ok()
+    }
+
+    /// The names as owned strings, for the report types.
+    pub fn to_vec(&self) -> Vec<String> {
+        self.iter().map(String::from).collect()
+    }
+}
+
+/// Serialized as a list of names (the activity store's sidecar); reading
+/// keeps the smallest `RESOURCE_SAMPLES`, as adding them one by one would.
+impl serde::Serialize for ResourceSample {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ResourceSample {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Vec::<String>::deserialize(d)?.into_iter().collect())
+    }
+}
+
+impl<S: AsRef<str>> FromIterator<S> for ResourceSample {
+    /// The smallest `RESOURCE_SAMPLES` of the names; use `insert` to learn
+    /// whether any were left out.
+    fn from_iter<I: IntoIterator<Item = S>>(names: I) -> Self {
+        let mut s = ResourceSample::default();
+        for r in names {
+            s.insert(r.as_ref());
+        }
+        s
+    }
+}
+
+/// Counts by name (error codes, calling services), sorted by name. Almost
+/// always one or two entries, for every principal and action: a sorted
+/// vector holds them in one small block, where a `BTreeMap` allocated a
+/// node of eleven slots (about 400 bytes) for the first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts(Box<[(Box<str>, u64)]>);
+
+impl Counts {
+    /// Adds `n` to `key`'s count, allocating the key only the first time.
+    pub fn add(&mut self, key: &str, n: u64) {
+        match self.0.binary_search_by(|(k, _)| (**k).cmp(key)) {
+            Ok(i) => self.0[i].1 += n,
+            Err(i) => splice(&mut self.0, i, (key.into(), n), false),
+        }
+    }
+
+    /// Adds the other counts, moving their keys.
+    pub fn merge(&mut self, other: Counts) {
+        if self.0.is_empty() {
+            *self = other;
+            return;
+        }
+        for (k, n) in other.0 {
+            match self.0.binary_search_by(|(x, _)| x.cmp(&k)) {
+                Ok(i) => self.0[i].1 += n,
+                Err(i) => splice(&mut self.0, i, (k, n), false),
+            }
+        }
+    }
+
+    /// The names and counts, by name.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, u64)> + Clone {
+        self.0.iter().map(|(k, n)| (&**k, *n))
+    }
+
+    /// The names, sorted.
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = &str> + Clone {
+        self.0.iter().map(|(k, _)| &**k)
+    }
+
+    pub fn get(&self, key: &str) -> Option<u64> {
+        let i = self.0.binary_search_by(|(k, _)| (**k).cmp(key)).ok()?;
+        Some(self.0[i].1)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<K: AsRef<str>> FromIterator<(K, u64)> for Counts {
+    fn from_iter<I: IntoIterator<Item = (K, u64)>>(items: I) -> Self {
+        let mut c = Counts::default();
+        for (k, n) in items {
+            c.add(k.as_ref(), n);
+        }
+        c
+    }
+}
+
+/// Serialized as a JSON object of counts, by name: what the
+/// `BTreeMap<String, u64>` it replaced wrote.
+impl serde::Serialize for Counts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Counts {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(BTreeMap::<String, u64>::deserialize(d)?
+            .into_iter()
+            .collect())
+    }
+}
+
+/// An identity's evidence per action and outcome: the keys sorted, the
+/// evidence in a vector beside them, both grown one entry at a time. An
+/// identity has a few dozen entries; a hash map of them allocated up to twice
+/// the slots it used, for each of 10,000 identities in each reading thread
+/// (69 MB of a 116 MB ingestion heap at 1M events, heaptrack).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ActionMap {
+    keys: Vec<(ActionId, Outcome)>,
+    stats: Vec<ActionStats>,
+}
+
+impl ActionMap {
+    /// The evidence for `key`, added empty the first time.
+    pub fn stats_mut(&mut self, key: (ActionId, Outcome)) -> &mut ActionStats {
+        let i = match self.keys.binary_search(&key) {
+            Ok(i) => i,
+            Err(i) => {
+                self.keys.reserve_exact(1);
+                self.stats.reserve_exact(1);
+                self.keys.insert(i, key);
+                self.stats.insert(i, ActionStats::default());
+                i
+            }
+        };
+        &mut self.stats[i]
+    }
+
+    /// Sets the evidence for `key`, replacing any.
+    pub fn insert(&mut self, key: (ActionId, Outcome), stats: ActionStats) {
+        *self.stats_mut(key) = stats;
+    }
+
+    pub fn get(&self, key: &(ActionId, Outcome)) -> Option<&ActionStats> {
+        let i = self.keys.binary_search(key).ok()?;
+        self.stats.get(i)
+    }
+
+    /// By action id, then outcome.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&(ActionId, Outcome), &ActionStats)> {
+        self.keys.iter().zip(&self.stats)
+    }
+
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = &(ActionId, Outcome)> {
+        self.keys.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+impl IntoIterator for ActionMap {
+    type Item = ((ActionId, Outcome), ActionStats);
+    type IntoIter =
+        std::iter::Zip<std::vec::IntoIter<(ActionId, Outcome)>, std::vec::IntoIter<ActionStats>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.keys.into_iter().zip(self.stats)
+    }
+}
+
+impl<'a> IntoIterator for &'a ActionMap {
+    type Item = (&'a (ActionId, Outcome), &'a ActionStats);
+    type IntoIter = std::iter::Zip<
+        std::slice::Iter<'a, (ActionId, Outcome)>,
+        std::slice::Iter<'a, ActionStats>,
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        self.keys.iter().zip(&self.stats)
+    }
+}
+
+/// Everything one identity did in the window.
+#[derive(Clone, Debug)]
+pub struct ActorActivity {
+    pub kind: ActorKind,
+    /// Empty in a principal's audit: the evidence moved into its used,
+    /// denied and failed lists.
+    pub actions: ActionMap,
+    pub source_identities: BTreeMap<String, u64>,
+    pub sessions: BTreeMap<String, u64>,
+    /// Per end user (`sourceIdentity`), up to `RESOURCE_SAMPLES` resources touched.
+    pub resources_by_source_identity: BTreeMap<String, ResourceSample>,
+    /// Assumed-role records whose session carried no `sourceIdentity`.
+    pub sessions_without_source_identity: u64,
+    /// Events that are not IAM actions (console sign-in, SSO portal), by `source:name`.
+    pub non_iam: BTreeMap<String, u64>,
+    /// Events we could not map to a catalog action, by `source:name`.
+    pub unmapped: BTreeMap<String, u64>,
+    pub records: u64,
+    pub first: i64,
+    pub last: i64,
+}
+
+impl ActorActivity {
+    /// An identity with no activity yet.
+    pub fn empty(kind: ActorKind) -> Self {
+        ActorActivity {
+            kind,
+            actions: ActionMap::default(),
+            source_identities: BTreeMap::new(),
+            sessions: BTreeMap::new(),
+            resources_by_source_identity: BTreeMap::new(),
+            sessions_without_source_identity: 0,
+            non_iam: BTreeMap::new(),
+            unmapped: BTreeMap::new(),
+            records: 0,
+            first: i64::MAX,
+            last: i64::MIN,
+        }
+    }
+
+    /// Adds another activity of the same identity.
+    pub fn merge(&mut self, o: ActorActivity) {
+        for (k, v) in o.actions {
+            self.actions.stats_mut(k).merge(v);
+        }
+        for (map, other) in [
+            (&mut self.source_identities, o.source_identities),
+            (&mut self.sessions, o.sessions),
+            (&mut self.non_iam, o.non_iam),
+            (&mut self.unmapped, o.unmapped),
+        ] {
+            for (k, v) in other {
+                *map.entry(k).or_default() += v;
+            }
+        }
+        for (k, v) in o.resources_by_source_identity {
+            self.resources_by_source_identity
+                .entry(k)
+                .or_default()
+                .merge(v);
+        }
+        self.sessions_without_source_identity += o.sessions_without_source_identity;
+        self.records += o.records;
+        self.first = self.first.min(o.first);
+        self.last = self.last.max(o.last);
+    }
+}
+
+/// Counts that make the evidence coverage of a report. Serialized as is in
+/// the activity store's sidecar (`leastpriv.activity/v1`): renaming a field
+/// changes that schema.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IngestStats {
+    pub files: u64,
+    pub files_failed: u64,
+    pub digest_files: u64,
+    pub records: u64,
+    /// Records that could not be parsed or lacked required fields.
+    pub records_skipped: u64,
+    pub outside_window: u64,
+    /// Records seen before under the same `eventID`, counted once.
+    pub duplicates: u64,
+    /// Records made by AWS services themselves (never principals).
+    pub service_records: u64,
+    pub mapped: u64,
+    pub no_permission: u64,
+    pub not_iam: u64,
+    pub unmapped: u64,
+    pub unmapped_events: BTreeMap<String, u64>,
+    /// First and last event time seen (Unix seconds), if any.
+    pub first_event: Option<i64>,
+    pub last_event: Option<i64>,
+}
+
+impl IngestStats {
+    pub(super) fn merge(&mut self, o: IngestStats) {
+        self.files += o.files;
+        self.files_failed += o.files_failed;
+        self.digest_files += o.digest_files;
+        self.records += o.records;
+        self.records_skipped += o.records_skipped;
+        self.outside_window += o.outside_window;
+        self.duplicates += o.duplicates;
+        self.service_records += o.service_records;
+        self.mapped += o.mapped;
+        self.no_permission += o.no_permission;
+        self.not_iam += o.not_iam;
+        self.unmapped += o.unmapped;
+        for (k, v) in o.unmapped_events {
+            *self.unmapped_events.entry(k).or_default() += v;
+        }
+        self.first_event = min_opt(self.first_event, o.first_event);
+        self.last_event = max_opt(self.last_event, o.last_event);
+    }
+}
+
+pub(super) fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    }
+}
+
+pub(super) fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, y) => x.or(y),
+    }
+}
+
+/// Aggregated activity of every identity in the logs.
+#[derive(Clone, Debug, Default)]
+pub struct Activity {
+    pub actors: FastMap<String, ActorActivity>,
+    /// Sessions granted by `sts:AssumeRole*` calls, by the assumed role's ARN:
+    /// the only place CloudTrail shows session tags.
+    pub sessions_granted: HashMap<String, SessionsGranted>,
+    pub stats: IngestStats,
+    pub problems: Vec<Problem>,
+}
+
+/// What the AssumeRole calls for one role asked for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SessionsGranted {
+    pub count: u64,
+    /// Session tag key to the values seen.
+    pub tags: BTreeMap<String, BTreeSet<String>>,
+    /// Who called AssumeRole (principal ARN or service), with counts.
+    pub callers: BTreeMap<String, u64>,
+}
+
+impl Activity {
+    pub(super) fn merge(&mut self, o: Activity) {
+        for (k, v) in o.actors {
+            match self.actors.get_mut(&k) {
+                Some(a) => a.merge(v),
+                None => {
+                    self.actors.insert(k, v);
+                }
+            }
+        }
+        for (k, v) in o.sessions_granted {
+            let e = self.sessions_granted.entry(k).or_default();
+            e.count += v.count;
+            for (tk, tv) in v.tags {
+                e.tags.entry(tk).or_default().extend(tv);
+            }
+            for (c, n) in v.callers {
+                *e.callers.entry(c).or_default() += n;
+            }
+        }
+        self.stats.merge(o.stats);
+        self.problems.extend(o.problems);
+    }
+}
+
+/// How many times a call was seen, and when first and last (Unix seconds).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Occurrence {
+    pub count: u64,
+    pub first: i64,
+    pub last: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn action_maps_keep_their_keys_sorted_and_one_entry_per_key() {
+        let mut m = ActionMap::default();
+        let k = |i: u32, o: Outcome| (ActionId(i), o);
+        m.stats_mut(k(7, Outcome::Success)).count += 1;
+        m.stats_mut(k(3, Outcome::Denied)).count += 2;
+        m.stats_mut(k(7, Outcome::Success)).count += 4;
+        m.stats_mut(k(3, Outcome::Success)).count += 8;
+        let seen: Vec<_> = m.iter().map(|(k, s)| (*k, s.count)).collect();
+        assert_eq!(
+            seen,
+            [
+                (k(3, Outcome::Success), 8),
+                (k(3, Outcome::Denied), 2),
+                (k(7, Outcome::Success), 5)
+            ]
+        );
+        m.insert(k(3, Outcome::Denied), ActionStats::default());
+        assert_eq!(m.get(&k(3, Outcome::Denied)).map(|s| s.count), Some(0));
+        assert_eq!(m.get(&k(9, Outcome::Denied)), None);
+        assert_eq!(m.len(), 3);
+        assert_eq!(m.into_iter().count(), 3);
+    }
+
+    #[test]
+    fn counts_add_up_by_name_and_serialize_as_a_map() {
+        let mut a = Counts::default();
+        a.add("ThrottlingException", 2);
+        a.add("AccessDenied", 1);
+        a.add("ThrottlingException", 3);
+        let b: Counts = [("Zeta", 4), ("AccessDenied", 5)].into_iter().collect();
+        let mut ab = a.clone();
+        ab.merge(b.clone());
+        let mut ba = b;
+        ba.merge(a);
+        assert_eq!(ab, ba);
+        assert_eq!(
+            ab.iter().collect::<Vec<_>>(),
+            [("AccessDenied", 6), ("ThrottlingException", 5), ("Zeta", 4)]
+        );
+        assert_eq!(ab.get("Zeta"), Some(4));
+        assert_eq!(ab.get("Nope"), None);
+        let json = serde_json::to_string(&ab).unwrap();
+        assert_eq!(
+            json,
+            r#"{"AccessDenied":6,"ThrottlingException":5,"Zeta":4}"#
+        );
+        assert_eq!(serde_json::from_str::<Counts>(&json).unwrap(), ab);
+        assert_eq!(serde_json::to_string(&Counts::default()).unwrap(), "{}");
+    }
+
+    #[test]
+    fn resource_samples_do_not_depend_on_the_order_of_reading() {
+        let names: Vec<String> = (0..25).map(|i| format!("arn:aws:s3:::b/k{i:02}")).collect();
+        let occ = Occurrence {
+            count: 1,
+            first: 0,
+            last: 0,
+        };
+        let one_by_one = |order: &[String]| {
+            let mut s = ActionStats::default();
+            for r in order {
+                s.add(occ, std::slice::from_ref(r), None, None);
+            }
+            s
+        };
+        let forward = one_by_one(&names);
+        let mut reversed: Vec<String> = names.clone();
+        reversed.reverse();
+        let backward = one_by_one(&reversed);
+        // Two partial aggregates merged, as two threads would leave them.
+        let mut left = one_by_one(&reversed[..13]);
+        left.merge(one_by_one(&reversed[13..]));
+        for s in [&forward, &backward, &left] {
+            assert!(s
+                .resources
+                .iter()
+                .eq(names[..RESOURCE_SAMPLES].iter().map(String::as_str)));
+            assert!(s.resources_truncated);
+            assert_eq!(s.count, 25);
+        }
+        let few = one_by_one(&names[..RESOURCE_SAMPLES]);
+        assert!(!few.resources_truncated);
+    }
+}

@@ -1,0 +1,206 @@
+//! The fold of one call into the activity: a record read from a log file
+//! (`read`), or a row that Athena aggregated (`pull::athena`). It attributes
+//! nothing and reads no file: it is handed the actor, the call, and how many
+//! times and when it happened.
+
+use super::activity::{Activity, ActorActivity, Occurrence, Outcome, RESOURCE_SAMPLES};
+use super::attribution::Actor;
+use super::mapping::{EventMapper, MappedRef};
+use crate::catalog::ActionId;
+use crate::ingest::cloudtrail::RawRecord;
+use std::collections::BTreeMap;
+
+/// Adds `n` to a count, allocating the key only the first time it is seen.
+fn bump(map: &mut BTreeMap<String, u64>, key: &str, n: u64) {
+    match map.get_mut(key) {
+        Some(v) => *v += n,
+        None => {
+            map.insert(key.to_string(), n);
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AssumeRoleParams<'a> {
+    #[serde(borrow)]
+    role_arn: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    tags: Vec<SessionTag<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct SessionTag<'a> {
+    #[serde(borrow)]
+    key: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    value: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// Keeps the session tags of successful AssumeRole* calls, per role.
+pub(super) fn note_assume_role(rec: &RawRecord<'_>, source: &str, name: &str, acc: &mut Activity) {
+    if source != "sts.amazonaws.com" || !name.starts_with("AssumeRole") || rec.error_code.is_some()
+    {
+        return;
+    }
+    let Some(raw) = rec.request_parameters else {
+        return;
+    };
+    let Ok(p) = serde_json::from_str::<AssumeRoleParams>(raw) else {
+        return;
+    };
+    let Some(role) = p.role_arn else { return };
+    let e = acc.sessions_granted.entry(role.into_owned()).or_default();
+    e.count += 1;
+    for t in p.tags {
+        if let (Some(k), Some(v)) = (t.key, t.value) {
+            let vals = e.tags.entry(k.into_owned()).or_default();
+            if vals.len() < RESOURCE_SAMPLES {
+                vals.insert(v.into_owned());
+            }
+        }
+    }
+    let caller = rec
+        .user_identity
+        .as_ref()
+        .and_then(|u| u.arn.as_deref().or(u.invoked_by.as_deref()))
+        .unwrap_or("unknown");
+    *e.callers.entry(caller.to_string()).or_default() += 1;
+}
+
+/// Access errors: the call was refused for lack of permission.
+pub fn is_access_denied(code: &str) -> bool {
+    let c = code.to_ascii_lowercase();
+    c.contains("accessdenied")
+        || c.contains("unauthorized")
+        || c == "forbidden"
+        || c == "forbiddenexception"
+        || c.contains("notauthorized")
+}
+
+/// The event of a record or of an aggregated row: what was called, and how it ended.
+#[derive(Clone, Copy, Debug)]
+pub struct Call<'a> {
+    pub source: &'a str,
+    pub name: &'a str,
+    pub error_code: Option<&'a str>,
+}
+
+/// Adds `occ` calls by `actor` to the activity: one record from a log file,
+/// or one pre-aggregated row (Athena). `extract` fills in the resources, and
+/// is called only when the call maps to actions.
+pub fn fold(
+    acc: &mut Activity,
+    mapper: &EventMapper,
+    actor: &Actor,
+    call: Call<'_>,
+    occ: Occurrence,
+    extract: impl FnOnce(&mut Vec<String>),
+    resources: &mut Vec<String>,
+) {
+    let mapped = mapper.map_ref(call.source, call.name);
+    fold_mapped(acc, mapped, actor, call, occ, extract, resources);
+}
+
+/// [`fold`] of a call already mapped.
+pub(super) fn fold_mapped(
+    acc: &mut Activity,
+    mapped: MappedRef<'_>,
+    actor: &Actor,
+    call: Call<'_>,
+    occ: Occurrence,
+    extract: impl FnOnce(&mut Vec<String>),
+    resources: &mut Vec<String>,
+) {
+    let Call {
+        source,
+        name,
+        error_code,
+    } = call;
+    let stats = &mut acc.stats;
+    if !acc.actors.contains_key(actor.arn.as_ref()) {
+        acc.actors
+            .insert(actor.arn.to_string(), ActorActivity::empty(actor.kind));
+    }
+    let Some(a) = acc.actors.get_mut(actor.arn.as_ref()) else {
+        return;
+    };
+    a.records += occ.count;
+    a.first = a.first.min(occ.first);
+    a.last = a.last.max(occ.last);
+    if let Some(s) = &actor.source_identity {
+        bump(&mut a.source_identities, s, occ.count);
+    }
+    if let Some(s) = &actor.session {
+        bump(&mut a.sessions, s, occ.count);
+        if actor.source_identity.is_none() {
+            a.sessions_without_source_identity += occ.count;
+        }
+    }
+    let one: [ActionId; 1];
+    let listed: Option<&[ActionId]> = match mapped {
+        MappedRef::Actions(ids) => Some(ids),
+        MappedRef::Action(id) => {
+            one = [id];
+            Some(&one)
+        }
+        _ => None,
+    };
+    if let Some(actions) = listed {
+        stats.mapped += occ.count;
+        let outcome = match error_code {
+            None | Some("") => Outcome::Success,
+            Some(c) if is_access_denied(c) => Outcome::Denied,
+            Some(_) => Outcome::Error,
+        };
+        resources.clear();
+        extract(resources);
+        if outcome == Outcome::Success {
+            if let Some(si) = &actor.source_identity {
+                let e = a
+                    .resources_by_source_identity
+                    .entry(si.to_string())
+                    .or_default();
+                for r in resources.iter() {
+                    e.insert(r);
+                }
+            }
+        }
+        for &id in actions {
+            a.actions.stats_mut((id, outcome)).add(
+                occ,
+                resources,
+                actor.invoked_by.as_deref(),
+                error_code,
+            );
+        }
+        return;
+    }
+    match mapped {
+        // Recorded above.
+        MappedRef::Actions(_) | MappedRef::Action(_) => {}
+        MappedRef::NoPermission(catalog_action) => {
+            stats.no_permission += occ.count;
+            // No permission is needed, but the call happened: a catalog action
+            // of that name (sts:GetCallerIdentity) is used, never "unused".
+            if let (Some(id), None) = (catalog_action, error_code) {
+                a.actions.stats_mut((id, Outcome::Success)).add(
+                    occ,
+                    &[],
+                    actor.invoked_by.as_deref(),
+                    None,
+                );
+            }
+        }
+        MappedRef::NotIam => {
+            stats.not_iam += occ.count;
+            *a.non_iam.entry(format!("{source}:{name}")).or_default() += occ.count;
+        }
+        MappedRef::Unmapped => {
+            stats.unmapped += occ.count;
+            let key = format!("{source}:{name}");
+            *a.unmapped.entry(key.clone()).or_default() += occ.count;
+            *stats.unmapped_events.entry(key).or_default() += occ.count;
+        }
+    }
+}
