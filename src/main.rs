@@ -527,8 +527,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Diff(d) => {
             let drift = leastpriv::drift::diff(&d.old, &d.new)?;
             let text = match d.format {
-                Format::Json => leastpriv::drift::render_json(&drift),
-                Format::Table => leastpriv::drift::render_text(&drift),
+                Format::Json => leastpriv::drift::report::json::render(&drift),
+                Format::Table => leastpriv::drift::report::text::render(&drift),
                 other => anyhow::bail!(
                     "`--format {other:?}` is not available for `diff`: use table or json"
                 ),

@@ -131,8 +131,8 @@ fn a_report_against_itself_is_empty() {
     let a = files.write("a.json", demo_report());
     let d = drift::diff(&a, &a).expect("diff");
     assert!(d.is_empty(), "{d:?}");
-    assert!(drift::render_text(&d).contains("no drift"));
-    let j: Value = serde_json::from_str(&drift::render_json(&d)).expect("JSON");
+    assert!(drift::report::text::render(&d).contains("no drift"));
+    let j: Value = serde_json::from_str(&drift::report::json::render(&d)).expect("JSON");
     assert_eq!(j["schema"], "leastpriv.diff/v1");
     assert_eq!(j["summary"]["empty"], true);
 
@@ -181,8 +181,8 @@ fn removed_finding_and_moved_action_are_exactly_the_drift() {
     assert_eq!(p.newly_unused().count(), 0);
     assert!(p.denied_new.is_empty());
 
-    insta::assert_snapshot!("drift_text", files.scrub(&drift::render_text(&d)));
-    insta::assert_snapshot!("drift_json", files.scrub(&drift::render_json(&d)));
+    insta::assert_snapshot!("drift_text", files.scrub(&drift::report::text::render(&d)));
+    insta::assert_snapshot!("drift_json", files.scrub(&drift::report::json::render(&d)));
 
     // And back: the finding is new, the action newly unused.
     let back = drift::diff(&new_path, &old_path).expect("diff");
@@ -304,7 +304,7 @@ fn principals_added_removed_grants_and_denials() {
     assert!(c.moved.is_empty());
     insta::assert_snapshot!(
         "drift_principals_text",
-        files.scrub(&drift::render_text(&d))
+        files.scrub(&drift::report::text::render(&d))
     );
 }
 
