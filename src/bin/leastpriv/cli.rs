@@ -1,4 +1,6 @@
-//! The command line: clap types live here and are converted to library types.
+//! The command line: the subcommands, and the argument groups several of
+//! them share (inputs, output, AWS); each subcommand's own arguments are in
+//! its module. CLI-only enums are converted to library types here.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -26,21 +28,21 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Audit a snapshot: granted vs used per principal and action, with findings.
-    Audit(AuditArgs),
+    Audit(crate::audit::Args),
     /// Write a snapshot from a live account (read-only calls), for `audit` to read offline.
-    Pull(PullArgs),
+    Pull(crate::pull::Args),
     /// Show the embedded AWS action catalog, or look actions up.
-    Catalog(CatalogArgs),
+    Catalog(crate::catalog::Args),
     /// Explain one principal: why each action is granted, and the evidence of use.
-    Explain(ExplainArgs),
+    Explain(crate::explain::Args),
     /// For every secret, parameter and key: who can read it, who did, who was refused.
-    Secrets(SecretsArgs),
+    Secrets(crate::secrets::Args),
     /// List the rules of the registry (`--format markdown` writes docs/rules.md).
-    Rules(RulesArgs),
+    Rules(crate::rules::Args),
     /// Write a right-sized policy, a Terraform file and a readable diff per principal.
-    Recommend(RecommendArgs),
+    Recommend(crate::recommend::Args),
     /// Compare two JSON reports: new and resolved findings, permission drift.
-    Diff(DiffArgs),
+    Diff(crate::diff::Args),
     /// Print a shell completion script.
     Completions {
         /// The shell to complete for.
@@ -48,14 +50,6 @@ pub enum Command {
     },
     /// Print the man page (roff).
     Man,
-}
-
-#[derive(Args, Debug)]
-pub struct SecretsArgs {
-    #[command(flatten)]
-    pub input: InputArgs,
-    #[command(flatten)]
-    pub out: OutputArgs,
 }
 
 /// Where and how a report is written.
@@ -67,62 +61,6 @@ pub struct OutputArgs {
     /// Write to FILE (atomically) instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
-}
-
-#[derive(Args, Debug)]
-pub struct RecommendArgs {
-    #[command(flatten)]
-    pub input: InputArgs,
-    /// Directory to write role/, user/ and group/ recommendations into:
-    /// `NAME.json`, `NAME.tf` and `NAME.diff.md` for each principal.
-    #[arg(
-        long,
-        value_name = "DIR",
-        required_unless_present = "format",
-        conflicts_with = "format"
-    )]
-    pub out: Option<PathBuf>,
-    /// Instead of files, every recommendation in one JSON document
-    /// (`leastpriv.recommendations/v1`), on standard output or `--output`.
-    #[arg(long, value_enum)]
-    pub format: Option<RecommendFormat>,
-    /// With `--format`: write the document to FILE (atomically) instead of
-    /// standard output.
-    #[arg(long, short, value_name = "FILE", requires = "format")]
-    pub output: Option<PathBuf>,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RecommendFormat {
-    Json,
-}
-
-#[derive(Args, Debug)]
-pub struct DiffArgs {
-    /// The earlier `leastpriv audit --format json` report, or a `--format
-    /// parquet|csv` export (permissions only: findings are then not compared).
-    pub old: PathBuf,
-    /// The later report or export.
-    pub new: PathBuf,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-    /// Exit with 1 when a new or changed finding has at least this severity.
-    #[arg(long, value_enum, value_name = "SEVERITY")]
-    pub fail_on: Option<SeverityArg>,
-}
-
-#[derive(Args, Debug)]
-pub struct RulesArgs {
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = RulesFormat::Table)]
-    pub format: RulesFormat,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RulesFormat {
-    Table,
-    Markdown,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -162,60 +100,6 @@ pub struct InputArgs {
     /// (activity.parquet, written by `pull` or `--save-activity`) fits this run.
     #[arg(long)]
     pub reread_logs: bool,
-}
-
-#[derive(Args, Debug)]
-pub struct AuditArgs {
-    #[command(flatten)]
-    pub input: InputArgs,
-    /// Save the aggregated activity into the snapshot (activity.parquet and
-    /// activity.json), so later audits of the same window need not re-read the logs.
-    #[arg(long)]
-    pub save_activity: bool,
-    #[command(flatten)]
-    pub out: OutputArgs,
-    /// With `--format json`: the document to write. `v1` lists every unused
-    /// and unobservable action by name; `v2` groups them by service (`"*"`
-    /// for all of one), a fraction of the size for broad grants [default: v1].
-    #[arg(long, value_enum, value_name = "VERSION")]
-    pub json_schema: Option<JsonSchema>,
-    /// Exit with 1 when a finding has at least this severity.
-    #[arg(long, value_enum, value_name = "SEVERITY")]
-    pub fail_on: Option<SeverityArg>,
-    /// Accepted findings (YAML: rule, principal, actions, justification, owner,
-    /// expires); accepted findings stay in the report but do not fail the run.
-    #[arg(long, value_name = "FILE")]
-    pub baseline: Option<PathBuf>,
-    /// Table width in columns (default: the terminal's, or 160).
-    #[arg(long, value_name = "COLUMNS")]
-    pub width: Option<u16>,
-    /// Pull from the live account first, then audit (instead of a SNAPSHOT).
-    #[arg(long, conflicts_with = "snapshot")]
-    pub live: bool,
-    /// With --live: keep the pulled snapshot in DIR (default: a temporary directory).
-    #[arg(long, value_name = "DIR", requires = "live")]
-    pub snapshot_dir: Option<PathBuf>,
-    #[command(flatten)]
-    pub aws: AwsArgs,
-}
-
-#[derive(Args, Debug)]
-pub struct PullArgs {
-    /// The snapshot directory to write (replaced atomically when the pull ends).
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
-    /// Events at or after this time (RFC 3339 or YYYY-MM-DD; default: 90 days ago).
-    #[arg(long, value_name = "TIME")]
-    pub since: Option<String>,
-    /// Events at or before this time (RFC 3339 or YYYY-MM-DD, inclusive day; default: now).
-    #[arg(long, value_name = "TIME")]
-    pub until: Option<String>,
-    /// Exit with 2 when part of the account could not be read (the snapshot
-    /// is still written, with the gaps in its manifest).
-    #[arg(long)]
-    pub strict: bool,
-    #[command(flatten)]
-    pub aws: AwsArgs,
 }
 
 /// Where and as whom to call AWS (`pull`, `audit --live`).
@@ -356,27 +240,6 @@ impl AwsArgs {
     }
 }
 
-#[derive(Args, Debug)]
-pub struct CatalogArgs {
-    /// An action or wildcard pattern to look up (e.g. `s3:Get*`, `*:PassRole`).
-    pub pattern: Option<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-}
-
-#[derive(Args, Debug)]
-pub struct ExplainArgs {
-    #[command(flatten)]
-    pub input: InputArgs,
-    /// Principal name or ARN.
-    #[arg(long, short)]
-    pub principal: String,
-    /// An action (or pattern) to explain; without it, a summary of the principal.
-    #[arg(long, short)]
-    pub action: Option<String>,
-}
-
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     Table,
@@ -391,22 +254,6 @@ pub enum Format {
     Csv,
     /// The same rows as Parquet; needs `--output` (audit only).
     Parquet,
-}
-
-/// `leastpriv.audit/v1` or `/v2`.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum JsonSchema {
-    V1,
-    V2,
-}
-
-impl From<JsonSchema> for leastpriv::report::json::Schema {
-    fn from(s: JsonSchema) -> Self {
-        match s {
-            JsonSchema::V1 => Self::V1,
-            JsonSchema::V2 => Self::V2,
-        }
-    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

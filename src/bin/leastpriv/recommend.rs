@@ -1,0 +1,85 @@
+//! `leastpriv recommend`: a right-sized policy, a Terraform file and a
+//! readable diff per principal, as files or as one JSON document.
+
+use crate::cli::InputArgs;
+use crate::emit::{emit, emit_with};
+use crate::input::audit;
+use anyhow::Result;
+use clap::Args as ClapArgs;
+use leastpriv::progress::timed;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(ClapArgs, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Directory to write role/, user/ and group/ recommendations into:
+    /// `NAME.json`, `NAME.tf` and `NAME.diff.md` for each principal.
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present = "format",
+        conflicts_with = "format"
+    )]
+    pub out: Option<PathBuf>,
+    /// Instead of files, every recommendation in one JSON document
+    /// (`leastpriv.recommendations/v1`), on standard output or `--output`.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// With `--format`: write the document to FILE (atomically) instead of
+    /// standard output.
+    #[arg(long, short, value_name = "FILE", requires = "format")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Json,
+}
+
+pub fn run(r: Args) -> Result<ExitCode> {
+    let result = audit(&r.input, false)?;
+    let recs = timed("recommend", || leastpriv::recommend::recommend(&result));
+    for rec in &recs {
+        for w in &rec.warnings {
+            log::warn!("{}: {w}", rec.name);
+        }
+    }
+    let Some(dir) = &r.out else {
+        // clap requires `--out` without `--format`, and json is the
+        // only format.
+        timed("write recommendations", || {
+            emit_with(r.output.as_deref(), |out| {
+                leastpriv::report::recommendations::write(&result, &recs, out)
+            })
+        })?;
+        // As for `audit`: the process ends, and the memory goes with it.
+        std::mem::forget((result, recs));
+        return Ok(ExitCode::SUCCESS);
+    };
+    let files = timed("write recommendations", || {
+        leastpriv::recommend::write_all(&recs, dir)
+    })?;
+    let unchanged = files
+        .iter()
+        .filter(|(_, f)| *f == leastpriv::output::Fate::Unchanged)
+        .count();
+    let mut text = format!(
+        "{} recommendation(s), {} file(s) under {}: {} written, {unchanged} unchanged\n",
+        recs.len(),
+        files.len(),
+        dir.display(),
+        files.len() - unchanged,
+    );
+    for (p, fate) in &files {
+        let note = match fate {
+            leastpriv::output::Fate::Written => "",
+            leastpriv::output::Fate::Unchanged => " (unchanged)",
+        };
+        text.push_str(&format!("  {}{note}\n", p.display()));
+    }
+    emit(&text, None)?;
+    std::mem::forget((result, recs));
+    Ok(ExitCode::SUCCESS)
+}
