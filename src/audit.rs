@@ -11,11 +11,11 @@ use crate::ingest::trails::{self, TrailCoverage};
 use crate::ingest::{iam, IngestError};
 use crate::model::Kind;
 use crate::progress::timed;
-use crate::rules::classify::Evidence;
+use crate::rules::classify::Facts;
 use crate::rules::files::{LoadError, RuleFiles};
 use crate::rules::{Finding, RuleContext, Subject};
 use crate::usage::{IngestOptions, IngestStats};
-use crate::verdict::{audit_principals, OtherActor, PrincipalAudit};
+use crate::verdict::{principal_verdicts, OtherActor, PrincipalVerdicts};
 
 /// Anything that stops an audit. Each names its file and place.
 #[derive(Debug, thiserror::Error)]
@@ -62,10 +62,10 @@ pub struct Window {
     pub source: WindowSource,
 }
 
-/// A principal's audit with its kind.
+/// A principal's verdicts with its kind.
 #[derive(Clone, Debug)]
 pub struct AuditedPrincipal {
-    pub audit: PrincipalAudit,
+    pub verdicts: PrincipalVerdicts,
     pub kind: Kind,
     pub kind_reason: String,
     /// What Access Advisor saw inside the window, next to the trail's verdict.
@@ -237,7 +237,7 @@ pub fn run_with(
         .map(last_accessed::load)
         .transpose()?;
     let (audits, others) = timed("evaluate principals", || {
-        audit_principals(
+        principal_verdicts(
             cat,
             obs,
             &trail_cov,
@@ -252,7 +252,7 @@ pub fn run_with(
             let creds = credentials
                 .as_ref()
                 .and_then(|c| c.rows.get(&a.principal.arn));
-            let (kind, kind_reason) = classifier.classify(&Evidence {
+            let (kind, kind_reason) = classifier.classify(&Facts {
                 principal: &a.principal,
                 credentials: creds,
                 activity: a.activity.as_ref(),
@@ -262,7 +262,7 @@ pub fn run_with(
                 .map(|adv| advisor_notes(cat, adv, &a, window.start))
                 .unwrap_or_default();
             AuditedPrincipal {
-                audit: a,
+                verdicts: a,
                 kind,
                 kind_reason,
                 advisor,
@@ -273,11 +273,11 @@ pub fn run_with(
     let subjects: Vec<Subject> = principals
         .iter()
         .map(|p| Subject {
-            audit: &p.audit,
+            verdicts: &p.verdicts,
             kind: p.kind,
             credentials: credentials
                 .as_ref()
-                .and_then(|c| c.rows.get(&p.audit.principal.arn)),
+                .and_then(|c| c.rows.get(&p.verdicts.principal.arn)),
         })
         .collect();
     let ctx = RuleContext {
@@ -457,7 +457,7 @@ fn store_fits(
 /// What the pull could not read, from its manifest, as coverage problems.
 fn pull_problems(path: &std::path::Path) -> Result<Vec<Problem>, AuditError> {
     let m = crate::ingest::manifest::read(path)?;
-    Ok(m.problems
+    Ok(m.gaps
         .into_iter()
         .map(|p| Problem {
             file: path.to_path_buf(),
@@ -472,7 +472,7 @@ fn pull_problems(path: &std::path::Path) -> Result<Vec<Problem>, AuditError> {
 fn advisor_notes(
     cat: &Catalog,
     adv: &AccessAdvisor,
-    a: &PrincipalAudit,
+    a: &PrincipalVerdicts,
     since: Option<i64>,
 ) -> Vec<AdvisorNote> {
     let Some(services) = adv.principals.get(&a.principal.arn) else {

@@ -149,7 +149,7 @@ pub fn build(audit: &Audit) -> SecretsView {
     };
     // Resources named in policies and in logs.
     for ap in &audit.principals {
-        let a = &ap.audit;
+        let a = &ap.verdicts;
         for kind in [SecretKind::Secret, SecretKind::Parameter, SecretKind::Key] {
             for id in ids(kind) {
                 if a.grants.granted.contains(id) {
@@ -176,7 +176,7 @@ pub fn build(audit: &Audit) -> SecretsView {
         let Some(kind) = e.kind else { continue };
         let e_ref = e.clone();
         for ap in &audit.principals {
-            let a = &ap.audit;
+            let a = &ap.verdicts;
             for id in ids(kind) {
                 let name = cat.full_name(id);
                 if a.grants.granted.contains(id) {

@@ -10,7 +10,7 @@ use leastpriv::model::{AttachedPolicy, Effect, PolicySource};
 use leastpriv::output::Fate;
 use leastpriv::policy::grants::{effective_grants, Expander};
 use leastpriv::policy::request::{evaluate_request, Decision, Request};
-use leastpriv::recommend::{document_json, recommend, write_all, Kind, Recommendation};
+use leastpriv::recommend::{document_json, recommend, write_all, IdentityType, Recommendation};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -37,10 +37,14 @@ fn demo() -> &'static (Audit, Vec<Recommendation>) {
     })
 }
 
-fn rec<'a>(recs: &'a [Recommendation], kind: Kind, name: &str) -> &'a Recommendation {
+fn rec<'a>(
+    recs: &'a [Recommendation],
+    identity_type: IdentityType,
+    name: &str,
+) -> &'a Recommendation {
     recs.iter()
-        .find(|r| r.kind == kind && r.name == name)
-        .unwrap_or_else(|| panic!("no recommendation for {} `{name}`", kind.as_str()))
+        .find(|r| r.identity_type == identity_type && r.name == name)
+        .unwrap_or_else(|| panic!("no recommendation for {} `{name}`", identity_type.as_str()))
 }
 
 fn attached(source: PolicySource, r: &Recommendation) -> AttachedPolicy {
@@ -60,10 +64,10 @@ fn acceptance_failures(audit: &Audit, recs: &[Recommendation]) -> (Vec<String>, 
     let mut failures = Vec::new();
     let mut checked = 0;
     for ap in &audit.principals {
-        let p = &ap.audit.principal;
+        let p = &ap.verdicts.principal;
         let Some(own) = recs
             .iter()
-            .find(|r| r.principal == p.arn && r.kind != Kind::Group)
+            .find(|r| r.principal == p.arn && r.identity_type != IdentityType::Group)
         else {
             failures.push(format!("`{}`: no recommendation", p.name));
             continue;
@@ -78,7 +82,10 @@ fn acceptance_failures(audit: &Audit, recs: &[Recommendation]) -> (Vec<String>, 
             own,
         )];
         for g in &p.groups {
-            if let Some(gr) = recs.iter().find(|r| r.kind == Kind::Group && &r.name == g) {
+            if let Some(gr) = recs
+                .iter()
+                .find(|r| r.identity_type == IdentityType::Group && &r.name == g)
+            {
                 new.policies.push(attached(
                     PolicySource::GroupInline {
                         group: g.clone(),
@@ -91,7 +98,7 @@ fn acceptance_failures(audit: &Audit, recs: &[Recommendation]) -> (Vec<String>, 
         let granted = effective_grants(cat, &mut ex, &new).granted;
         let old: Vec<&AttachedPolicy> = p.policies.iter().collect();
         let newp: Vec<&AttachedPolicy> = new.policies.iter().collect();
-        for u in ap.audit.used.iter().filter(|u| u.granted) {
+        for u in ap.verdicts.used.iter().filter(|u| u.granted) {
             let action = cat.full_name(u.action);
             let resources: Vec<String> =
                 if cat.action(u.action).resource_types.is_empty() || u.stats.resources.is_empty() {
@@ -148,9 +155,10 @@ fn acceptance_failures(audit: &Audit, recs: &[Recommendation]) -> (Vec<String>, 
             }
         }
         // Never an action that was only refused, never more than today.
-        for d in &ap.audit.denied {
-            let used = ap.audit.used.iter().any(|u| u.action == d.action);
-            if !used && granted.contains(d.action) && !ap.audit.grants.granted.contains(d.action) {
+        for d in &ap.verdicts.denied {
+            let used = ap.verdicts.used.iter().any(|u| u.action == d.action);
+            if !used && granted.contains(d.action) && !ap.verdicts.grants.granted.contains(d.action)
+            {
                 failures.push(format!(
                     "`{}`: refused `{}` is now granted",
                     p.name,
@@ -159,7 +167,7 @@ fn acceptance_failures(audit: &Audit, recs: &[Recommendation]) -> (Vec<String>, 
             }
         }
         let mut wider = granted.clone();
-        wider.subtract(&ap.audit.grants.granted);
+        wider.subtract(&ap.verdicts.grants.granted);
         if !wider.is_empty() {
             failures.push(format!(
                 "`{}`: recommended grants {} action(s) not granted today, e.g. `{}`",
@@ -224,18 +232,18 @@ fn every_principal_and_the_granting_group_get_one() {
     for ap in &audit.principals {
         assert_eq!(
             recs.iter()
-                .filter(|r| r.principal == ap.audit.principal.arn)
+                .filter(|r| r.principal == ap.verdicts.principal.arn)
                 .count(),
             1
         );
     }
-    let dev = rec(recs, Kind::Group, "developers");
+    let dev = rec(recs, IdentityType::Group, "developers");
     assert_eq!(dev.principal, "arn:aws:iam::111122223333:group/developers");
     assert!(dev.diff.contains("Members: `alice`"), "{}", dev.diff);
     let text = dev.document.to_string();
     assert!(text.contains("logs:DescribeLogGroups"), "{text}");
     assert!(text.contains("KeptUnobservable"), "{text}");
-    let alice = rec(recs, Kind::User, "alice");
+    let alice = rec(recs, IdentityType::User, "alice");
     assert!(
         alice.diff.contains("group(s) `developers`"),
         "{}",
@@ -250,7 +258,7 @@ fn statements(r: &Recommendation) -> &Vec<serde_json::Value> {
 #[test]
 fn pass_role_is_inferred_from_run_instances_and_dropped_without() {
     let (_, recs) = demo();
-    let bob = rec(recs, Kind::User, "bob");
+    let bob = rec(recs, IdentityType::User, "bob");
     let pr = statements(bob)
         .iter()
         .find(|s| s["Sid"] == "InferredPassRole")
@@ -264,7 +272,7 @@ fn pass_role_is_inferred_from_run_instances_and_dropped_without() {
         pr["Condition"]["StringEquals"]["iam:PassedToService"],
         "ec2.amazonaws.com"
     );
-    let ci = rec(recs, Kind::User, "ci-deploy");
+    let ci = rec(recs, IdentityType::User, "ci-deploy");
     assert!(!ci.document.to_string().contains("iam:PassRole"));
     assert!(ci.diff.contains("`iam:PassRole` removed"), "{}", ci.diff);
 }
@@ -272,7 +280,7 @@ fn pass_role_is_inferred_from_run_instances_and_dropped_without() {
 #[test]
 fn denies_and_guardrails_are_kept_unless_they_hit_used_actions() {
     let (_, recs) = demo();
-    let bob = rec(recs, Kind::User, "bob");
+    let bob = rec(recs, IdentityType::User, "bob");
     let denies: Vec<&str> = statements(bob)
         .iter()
         .filter(|s| s["Effect"] == Effect::Deny.as_str())
@@ -284,7 +292,7 @@ fn denies_and_guardrails_are_kept_unless_they_hit_used_actions() {
         denies.iter().any(|s| s.starts_with("LeastprivGuardrail")),
         "{denies:?}"
     );
-    let agent = rec(recs, Kind::Role, "support-agent");
+    let agent = rec(recs, IdentityType::Role, "support-agent");
     assert!(
         agent.warnings.iter().any(|w| w.contains("not added")),
         "{:?}",
@@ -297,7 +305,7 @@ fn identity_center_dormant_and_stale_keys_are_addressed() {
     let (_, recs) = demo();
     let sso = rec(
         recs,
-        Kind::Role,
+        IdentityType::Role,
         "AWSReservedSSO_AdministratorAccess_0123456789abcdef",
     );
     assert!(
@@ -309,10 +317,10 @@ fn identity_center_dormant_and_stale_keys_are_addressed() {
     assert!(sso
         .terraform
         .contains("aws_ssoadmin_permission_set_inline_policy"));
-    let legacy = rec(recs, Kind::Role, "legacy-batch");
+    let legacy = rec(recs, IdentityType::Role, "legacy-batch");
     assert!(legacy.diff.contains("**Dormant**"), "{}", legacy.diff);
     assert!(statements(legacy).iter().all(|s| s["Effect"] == "Deny"));
-    let ci = rec(recs, Kind::User, "ci-deploy");
+    let ci = rec(recs, IdentityType::User, "ci-deploy");
     assert!(
         ci.diff.contains("access key 2 of `ci-deploy`"),
         "{}",
@@ -359,7 +367,7 @@ fn write_all_writes_three_files_per_recommendation() {
     let json = dir.path().join("role/orders-api.json");
     let back: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("json written")).expect("json");
-    assert_eq!(back, rec(recs, Kind::Role, "orders-api").document);
+    assert_eq!(back, rec(recs, IdentityType::Role, "orders-api").document);
     for f in [
         "role/orders-api.tf",
         "role/orders-api.diff.md",
@@ -413,7 +421,7 @@ fn removed_actions_per_service_add_up() {
 #[test]
 fn snapshot_orders_api() {
     let (_, recs) = demo();
-    let r = rec(recs, Kind::Role, "orders-api");
+    let r = rec(recs, IdentityType::Role, "orders-api");
     insta::assert_snapshot!("orders_api_document", document_json(&r.document));
     insta::assert_snapshot!("orders_api_diff", r.diff);
 }
@@ -421,7 +429,7 @@ fn snapshot_orders_api() {
 #[test]
 fn snapshot_support_agent() {
     let (_, recs) = demo();
-    let r = rec(recs, Kind::Role, "support-agent");
+    let r = rec(recs, IdentityType::Role, "support-agent");
     insta::assert_snapshot!("support_agent_document", document_json(&r.document));
     insta::assert_snapshot!("support_agent_diff", r.diff);
 }

@@ -170,7 +170,7 @@ fn html_escapes_every_input_string() {
         "&lt;script&gt;alert(1)&lt;/script&gt;"
     );
     let mut a = demo().clone();
-    let p = &mut a.principals[0].audit.principal;
+    let p = &mut a.principals[0].verdicts.principal;
     p.name = "<script>alert(1)</script>".to_string();
     p.arn = "arn:aws:iam::111122223333:role/a&b".to_string();
     let h = html::render(&a);

@@ -46,7 +46,7 @@ struct Parser<'a> {
     path: &'a Path,
     /// Inline documents by their JSON text: identical inline policies (roles
     /// stamped from one template) share one document, so the audit evaluates
-    /// them once (`verdict::audit_principals` groups principals by document).
+    /// them once (`verdict::principal_verdicts` groups principals by document).
     /// Shared by the threads that read principals.
     inline_docs: Mutex<HashMap<String, Arc<PolicyDocument>>>,
 }

@@ -1,5 +1,5 @@
 //! `manifest.json`: what a pull fetched, from where, and what it could not.
-//! The audit reads its problems into the report's coverage, so a region
+//! The audit reads its gaps into the report's coverage (as input problems), so a region
 //! that was denied or an object that could not be read is never silently
 //! missing from the evidence.
 
@@ -32,7 +32,9 @@ pub struct Manifest {
     /// LookupEvents records per region.
     pub lookup: Vec<LookupCount>,
     pub downloaded: Counts,
-    pub problems: Vec<Problem>,
+    /// What could not be read (`problems` in `manifest.json`).
+    #[serde(rename = "problems")]
+    pub gaps: Vec<Gap>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -81,7 +83,7 @@ pub struct LookupCount {
 /// A part of the account the pull could not read.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Problem {
+pub struct Gap {
     /// `iam`, `credential-report`, `access-advisor`, `trails`, `s3`, `lookup`.
     pub stage: String,
     /// What it was about: a region, an object, a principal.
@@ -89,9 +91,9 @@ pub struct Problem {
     pub message: String,
 }
 
-impl Problem {
-    pub fn new(stage: &str, target: impl Into<String>, message: impl Into<String>) -> Problem {
-        Problem {
+impl Gap {
+    pub fn new(stage: &str, target: impl Into<String>, message: impl Into<String>) -> Gap {
+        Gap {
             stage: stage.into(),
             target: target.into(),
             message: message.into(),
@@ -123,13 +125,13 @@ impl Manifest {
         }
     }
 
-    /// The pull's problems as warning lines. A denial repeats for every
+    /// The pull's gaps as warning lines. A denial repeats for every
     /// principal or object of a stage: the first `named_per_stage` of each
     /// stage are named, the rest counted (all of them are in the file).
     pub fn warnings(&self, named_per_stage: usize) -> Vec<String> {
         let mut per_stage: std::collections::BTreeMap<&str, usize> = Default::default();
         let mut out = Vec::new();
-        for p in &self.problems {
+        for p in &self.gaps {
             let n = per_stage.entry(p.stage.as_str()).or_default();
             *n += 1;
             if *n <= named_per_stage {
@@ -166,13 +168,13 @@ mod tests {
     fn warnings_name_the_first_problems_of_each_stage_and_count_the_rest() {
         let mut m = Manifest::new("111122223333".into(), "arn".into(), None, 0, 0, 0);
         for i in 0..7 {
-            m.problems.push(Problem::new(
+            m.gaps.push(Gap::new(
                 "access-advisor",
                 format!("arn:aws:iam::111122223333:role/r{i}"),
                 "AccessDenied",
             ));
         }
-        m.problems.push(Problem::new("s3", "s3://b/k", "NoSuchKey"));
+        m.gaps.push(Gap::new("s3", "s3://b/k", "NoSuchKey"));
         let w = m.warnings(5);
         assert_eq!(w.len(), 7, "{w:#?}");
         assert_eq!(

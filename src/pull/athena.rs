@@ -13,7 +13,7 @@
 //! parameters are never selected: Athena writes results to S3, and they may
 //! hold secrets.
 
-use super::manifest::Problem;
+use super::manifest::Gap;
 use super::{PullError, PullOptions};
 use crate::usage::activity::{Activity, Occurrence};
 use crate::usage::fold::{fold, Call};
@@ -614,8 +614,7 @@ pub(super) async fn org_layout(
 /// Rows Athena returned that could not be used become manifest problems.
 pub(super) fn note_bad_rows(bad: Vec<String>, m: &mut super::manifest::Manifest) {
     for b in bad {
-        m.problems
-            .push(Problem::new("athena", "aggregation query", b));
+        m.gaps.push(Gap::new("athena", "aggregation query", b));
     }
 }
 

@@ -2,7 +2,7 @@
 //! Access Advisor.
 
 use super::aws::{describe, Clients};
-use super::manifest::{Manifest, Problem};
+use super::manifest::{Gap, Manifest};
 use super::{PullError, PullOptions};
 use aws_sdk_iam::types as t;
 use serde_json::{json, Map, Value};
@@ -37,9 +37,7 @@ pub(super) async fn pull(
             super::write_private(&dir.join("credential-report.csv"), &csv)?;
             m.iam.credential_report = true;
         }
-        Err(msg) => m
-            .problems
-            .push(Problem::new("credential-report", "account", msg)),
+        Err(msg) => m.gaps.push(Gap::new("credential-report", "account", msg)),
     }
     opts.progress.finish();
 
@@ -342,23 +340,23 @@ async fn access_keys(
 ) -> Vec<Value> {
     let per_user = each_bounded(opts, "access keys", users, |u| user_access_keys(c, u)).await;
     let mut out = Vec::new();
-    for (keys, problems) in per_user {
+    for (keys, gaps) in per_user {
         out.extend(keys);
-        m.problems.extend(problems);
+        m.gaps.extend(gaps);
     }
     out
 }
 
 /// One user's keys (`ListAccessKeys`, then `GetAccessKeyLastUsed` for each),
 /// and what could not be read.
-async fn user_access_keys(c: &Clients, u: &str) -> (Vec<Value>, Vec<Problem>) {
+async fn user_access_keys(c: &Clients, u: &str) -> (Vec<Value>, Vec<Gap>) {
     let mut out = Vec::new();
-    let mut problems = Vec::new();
+    let mut gaps = Vec::new();
     let list = match c.iam.list_access_keys().user_name(u).send().await {
         Ok(l) => l,
         Err(e) => {
-            problems.push(Problem::new("access-keys", u.to_string(), describe(&e)));
-            return (out, problems);
+            gaps.push(Gap::new("access-keys", u.to_string(), describe(&e)));
+            return (out, gaps);
         }
     };
     for k in list.access_key_metadata() {
@@ -384,7 +382,7 @@ async fn user_access_keys(c: &Clients, u: &str) -> (Vec<Value>, Vec<Problem>) {
                     o.insert("Region".into(), json!(l.region()));
                 }
             }
-            Err(e) => problems.push(Problem::new(
+            Err(e) => gaps.push(Gap::new(
                 "access-keys",
                 format!("{u} key {}", mask(id)),
                 describe(&e),
@@ -392,7 +390,7 @@ async fn user_access_keys(c: &Clients, u: &str) -> (Vec<Value>, Vec<Problem>) {
         }
         out.push(Value::Object(o));
     }
-    (out, problems)
+    (out, gaps)
 }
 
 fn mask(id: &str) -> String {
@@ -425,7 +423,7 @@ async fn access_advisor(
                 out.insert(arn, v);
             }
             // Warned once per stage with a count by the caller, not here too.
-            Err(msg) => m.problems.push(Problem::new("access-advisor", arn, msg)),
+            Err(msg) => m.gaps.push(Gap::new("access-advisor", arn, msg)),
         }
     }
     // serde_json's Map is ordered by key: the file is stable across runs.

@@ -3,7 +3,7 @@
 //! keeps 90 days: the pull paces itself and says when the window is longer.
 
 use super::aws::{describe, Clients};
-use super::manifest::{LookupCount, Manifest, Problem};
+use super::manifest::{Gap, LookupCount, Manifest};
 use super::{PullError, PullOptions};
 use aws_smithy_types::DateTime;
 use std::time::Duration;
@@ -22,7 +22,7 @@ pub(super) async fn pull(
     let now = opts.now.unwrap_or_else(|| chrono::Utc::now().timestamp());
     let oldest = now - RETENTION_DAYS * 86_400;
     if opts.since < oldest {
-        m.problems.push(Problem::new(
+        m.gaps.push(Gap::new(
             "lookup",
             "window",
             format!(
@@ -47,7 +47,7 @@ pub(super) async fn pull(
     for (region, r) in results {
         let (lines, pages, error) = r;
         if let Some(msg) = error {
-            m.problems.push(Problem::new("lookup", region.clone(), msg));
+            m.gaps.push(Gap::new("lookup", region.clone(), msg));
         }
         let events = lines.len();
         if events > 0 {

@@ -25,7 +25,7 @@ mod s3;
 mod trails;
 
 pub use aws::AwsOptions;
-use manifest::{Manifest, Problem};
+use manifest::{Gap, Manifest};
 
 use crate::progress::ProgressHandle;
 use std::path::{Path, PathBuf};
@@ -237,7 +237,7 @@ async fn pull_account(
     let mut s3_ok = false;
     if use_s3 {
         if buckets.is_empty() {
-            m.problems.push(Problem::new(
+            m.gaps.push(Gap::new(
                 "s3",
                 "trails",
                 "no trail delivers to S3 and no --trail-bucket was given",

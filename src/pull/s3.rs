@@ -4,7 +4,7 @@
 //! are reused instead of downloaded again.
 
 use super::aws::{describe, Clients};
-use super::manifest::{Manifest, Object, Problem};
+use super::manifest::{Gap, Manifest, Object};
 use super::{PullError, PullOptions};
 use futures_util::StreamExt;
 use std::collections::HashMap;
@@ -114,7 +114,7 @@ pub(super) async fn pull(
                 any_ok = true;
                 listed.append(&mut objs);
             }
-            Err(msg) => m.problems.push(Problem::new(
+            Err(msg) => m.gaps.push(Gap::new(
                 "s3",
                 format!("s3://{}/{}", loc.bucket, loc.prefix),
                 msg,
@@ -137,7 +137,7 @@ pub(super) async fn pull(
     let mut to_fetch = Vec::new();
     for l in listed {
         let Some(rel) = local_path(&l.bucket, &l.key) else {
-            m.problems.push(Problem::new(
+            m.gaps.push(Gap::new(
                 "s3",
                 format!("s3://{}/{}", l.bucket, l.key),
                 "key has an empty, `.` or `..` part: not written to disk",
@@ -205,11 +205,8 @@ pub(super) async fn pull(
             }
             Err(msg) => {
                 m.downloaded.failed += 1;
-                m.problems.push(Problem::new(
-                    "s3",
-                    format!("s3://{}/{}", o.bucket, o.key),
-                    msg,
-                ));
+                m.gaps
+                    .push(Gap::new("s3", format!("s3://{}/{}", o.bucket, o.key), msg));
             }
         }
     }
@@ -318,7 +315,7 @@ async fn list_location(
         }
     }
     if account_bases.is_empty() {
-        m.problems.push(Problem::new(
+        m.gaps.push(Gap::new(
             "s3",
             format!("s3://{}/{base}", loc.bucket),
             format!("no CloudTrail logs for account {account} under this prefix"),
@@ -347,11 +344,9 @@ async fn list_location(
     for l in lists {
         match l {
             Ok((objs, _)) => out.extend(objs),
-            Err(msg) => m.problems.push(Problem::new(
-                "s3",
-                format!("s3://{}/{base}", loc.bucket),
-                msg,
-            )),
+            Err(msg) => m
+                .gaps
+                .push(Gap::new("s3", format!("s3://{}/{base}", loc.bucket), msg)),
         }
     }
     Ok(out)

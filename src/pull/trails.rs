@@ -1,7 +1,7 @@
 //! Trails and their event selectors, merged into `trails.json`.
 
 use super::aws::{describe, Clients};
-use super::manifest::{Manifest, Problem};
+use super::manifest::{Gap, Manifest};
 use super::PullError;
 use serde_json::{json, Map, Value};
 use std::path::Path;
@@ -29,8 +29,8 @@ pub(super) async fn pull(
         {
             Ok(r) => r,
             Err(e) => {
-                m.problems
-                    .push(Problem::new("trails", region.clone(), describe(&e)));
+                m.gaps
+                    .push(Gap::new("trails", region.clone(), describe(&e)));
                 continue;
             }
         };
@@ -76,7 +76,7 @@ pub(super) async fn pull(
                         advanced(s.advanced_event_selectors()),
                     );
                 }
-                Err(e) => m.problems.push(Problem::new(
+                Err(e) => m.gaps.push(Gap::new(
                     "trails",
                     format!("{arn} event selectors"),
                     format!(

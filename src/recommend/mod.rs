@@ -32,29 +32,30 @@ pub const ROLE_INLINE_LIMIT: usize = 10_240;
 pub const USER_INLINE_LIMIT: usize = 2_048;
 pub const GROUP_INLINE_LIMIT: usize = 5_120;
 
-/// What a recommendation is for.
+/// What a recommendation is for: IAM's user, role or group (the principal's
+/// kind, human, NPE or agent, is [`crate::model::Kind`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Kind {
+pub enum IdentityType {
     User,
     Role,
     Group,
 }
 
-impl Kind {
+impl IdentityType {
     /// The directory name under the output directory, and IAM's word.
     pub fn as_str(self) -> &'static str {
         match self {
-            Kind::User => "user",
-            Kind::Role => "role",
-            Kind::Group => "group",
+            IdentityType::User => "user",
+            IdentityType::Role => "role",
+            IdentityType::Group => "group",
         }
     }
 
     fn inline_limit(self) -> usize {
         match self {
-            Kind::User => USER_INLINE_LIMIT,
-            Kind::Role => ROLE_INLINE_LIMIT,
-            Kind::Group => GROUP_INLINE_LIMIT,
+            IdentityType::User => USER_INLINE_LIMIT,
+            IdentityType::Role => ROLE_INLINE_LIMIT,
+            IdentityType::Group => GROUP_INLINE_LIMIT,
         }
     }
 }
@@ -64,7 +65,7 @@ impl Kind {
 pub struct Recommendation {
     /// The principal's ARN (for a group, `arn:aws:iam::ACCOUNT:group/NAME`).
     pub principal: String,
-    pub kind: Kind,
+    pub identity_type: IdentityType,
     pub name: String,
     /// The IAM policy document.
     pub document: Value,
@@ -355,7 +356,7 @@ struct Line {
 /// Everything one recommendation is built from.
 struct Subject<'a> {
     arn: String,
-    kind: Kind,
+    identity_type: IdentityType,
     name: String,
     audited: Option<&'a AuditedPrincipal>,
     members: Vec<String>,
@@ -397,7 +398,7 @@ pub fn sso_permission_set(p: &Principal) -> Option<String> {
 fn is_dormant(audit: &Audit, ap: &AuditedPrincipal) -> bool {
     audit.window.start.is_some()
         && audit.window.end.is_some()
-        && ap.audit.activity.as_ref().is_none_or(|a| a.records == 0)
+        && ap.verdicts.activity.as_ref().is_none_or(|a| a.records == 0)
 }
 
 fn scope_granted(p: &Principal, g: &EffectiveGrants, scope: Scope, cat: &Catalog) -> ActionSet {
@@ -434,7 +435,7 @@ fn scope_denies(p: &Principal, scope: Scope, out: &mut Vec<Value>) {
 /// Collects the evidence of one principal within `scope`; for the `Own`
 /// scope of a user, actions that only its groups grant are left to them.
 fn collect(cat: &Catalog, audit: &Audit, ap: &AuditedPrincipal, scope: Scope, s: &mut Subject) {
-    let a = &ap.audit;
+    let a = &ap.verdicts;
     let p = &a.principal;
     let own_grants = |id| !grant_groups(cat, p, &a.grants, Scope::Own, id).is_empty();
     let in_scope = |id| match scope {
@@ -502,10 +503,15 @@ fn collect(cat: &Catalog, audit: &Audit, ap: &AuditedPrincipal, scope: Scope, s:
     }
 }
 
-fn empty_subject(cat: &Catalog, arn: String, kind: Kind, name: String) -> Subject<'static> {
+fn empty_subject(
+    cat: &Catalog,
+    arn: String,
+    identity_type: IdentityType,
+    name: String,
+) -> Subject<'static> {
     Subject {
         arn,
-        kind,
+        identity_type,
         name,
         audited: None,
         members: Vec::new(),
@@ -547,7 +553,7 @@ pub fn recommend(audit: &Audit) -> Vec<Recommendation> {
         .principals
         .iter()
         .map(|ap| {
-            let p = &ap.audit.principal;
+            let p = &ap.verdicts.principal;
             let via: Vec<&str> = p
                 .groups
                 .iter()
@@ -565,7 +571,7 @@ pub fn recommend(audit: &Audit) -> Vec<Recommendation> {
         .par_iter()
         .zip(via)
         .map(|(ap, via_groups)| {
-            let of = findings.get(ap.audit.principal.arn.as_str());
+            let of = findings.get(ap.verdicts.principal.arn.as_str());
             let mut s = principal_subject(cat, audit, ap, of.map_or(&[], Vec::as_slice));
             s.via_groups = via_groups.into_iter().map(str::to_string).collect();
             build(cat, audit, s)
@@ -595,15 +601,15 @@ fn principal_subject<'a>(
     ap: &'a AuditedPrincipal,
     findings: &[&Finding],
 ) -> Subject<'a> {
-    let p = &ap.audit.principal;
-    let kind = match p.principal_type {
-        crate::model::PrincipalType::User => Kind::User,
-        crate::model::PrincipalType::Role => Kind::Role,
+    let p = &ap.verdicts.principal;
+    let identity_type = match p.principal_type {
+        crate::model::PrincipalType::User => IdentityType::User,
+        crate::model::PrincipalType::Role => IdentityType::Role,
     };
-    let mut s = empty_subject(cat, p.arn.clone(), kind, p.name.clone());
+    let mut s = empty_subject(cat, p.arn.clone(), identity_type, p.name.clone());
     s.audited = Some(ap);
     collect(cat, audit, ap, Scope::Own, &mut s);
-    let a = &ap.audit;
+    let a = &ap.verdicts;
     for d in &a.denied {
         s.refused.push(format!(
             "`{}` ×{} ({})",
@@ -646,7 +652,7 @@ fn group_subject<'a>(
     members: &[&'a AuditedPrincipal],
 ) -> Subject<'a> {
     let acct = members[0]
-        .audit
+        .verdicts
         .principal
         .arn
         .split(':')
@@ -656,15 +662,15 @@ fn group_subject<'a>(
     let mut s = empty_subject(
         cat,
         format!("arn:aws:iam::{acct}:group/{g}"),
-        Kind::Group,
+        IdentityType::Group,
         g.to_string(),
     );
     for ap in members {
         collect(cat, audit, ap, Scope::Group(g), &mut s);
-        s.members.push(ap.audit.principal.name.clone());
+        s.members.push(ap.verdicts.principal.name.clone());
     }
     s.replaces = members[0]
-        .audit
+        .verdicts
         .principal
         .policies
         .iter()
@@ -889,10 +895,15 @@ fn build(cat: &Catalog, audit: &Audit, mut s: Subject) -> Recommendation {
         compacted,
         warnings: &warnings,
     });
-    let terraform = render::terraform(s.kind, &s.name, s.sso_permission_set.as_deref(), &document);
+    let terraform = render::terraform(
+        s.identity_type,
+        &s.name,
+        s.sso_permission_set.as_deref(),
+        &document,
+    );
     Recommendation {
         principal: s.arn,
-        kind: s.kind,
+        identity_type: s.identity_type,
         name: s.name,
         document,
         terraform,
@@ -960,7 +971,7 @@ pub fn write_all(
     use std::borrow::Cow;
     let mut files: Vec<(PathBuf, Cow<'_, [u8]>)> = Vec::with_capacity(recs.len() * 3);
     for r in recs {
-        let sub = dir.join(r.kind.as_str());
+        let sub = dir.join(r.identity_type.as_str());
         std::fs::create_dir_all(&sub).map_err(|source| crate::output::WriteError {
             path: sub.clone(),
             source,

@@ -24,9 +24,9 @@ pub fn render(
     let ap = audit
         .principals
         .iter()
-        .find(|p| p.audit.principal.arn == principal || p.audit.principal.name == principal)
+        .find(|p| p.verdicts.principal.arn == principal || p.verdicts.principal.name == principal)
         .ok_or_else(|| UnknownPrincipal(principal.to_string()))?;
-    let a = &ap.audit;
+    let a = &ap.verdicts;
     let p = &a.principal;
     let mut out = format!(
         "{} ({}, {})\n  kind: {} — {}\n  granted {} actions ({} conditional); used {}, unused {}, unobservable {}, denied {}\n",

@@ -52,7 +52,7 @@ pub fn principal_actions(audit: &Audit) -> PolarsResult<DataFrame> {
     let cat = Catalog::embedded();
     let mut r = Rows::default();
     for ap in &audit.principals {
-        let a = &ap.audit;
+        let a = &ap.verdicts;
         let p = &a.principal;
         let mut push = |id: crate::catalog::ActionId,
                         verdict: &'static str,

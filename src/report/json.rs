@@ -427,7 +427,7 @@ fn catalog_services(cat: &Catalog, audit: &Audit) -> CatalogServicesV2 {
     let mut named = vec![false; cat.services().len()];
     let mut ids = Vec::new();
     for ap in &audit.principals {
-        let a = &ap.audit;
+        let a = &ap.verdicts;
         // Counted by service rather than listed: a broad principal's unused
         // set is most of the catalog, and once a service is known to be
         // named, it is not counted again.
@@ -475,7 +475,7 @@ impl Serialize for SharedNames<'_> {
 
 /// One principal's part of the document, built when it is written.
 fn principal<L: ActionList>(cat: &Catalog, ap: &crate::audit::AuditedPrincipal) -> PrincipalDoc<L> {
-    let a = &ap.audit;
+    let a = &ap.verdicts;
     let mut reasons: BTreeMap<String, Vec<ActionId>> = BTreeMap::new();
     for (id, why) in a.unobservable().iter() {
         reasons.entry(why.code().to_string()).or_default().push(*id);

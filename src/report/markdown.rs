@@ -118,7 +118,7 @@ pub(crate) fn kind_summaries(audit: &Audit) -> Vec<KindSummary> {
                 denied: 0,
             };
             for p in audit.principals.iter().filter(|p| p.kind == kind) {
-                let a = &p.audit;
+                let a = &p.verdicts;
                 s.principals += 1;
                 s.granted += a.grants.granted.len();
                 s.used += a.used.len();
@@ -279,8 +279,8 @@ fn findings_blocks(audit: &Audit, out: &mut Vec<Block>) {
         .iter()
         .map(|p| {
             (
-                p.audit.principal.arn.as_str(),
-                p.audit.principal.name.as_str(),
+                p.verdicts.principal.arn.as_str(),
+                p.verdicts.principal.name.as_str(),
             )
         })
         .collect();
@@ -352,7 +352,7 @@ fn principal_blocks(audit: &Audit, cat: &Catalog, out: &mut Vec<Block>) {
         "Granted: the effective permissions evaluated from iam.json (identity policies, permissions boundaries, explicit Deny) over the action catalog. Used, denied: CloudTrail records in the window, one count per record. Unused: granted, recordable by the trails, not seen. Unobservable: granted, but the trails could not have recorded it.",
     )]));
     for ap in &audit.principals {
-        let a = &ap.audit;
+        let a = &ap.verdicts;
         let p = &a.principal;
         out.push(Block::Heading(
             3,

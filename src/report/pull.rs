@@ -53,10 +53,10 @@ pub fn summary(pulls: &[PullSummary]) -> String {
         }
         t.add_row(vec![
             "problems".to_string(),
-            if m.problems.is_empty() {
+            if m.gaps.is_empty() {
                 "none".to_string()
             } else {
-                m.problems
+                m.gaps
                     .iter()
                     .map(|p| format!("{} {}: {}", p.stage, p.target, p.message))
                     .collect::<Vec<_>>()

@@ -51,7 +51,7 @@ pub fn build<'a>(audit: &Audit, recs: &'a [Recommendation]) -> RecommendationsV1
             .iter()
             .map(|r| RecommendationV1 {
                 principal: &r.principal,
-                kind: r.kind.as_str(),
+                kind: r.identity_type.as_str(),
                 name: &r.name,
                 policy: IamOrder(&r.document),
                 policy_size: crate::recommend::size(&r.document),

@@ -135,7 +135,7 @@ pub fn render(audit: &Audit, width: u16) -> String {
         .principals
         .iter()
         .map(|ap| {
-            let a = &ap.audit;
+            let a = &ap.verdicts;
             let mut top: Vec<&str> = audit
                 .risk
                 .riskiest_in(a.unused(), TOP_UNUSED)

@@ -24,7 +24,9 @@ impl Rule for SuperUserAgent {
         if s.kind != Kind::Agent {
             return;
         }
-        let Some(act) = &s.audit.activity else { return };
+        let Some(act) = &s.verdicts.activity else {
+            return;
+        };
         let users = &act.resources_by_source_identity;
         if act.source_identities.len() < 2 {
             return;
@@ -32,7 +34,7 @@ impl Rule for SuperUserAgent {
         let cat = ctx.catalog;
         // Data and secret actions used by the agent whose grant is broader than one user's data.
         let broad: Vec<_> = s
-            .audit
+            .verdicts
             .used
             .iter()
             .filter(|u| {
@@ -116,7 +118,9 @@ impl Rule for AgentWithoutSourceIdentity {
         if s.kind != Kind::Agent {
             return;
         }
-        let Some(act) = &s.audit.activity else { return };
+        let Some(act) = &s.verdicts.activity else {
+            return;
+        };
         let missing = act.sessions_without_source_identity;
         if missing == 0 {
             return;

@@ -84,7 +84,7 @@ impl Rule for CategoryRule {
         let cat = ctx.catalog;
         // Five rules per principal: copying each category's set to intersect
         // it was most of the rules' time at 10,000 principals.
-        let granted = &s.audit.grants.granted;
+        let granted = &s.verdicts.grants.granted;
         if !cat_risk.actions.intersects(granted) {
             return;
         }
@@ -134,7 +134,7 @@ impl Rule for CategoryRule {
         let count = |v: Verdict| scored.iter().filter(|x| x.2 == v).count();
         for (sc, id, v) in scored.iter().take(12) {
             let (res, _) = s.breadth(cat, *id);
-            let used = s.audit.used.iter().find(|u| u.action == *id);
+            let used = s.verdicts.used.iter().find(|u| u.action == *id);
             let what = match (v, used) {
                 (Verdict::Used, Some(u)) => {
                     let via = u.stats.via_suffix().replacen(" via", ", via", 1);

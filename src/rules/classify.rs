@@ -54,7 +54,7 @@ pub struct ClassifyError {
 pub const EMBEDDED: &str = include_str!("../../rules/classify.yaml");
 
 /// Everything known about a principal that can tell its kind.
-pub struct Evidence<'a> {
+pub struct Facts<'a> {
     pub principal: &'a Principal,
     pub credentials: Option<&'a CredentialRow>,
     pub activity: Option<&'a ActorActivity>,
@@ -73,7 +73,7 @@ impl Classifier {
     }
 
     /// The kind of a principal and the evidence for it, in words.
-    pub fn classify(&self, ev: &Evidence) -> (Kind, String) {
+    pub fn classify(&self, ev: &Facts) -> (Kind, String) {
         let p = ev.principal;
         if let Some(o) = self
             .overrides

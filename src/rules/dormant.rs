@@ -18,7 +18,7 @@ fn reach(ctx: &RuleContext, s: &Subject) -> (Severity, String) {
         .risk
         .categories
         .iter()
-        .find(|c| c.actions.intersects(&s.audit.grants.granted));
+        .find(|c| c.actions.intersects(&s.verdicts.grants.granted));
     match best {
         Some(c) if c.weight >= 90.0 => (
             Severity::High,
@@ -32,12 +32,12 @@ fn reach(ctx: &RuleContext, s: &Subject) -> (Severity, String) {
             Severity::Low,
             format!("can reach {}", c.title.to_lowercase()),
         ),
-        None if s.audit.grants.granted.is_empty() => {
+        None if s.verdicts.grants.granted.is_empty() => {
             (Severity::Info, "holds no permissions".into())
         }
         None => (
             Severity::Low,
-            format!("holds {} permissions", s.audit.grants.granted.len()),
+            format!("holds {} permissions", s.verdicts.grants.granted.len()),
         ),
     }
 }
@@ -58,7 +58,7 @@ impl Rule for DormantPrincipal {
     }
 
     fn check(&self, ctx: &RuleContext, s: &Subject, out: &mut Vec<Finding>) {
-        if s.audit.activity.as_ref().is_some_and(|a| a.records > 0) {
+        if s.verdicts.activity.as_ref().is_some_and(|a| a.records > 0) {
             return;
         }
         let Some((start, end)) = ctx.window else {
@@ -74,7 +74,7 @@ impl Rule for DormantPrincipal {
             why,
         ];
         // IAM's own last-used data can show use outside the window.
-        let p = &s.audit.principal;
+        let p = &s.verdicts.principal;
         let mut last: Option<i64> = p.role_last_used.as_deref().and_then(parse);
         if let Some(c) = s.credentials {
             for t in c
@@ -104,7 +104,7 @@ impl Rule for DormantPrincipal {
         out.push(Finding {
             rule: DORMANT.id,
             severity,
-            score: s.audit.grants.granted.len() as f64 / 1000.0,
+            score: s.verdicts.grants.granted.len() as f64 / 1000.0,
             principal: p.arn.clone(),
             kind: s.kind,
             actions: Vec::new(),
@@ -112,7 +112,7 @@ impl Rule for DormantPrincipal {
                 "{} `{}` did nothing in the window but holds {} permissions",
                 p.principal_type.as_str(),
                 p.name,
-                s.audit.grants.granted.len()
+                s.verdicts.grants.granted.len()
             ),
             evidence: evidence.into(),
             remediation: DORMANT.remediation.into(),

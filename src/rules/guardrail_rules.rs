@@ -53,7 +53,7 @@ impl Rule for MissingGuardrail {
         let cat = ctx.catalog;
         for g in ctx.guardrails.for_kind(s.kind) {
             let mut hit = g.actions.clone();
-            hit.intersect_with(&s.audit.grants.granted);
+            hit.intersect_with(&s.verdicts.grants.granted);
             let open: Vec<_> = hit
                 .iter()
                 .filter(|&id| g.reaches_outside(&s.breadth(cat, id).0))
@@ -69,7 +69,7 @@ impl Rule for MissingGuardrail {
             };
             let used = open
                 .iter()
-                .filter(|id| s.audit.used.iter().any(|u| u.action == **id))
+                .filter(|id| s.verdicts.used.iter().any(|u| u.action == **id))
                 .count();
             let mut evidence: Vec<String> = open
                 .iter()
@@ -128,11 +128,11 @@ fn closed_by_deny(
 ) -> bool {
     use crate::model::ResourceSpec;
     use crate::policy::arn_match::pattern_covers;
-    s.audit
+    s.verdicts
         .grants
         .reasons(id)
         .filter(|c| c.effect == Effect::Deny && !c.conditional)
-        .filter_map(|c| crate::policy::grants::statement(&s.audit.principal, c.at))
+        .filter_map(|c| crate::policy::grants::statement(&s.verdicts.principal, c.at))
         .any(|st| match &st.resources {
             ResourceSpec::Resource(r) => r.iter().any(|p| p == "*"),
             ResourceSpec::NotResource(except) => {
@@ -162,8 +162,8 @@ impl Rule for GuardrailHit {
 
     fn check(&self, ctx: &RuleContext, s: &Subject, out: &mut Vec<Finding>) {
         let cat = ctx.catalog;
-        let p = &s.audit.principal;
-        for d in &s.audit.denied {
+        let p = &s.verdicts.principal;
+        for d in &s.verdicts.denied {
             let guard = ctx
                 .guardrails
                 .for_kind(s.kind)
@@ -175,7 +175,7 @@ impl Rule for GuardrailHit {
                 _ => Severity::Low,
             };
             let stopped_by: Vec<String> = s
-                .audit
+                .verdicts
                 .grants
                 .reasons(d.action)
                 .filter(|c| c.effect == Effect::Deny)
@@ -210,7 +210,7 @@ impl Rule for GuardrailHit {
                 ));
             }
             let fix = if stopped_by.is_empty() {
-                if s.audit.grants.outside_boundary.contains(d.action) {
+                if s.verdicts.grants.outside_boundary.contains(d.action) {
                     evidence.push("stopped by the permissions boundary".to_string());
                 } else if d.granted {
                     evidence.push("granted by the principal's policies: refused by a resource policy, SCP or condition".to_string());

@@ -25,7 +25,7 @@ use crate::catalog::{ActionId, Catalog};
 use crate::config::Settings;
 use crate::ingest::credential_report::CredentialRow;
 use crate::model::Kind;
-use crate::verdict::PrincipalAudit;
+use crate::verdict::PrincipalVerdicts;
 use guardrails::Guardrails;
 use risk::{Breadth, Risk, Verdict};
 
@@ -173,18 +173,18 @@ pub struct RuleContext<'a> {
 
 /// One principal as the rules see it.
 pub struct Subject<'a> {
-    pub audit: &'a PrincipalAudit,
+    pub verdicts: &'a PrincipalVerdicts,
     pub kind: Kind,
     pub credentials: Option<&'a CredentialRow>,
 }
 
 impl Subject<'_> {
     pub fn name(&self) -> &str {
-        &self.audit.principal.name
+        &self.verdicts.principal.name
     }
 
     pub fn arn(&self) -> &str {
-        &self.audit.principal.arn
+        &self.verdicts.principal.arn
     }
 
     /// The exposure multiplier: long-lived keys and external trust raise risk.
@@ -198,7 +198,7 @@ impl Subject<'_> {
                 why.push(format!("{n} active long-lived access key(s)"));
             }
         }
-        if let Some(t) = &self.audit.principal.trust_policy {
+        if let Some(t) = &self.verdicts.principal.trust_policy {
             let trusted = classify::trusted_principals(t);
             let own = self.arn().split(':').nth(4).unwrap_or("").to_string();
             let external: Vec<&String> = trusted
@@ -229,9 +229,9 @@ impl Subject<'_> {
 
     /// The verdict of a granted action.
     pub fn verdict(&self, id: ActionId) -> Verdict {
-        if self.audit.is_used(id) {
+        if self.verdicts.is_used(id) {
             Verdict::Used
-        } else if self.audit.unobservable().get(id).is_some() {
+        } else if self.verdicts.unobservable().get(id).is_some() {
             Verdict::Unobservable
         } else {
             Verdict::Unused
@@ -240,8 +240,12 @@ impl Subject<'_> {
 
     /// Granted resource patterns of an action and their breadth.
     pub fn breadth(&self, cat: &Catalog, id: ActionId) -> (Vec<String>, Breadth) {
-        let r =
-            crate::verdict::granted_resources(cat, &self.audit.principal, &self.audit.grants, id);
+        let r = crate::verdict::granted_resources(
+            cat,
+            &self.verdicts.principal,
+            &self.verdicts.grants,
+            id,
+        );
         let b = Breadth::of(&r);
         (r, b)
     }
@@ -256,11 +260,11 @@ impl Subject<'_> {
         // Patterns scoped by a session variable do not widen (`Breadth::of`).
         let scoped = |p: &str| p.contains("${aws:");
         let mut b = Breadth::Specific;
-        for c in self.audit.grants.reasons(id) {
+        for c in self.verdicts.grants.reasons(id) {
             if c.effect != Effect::Allow || c.at.policy == PolicyRef::Boundary {
                 continue;
             }
-            let Some(st) = statement(&self.audit.principal, c.at) else {
+            let Some(st) = statement(&self.verdicts.principal, c.at) else {
                 continue;
             };
             match &st.resources {
@@ -452,7 +456,7 @@ mod tests {
         for text in [&shapes[..], &demo[..]] {
             let account =
                 crate::ingest::iam::parse(text, std::path::Path::new("iam.json")).unwrap();
-            let (audits, _) = crate::verdict::audit_principals(
+            let (audits, _) = crate::verdict::principal_verdicts(
                 cat,
                 &obs,
                 &crate::ingest::trails::TrailCoverage::assumed_management_only(),
@@ -462,7 +466,7 @@ mod tests {
             );
             for a in &audits {
                 let s = Subject {
-                    audit: a,
+                    verdicts: a,
                     kind: Kind::Npe,
                     credentials: None,
                 };

@@ -20,7 +20,7 @@ impl Rule for UnusedPermissions {
     }
 
     fn check(&self, ctx: &RuleContext, s: &Subject, out: &mut Vec<Finding>) {
-        let p = s.audit;
+        let p = s.verdicts;
         let unused = p.unused().len();
         if unused == 0 {
             return;

@@ -16,7 +16,7 @@ impl Rule for UsedWithoutGrant {
     }
 
     fn check(&self, ctx: &RuleContext, s: &Subject, out: &mut Vec<Finding>) {
-        let p = s.audit;
+        let p = s.verdicts;
         let ungranted: Vec<_> = p.used.iter().filter(|u| !u.granted).collect();
         if ungranted.is_empty() {
             return;

@@ -43,9 +43,11 @@ pub struct Attempt {
     pub granted: bool,
 }
 
-/// The audit of one principal.
+/// Granted versus used for one principal: its grants, what it used, was
+/// refused or failed to do, and what it left unused or could not be seen
+/// doing.
 #[derive(Clone, Debug)]
-pub struct PrincipalAudit {
+pub struct PrincipalVerdicts {
     pub principal: Principal,
     /// Shared by every principal with the same policy documents and boundary.
     pub grants: Arc<EffectiveGrants>,
@@ -53,7 +55,7 @@ pub struct PrincipalAudit {
     /// use is taken out; shared like the grants. A broad grant leaves tens of
     /// thousands of actions unused: a copy per principal was the largest
     /// part of a 10,000-principal audit.
-    verdicts: Arc<GrantVerdicts>,
+    by_grants: Arc<GrantVerdicts>,
     /// Sorted by action, one entry per action.
     pub used: Vec<UsedAction>,
     pub denied: Vec<Attempt>,
@@ -65,7 +67,7 @@ pub struct PrincipalAudit {
     pub sessions_granted: Option<SessionsGranted>,
 }
 
-impl PrincipalAudit {
+impl PrincipalVerdicts {
     pub fn granted_count(&self) -> usize {
         self.grants.granted.len()
     }
@@ -78,7 +80,7 @@ impl PrincipalAudit {
     /// Granted, the trails would have shown it, never seen.
     pub fn unused(&self) -> Unused<'_> {
         Unused {
-            set: &self.verdicts.unused,
+            set: &self.by_grants.unused,
             used: &self.used,
         }
     }
@@ -86,7 +88,7 @@ impl PrincipalAudit {
     /// Granted, and the trails could not have shown it; ordered by action.
     pub fn unobservable(&self) -> UnobservableList<'_> {
         UnobservableList {
-            list: &self.verdicts.unobservable,
+            list: &self.by_grants.unobservable,
             used: &self.used,
         }
     }
@@ -203,15 +205,15 @@ pub struct OtherActor {
 }
 
 /// Computes verdicts for every principal of the account. Takes the
-/// principals and actors by value: each moves into its audit, uncopied.
-pub fn audit_principals(
+/// principals and actors by value: each moves into its verdicts, uncopied.
+pub fn principal_verdicts(
     cat: &'static Catalog,
     obs: &Observability,
     cov: &TrailCoverage,
     principals: Vec<Principal>,
     actors: crate::util::FastMap<String, ActorActivity>,
     sessions_granted: &HashMap<String, SessionsGranted>,
-) -> (Vec<PrincipalAudit>, Vec<OtherActor>) {
+) -> (Vec<PrincipalVerdicts>, Vec<OtherActor>) {
     let mut index: HashMap<&str, usize> = HashMap::new();
     for (i, p) in principals.iter().enumerate() {
         index.insert(p.arn.as_str(), i);
@@ -280,19 +282,19 @@ pub fn audit_principals(
             },
         )
         .collect();
-    let audits = principals
+    let verdicts = principals
         .into_par_iter()
         .zip(combo_of.par_iter())
         .zip(slots.into_par_iter())
         .map(|((p, &combo), act)| {
-            let (grants, verdicts) = &shared[combo];
+            let (grants, by_grants) = &shared[combo];
             let sessions = sessions_granted.get(&p.arn).cloned();
-            let mut a = audit_one(p, Arc::clone(grants), Arc::clone(verdicts), act);
+            let mut a = verdicts_of(p, Arc::clone(grants), Arc::clone(by_grants), act);
             a.sessions_granted = sessions;
             a
         })
         .collect();
-    (audits, others)
+    (verdicts, others)
 }
 
 /// The policy documents of a principal by identity (their addresses, which
@@ -376,17 +378,17 @@ fn grant_verdicts(
     }
 }
 
-fn audit_one(
+fn verdicts_of(
     p: Principal,
     grants: Arc<EffectiveGrants>,
-    verdicts: Arc<GrantVerdicts>,
+    by_grants: Arc<GrantVerdicts>,
     mut activity: Option<ActorActivity>,
-) -> PrincipalAudit {
+) -> PrincipalVerdicts {
     let mut used = Vec::new();
     let mut denied = Vec::new();
     let mut failed = Vec::new();
     if let Some(a) = &mut activity {
-        // The evidence moves into the verdicts; the audit keeps the rest of
+        // The evidence moves into the verdicts, which keep the rest of
         // the activity (sessions, source identities) without a second copy.
         for ((id, outcome), stats) in std::mem::take(&mut a.actions) {
             let granted = grants.granted.contains(id);
@@ -419,10 +421,10 @@ fn audit_one(
     for v in [&mut denied, &mut failed] {
         v.shrink_to_fit();
     }
-    PrincipalAudit {
+    PrincipalVerdicts {
         principal: p,
         grants,
-        verdicts,
+        by_grants,
         used,
         denied,
         failed,
@@ -440,10 +442,10 @@ mod tests {
     fn audit(
         account: &crate::model::Account,
         actors: crate::util::FastMap<String, ActorActivity>,
-    ) -> (Vec<PrincipalAudit>, Vec<OtherActor>) {
+    ) -> (Vec<PrincipalVerdicts>, Vec<OtherActor>) {
         let cat = Catalog::embedded();
         let obs = Observability::embedded(cat).unwrap();
-        audit_principals(
+        principal_verdicts(
             cat,
             &obs,
             &TrailCoverage::assumed_management_only(),
@@ -517,14 +519,14 @@ mod tests {
         // Management events only: the object read is unobservable.
         let (audits, _) = audit(&account, actors);
         let (a, b) = (&audits[0], &audits[1]);
-        assert!(Arc::ptr_eq(&a.verdicts, &b.verdicts));
+        assert!(Arc::ptr_eq(&a.by_grants, &b.by_grants));
         let names = |ids: Vec<ActionId>| {
             ids.into_iter()
                 .map(|i| cat.full_name(i))
                 .collect::<Vec<_>>()
         };
         let unobservable =
-            |p: &PrincipalAudit| names(p.unobservable().iter().map(|(i, _)| *i).collect());
+            |p: &PrincipalVerdicts| names(p.unobservable().iter().map(|(i, _)| *i).collect());
         // rds-db:connect is never logged; using it still makes it used.
         assert_eq!(unobservable(b), ["rds-db:connect", "s3:GetObject"]);
         assert_eq!(unobservable(a), ["s3:GetObject"]);

@@ -73,7 +73,7 @@ fn suggest_v2(result: &leastpriv::audit::Audit) {
         .principals
         .iter()
         // Unobservable actions are listed twice: alone and by reason.
-        .map(|p| p.audit.unused().len() + 2 * p.audit.unobservable().len())
+        .map(|p| p.verdicts.unused().len() + 2 * p.verdicts.unobservable().len())
         .sum();
     if names > V1_NAMES_NOTE {
         log::warn!(

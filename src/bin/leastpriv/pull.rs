@@ -45,11 +45,7 @@ pub fn run(p: Args) -> Result<ExitCode> {
                 .join("; ")
         );
     }
-    let gaps: usize = outcome
-        .pulled
-        .iter()
-        .map(|s| s.manifest.problems.len())
-        .sum();
+    let gaps: usize = outcome.pulled.iter().map(|s| s.manifest.gaps.len()).sum();
     if p.strict && gaps > 0 {
         anyhow::bail!(
             "--strict: {gaps} part(s) of the account could not be read (see the manifest)"
