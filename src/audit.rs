@@ -90,9 +90,9 @@ pub struct AdvisorNote {
 pub struct Audit {
     pub generated_at: i64,
     pub window: Window,
-    pub catalog_date: String,
-    pub catalog_source: String,
-    pub catalog_actions: usize,
+    /// The catalog the audit was made with: action ids in the verdicts and
+    /// findings are its ids, and renderers name actions through it.
+    pub catalog: &'static Catalog,
     pub inputs: SnapshotPaths,
     pub trails: TrailCoverage,
     pub stats: IngestStats,
@@ -116,7 +116,7 @@ impl Audit {
     /// Applies a baseline: accepted findings stay in the report, marked, and
     /// no longer count for the exit status.
     pub fn apply_baseline(&mut self, b: crate::baseline::Baseline, today: chrono::NaiveDate) {
-        let applied = b.apply(&self.findings, today);
+        let applied = b.apply(self.catalog, &self.findings, today);
         self.baseline = Some((b, applied));
     }
 
@@ -168,7 +168,8 @@ fn hash_inputs(paths: &SnapshotPaths) -> Result<Vec<InputHash>, AuditError> {
         .collect()
 }
 
-/// Runs the offline audit with the shipped rules and default settings.
+/// Runs the offline audit with the embedded catalog, the shipped rules and
+/// default settings.
 pub fn run(paths: &SnapshotPaths, opts: &AuditOptions) -> Result<Audit, AuditError> {
     let settings = Settings::default();
     let cat = Catalog::embedded();
@@ -296,9 +297,7 @@ pub fn run_with(
         input_hashes,
         generated_at: now,
         window,
-        catalog_date: cat.date().to_string(),
-        catalog_source: cat.source().to_string(),
-        catalog_actions: cat.len(),
+        catalog: cat,
         inputs: paths.clone(),
         trails: trail_cov,
         stats,

@@ -16,7 +16,7 @@
 //!     expires: 2026-12-31             # last day the entry accepts
 //! ```
 
-use crate::catalog::{wildcard_match, wildcard_match_case_sensitive};
+use crate::catalog::{wildcard_match, wildcard_match_case_sensitive, Catalog};
 use crate::rules::Finding;
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -172,8 +172,9 @@ impl Baseline {
     }
 
     /// Decides which findings a baseline accepts on `today`. An entry accepts
-    /// through its `expires` day and stops the day after.
-    pub fn apply(&self, findings: &[Finding], today: NaiveDate) -> Applied {
+    /// through its `expires` day and stops the day after. `cat` is the
+    /// catalog the findings were made with.
+    pub fn apply(&self, cat: &Catalog, findings: &[Finding], today: NaiveDate) -> Applied {
         let live: Vec<bool> = self.accepted.iter().map(|e| today <= e.expires).collect();
         let mut out = Applied {
             expired_entries: (0..self.accepted.len()).filter(|&i| !live[i]).collect(),
@@ -184,7 +185,7 @@ impl Baseline {
             let mut by_live = None;
             let mut by_expired = None;
             for (ei, e) in self.accepted.iter().enumerate() {
-                if !e.matches(f) {
+                if !e.matches(cat, f) {
                     continue;
                 }
                 if live[ei] {
@@ -214,12 +215,11 @@ impl Baseline {
 impl Entry {
     /// Whether the entry covers the finding, ignoring its expiry. A finding
     /// without actions (a dormant principal, a stale key) is covered by the
-    /// rule and principal alone.
-    pub fn matches(&self, f: &Finding) -> bool {
+    /// rule and principal alone. `cat` names the finding's actions.
+    pub fn matches(&self, cat: &Catalog, f: &Finding) -> bool {
         self.rule == f.rule
             && wildcard_match_case_sensitive(&self.principal, &f.principal)
             && self.actions.as_ref().is_none_or(|patterns| {
-                let cat = crate::catalog::Catalog::embedded();
                 f.actions
                     .iter()
                     .all(|&a| patterns.iter().any(|p| wildcard_match(p, cat.name(a))))
@@ -318,12 +318,22 @@ mod tests {
 
     #[test]
     fn principal_is_case_sensitive_actions_are_not() {
+        let cat = Catalog::embedded();
         let e = entry("arn:aws:iam::1:role/app-*", Some(&["EC2:*"]));
-        assert!(e.matches(&finding("arn:aws:iam::1:role/app-x", &["ec2:RunInstances"])));
-        assert!(!e.matches(&finding("arn:aws:iam::1:role/App-x", &["ec2:RunInstances"])));
-        assert!(!e.matches(&finding(
-            "arn:aws:iam::1:role/app-x",
-            &["ec2:RunInstances", "s3:GetObject"]
-        )));
+        assert!(e.matches(
+            cat,
+            &finding("arn:aws:iam::1:role/app-x", &["ec2:RunInstances"])
+        ));
+        assert!(!e.matches(
+            cat,
+            &finding("arn:aws:iam::1:role/App-x", &["ec2:RunInstances"])
+        ));
+        assert!(!e.matches(
+            cat,
+            &finding(
+                "arn:aws:iam::1:role/app-x",
+                &["ec2:RunInstances", "s3:GetObject"]
+            )
+        ));
     }
 }

@@ -3,7 +3,7 @@
 //! Only identifiers are handled: no secret value is ever read.
 
 use crate::audit::Audit;
-use crate::catalog::{wildcard_match_case_sensitive, ActionId, Catalog};
+use crate::catalog::{wildcard_match_case_sensitive, ActionId};
 use crate::policy::arn_match::patterns_intersect;
 use std::collections::BTreeMap;
 
@@ -124,7 +124,7 @@ fn matches(pattern: &str, entry: &SecretEntry) -> bool {
 
 /// Builds the view from an audit.
 pub fn build(audit: &Audit) -> SecretsView {
-    let cat = Catalog::embedded();
+    let cat = audit.catalog;
     let ids = |k: SecretKind| -> Vec<ActionId> {
         k.read_actions()
             .iter()

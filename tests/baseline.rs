@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use chrono::NaiveDate;
 use leastpriv::audit::{self, Audit, AuditOptions};
 use leastpriv::baseline::{Applied, Baseline, BaselineError};
+use leastpriv::catalog::Catalog;
 use leastpriv::ingest::snapshot::{Overrides, SnapshotPaths};
 use leastpriv::rules::{Finding, Severity};
 
@@ -65,7 +66,7 @@ fn fails(applied: &Applied, findings: &[Finding], min: Severity) -> bool {
 fn accepted_finding_is_no_longer_kept() {
     let f = &demo().findings;
     let b = load("accepted.yaml");
-    let a = b.apply(f, today());
+    let a = b.apply(Catalog::embedded(), f, today());
     let unused = find(f, "unused-permissions", "role/legacy-batch");
     assert!(a.accepted.contains(&(unused, 0)), "{a:?}");
     assert!(!a.kept.contains(&unused));
@@ -89,7 +90,7 @@ fn entry_whose_actions_do_not_cover_the_finding_accepts_nothing() {
     let mut b = load("accepted.yaml");
     // The legacy-batch finding also lists S3 actions: `ec2:*` alone does not cover it.
     b.accepted[0].actions = Some(vec!["ec2:*".into()]);
-    let a = b.apply(f, today());
+    let a = b.apply(Catalog::embedded(), f, today());
     let unused = find(f, "unused-permissions", "role/legacy-batch");
     assert!(a.kept.contains(&unused));
     assert!(!a.accepted.iter().any(|x| x.1 == 0));
@@ -99,7 +100,7 @@ fn entry_whose_actions_do_not_cover_the_finding_accepts_nothing() {
 #[test]
 fn wildcard_principal_accepts() {
     let f = &demo().findings;
-    let a = load("accepted.yaml").apply(f, today());
+    let a = load("accepted.yaml").apply(Catalog::embedded(), f, today());
     let dormant = find(f, "dormant-principal", "role/legacy-batch");
     assert!(a.accepted.contains(&(dormant, 1)), "{a:?}");
 }
@@ -111,12 +112,16 @@ fn expired_entry_fails_again_and_is_reported() {
     let stale = find(f, "stale-access-key", "user/ci-deploy");
 
     // On its last day the entry still accepts.
-    let on_the_day = b.apply(f, NaiveDate::from_ymd_opt(2026, 6, 30).expect("a date"));
+    let on_the_day = b.apply(
+        Catalog::embedded(),
+        f,
+        NaiveDate::from_ymd_opt(2026, 6, 30).expect("a date"),
+    );
     assert!(on_the_day.accepted.contains(&(stale, 2)));
     assert!(on_the_day.expired_entries.is_empty());
 
     // The day after, the finding is kept again and the entry is reported.
-    let a = b.apply(f, today());
+    let a = b.apply(Catalog::embedded(), f, today());
     assert!(a.kept.contains(&stale));
     assert_eq!(a.expired_entries, vec![2]);
     assert_eq!(a.reopened, vec![(stale, 2)]);
@@ -131,7 +136,7 @@ fn expired_entry_fails_again_and_is_reported() {
 
 #[test]
 fn entry_matching_nothing_is_reported_unused() {
-    let a = load("accepted.yaml").apply(&demo().findings, today());
+    let a = load("accepted.yaml").apply(Catalog::embedded(), &demo().findings, today());
     assert_eq!(a.unused_entries, vec![3]);
 }
 
@@ -141,7 +146,7 @@ fn exit_status_counts_kept_findings_only() {
         demo().findings[find(&demo().findings, "dormant-principal", "role/legacy-batch")].clone(),
     ];
     let b = load("accepted.yaml");
-    let a = b.apply(&f, today());
+    let a = b.apply(Catalog::embedded(), &f, today());
     assert!(a.kept.is_empty());
     assert!(!fails(&a, &f, Severity::Info));
     // Without the baseline the same finding fails `--fail-on high`.

@@ -52,7 +52,7 @@ fn markdown_carries_what_a_reviewer_needs() {
     for h in &demo().input_hashes {
         assert!(md.contains(&h.sha256), "markdown lacks the sha256 of {h:?}");
     }
-    assert!(md.contains(&demo().catalog_date));
+    assert!(md.contains(demo().catalog.date()));
     // Findings most urgent first: the first finding is a critical one.
     let first = md.find("**CRITICAL**").expect("a critical finding");
     for s in ["**HIGH**", "**MEDIUM**", "**LOW**"] {

@@ -27,6 +27,7 @@ mod trails;
 pub use aws::AwsOptions;
 use manifest::{Gap, Manifest};
 
+use crate::catalog::Catalog;
 use crate::progress::ProgressHandle;
 use std::path::{Path, PathBuf};
 
@@ -48,6 +49,8 @@ pub enum EventSource {
 #[derive(Clone, Debug)]
 pub struct PullOptions {
     pub out: PathBuf,
+    /// The catalog the activity store's rows are mapped with.
+    pub catalog: &'static Catalog,
     pub aws: AwsOptions,
     /// Window, Unix seconds.
     pub since: i64,
@@ -336,7 +339,7 @@ fn save_athena_activity(
     m: &mut Manifest,
 ) -> Result<(), PullError> {
     use crate::usage::store;
-    let cat = crate::catalog::Catalog::embedded();
+    let cat = opts.catalog;
     let mapper = crate::usage::mapping::EventMapper::embedded(cat)
         .map_err(|e| PullError::Usage(e.to_string()))?;
     let mut activity = crate::usage::Activity::default();
@@ -370,7 +373,7 @@ fn save_athena_activity(
 /// audit need not parse them again.
 fn save_activity(opts: &PullOptions, dir: &Path) -> Result<(), PullError> {
     use crate::usage::store;
-    let cat = crate::catalog::Catalog::embedded();
+    let cat = opts.catalog;
     let mapper = crate::usage::mapping::EventMapper::embedded(cat)
         .map_err(|e| PullError::Usage(e.to_string()))?;
     let logs = vec![dir.join("cloudtrail")];

@@ -539,7 +539,7 @@ fn empty_subject(
 /// Each recommendation is built on its own, in parallel (order kept).
 pub fn recommend(audit: &Audit) -> Vec<Recommendation> {
     use rayon::prelude::*;
-    let cat = Catalog::embedded();
+    let cat = audit.catalog;
     // Findings by principal, once: looking through every finding for each
     // principal grew with their product (10,000 principals × their findings).
     let mut findings: HashMap<&str, Vec<&Finding>> = HashMap::new();

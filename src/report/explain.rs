@@ -2,7 +2,6 @@
 //! use, and the verdict.
 
 use crate::audit::Audit;
-use crate::catalog::Catalog;
 use crate::model::Effect;
 use crate::policy::grants::statement;
 use crate::policy::PolicyRef;
@@ -20,7 +19,7 @@ pub fn render(
     principal: &str,
     action: Option<&str>,
 ) -> Result<String, UnknownPrincipal> {
-    let cat = Catalog::embedded();
+    let cat = audit.catalog;
     let ap = audit
         .principals
         .iter()

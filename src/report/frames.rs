@@ -2,7 +2,6 @@
 //! verdict and evidence, for analysts' own tools.
 
 use crate::audit::Audit;
-use crate::catalog::Catalog;
 use crate::util::time;
 use polars::prelude::*;
 
@@ -49,7 +48,7 @@ struct Rows {
 /// One row per principal and action: every granted action (used, unused or
 /// unobservable) and every refused or failed attempt.
 pub fn principal_actions(audit: &Audit) -> PolarsResult<DataFrame> {
-    let cat = Catalog::embedded();
+    let cat = audit.catalog;
     let mut r = Rows::default();
     for ap in &audit.principals {
         let a = &ap.verdicts;

@@ -35,7 +35,8 @@ pub enum Schema {
 /// [`ActionNames`] (v1) or [`ActionSetV2`] (v2). Built from ids in
 /// ascending order.
 pub trait ActionList: Serialize {
-    fn from_ids(ids: Vec<ActionId>) -> Self;
+    /// The list of `ids`, named through `cat` when written.
+    fn from_ids(cat: &'static Catalog, ids: Vec<ActionId>) -> Self;
 }
 
 /// The audit document: [`AuditV1`] and [`AuditV2`] differ in `L`, their
@@ -274,11 +275,11 @@ fn attempt(cat: &Catalog, a: &crate::verdict::Attempt) -> AttemptV1 {
 /// A list of actions, serialized as their `service:Action` names. Ids, not
 /// strings, until written: an account's unused lists run to millions of
 /// entries, and the report is streamed rather than built as text.
-pub struct ActionNames(pub Vec<crate::catalog::ActionId>);
+pub struct ActionNames(&'static Catalog, Vec<ActionId>);
 
 impl ActionList for ActionNames {
-    fn from_ids(ids: Vec<ActionId>) -> Self {
-        ActionNames(ids)
+    fn from_ids(cat: &'static Catalog, ids: Vec<ActionId>) -> Self {
+        ActionNames(cat, ids)
     }
 }
 
@@ -286,12 +287,12 @@ impl ActionList for ActionNames {
 /// where each service is `"*"`, `{"except": [names]}` or `[names]`
 /// (names without the prefix), whichever is shortest. Ids in ascending
 /// order.
-pub struct ActionSetV2(pub Vec<ActionId>);
+pub struct ActionSetV2(&'static Catalog, Vec<ActionId>);
 
 impl ActionList for ActionSetV2 {
-    fn from_ids(ids: Vec<ActionId>) -> Self {
+    fn from_ids(cat: &'static Catalog, ids: Vec<ActionId>) -> Self {
         debug_assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids ascending");
-        ActionSetV2(ids)
+        ActionSetV2(cat, ids)
     }
 }
 
@@ -345,23 +346,23 @@ fn service_runs<'i>(
 impl Serialize for ActionSetV2 {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(Some(2))?;
-        m.serialize_entry("count", &self.0.len())?;
-        m.serialize_entry("by_service", &ByService(&self.0))?;
+        m.serialize_entry("count", &self.1.len())?;
+        m.serialize_entry("by_service", &ByService(self.0, &self.1))?;
         m.end()
     }
 }
 
-struct ByService<'a>(&'a [ActionId]);
+struct ByService<'a>(&'a Catalog, &'a [ActionId]);
 
 impl Serialize for ByService<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let cat = Catalog::embedded();
+        let cat = self.0;
         let mut m = s.serialize_map(None)?;
-        for (index, run, form) in service_runs(cat, self.0) {
+        for (index, run, form) in service_runs(cat, self.1) {
             let svc = &cat.services()[index];
             match form {
                 ServiceForm::All => m.serialize_entry(svc.prefix, "*")?,
-                ServiceForm::List => m.serialize_entry(svc.prefix, &Names(run))?,
+                ServiceForm::List => m.serialize_entry(svc.prefix, &Names(cat, run))?,
                 ServiceForm::Except => {
                     let mut held = run.iter().peekable();
                     let missing: Vec<ActionId> = svc
@@ -375,7 +376,7 @@ impl Serialize for ByService<'_> {
                             }
                         })
                         .collect();
-                    m.serialize_entry(svc.prefix, &Except(&missing))?
+                    m.serialize_entry(svc.prefix, &Except(cat, &missing))?
                 }
             }
         }
@@ -384,37 +385,37 @@ impl Serialize for ByService<'_> {
 }
 
 /// Action names without their service prefix.
-struct Names<'a>(&'a [ActionId]);
+struct Names<'a>(&'a Catalog, &'a [ActionId]);
 
 impl Serialize for Names<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let cat = Catalog::embedded();
-        s.collect_seq(self.0.iter().map(|&id| cat.action(id).name))
+        let cat = self.0;
+        s.collect_seq(self.1.iter().map(|&id| cat.action(id).name))
     }
 }
 
-struct Except<'a>(&'a [ActionId]);
+struct Except<'a>(&'a Catalog, &'a [ActionId]);
 
 impl Serialize for Except<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(Some(1))?;
-        m.serialize_entry("except", &Names(self.0))?;
+        m.serialize_entry("except", &Names(self.0, self.1))?;
         m.end()
     }
 }
 
 /// v2's `catalog_services`: the services (indexes into
 /// [`Catalog::services`], ascending) whose every action it lists.
-pub struct CatalogServicesV2(Vec<usize>);
+pub struct CatalogServicesV2(&'static Catalog, Vec<usize>);
 
 impl Serialize for CatalogServicesV2 {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let cat = Catalog::embedded();
-        let mut m = s.serialize_map(Some(self.0.len()))?;
-        for &i in &self.0 {
+        let cat = self.0;
+        let mut m = s.serialize_map(Some(self.1.len()))?;
+        for &i in &self.1 {
             let svc = &cat.services()[i];
             let ids: Vec<ActionId> = svc.action_ids().collect();
-            m.serialize_entry(svc.prefix, &Names(&ids))?;
+            m.serialize_entry(svc.prefix, &Names(cat, &ids))?;
         }
         m.end()
     }
@@ -423,7 +424,7 @@ impl Serialize for CatalogServicesV2 {
 /// The services that some principal's v2 action sets write as `"*"` or
 /// `except`: a pass over the principals before they are written, since
 /// `catalog_services` must list them and the report is streamed.
-fn catalog_services(cat: &Catalog, audit: &Audit) -> CatalogServicesV2 {
+fn catalog_services(cat: &'static Catalog, audit: &Audit) -> CatalogServicesV2 {
     let mut named = vec![false; cat.services().len()];
     let mut ids = Vec::new();
     for ap in &audit.principals {
@@ -447,6 +448,7 @@ fn catalog_services(cat: &Catalog, audit: &Audit) -> CatalogServicesV2 {
         }
     }
     CatalogServicesV2(
+        cat,
         named
             .iter()
             .enumerate()
@@ -457,24 +459,27 @@ fn catalog_services(cat: &Catalog, audit: &Audit) -> CatalogServicesV2 {
 
 impl Serialize for ActionNames {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let cat = Catalog::embedded();
-        s.collect_seq(self.0.iter().map(|&id| cat.name(id)))
+        let cat = self.0;
+        s.collect_seq(self.1.iter().map(|&id| cat.name(id)))
     }
 }
 
 /// A finding's actions (`Finding::actions`), borrowed, serialized as their
-/// names.
-pub struct SharedNames<'a>(pub &'a [ActionId]);
+/// names in the audit's catalog.
+pub struct SharedNames<'a>(pub &'a Catalog, pub &'a [ActionId]);
 
 impl Serialize for SharedNames<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let cat = Catalog::embedded();
-        s.collect_seq(self.0.iter().map(|&id| cat.name(id)))
+        let cat = self.0;
+        s.collect_seq(self.1.iter().map(|&id| cat.name(id)))
     }
 }
 
 /// One principal's part of the document, built when it is written.
-fn principal<L: ActionList>(cat: &Catalog, ap: &crate::audit::AuditedPrincipal) -> PrincipalDoc<L> {
+fn principal<L: ActionList>(
+    cat: &'static Catalog,
+    ap: &crate::audit::AuditedPrincipal,
+) -> PrincipalDoc<L> {
     let a = &ap.verdicts;
     let mut reasons: BTreeMap<String, Vec<ActionId>> = BTreeMap::new();
     for (id, why) in a.unobservable().iter() {
@@ -504,11 +509,11 @@ fn principal<L: ActionList>(cat: &Catalog, ap: &crate::audit::AuditedPrincipal) 
                 invoked_by: u.stats.invoked_by.clone(),
             })
             .collect(),
-        unused: L::from_ids(a.unused().iter().collect()),
-        unobservable: L::from_ids(a.unobservable().iter().map(|(id, _)| *id).collect()),
+        unused: L::from_ids(cat, a.unused().iter().collect()),
+        unobservable: L::from_ids(cat, a.unobservable().iter().map(|(id, _)| *id).collect()),
         unobservable_reasons: reasons
             .into_iter()
-            .map(|(why, ids)| (why, L::from_ids(ids)))
+            .map(|(why, ids)| (why, L::from_ids(cat, ids)))
             .collect(),
         denied: a.denied.iter().map(|d| attempt(cat, d)).collect(),
         failed: a.failed.iter().map(|d| attempt(cat, d)).collect(),
@@ -575,7 +580,7 @@ pub struct PrincipalsDoc<'a, L>(&'a Audit, PhantomData<L>);
 
 impl<L: ActionList> Serialize for PrincipalsDoc<'_, L> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let cat = Catalog::embedded();
+        let cat = self.0.catalog;
         s.collect_seq(self.0.principals.iter().map(|ap| principal::<L>(cat, ap)))
     }
 }
@@ -597,7 +602,7 @@ impl Serialize for FindingsV1<'_> {
             score: (f.score * 10.0).round() / 10.0,
             principal: &f.principal,
             kind: f.kind.as_str(),
-            actions: SharedNames(&f.actions),
+            actions: SharedNames(audit.catalog, &f.actions),
             message: &f.message,
             evidence: &f.evidence,
             remediation: &f.remediation,
@@ -611,9 +616,9 @@ pub fn tool(audit: &Audit) -> ToolV1 {
     ToolV1 {
         name: "leastpriv",
         version: env!("CARGO_PKG_VERSION"),
-        catalog_date: audit.catalog_date.clone(),
-        catalog_source: audit.catalog_source.clone(),
-        catalog_actions: audit.catalog_actions,
+        catalog_date: audit.catalog.date().to_string(),
+        catalog_source: audit.catalog.source().to_string(),
+        catalog_actions: audit.catalog.len(),
     }
 }
 
@@ -637,7 +642,7 @@ pub fn build(audit: &Audit) -> AuditV1<'_> {
 
 /// Builds the v2 document.
 pub fn build_v2(audit: &Audit) -> AuditV2<'_> {
-    let services = catalog_services(Catalog::embedded(), audit);
+    let services = catalog_services(audit.catalog, audit);
     build_doc(audit, SCHEMA_V2, Some(services))
 }
 
@@ -646,7 +651,7 @@ fn build_doc<'a, L: ActionList>(
     schema: &'static str,
     catalog_services: Option<CatalogServicesV2>,
 ) -> AuditDoc<'a, L> {
-    let cat = Catalog::embedded();
+    let cat = audit.catalog;
     let s = &audit.stats;
     let t = &audit.trails;
     AuditDoc {
@@ -810,7 +815,7 @@ mod tests {
         // Everything but one action of a service is that one, excepted.
         let mut most = kms.clone();
         let gone = most.remove(3);
-        let text = serde_json::to_value(ActionSetV2::from_ids(most)).expect("json");
+        let text = serde_json::to_value(ActionSetV2::from_ids(cat, most)).expect("json");
         assert_eq!(
             text,
             serde_json::json!({

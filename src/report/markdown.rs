@@ -313,7 +313,7 @@ fn findings_blocks(audit: &Audit, out: &mut Vec<Block>) {
                 if j > 0 {
                     l.push(text(", "));
                 }
-                l.push(code(crate::catalog::Catalog::embedded().name(*a)));
+                l.push(code(audit.catalog.name(*a)));
             }
             if f.actions.len() > FINDING_ACTIONS {
                 l.push(text(format!(
@@ -694,7 +694,9 @@ fn reproduce_blocks(audit: &Audit, out: &mut Vec<Block>) {
         ))],
         vec![text(format!(
             "Action catalog: {} as of {} ({} actions)",
-            audit.catalog_source, audit.catalog_date, audit.catalog_actions
+            audit.catalog.source(),
+            audit.catalog.date(),
+            audit.catalog.len()
         ))],
         vec![text(format!("Generated at: {}", time(audit.generated_at)))],
     ]));
@@ -750,7 +752,7 @@ fn reproduce_blocks(audit: &Audit, out: &mut Vec<Block>) {
 
 /// The report as a document, shared by the Markdown and HTML renderers.
 pub(crate) fn document(audit: &Audit) -> Vec<Block> {
-    let cat = Catalog::embedded();
+    let cat = audit.catalog;
     let mut out = vec![Block::Heading(
         1,
         "leastpriv audit report".into(),
@@ -760,8 +762,8 @@ pub(crate) fn document(audit: &Audit) -> Vec<Block> {
         "Generated {} by leastpriv {} with the AWS action catalog from {} as of {}.",
         time(audit.generated_at),
         env!("CARGO_PKG_VERSION"),
-        audit.catalog_source,
-        audit.catalog_date
+        audit.catalog.source(),
+        audit.catalog.date()
     ))]));
     out.push(para(window_line(audit)));
     out.push(Block::Heading(2, "Summary".into(), "summary".into()));

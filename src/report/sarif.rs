@@ -273,7 +273,7 @@ pub fn build(audit: &Audit) -> Log<'_> {
                         &f.principal,
                         &f.actions
                             .iter()
-                            .map(|&id| crate::catalog::Catalog::embedded().name(id))
+                            .map(|&id| audit.catalog.name(id))
                             .collect::<Vec<_>>(),
                     ),
                 )]
@@ -284,7 +284,7 @@ pub fn build(audit: &Audit) -> Log<'_> {
                     score: (f.score * 10.0).round() / 10.0,
                     principal: f.principal.clone(),
                     kind: f.kind.as_str(),
-                    actions: super::json::SharedNames(&f.actions),
+                    actions: super::json::SharedNames(audit.catalog, &f.actions),
                 },
             }
         })

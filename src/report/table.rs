@@ -1,7 +1,6 @@
 //! The terminal table for engineers: one row per principal.
 
 use crate::audit::Audit;
-use crate::catalog::Catalog;
 use crate::util::time;
 use comfy_table::{
     presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, ColumnConstraint, ContentArrangement, Table,
@@ -130,7 +129,7 @@ fn render_rows(rows: Vec<Vec<String>>, width: u16) -> String {
 
 /// Renders the audit as a table with a summary; `width` bounds the table.
 pub fn render(audit: &Audit, width: u16) -> String {
-    let cat = Catalog::embedded();
+    let cat = audit.catalog;
     let rows: Vec<Vec<String>> = audit
         .principals
         .iter()

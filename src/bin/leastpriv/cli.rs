@@ -202,6 +202,7 @@ impl AwsArgs {
         use leastpriv::pull::EventSource;
         leastpriv::pull::PullOptions {
             out,
+            catalog: leastpriv::catalog::Catalog::embedded(),
             aws: leastpriv::pull::AwsOptions {
                 profile: self.profile.clone(),
                 regions: self.regions.clone(),
