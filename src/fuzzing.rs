@@ -1,6 +1,6 @@
 //! Entry points of the fuzz targets (`fuzz/`), kept in the library so that
-//! the regression test (`tests/fuzz_regressions.rs`) runs every input a
-//! fuzzer once crashed on through exactly the same code.
+//! the regression test (`tests/integration/fuzz_regressions.rs`) runs every
+//! input a fuzzer once crashed on through exactly the same code.
 //!
 //! Each takes arbitrary bytes and must return without panicking, whatever
 //! they are; wrong input is an `Err` or a problem in the result, never a crash.

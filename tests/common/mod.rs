@@ -3,9 +3,6 @@
 //! `SOURCE_DATE_EPOCH`, and output with the repository and temp paths replaced
 //! by `[REPO]` and `[TMP]` so that snapshots do not depend on the machine.
 
-// Each test crate uses a different part of this module.
-#![allow(dead_code)]
-
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 

@@ -2,10 +2,8 @@
 //! with tests/support/moto_leastpriv.py, seeded by tests/support/seed.py
 //! through the AWS APIs. Each test has its own server.
 
-mod common;
-
-use common::moto::Moto;
-use common::{leastpriv, Leastpriv};
+use crate::common::moto::Moto;
+use crate::common::{leastpriv, Leastpriv};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -19,7 +17,7 @@ fn with_env(mut cmd: Leastpriv, moto: &Moto) -> Leastpriv {
     cmd
 }
 
-fn pull(moto: &Moto, out: &Path, extra: &[&str]) -> common::Run {
+fn pull(moto: &Moto, out: &Path, extra: &[&str]) -> crate::common::Run {
     with_env(leastpriv(), moto)
         .arg("pull")
         .arg("--out")
@@ -468,7 +466,7 @@ fn assume_role_pulls_one_snapshot_per_account_and_stays_within_its_policy() {
     // The auditor's own least privilege: every call it made is in
     // docs/leastpriv-policy.json, and every action there was needed.
     let policy: Value = serde_json::from_slice(
-        &std::fs::read(common::repo().join("docs/leastpriv-policy.json")).unwrap(),
+        &std::fs::read(crate::common::repo().join("docs/leastpriv-policy.json")).unwrap(),
     )
     .unwrap();
     let allowed: BTreeSet<String> = policy["Statement"]
@@ -765,7 +763,7 @@ fn athena_aggregates_where_the_logs_are_and_feeds_the_activity_store() {
     assert_eq!(pages, 2, "1,103 rows are two pages of 1,000");
     // The Athena calls are exactly those of docs/leastpriv-athena-policy.json.
     let policy: Value = serde_json::from_slice(
-        &std::fs::read(common::repo().join("docs/leastpriv-athena-policy.json")).unwrap(),
+        &std::fs::read(crate::common::repo().join("docs/leastpriv-athena-policy.json")).unwrap(),
     )
     .unwrap();
     let allowed: BTreeSet<String> = policy["Statement"]

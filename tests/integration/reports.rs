@@ -32,7 +32,7 @@ fn demo() -> &'static Audit {
 
 #[test]
 fn markdown_snapshot() {
-    insta::assert_snapshot!("demo_markdown", markdown::render(demo()));
+    assert_snapshot!("demo_markdown", markdown::render(demo()));
 }
 
 #[test]
@@ -72,7 +72,7 @@ fn markdown_says_when_trails_are_assumed() {
 fn sarif_snapshot() {
     let s = sarif::render(demo());
     assert!(s.len() < 200_000, "SARIF is {} bytes", s.len());
-    insta::assert_snapshot!("demo_sarif", s);
+    assert_snapshot!("demo_sarif", s);
 }
 
 #[test]

@@ -4,11 +4,9 @@
 //! Snapshots come from `tests/rules/`; configuration files are written to a
 //! temp directory, shown as `[TMP]` in the output.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::{leastpriv, repo, Run};
+use crate::common::{leastpriv, repo, Run};
 use serde_json::Value;
 
 const ACCOUNT_ARN: &str = "arn:aws:iam::111122223333:";

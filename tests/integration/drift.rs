@@ -181,8 +181,8 @@ fn removed_finding_and_moved_action_are_exactly_the_drift() {
     assert_eq!(p.newly_unused().count(), 0);
     assert!(p.denied_new.is_empty());
 
-    insta::assert_snapshot!("drift_text", files.scrub(&drift::report::text::render(&d)));
-    insta::assert_snapshot!("drift_json", files.scrub(&drift::report::json::render(&d)));
+    assert_snapshot!("drift_text", files.scrub(&drift::report::text::render(&d)));
+    assert_snapshot!("drift_json", files.scrub(&drift::report::json::render(&d)));
 
     // And back: the finding is new, the action newly unused.
     let back = drift::diff(&new_path, &old_path).expect("diff");
@@ -302,7 +302,7 @@ fn principals_added_removed_grants_and_denials() {
         }]
     );
     assert!(c.moved.is_empty());
-    insta::assert_snapshot!(
+    assert_snapshot!(
         "drift_principals_text",
         files.scrub(&drift::report::text::render(&d))
     );

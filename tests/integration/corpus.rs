@@ -6,12 +6,10 @@
 //! When the corpus is missing the test fails under `CI=true` and is skipped
 //! with a note otherwise.
 
-mod common;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::leastpriv;
+use crate::common::leastpriv;
 use serde_json::Value;
 
 fn corpus_dir() -> PathBuf {

@@ -9,12 +9,10 @@
 //! each snapshot contains. The report time is fixed by `SOURCE_DATE_EPOCH`
 //! (2026-11-01T00:00:00Z) in `common`, so credential ages are stable.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use common::{leastpriv, repo};
+use crate::common::{leastpriv, repo};
 use serde_json::Value;
 
 const ACCOUNT_ARN: &str = "arn:aws:iam::111122223333:";
@@ -372,5 +370,5 @@ fn demo_findings() {
             )
         })
         .collect();
-    insta::assert_snapshot!(lines.join("\n"));
+    assert_snapshot!("demo_findings", lines.join("\n"));
 }

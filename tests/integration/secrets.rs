@@ -1,8 +1,6 @@
 //! `leastpriv secrets`: who can read each secret, who did, who was refused.
 
-mod common;
-
-use common::leastpriv;
+use crate::common::leastpriv;
 use serde_json::Value;
 
 fn entry<'a>(doc: &'a Value, resource_suffix: &str) -> &'a Value {
@@ -68,7 +66,7 @@ fn demo_secrets_json() {
 fn demo_secrets_table() {
     let run = leastpriv().args(["secrets", "fixtures/demo"]).run();
     run.code(0);
-    insta::assert_snapshot!("demo_secrets_table", run.stdout);
+    assert_snapshot!("demo_secrets_table", run.stdout);
 }
 
 #[test]

@@ -1,8 +1,6 @@
 //! Using the tool as a person would: logging, quiet mode, completions, man page.
 
-mod common;
-
-use common::leastpriv;
+use crate::common::leastpriv;
 
 #[test]
 fn verbose_logs_counts_on_stderr_and_keeps_stdout_clean() {

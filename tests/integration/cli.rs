@@ -2,9 +2,7 @@
 //! demo account, exit codes, input errors, `--output`, input overrides, the
 //! time window, and damaged CloudTrail input.
 
-mod common;
-
-use common::{fixture, leastpriv};
+use crate::common::{fixture, leastpriv};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -14,14 +12,14 @@ use sha2::{Digest, Sha256};
 fn help() {
     let run = leastpriv().arg("--help").run();
     run.code(0);
-    insta::assert_snapshot!("help", run.stdout);
+    assert_snapshot!("help", run.stdout);
 }
 
 #[test]
 fn audit_help() {
     let run = leastpriv().args(["audit", "--help"]).run();
     run.code(0);
-    insta::assert_snapshot!("audit_help", run.stdout);
+    assert_snapshot!("audit_help", run.stdout);
 }
 
 #[test]
@@ -31,7 +29,7 @@ fn demo_table() {
         .run();
     run.code(0);
     assert_eq!(run.stderr, "", "a clean snapshot prints no warnings");
-    insta::assert_snapshot!("demo_table", run.stdout);
+    assert_snapshot!("demo_table", run.stdout);
 }
 
 /// The demo report is about 4 MB, mostly lists of thousands of unused
@@ -44,17 +42,17 @@ fn demo_json() {
     assert_eq!(report["schema"], "leastpriv.audit/v1");
     assert_eq!(report["generated_at"], "2026-11-01T00:00:00Z");
     abbreviate(&mut report);
-    insta::assert_json_snapshot!("demo_json", report);
+    assert_json_snapshot!("demo_json", report);
 }
 
 /// `--json-schema v2`: the same audit with each unused and unobservable
-/// list grouped by service (tests/drift.rs checks that it expands to v1).
+/// list grouped by service (tests/integration/drift.rs checks that it expands to v1).
 #[test]
 fn demo_json_v2() {
     let mut report = demo_report(&["--json-schema", "v2"]);
     assert_eq!(report["schema"], "leastpriv.audit/v2");
     abbreviate_objects(&mut report);
-    insta::assert_json_snapshot!("demo_json_v2", report);
+    assert_json_snapshot!("demo_json_v2", report);
 }
 
 /// `leastpriv audit fixtures/demo --format json` with `extra` arguments,
@@ -205,14 +203,14 @@ fn shorten(v: &mut Value, objects: bool) {
 fn catalog_summary() {
     let run = leastpriv().arg("catalog").run();
     run.code(0);
-    insta::assert_snapshot!("catalog_summary", run.stdout);
+    assert_snapshot!("catalog_summary", run.stdout);
 }
 
 #[test]
 fn catalog_lookup() {
     let run = leastpriv().args(["catalog", "s3:GetObjectT*"]).run();
     run.code(0);
-    insta::assert_snapshot!("catalog_lookup", run.stdout);
+    assert_snapshot!("catalog_lookup", run.stdout);
 }
 
 #[test]
@@ -235,7 +233,7 @@ fn explain_support_agent_create_access_key() {
         ])
         .run();
     run.code(0);
-    insta::assert_snapshot!("explain_support_agent_create_access_key", run.stdout);
+    assert_snapshot!("explain_support_agent_create_access_key", run.stdout);
 }
 
 #[test]
@@ -244,7 +242,7 @@ fn explain_orders_api() {
         .args(["explain", "fixtures/demo", "--principal", "orders-api"])
         .run();
     run.code(0);
-    insta::assert_snapshot!("explain_orders_api", run.stdout);
+    assert_snapshot!("explain_orders_api", run.stdout);
 }
 
 #[test]
@@ -260,7 +258,7 @@ fn explain_bob_secret_is_denied_by_policy() {
         ])
         .run();
     run.code(0);
-    insta::assert_snapshot!("explain_bob_secret", run.stdout);
+    assert_snapshot!("explain_bob_secret", run.stdout);
 }
 
 #[test]

@@ -3,9 +3,7 @@
 //! same window reads it instead of the logs, and refuses or re-reads when it
 //! does not fit.
 
-mod common;
-
-use common::{leastpriv, repo};
+use crate::common::{leastpriv, repo};
 use polars::prelude::*;
 use std::path::Path;
 

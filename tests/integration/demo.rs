@@ -4,11 +4,9 @@
 //! the principal kinds, the identities that must not become principals, and
 //! the coverage counters (duplicates, digest files).
 
-mod common;
-
 use std::sync::OnceLock;
 
-use common::leastpriv;
+use crate::common::leastpriv;
 use serde_json::Value;
 
 fn report() -> &'static Value {

@@ -1,8 +1,6 @@
 //! CSV and Parquet exports: one row per principal × action with verdict and evidence.
 
-mod common;
-
-use common::leastpriv;
+use crate::common::leastpriv;
 use polars::prelude::*;
 
 #[test]

@@ -3,9 +3,7 @@
 //! counts, `--strict` turns problems into exit 2, and inputs that cannot be
 //! audited at all exit 2 with the file and place, never a panic.
 
-mod common;
-
-use common::leastpriv;
+use crate::common::leastpriv;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::Path;

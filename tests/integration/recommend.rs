@@ -422,16 +422,16 @@ fn removed_actions_per_service_add_up() {
 fn snapshot_orders_api() {
     let (_, recs) = demo();
     let r = rec(recs, IdentityType::Role, "orders-api");
-    insta::assert_snapshot!("orders_api_document", document_json(&r.document));
-    insta::assert_snapshot!("orders_api_diff", r.diff);
+    assert_snapshot!("orders_api_document", document_json(&r.document));
+    assert_snapshot!("orders_api_diff", r.diff);
 }
 
 #[test]
 fn snapshot_support_agent() {
     let (_, recs) = demo();
     let r = rec(recs, IdentityType::Role, "support-agent");
-    insta::assert_snapshot!("support_agent_document", document_json(&r.document));
-    insta::assert_snapshot!("support_agent_diff", r.diff);
+    assert_snapshot!("support_agent_document", document_json(&r.document));
+    assert_snapshot!("support_agent_diff", r.diff);
 }
 
 mod generated {

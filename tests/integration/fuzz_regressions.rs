@@ -2,9 +2,7 @@
 //! tests/fixtures/fuzz/TARGET/ and run through the target's exact code.
 //! Hand-made hard cases sit beside them from the start.
 
-mod common;
-
-use common::repo;
+use crate::common::repo;
 
 fn run_all(target: &str, f: fn(&[u8])) -> usize {
     let dir = repo().join("tests/fixtures/fuzz").join(target);

@@ -1,9 +1,7 @@
 //! The nightly CI mode end to end from the CLI: `--baseline`, `diff`, and
 //! `recommend` writing reviewable files.
 
-mod common;
-
-use common::leastpriv;
+use crate::common::leastpriv;
 use serde_json::Value;
 
 fn write_baseline(dir: &std::path::Path, body: &str) -> std::path::PathBuf {
