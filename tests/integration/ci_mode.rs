@@ -293,13 +293,22 @@ fn report_formats_from_the_cli() {
             &text[..text.len().min(200)]
         );
     }
-    let run = leastpriv()
-        .args(["secrets", "fixtures/demo", "--format", "sarif"])
-        .run();
-    run.code(2);
-    assert!(
-        run.stderr.contains("not available for `secrets`"),
-        "{}",
-        run.stderr
-    );
+    // Each command offers only the formats it writes: the command line is
+    // rejected (exit 2, listing them) before any input is read.
+    for args in [
+        &["secrets", "fixtures/demo", "--format", "sarif"][..],
+        &["catalog", "--format", "markdown"],
+        &["diff", "old.json", "new.json", "--format", "html"],
+    ] {
+        let run = leastpriv().args(args).run();
+        run.code(2);
+        let format = args[args.len() - 1];
+        assert!(
+            run.stderr
+                .contains(&format!("invalid value '{format}' for '--format <FORMAT>'"))
+                && run.stderr.contains("[possible values: table, json]"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
 }

@@ -1,7 +1,7 @@
 //! `leastpriv audit`: granted vs used per principal and action, with
 //! findings, in the format asked for; `--live` pulls first.
 
-use crate::cli::{AwsArgs, Format, InputArgs, OutputArgs, SeverityArg};
+use crate::cli::{AwsArgs, InputArgs, SeverityArg};
 use crate::emit::{emit, emit_bytes, emit_with};
 use crate::input::audit;
 use anyhow::{Context, Result};
@@ -19,8 +19,12 @@ pub struct Args {
     /// activity.json), so later audits of the same window need not re-read the logs.
     #[arg(long)]
     pub save_activity: bool,
-    #[command(flatten)]
-    pub out: OutputArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write to FILE (atomically) instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
     /// With `--format json`: the document to write. `v1` lists every unused
     /// and unobservable action by name; `v2` groups them by service (`"*"`
     /// for all of one), a fraction of the size for broad grants [default: v1].
@@ -44,6 +48,23 @@ pub struct Args {
     pub snapshot_dir: Option<PathBuf>,
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+/// The formats `audit` writes.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    /// Markdown for reviews.
+    Markdown,
+    /// A self-contained HTML report.
+    Html,
+    /// SARIF 2.1.0 for code scanning.
+    Sarif,
+    /// One row per principal and action.
+    Csv,
+    /// The same rows as Parquet; needs `--output`.
+    Parquet,
 }
 
 /// `leastpriv.audit/v1` or `/v2`.
@@ -85,7 +106,7 @@ fn suggest_v2(result: &leastpriv::audit::Audit) {
 }
 
 pub fn run(mut a: Args) -> Result<ExitCode> {
-    let schema = match (a.json_schema, a.out.format) {
+    let schema = match (a.json_schema, a.format) {
         (None, _) => leastpriv::report::json::Schema::V1,
         (Some(s), Format::Json) => s.into(),
         (Some(_), other) => anyhow::bail!(
@@ -149,11 +170,11 @@ pub fn run(mut a: Args) -> Result<ExitCode> {
         }
     }
     timed("write the report", || -> Result<()> {
-        let text = match a.out.format {
+        let text = match a.format {
             Format::Csv | Format::Parquet => {
                 use leastpriv::report::frames;
-                let parquet = a.out.format == Format::Parquet;
-                if parquet && a.out.output.is_none() {
+                let parquet = a.format == Format::Parquet;
+                if parquet && a.output.is_none() {
                     anyhow::bail!("`--format parquet` needs `--output FILE`");
                 }
                 let mut df = frames::principal_actions(&result)?;
@@ -162,14 +183,14 @@ pub fn run(mut a: Args) -> Result<ExitCode> {
                 } else {
                     frames::csv(&mut df)?
                 };
-                emit_bytes(&bytes, a.out.output.as_deref()).context("writing the report")?;
+                emit_bytes(&bytes, a.output.as_deref()).context("writing the report")?;
                 String::new()
             }
             Format::Json => {
                 if a.json_schema.is_none() {
                     suggest_v2(&result);
                 }
-                emit_with(a.out.output.as_deref(), |w| {
+                emit_with(a.output.as_deref(), |w| {
                     leastpriv::report::json::write(&result, schema, w)
                 })
                 .context("writing the report")?;
@@ -189,8 +210,8 @@ pub fn run(mut a: Args) -> Result<ExitCode> {
                 leastpriv::report::table::render(&result, width)
             }
         };
-        if !matches!(a.out.format, Format::Csv | Format::Parquet | Format::Json) {
-            emit(&text, a.out.output.as_deref()).context("writing the report")?;
+        if !matches!(a.format, Format::Csv | Format::Parquet | Format::Json) {
+            emit(&text, a.output.as_deref()).context("writing the report")?;
         }
         Ok(())
     })?;

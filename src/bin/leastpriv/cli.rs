@@ -1,6 +1,7 @@
 //! The command line: the subcommands, and the argument groups several of
-//! them share (inputs, output, AWS); each subcommand's own arguments are in
-//! its module. CLI-only enums are converted to library types here.
+//! them share (inputs, AWS, severities); each subcommand's own arguments,
+//! among them `--format` with the formats it writes, are in its module.
+//! CLI-only enums are converted to library types here.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -50,17 +51,6 @@ pub enum Command {
     },
     /// Print the man page (roff).
     Man,
-}
-
-/// Where and how a report is written.
-#[derive(Args, Debug)]
-pub struct OutputArgs {
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-    /// Write to FILE (atomically) instead of standard output.
-    #[arg(long, short, value_name = "FILE")]
-    pub output: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -239,22 +229,6 @@ impl AwsArgs {
                 }),
         }
     }
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    Table,
-    Json,
-    /// Markdown for reviews (audit only).
-    Markdown,
-    /// A self-contained HTML report (audit only).
-    Html,
-    /// SARIF 2.1.0 for code scanning (audit only).
-    Sarif,
-    /// One row per principal and action (audit only).
-    Csv,
-    /// The same rows as Parquet; needs `--output` (audit only).
-    Parquet,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
