@@ -1,5 +1,9 @@
 //! The audit pipeline end to end: read the inputs, evaluate every principal,
 //! compare granted against used, classify and run the rules.
+//!
+//! Its result, [`Audit`], is what every later stage reads (the secrets view,
+//! the recommendations, the renderers), with the catalog it was made with;
+//! this module may not import any of them.
 
 use crate::catalog::Catalog;
 use crate::config::Settings;

@@ -1,10 +1,32 @@
 //! leastpriv: a least-privilege auditor for AWS.
 //!
-//! The crate is a pipeline, and the module tree follows it: `ingest` reads raw
-//! inputs, `model` holds the normalized account, `policy` evaluates grants as IAM
-//! does, `usage` turns CloudTrail records into per-principal activity, `verdict`
-//! compares granted against used, `rules` turns that into findings and `report`
-//! renders them. The library never prints and never exits: the binary does.
+//! The crate is a pipeline, and the module tree follows it: records →
+//! mapped actions → activity → verdicts → findings → recommendations →
+//! renderers. Each module may import only those listed before it here
+//! (`tests/integration/layout.rs` fails when two top-level modules come to
+//! import each other):
+//!
+//! - `util`, `output`, `progress`: leaves (time as text, the hash map of the
+//!   hot paths; atomic file writes; progress reporting without printing);
+//! - `catalog`: the AWS action catalog, embedded, and wildcard matching;
+//! - `model`: the normalized account (principals, policies, statements, a
+//!   principal's kind); `config`: the settings of `leastpriv.yaml`;
+//! - `policy`: evaluation of grants as IAM does;
+//! - `ingest`: the raw input formats (IAM, CloudTrail records, trails,
+//!   credential report, Access Advisor, a pull's manifest);
+//! - `usage`: CloudTrail records → mapped actions → per-principal activity;
+//! - `pull`: a live account into a snapshot (its activity aggregated by `usage`);
+//! - `verdict`: granted versus used, per principal and action;
+//! - `rules`: findings (classification, risk, guardrails, the rule registry)
+//!   and the rule files they read; `baseline`: accepted findings;
+//! - `audit`: the pipeline end to end; its `Audit` carries the catalog it was
+//!   made with, and everything after reads it;
+//! - `secrets`, `recommend`: the secrets view and right-sized policies;
+//! - `report`: one pure renderer per output format;
+//! - `drift`: the `diff` command, reading what the renderers wrote.
+//!
+//! The library never prints and never exits: the binary (`src/bin/leastpriv/`)
+//! does.
 #![forbid(unsafe_code)]
 
 pub mod audit;

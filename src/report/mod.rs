@@ -1,4 +1,9 @@
 //! Renderers: one pure function per output format, from an `Audit` to text.
+//!
+//! The last stage of the audit: renderers read the audit (and the
+//! recommendations and secrets view built from it), and nothing but `drift`,
+//! which reads what they wrote, imports them. Actions are named through the
+//! audit's own catalog (`Audit::catalog`), never a global one.
 
 pub mod catalog;
 pub mod explain;
