@@ -133,6 +133,66 @@ fn borrowed<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, st
     Ok(Option::<Text<'de>>::deserialize(d)?.map(|t| t.0))
 }
 
+/// An optional string, borrowed unless it has escapes; a value of any other
+/// type (number, object, ...) reads as absent rather than failing the record.
+fn lenient<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
+    struct Lenient;
+    impl<'de> serde::de::Visitor<'de> for Lenient {
+        type Value = Option<Cow<'de, str>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Borrowed(v)))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(v.to_owned())))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(v)))
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut a: A,
+        ) -> Result<Self::Value, A::Error> {
+            while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut a: A,
+        ) -> Result<Self::Value, A::Error> {
+            while a
+                .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                .is_some()
+            {}
+            Ok(None)
+        }
+    }
+    d.deserialize_any(Lenient)
+}
+
 /// A value's JSON text, borrowed from the file.
 fn raw_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de str>, D::Error> {
     Ok(Option::<&'de RawValue>::deserialize(d)?.map(RawValue::get))
@@ -168,6 +228,42 @@ pub struct RawRecord<'a> {
     /// The parameters' JSON text, as it is in the file.
     #[serde(borrow, default, deserialize_with = "raw_text")]
     pub request_parameters: Option<&'a str>,
+    /// Fields read since the layout of issue 20: each is lenient (a value
+    /// of another type reads as absent), so that a record that carries an
+    /// odd one still counts. The refusal message names the policy type that
+    /// refused (IAM's access denied message grammar).
+    #[serde(borrow, default, deserialize_with = "lenient")]
+    pub error_message: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "lenient")]
+    pub user_agent: Option<Cow<'a, str>>,
+    #[serde(
+        borrow,
+        rename = "sourceIPAddress",
+        default,
+        deserialize_with = "lenient"
+    )]
+    pub source_ip_address: Option<Cow<'a, str>>,
+    /// The same event delivered to several accounts shares this id.
+    #[serde(
+        borrow,
+        rename = "sharedEventID",
+        default,
+        deserialize_with = "lenient"
+    )]
+    pub shared_event_id: Option<Cow<'a, str>>,
+    /// Network activity events: the endpoint the call went through.
+    #[serde(borrow, default, deserialize_with = "lenient")]
+    pub vpc_endpoint_id: Option<Cow<'a, str>>,
+    /// The response's JSON text (AssumeRole's issued credentials, never
+    /// secret values: CloudTrail leaves those out).
+    #[serde(borrow, default, deserialize_with = "raw_text")]
+    pub response_elements: Option<&'a str>,
+    #[serde(borrow, default, deserialize_with = "raw_text")]
+    pub additional_event_data: Option<&'a str>,
+    /// `"true"` on calls the console made with the session's credentials;
+    /// its JSON text, whatever its type.
+    #[serde(borrow, default, deserialize_with = "raw_text")]
+    pub session_credential_from_console: Option<&'a str>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -187,6 +283,27 @@ pub struct RawIdentity<'a> {
     pub invoked_by: Option<Cow<'a, str>>,
     #[serde(borrow)]
     pub session_context: Option<RawSession<'a>>,
+    /// The key the call was signed with: for a role session, the key
+    /// `AssumeRole` issued (`responseElements.credentials.accessKeyId`).
+    #[serde(borrow, default, deserialize_with = "lenient")]
+    pub access_key_id: Option<Cow<'a, str>>,
+    /// The person behind an Identity Center user or an identity-enhanced
+    /// role session (trusted identity propagation).
+    #[serde(borrow)]
+    pub on_behalf_of: Option<RawOnBehalfOf<'a>>,
+    /// `WebIdentityUser` and `SAMLUser`: the identity provider.
+    #[serde(borrow, default, deserialize_with = "lenient")]
+    pub identity_provider: Option<Cow<'a, str>>,
+}
+
+/// `userIdentity.onBehalfOf`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawOnBehalfOf<'a> {
+    #[serde(borrow, default, deserialize_with = "lenient")]
+    pub user_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "lenient")]
+    pub identity_store_arn: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

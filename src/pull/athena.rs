@@ -408,6 +408,8 @@ pub fn fold_rows(rows: &[Row], mapper: &EventMapper, acc: &mut Activity) -> Vec<
                 }),
                 source_identity: c("source_identity"),
             }),
+            // The aggregation groups by identity, not by key or person.
+            ..RawIdentity::default()
         };
         let Some(actor) = crate::usage::attribution::attribute(&id) else {
             acc.stats.service_records += count;

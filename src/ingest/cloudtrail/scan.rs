@@ -14,7 +14,7 @@
 //! `the_fast_path_agrees_with_serde` (below) and the `cloudtrail` fuzz
 //! target check that, record by record and problem by problem.
 
-use super::{RawIdentity, RawIssuer, RawRecord, RawResource, RawSession};
+use super::{RawIdentity, RawIssuer, RawOnBehalfOf, RawRecord, RawResource, RawSession};
 use std::borrow::Cow;
 
 /// Why the fast path stopped; the serde path will say what is wrong.
@@ -250,6 +250,27 @@ impl<'b> Parser<'b> {
             }
             b'n' => self.literal(b"null").map(|()| None),
             _ => Err(Stop),
+        }
+    }
+
+    /// A string as [`Self::opt_str`] reads it; any other value is skipped
+    /// (checked to be JSON) and reads as absent, as serde's `lenient` does.
+    fn lenient_str(&mut self) -> R<Option<Cow<'b, str>>> {
+        match self.peek()? {
+            b'"' | b'n' => self.opt_str(),
+            _ => self.skip().map(|()| None),
+        }
+    }
+
+    /// A value's JSON text as it is in the file, or `None` for `null`.
+    fn raw(&mut self) -> R<Option<&'b str>> {
+        match self.peek()? {
+            b'n' => self.literal(b"null").map(|()| None),
+            _ => {
+                let start = self.i;
+                self.skip()?;
+                Ok(Some(&self.text[start..self.i]))
+            }
         }
     }
 
@@ -491,14 +512,39 @@ impl<'b> Parser<'b> {
                 }
                 b"requestParameters" => {
                     seen.once(12)?;
-                    r.request_parameters = match p.peek()? {
-                        b'n' => p.literal(b"null").map(|()| None)?,
-                        _ => {
-                            let start = p.i;
-                            p.skip()?;
-                            Some(&p.text[start..p.i])
-                        }
-                    };
+                    r.request_parameters = p.raw()?;
+                }
+                b"errorMessage" => {
+                    seen.once(13)?;
+                    r.error_message = p.lenient_str()?;
+                }
+                b"userAgent" => {
+                    seen.once(14)?;
+                    r.user_agent = p.lenient_str()?;
+                }
+                b"sourceIPAddress" => {
+                    seen.once(15)?;
+                    r.source_ip_address = p.lenient_str()?;
+                }
+                b"sharedEventID" => {
+                    seen.once(16)?;
+                    r.shared_event_id = p.lenient_str()?;
+                }
+                b"vpcEndpointId" => {
+                    seen.once(17)?;
+                    r.vpc_endpoint_id = p.lenient_str()?;
+                }
+                b"responseElements" => {
+                    seen.once(18)?;
+                    r.response_elements = p.raw()?;
+                }
+                b"additionalEventData" => {
+                    seen.once(19)?;
+                    r.additional_event_data = p.raw()?;
+                }
+                b"sessionCredentialFromConsole" => {
+                    seen.once(20)?;
+                    r.session_credential_from_console = p.raw()?;
                 }
                 _ => p.skip()?,
             }
@@ -540,11 +586,43 @@ impl<'b> Parser<'b> {
                     seen.once(6)?;
                     u.session_context = p.opt_object(Self::session)?;
                 }
+                b"accessKeyId" => {
+                    seen.once(7)?;
+                    u.access_key_id = p.lenient_str()?;
+                }
+                b"onBehalfOf" => {
+                    seen.once(8)?;
+                    u.on_behalf_of = p.opt_object(Self::on_behalf_of)?;
+                }
+                b"identityProvider" => {
+                    seen.once(9)?;
+                    u.identity_provider = p.lenient_str()?;
+                }
                 _ => p.skip()?,
             }
             Ok(())
         })?;
         Ok(u)
+    }
+
+    fn on_behalf_of(&mut self) -> R<RawOnBehalfOf<'b>> {
+        let mut o = RawOnBehalfOf::default();
+        let mut seen = Seen::default();
+        self.object(|p, key| {
+            match key {
+                b"userId" => {
+                    seen.once(0)?;
+                    o.user_id = p.lenient_str()?;
+                }
+                b"identityStoreArn" => {
+                    seen.once(1)?;
+                    o.identity_store_arn = p.lenient_str()?;
+                }
+                _ => p.skip()?,
+            }
+            Ok(())
+        })?;
+        Ok(o)
     }
 
     fn session(&mut self) -> R<RawSession<'b>> {
@@ -627,7 +705,7 @@ mod tests {
         super::records(text, &mut |_, _| {}).is_ok()
     }
 
-    const FULL: &str = r#"{"Records": [{"eventVersion": "1.09", "userIdentity": {"type": "AssumedRole", "principalId": "AROA1:s", "arn": "arn:aws:sts::1:assumed-role/r/s", "accountId": "1", "accessKeyId": "ASIA", "invokedBy": "x.amazonaws.com", "userName": null, "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": "AROA1", "arn": "arn:aws:iam::1:role/r", "accountId": "1", "userName": "r"}, "webIdFederationData": {}, "attributes": {"creationDate": "2026-10-23T04:48:00Z", "mfaAuthenticated": "false"}, "sourceIdentity": "alice"}}, "eventTime": "2026-10-23T04:48:00Z", "eventSource": "s3.amazonaws.com", "eventName": "GetObject", "awsRegion": "us-east-1", "sourceIPAddress": "192.0.2.10", "userAgent": "aws-sdk-go/1.44 (\"q\")", "errorCode": "AccessDenied", "errorMessage": "Access Denied \u00e9\ud83d\ude00", "requestParameters": {"bucketName": "b", "key": "k/0", "n": [1, -2, 3.5, -0.0e+10, 1E3, 0.25e-1, true, false, null, {}, [], [[]], {"a": {"b": [{}]}}]}, "responseElements": null, "additionalEventData": {"bytesTransferredIn": 0, "x": "\/\b\f\n\r\t\\"}, "requestID": "R", "eventID": "E", "readOnly": true, "resources": [{"accountId": "1", "type": "AWS::S3::Bucket", "ARN": "arn:aws:s3:::b"}, {"type": "AWS::S3::Object", "arn": "arn:aws:s3:::b/k/0"}, {}], "eventType": "AwsApiCall", "managementEvent": false, "recipientAccountId": "1", "eventCategory": "Data", "tlsDetails": {"tlsVersion": "TLSv1.2"}}, {"eventName": "A\u0042", "requestParameters": "text", "resources": null, "userIdentity": null, "managementEvent": null}, {"eventName": "Ünïcødé", "requestParameters": [1,2], "userIdentity": {"sessionContext": null}}, {}]}"#;
+    const FULL: &str = r#"{"Records": [{"eventVersion": "1.09", "userIdentity": {"type": "AssumedRole", "principalId": "AROA1:s", "arn": "arn:aws:sts::1:assumed-role/r/s", "accountId": "1", "accessKeyId": "ASIA", "invokedBy": "x.amazonaws.com", "userName": null, "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": "AROA1", "arn": "arn:aws:iam::1:role/r", "accountId": "1", "userName": "r"}, "webIdFederationData": {}, "attributes": {"creationDate": "2026-10-23T04:48:00Z", "mfaAuthenticated": "false"}, "sourceIdentity": "alice"}}, "eventTime": "2026-10-23T04:48:00Z", "eventSource": "s3.amazonaws.com", "eventName": "GetObject", "awsRegion": "us-east-1", "sourceIPAddress": "192.0.2.10", "userAgent": "aws-sdk-go/1.44 (\"q\")", "errorCode": "AccessDenied", "errorMessage": "Access Denied \u00e9\ud83d\ude00", "requestParameters": {"bucketName": "b", "key": "k/0", "n": [1, -2, 3.5, -0.0e+10, 1E3, 0.25e-1, true, false, null, {}, [], [[]], {"a": {"b": [{}]}}]}, "responseElements": null, "additionalEventData": {"bytesTransferredIn": 0, "x": "\/\b\f\n\r\t\\"}, "requestID": "R", "eventID": "E", "readOnly": true, "resources": [{"accountId": "1", "type": "AWS::S3::Bucket", "ARN": "arn:aws:s3:::b"}, {"type": "AWS::S3::Object", "arn": "arn:aws:s3:::b/k/0"}, {}], "eventType": "AwsApiCall", "managementEvent": false, "recipientAccountId": "1", "eventCategory": "Data", "tlsDetails": {"tlsVersion": "TLSv1.2"}}, {"eventName": "A\u0042", "requestParameters": "text", "resources": null, "userIdentity": null, "managementEvent": null, "errorMessage": 5, "userAgent": {"a": [1, "b"]}, "sharedEventID": "S", "vpcEndpointId": "vpce-1", "sessionCredentialFromConsole": "true", "responseElements": {"credentials": {"accessKeyId": "ASIB"}}}, {"eventName": "Ünïcødé", "requestParameters": [1,2], "userIdentity": {"sessionContext": null, "onBehalfOf": {"userId": "u-\u0031", "identityStoreArn": "arn:aws:identitystore::1:identitystore/d-1", "extra": [1]}, "identityProvider": "accounts.google.com", "accessKeyId": null}, "errorMessage": null, "sourceIPAddress": true}, {}]}"#;
 
     #[test]
     fn the_fast_path_reads_every_shape_of_a_record_as_serde_does() {
@@ -654,6 +732,40 @@ mod tests {
         }
     }
 
+    /// The fields read for refusals, people behind sessions, role chains
+    /// and network activity: strings where they are strings, absent where
+    /// a record carries another type, raw JSON text for nested values.
+    #[test]
+    fn newer_fields_are_read_leniently() {
+        let mut got = Vec::new();
+        super::records(FULL, &mut |_, r| {
+            let u = r.user_identity.as_ref();
+            got.push((
+                r.error_message.map(|c| c.into_owned()),
+                r.user_agent.map(|c| c.into_owned()),
+                r.shared_event_id.map(|c| c.into_owned()),
+                r.response_elements.map(str::to_owned),
+                u.and_then(|u| u.access_key_id.as_deref().map(str::to_owned)),
+                u.and_then(|u| u.on_behalf_of.as_ref())
+                    .and_then(|o| o.user_id.as_deref().map(str::to_owned)),
+            ));
+        })
+        .unwrap();
+        assert_eq!(got[0].0.as_deref(), Some("Access Denied é😀"));
+        assert_eq!(got[0].1.as_deref(), Some("aws-sdk-go/1.44 (\"q\")"));
+        assert_eq!(got[0].4.as_deref(), Some("ASIA"));
+        assert_eq!(got[0].3, None, "responseElements: null");
+        assert_eq!(got[1].0, None, "a number reads as absent");
+        assert_eq!(got[1].1, None, "an object reads as absent");
+        assert_eq!(got[1].2.as_deref(), Some("S"));
+        assert_eq!(
+            got[1].3.as_deref(),
+            Some(r#"{"credentials": {"accessKeyId": "ASIB"}}"#)
+        );
+        assert_eq!(got[2].5.as_deref(), Some("u-1"));
+        assert_eq!(got[2].4, None);
+    }
+
     /// Inputs the fast path leaves to serde: serde reads them (or names
     /// what is wrong) exactly as it would alone.
     #[test]
@@ -668,6 +780,8 @@ mod tests {
             r#"{"Records": [{"eventName": "A"}, ["x"], {"eventName": "C"}]}"#,
             r#"{"Records": [{"managementEvent": "yes"}]}"#,
             r#"{"Records": [{"userIdentity": "root"}]}"#,
+            r#"{"Records": [{"userIdentity": {"onBehalfOf": "alice"}}]}"#,
+            r#"{"Records": [{"errorMessage": "a", "errorMessage": 1}]}"#,
             // Not JSON: trailing commas, a leading zero, a bare minus, a
             // control character, a bad escape, a lone surrogate in a field
             // read (serde refuses) and in one skipped (serde accepts).
