@@ -157,6 +157,17 @@ pub struct Account {
 }
 
 impl Account {
+    /// The accounts the snapshot's principals belong to: the audited
+    /// accounts. Empty when it has no principal.
+    pub fn account_ids(&self) -> std::collections::BTreeSet<String> {
+        self.principals
+            .iter()
+            .filter_map(|p| p.arn.split(':').nth(4))
+            .filter(|a| !a.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
     pub fn principal_by_arn(&self, arn: &str) -> Option<&Principal> {
         self.principals.iter().find(|p| p.arn == arn)
     }

@@ -387,6 +387,8 @@ pub fn fold_rows(rows: &[Row], mapper: &EventMapper, acc: &mut Activity) -> Vec<
             continue;
         };
         acc.stats.records += count;
+        // The query reads the pulled accounts' partitions only.
+        acc.stats.account_records += count;
         acc.stats.first_event = Some(acc.stats.first_event.map_or(first, |f| f.min(first)));
         acc.stats.last_event = Some(acc.stats.last_event.map_or(last, |l| l.max(last)));
         let c = |k: &str| r.get(k).map(Cow::Borrowed);

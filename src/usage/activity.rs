@@ -371,6 +371,17 @@ pub struct ActorActivity {
     pub resources_by_source_identity: BTreeMap<String, ResourceSample>,
     /// Assumed-role records whose session carried no `sourceIdentity`.
     pub sessions_without_source_identity: u64,
+    /// The people behind the calls (`userIdentity.onBehalfOf`: Identity
+    /// Center users and identity-enhanced role sessions), as
+    /// `IDENTITY_STORE/USER_ID`, with call counts.
+    pub identity_center_users: BTreeMap<String, u64>,
+    /// Federation tokens (`GetFederationToken`) this IAM user issued, by the
+    /// federated user's name, with the calls made with them: they act with
+    /// the user's permissions, so their calls count as the user's.
+    pub federated_users: BTreeMap<String, u64>,
+    /// Roles this identity passed to a service (`iam:PassRole` inferred from
+    /// the calls' request parameters), by role ARN or name.
+    pub passed_roles: BTreeMap<String, PassedRole>,
     /// Events that are not IAM actions (console sign-in, SSO portal), by `source:name`.
     pub non_iam: BTreeMap<String, u64>,
     /// Events we could not map to a catalog action, by `source:name`.
@@ -390,6 +401,9 @@ impl ActorActivity {
             sessions: BTreeMap::new(),
             resources_by_source_identity: BTreeMap::new(),
             sessions_without_source_identity: 0,
+            identity_center_users: BTreeMap::new(),
+            federated_users: BTreeMap::new(),
+            passed_roles: BTreeMap::new(),
             non_iam: BTreeMap::new(),
             unmapped: BTreeMap::new(),
             records: 0,
@@ -406,6 +420,8 @@ impl ActorActivity {
         for (map, other) in [
             (&mut self.source_identities, o.source_identities),
             (&mut self.sessions, o.sessions),
+            (&mut self.identity_center_users, o.identity_center_users),
+            (&mut self.federated_users, o.federated_users),
             (&mut self.non_iam, o.non_iam),
             (&mut self.unmapped, o.unmapped),
         ] {
@@ -419,10 +435,31 @@ impl ActorActivity {
                 .or_default()
                 .merge(v);
         }
+        for (k, v) in o.passed_roles {
+            self.passed_roles.entry(k).or_default().merge(v);
+        }
         self.sessions_without_source_identity += o.sessions_without_source_identity;
         self.records += o.records;
         self.first = self.first.min(o.first);
         self.last = self.last.max(o.last);
+    }
+}
+
+/// One role an identity passed to services, from the calls that passed it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PassedRole {
+    pub count: u64,
+    /// The services it was passed to (`iam:PassedToService`), where known.
+    pub services: BTreeSet<String>,
+    /// The calls that passed it (`lambda:CreateFunction`, ...).
+    pub calls: BTreeSet<String>,
+}
+
+impl PassedRole {
+    pub fn merge(&mut self, o: PassedRole) {
+        self.count += o.count;
+        self.services.extend(o.services);
+        self.calls.extend(o.calls);
     }
 }
 
@@ -447,12 +484,55 @@ pub struct IngestStats {
     pub not_iam: u64,
     pub unmapped: u64,
     pub unmapped_events: BTreeMap<String, u64>,
+    /// CloudTrail Insights events: rates of unusual activity, never a call.
+    #[serde(default)]
+    pub insights: u64,
+    /// Network activity events (`AwsVpceEvent`) of calls the endpoint let
+    /// through: a second record of a call, never a second use. (A call the
+    /// endpoint refused has no other record, and counts as a refused call.)
+    #[serde(default)]
+    pub network_activity: u64,
+    /// Records whose recipient and caller accounts are both outside the
+    /// audited account(s).
+    #[serde(default)]
+    pub other_account: u64,
+    /// Records of the window that belong to an audited account (or, when
+    /// the audited accounts are not known, every record of the window that
+    /// was read): zero means the logs say nothing of the account.
+    #[serde(default)]
+    pub account_records: u64,
+    /// Files of `aws cloudtrail lookup-events` output read, and their events.
+    #[serde(default)]
+    pub lookup_files: u64,
     /// First and last event time seen (Unix seconds), if any.
     pub first_event: Option<i64>,
     pub last_event: Option<i64>,
 }
 
 impl IngestStats {
+    /// The buckets every record read lands in, exactly one each, with
+    /// their counts: they add up to `records`.
+    pub fn buckets(&self) -> [(&'static str, u64); 11] {
+        [
+            ("mapped", self.mapped),
+            ("no_permission", self.no_permission),
+            ("not_iam", self.not_iam),
+            ("unmapped", self.unmapped),
+            ("aws_service", self.service_records),
+            ("network_activity", self.network_activity),
+            ("insights", self.insights),
+            ("duplicate", self.duplicates),
+            ("outside_window", self.outside_window),
+            ("other_account", self.other_account),
+            ("skipped", self.records_skipped),
+        ]
+    }
+
+    /// Whether every record read is in exactly one bucket.
+    pub fn adds_up(&self) -> bool {
+        self.buckets().iter().map(|(_, n)| n).sum::<u64>() == self.records
+    }
+
     pub(super) fn merge(&mut self, o: IngestStats) {
         self.files += o.files;
         self.files_failed += o.files_failed;
@@ -466,6 +546,11 @@ impl IngestStats {
         self.no_permission += o.no_permission;
         self.not_iam += o.not_iam;
         self.unmapped += o.unmapped;
+        self.insights += o.insights;
+        self.network_activity += o.network_activity;
+        self.other_account += o.other_account;
+        self.account_records += o.account_records;
+        self.lookup_files += o.lookup_files;
         for (k, v) in o.unmapped_events {
             *self.unmapped_events.entry(k).or_default() += v;
         }

@@ -8,18 +8,34 @@ use super::attribution::attribute;
 use super::dedup::{Dedup, ReadingOrder, Seen, DEDUP_DELAY};
 use super::fold::{fold_mapped, note_assume_role, Call};
 use super::mapping::{EventMapper, MappedRef};
-use crate::ingest::cloudtrail::{discover, for_each_record, read_log_bytes, Problem, RawRecord};
+use crate::ingest::cloudtrail::{
+    contents, discover, for_each_record, read_log_bytes, Contents, Problem, RawRecord,
+};
 use crate::progress::ProgressHandle;
 use crate::util::{parse_time, FastMap};
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 /// Window limits (Unix seconds, inclusive); records outside are counted, not used.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct IngestOptions {
     pub since: Option<i64>,
     pub until: Option<i64>,
+    /// The audited accounts (from `iam.json`): a record whose recipient and
+    /// caller are both other accounts is counted apart. `None` when they are
+    /// not known: every record is then taken as the account's.
+    pub accounts: Option<Arc<BTreeSet<String>>>,
+}
+
+impl IngestOptions {
+    /// Whether `account` is not one of the audited accounts (never, when
+    /// they are not known).
+    fn foreign(&self, account: &str) -> bool {
+        self.accounts.as_ref().is_some_and(|a| !a.contains(account))
+    }
 }
 
 /// Reads every log file under `paths` and aggregates its records.
@@ -55,7 +71,7 @@ pub fn ingest_with_progress(
             let Some(&(_, path)) = order.files.get(i) else {
                 break;
             };
-            ingest_file(path, mapper, opts, &dedup, &mut acc);
+            ingest_file(path, mapper, &opts, &dedup, &mut acc);
             if let Some(horizon) = order.finished(i) {
                 dedup.release_before(horizon);
             }
@@ -87,7 +103,7 @@ pub fn ingest_with_progress(
 fn ingest_file(
     path: &Path,
     mapper: &EventMapper,
-    opts: IngestOptions,
+    opts: &IngestOptions,
     dedup: &Dedup,
     acc: &mut Activity,
 ) {
@@ -107,7 +123,7 @@ pub fn ingest_bytes(
     let mut acc = Activity::default();
     acc.stats.files += 1;
     let bytes = crate::ingest::cloudtrail::decode_log_bytes(raw);
-    fold_file(name, bytes, mapper, opts, &Dedup::new(), &mut acc);
+    fold_file(name, bytes, mapper, &opts, &Dedup::new(), &mut acc);
     acc
 }
 
@@ -115,7 +131,7 @@ fn fold_file(
     path: &Path,
     bytes: Result<Vec<u8>, String>,
     mapper: &EventMapper,
-    opts: IngestOptions,
+    opts: &IngestOptions,
     dedup: &Dedup,
     acc: &mut Activity,
 ) {
@@ -132,9 +148,24 @@ fn fold_file(
         }
     };
     let mut problems = Vec::new();
+    let bytes = match contents(path, bytes) {
+        Contents::Records(b) => b,
+        Contents::Digest => {
+            // Renamed or copied out of `CloudTrail-Digest/`: not a log file.
+            acc.stats.files -= 1;
+            acc.stats.digest_files += 1;
+            return;
+        }
+        Contents::LookupEvents { text, broken, .. } => {
+            acc.stats.lookup_files += 1;
+            problems.extend(broken);
+            text
+        }
+    };
+    let unwrap_broken = !problems.is_empty();
     let mut rejected = Vec::new();
     let mut file = PerFile::new(mapper);
-    let seen = for_each_record(
+    let count = for_each_record(
         path,
         &bytes,
         |i, rec| {
@@ -149,18 +180,14 @@ fn fold_file(
         },
         &mut problems,
     );
-    acc.stats.records += seen as u64;
-    // Every problem below file level is one skipped record.
-    let (file_level, record_level): (Vec<_>, Vec<_>) =
-        problems.into_iter().chain(rejected).partition(|p| {
-            p.location.is_empty() || p.location.starts_with("line") || p.location.starts_with('$')
-        });
-    acc.stats.records_skipped += record_level.len() as u64;
-    if !file_level.is_empty() {
+    acc.stats.records += count.records as u64;
+    // Every record not handed over, and every record refused, is skipped.
+    acc.stats.records_skipped += (count.bad_records + rejected.len()) as u64;
+    if count.broken || unwrap_broken {
         acc.stats.files_failed += 1;
     }
-    acc.problems.extend(file_level);
-    acc.problems.extend(record_level);
+    acc.problems.extend(problems);
+    acc.problems.extend(rejected);
     let late = file.late;
     if late > 0 {
         // Counted, not skipped: the report says which copies may be doubled.
@@ -219,22 +246,49 @@ impl<'a> PerFile<'a> {
     }
 }
 
+/// The kind of a record, by `eventType` and `eventCategory` (CloudTrail
+/// record contents): decided before its name is looked at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// An API call (`AwsApiCall`), or a record that does not say.
+    Call,
+    /// `AwsConsoleSignIn`: authentication, never an IAM-authorized call.
+    SignIn,
+    /// `AwsServiceEvent`: AWS acting on its own, never a principal's call.
+    ServiceEvent,
+    /// `AwsVpceEvent` / `NetworkActivity`: a call seen by a VPC endpoint.
+    Network,
+    /// `AwsCloudTrailInsight`: a rate of unusual activity.
+    Insight,
+}
+
+fn kind(rec: &RawRecord<'_>) -> Kind {
+    match (rec.event_type.as_deref(), rec.event_category.as_deref()) {
+        (Some("AwsCloudTrailInsight"), _) | (_, Some("Insight")) => Kind::Insight,
+        (Some("AwsVpceEvent" | "AwsVpceEvents"), _) | (_, Some("NetworkActivity")) => Kind::Network,
+        (Some("AwsServiceEvent"), _) => Kind::ServiceEvent,
+        (Some("AwsConsoleSignIn"), _) => Kind::SignIn,
+        _ => Kind::Call,
+    }
+}
+
+/// The account of the identity that made a call: `userIdentity.accountId`,
+/// else the account of its ARN.
+fn caller_account<'r>(rec: &'r RawRecord<'_>) -> Option<&'r str> {
+    let id = rec.user_identity.as_ref()?;
+    id.account_id
+        .as_deref()
+        .or_else(|| id.arn.as_deref().and_then(|a| a.split(':').nth(4)))
+        .filter(|a| !a.is_empty())
+}
+
 fn record<'a>(
     rec: &RawRecord<'a>,
     file: &mut PerFile<'a>,
-    opts: IngestOptions,
+    opts: &IngestOptions,
     dedup: &Dedup,
     acc: &mut Activity,
 ) -> Result<(), String> {
-    let (Some(source_cow), Some(name_cow)) = (&rec.event_source, &rec.event_name) else {
-        return Err(if rec.event_source.is_none() {
-            "missing `eventSource`"
-        } else {
-            "missing `eventName`"
-        }
-        .into());
-    };
-    let (source, name) = (source_cow.as_ref(), name_cow.as_ref());
     let time = rec.event_time.as_deref().ok_or("missing `eventTime`")?;
     let t =
         parse_time(time).ok_or_else(|| format!("missing valid `eventTime` (found `{time}`)"))?;
@@ -252,16 +306,57 @@ fn record<'a>(
             }
         }
     }
+    // A record of other accounts only: an organization trail's, or the
+    // logs of another account given by mistake.
+    let recipient = rec.recipient_account_id.as_deref();
+    if recipient.is_some_and(|r| opts.foreign(r))
+        && caller_account(rec).is_none_or(|c| opts.foreign(c))
+    {
+        acc.stats.other_account += 1;
+        return Ok(());
+    }
+    let kind = kind(rec);
+    match kind {
+        Kind::Insight => {
+            acc.stats.insights += 1;
+            acc.stats.account_records += 1;
+            return Ok(());
+        }
+        // Let through by the endpoint: the call itself has its own record
+        // (if the trail logs it). Refused by it: this is its only record.
+        Kind::Network if rec.error_code.as_deref() != Some("VpceAccessDenied") => {
+            acc.stats.network_activity += 1;
+            acc.stats.account_records += 1;
+            return Ok(());
+        }
+        _ => {}
+    }
+    let (Some(source_cow), Some(name_cow)) = (&rec.event_source, &rec.event_name) else {
+        return Err(if rec.event_source.is_none() {
+            "missing `eventSource`"
+        } else {
+            "missing `eventName`"
+        }
+        .into());
+    };
+    let (source, name) = (source_cow.as_ref(), name_cow.as_ref());
     note_assume_role(rec, source, name, acc);
     let stats = &mut acc.stats;
+    stats.account_records += 1;
     stats.first_event = min_opt(stats.first_event, Some(t));
     stats.last_event = max_opt(stats.last_event, Some(t));
 
-    let Some(actor) = rec.user_identity.as_ref().and_then(attribute) else {
+    let actor = rec.user_identity.as_ref().and_then(attribute);
+    let Some(actor) = actor.filter(|_| kind != Kind::ServiceEvent) else {
         stats.service_records += 1;
         return Ok(());
     };
     let (mapped, prefix) = file.map(source_cow, name_cow);
+    let mapped = if kind == Kind::SignIn {
+        MappedRef::NotIam
+    } else {
+        mapped
+    };
     fold_mapped(
         acc,
         mapped,

@@ -143,6 +143,7 @@ fn kind_from(s: &str) -> Option<ActorKind> {
         ActorKind::Root,
         ActorKind::Federated,
         ActorKind::External,
+        ActorKind::NotInSnapshot,
     ]
     .into_iter()
     .find(|k| k.as_str() == s)
