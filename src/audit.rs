@@ -282,6 +282,19 @@ pub fn run_with(
             source: WindowSource::Options,
         },
     };
+    let mut activity = activity;
+    if let Some(pass_role) = mapper.pass_role() {
+        let roles_of: std::collections::HashMap<String, String> = account
+            .principals
+            .iter()
+            .flat_map(|p| {
+                p.instance_profiles
+                    .iter()
+                    .map(|ip| (ip.clone(), p.arn.clone()))
+            })
+            .collect();
+        activity.resolve_instance_profiles(pass_role, &roles_of);
+    }
     let crate::usage::Activity {
         actors,
         sessions_granted,

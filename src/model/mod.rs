@@ -145,6 +145,9 @@ pub struct Principal {
     pub groups: Vec<String>,
     /// Roles only: `RoleLastUsed.LastUsedDate` as IAM reports it.
     pub role_last_used: Option<String>,
+    /// Roles only: the ARNs of the instance profiles that hold the role
+    /// (passing a profile to EC2 passes its role).
+    pub instance_profiles: Vec<String>,
 }
 
 /// A whole account as the audit sees it.

@@ -382,6 +382,10 @@ pub struct ActorActivity {
     /// Roles this identity passed to a service (`iam:PassRole` inferred from
     /// the calls' request parameters), by role ARN or name.
     pub passed_roles: BTreeMap<String, PassedRole>,
+    /// Successful calls that may have passed a role the record does not
+    /// name (a launch template's instance profile, a redacted parameter):
+    /// the roles above may not be all the roles it passes.
+    pub passes_unknown: u64,
     /// Events that are not IAM actions (console sign-in, SSO portal), by `source:name`.
     pub non_iam: BTreeMap<String, u64>,
     /// Events we could not map to a catalog action, by `source:name`.
@@ -404,6 +408,7 @@ impl ActorActivity {
             identity_center_users: BTreeMap::new(),
             federated_users: BTreeMap::new(),
             passed_roles: BTreeMap::new(),
+            passes_unknown: 0,
             non_iam: BTreeMap::new(),
             unmapped: BTreeMap::new(),
             records: 0,
@@ -439,6 +444,7 @@ impl ActorActivity {
             self.passed_roles.entry(k).or_default().merge(v);
         }
         self.sessions_without_source_identity += o.sessions_without_source_identity;
+        self.passes_unknown += o.passes_unknown;
         self.records += o.records;
         self.first = self.first.min(o.first);
         self.last = self.last.max(o.last);
@@ -582,6 +588,69 @@ pub struct Activity {
     pub sessions_granted: HashMap<String, SessionsGranted>,
     pub stats: IngestStats,
     pub problems: Vec<Problem>,
+}
+
+impl Activity {
+    /// Replaces the instance profiles that `iam:PassRole` evidence names
+    /// (passed to EC2) with their roles, by profile ARN (`roles_of`); a
+    /// profile the snapshot does not know stays, and its evidence is
+    /// marked incomplete, so that no recommendation narrows PassRole to
+    /// the roles it does know.
+    pub fn resolve_instance_profiles(
+        &mut self,
+        pass_role: ActionId,
+        roles_of: &HashMap<String, String>,
+    ) {
+        let is_profile = |r: &str| r.contains(":instance-profile/");
+        let resolve = |r: &str| -> Option<String> {
+            roles_of.get(r).cloned().or_else(|| {
+                // A profile named without its path: match by account and name.
+                let (head, name) = r.split_once(":instance-profile/")?;
+                roles_of.iter().find_map(|(k, v)| {
+                    let (h, n) = k.split_once(":instance-profile/")?;
+                    (h == head && n.rsplit('/').next() == Some(name)).then(|| v.clone())
+                })
+            })
+        };
+        for a in self.actors.values_mut() {
+            if !a.passed_roles.keys().any(|r| is_profile(r)) {
+                continue;
+            }
+            let mut unresolved = false;
+            let passed = std::mem::take(&mut a.passed_roles);
+            for (r, p) in passed {
+                let key = if is_profile(&r) {
+                    resolve(&r).unwrap_or_else(|| {
+                        unresolved = true;
+                        r
+                    })
+                } else {
+                    r
+                };
+                a.passed_roles.entry(key).or_default().merge(p);
+            }
+            let evidence = a.actions.get(&(pass_role, Outcome::Success)).cloned();
+            if let Some(mut s) = evidence {
+                let names: Vec<String> = s
+                    .resources
+                    .iter()
+                    .map(|r| {
+                        if is_profile(r) {
+                            resolve(r).unwrap_or_else(|| r.to_string())
+                        } else {
+                            r.to_string()
+                        }
+                    })
+                    .collect();
+                s.resources = ResourceSample::default();
+                for n in &names {
+                    s.resources_truncated |= s.resources.insert(n);
+                }
+                s.resources_truncated |= unresolved;
+                a.actions.insert((pass_role, Outcome::Success), s);
+            }
+        }
+    }
 }
 
 /// What the AssumeRole calls for one role asked for.

@@ -7,7 +7,8 @@ use super::activity::{max_opt, min_opt, Activity, Occurrence};
 use super::attribution::attribute;
 use super::dedup::{Dedup, ReadingOrder, Seen, DEDUP_DELAY};
 use super::fold::{fold_mapped, note_assume_role, Call};
-use super::mapping::{EventMapper, MappedRef};
+use super::mapping::{EventMapper, MappedRef, RoleParam};
+use super::passrole;
 use crate::ingest::cloudtrail::{
     contents, discover, for_each_record, read_log_bytes, Contents, Problem, RawRecord,
 };
@@ -202,6 +203,10 @@ fn fold_file(
     }
 }
 
+/// What the mapping says of one event: its actions, its service prefix,
+/// and the parameters through which it passes a role, if it does.
+type Event<'a> = (MappedRef<'a>, &'a str, Option<&'a [RoleParam]>);
+
 /// What the records of one file share while it is read.
 struct PerFile<'a> {
     mapper: &'a EventMapper,
@@ -210,7 +215,7 @@ struct PerFile<'a> {
     /// (lowercasing, three hash lookups and two binary searches) was a
     /// tenth of the ingestion's CPU. Keyed by the event source and name as
     /// borrowed from the file's text.
-    events: FastMap<(&'a str, &'a str), (MappedRef<'a>, &'a str)>,
+    events: FastMap<(&'a str, &'a str), Event<'a>>,
     /// The resources of the current record, reused from record to record.
     resources: Vec<String>,
     /// Records delivered too late to be checked against every duplicate.
@@ -230,19 +235,28 @@ impl<'a> PerFile<'a> {
     /// The mapping and service prefix of an event; `source` and `name` are
     /// only kept when they borrow from the file (an escaped string is an
     /// owned copy).
-    fn map<'r>(
-        &mut self,
-        source: &'r Cow<'a, str>,
-        name: &'r Cow<'a, str>,
-    ) -> (MappedRef<'a>, &'r str) {
+    fn map<'r>(&mut self, source: &'r Cow<'a, str>, name: &'r Cow<'a, str>) -> Event<'r>
+    where
+        'a: 'r,
+    {
         let mapper = self.mapper;
-        let (Cow::Borrowed(s), Cow::Borrowed(n)) = (source, name) else {
-            return (mapper.map_ref(source, name), mapper.service_prefix(source));
+        let look = |s: &'r str, n: &'r str| -> Event<'r> {
+            (
+                mapper.map_ref(s, n),
+                mapper.service_prefix(s),
+                mapper.role_params(s, n),
+            )
         };
-        *self
-            .events
-            .entry((s, n))
-            .or_insert_with(|| (mapper.map_ref(s, n), mapper.service_prefix(s)))
+        let (Cow::Borrowed(s), Cow::Borrowed(n)) = (source, name) else {
+            return look(source, name);
+        };
+        *self.events.entry((s, n)).or_insert_with(|| {
+            (
+                mapper.map_ref(s, n),
+                mapper.service_prefix(s),
+                mapper.role_params(s, n),
+            )
+        })
     }
 }
 
@@ -351,7 +365,7 @@ fn record<'a>(
         stats.service_records += 1;
         return Ok(());
     };
-    let (mapped, prefix) = file.map(source_cow, name_cow);
+    let (mapped, prefix, passes) = file.map(source_cow, name_cow);
     let mapped = if kind == Kind::SignIn {
         MappedRef::NotIam
     } else {
@@ -374,7 +388,32 @@ fn record<'a>(
         |out| super::resources::extract(rec, prefix, out),
         &mut file.resources,
     );
+    // A call that passed a role is also a use of iam:PassRole on it.
+    if let (Some(params), Some(request), None | Some("")) =
+        (passes, rec.request_parameters, rec.error_code.as_deref())
+    {
+        let account = caller_account(rec).or(recipient).unwrap_or_default();
+        let passed = passrole::passed(params, request, account);
+        if passed != passrole::Passed::default() {
+            // Named as the action the call needed, as recommend names it.
+            let cat = file.mapper.catalog();
+            let call = match mapped {
+                MappedRef::Action(id) => cat.full_name(id),
+                MappedRef::Actions([id, ..]) => cat.full_name(*id),
+                _ => format!("{prefix}:{name}"),
+            };
+            passrole::fold_passed(acc, file.mapper, &actor, passed, &call, occ(t));
+        }
+    }
     Ok(())
+}
+
+fn occ(t: i64) -> Occurrence {
+    Occurrence {
+        count: 1,
+        first: t,
+        last: t,
+    }
 }
 
 #[cfg(test)]
