@@ -1124,6 +1124,11 @@ mod one_pass {
     use super::*;
 
     fn run(text: &str) -> (Vec<(usize, String)>, Vec<Problem>, usize) {
+        let (seen, problems, count) = run_counted(text);
+        (seen, problems, count.records)
+    }
+
+    fn run_counted(text: &str) -> (Vec<(usize, String)>, Vec<Problem>, FileCount) {
         let mut seen = Vec::new();
         let mut problems = Vec::new();
         let n = for_each_record(
@@ -1133,6 +1138,112 @@ mod one_pass {
             &mut problems,
         );
         (seen, problems, n)
+    }
+
+    /// Every record counted is handed over or counted bad, and a broken
+    /// file invents none: regression of a pretty-printed two-record file
+    /// with a broken second record, once counted as 77 records (each line
+    /// after the break one "record"), most of them in no bucket.
+    #[test]
+    fn a_broken_pretty_printed_file_invents_no_records() {
+        let good = serde_json::json!({"eventName": "A", "eventSource": "s3.amazonaws.com",
+            "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::1:user/u"}});
+        let mut text = serde_json::to_string_pretty(&serde_json::json!({"Records": [good, good]}))
+            .unwrap();
+        // Break the second record in the middle.
+        let at = text.rfind("\"eventSource\"").unwrap();
+        text.insert_str(at, "}}} oops ");
+        let (seen, problems, count) = run_counted(&text);
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert_eq!(count.records, 1);
+        assert_eq!(count.bad_records, 0);
+        assert!(count.broken);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        // NDJSON with a bad line: that line is one bad record, the rest read.
+        let (seen, _, count) = run_counted("{\"eventName\":\"A\"}\n{bad\n{\"eventName\":\"C\"}\n");
+        assert_eq!(seen.len(), 2);
+        assert_eq!(
+            count,
+            FileCount {
+                records: 3,
+                bad_records: 1,
+                broken: false
+            }
+        );
+        // More bad records than are named: all are counted.
+        let many: String = (0..50).map(|_| "{\"eventName\": 5}\n").collect();
+        let (_, problems, count) = run_counted(&many);
+        assert_eq!(count.bad_records, 50);
+        assert_eq!(count.records, 50);
+        assert_eq!(problems.len(), MAX_PROBLEMS_PER_FILE + 1);
+    }
+
+    #[test]
+    fn lookup_events_output_is_unwrapped_into_records() {
+        let event = |id: &str| {
+            let record = serde_json::json!({"eventVersion": "1.11", "eventID": id,
+                "eventTime": "2026-03-02T11:00:00Z", "eventSource": "iam.amazonaws.com",
+                "eventName": "ListUsers", "recipientAccountId": "111122223333"});
+            serde_json::json!({"EventId": id, "EventName": "ListUsers", "ReadOnly": "true",
+                "EventTime": "2026-03-02T11:00:00+00:00", "EventSource": "iam.amazonaws.com",
+                "Resources": [], "CloudTrailEvent": record.to_string()})
+        };
+        let page = |ids: &[&str]| {
+            serde_json::json!({"Events": ids.iter().map(|i| event(i)).collect::<Vec<_>>(),
+                "NextToken": "eyJ4Ijp0cnVlfQ=="})
+            .to_string()
+        };
+        let ids = |c: &Contents| -> Vec<String> {
+            let Contents::LookupEvents { text, .. } = c else {
+                panic!("not lookup-events: {c:?}");
+            };
+            let (seen, problems, _) = run(std::str::from_utf8(text).unwrap());
+            assert!(problems.is_empty(), "{problems:?}");
+            seen.into_iter().map(|(_, n)| n).collect()
+        };
+        let path = Path::new("lookup.json");
+        let one = contents(path, page(&["a", "b"]).into_bytes());
+        assert_eq!(ids(&one), ["ListUsers", "ListUsers"]);
+        // Pages one after another, as `--no-paginate` loops write them.
+        let two = format!("{}\n{}", page(&["a"]), page(&["b", "c"]));
+        assert_eq!(ids(&contents(path, two.into_bytes())).len(), 3);
+        // Pages in an array, and the events alone in an array.
+        let arr = format!("[{},{}]", page(&["a"]), page(&["b"]));
+        assert_eq!(ids(&contents(path, arr.into_bytes())).len(), 2);
+        let events = serde_json::json!([event("a"), event("b")]).to_string();
+        assert_eq!(ids(&contents(path, events.into_bytes())).len(), 2);
+        // An event whose CloudTrailEvent is not a record is one bad record.
+        let bad = r#"{"Events":[{"EventId":"x","CloudTrailEvent":"{not json"}]}"#;
+        let Contents::LookupEvents { text, events, .. } = contents(path, bad.into()) else {
+            panic!("not lookup-events");
+        };
+        assert_eq!(events, 1);
+        let (seen, problems, count) = run_counted(std::str::from_utf8(&text).unwrap());
+        assert!(seen.is_empty());
+        assert_eq!((count.records, count.bad_records), (1, 1));
+        assert!(problems[0].message.contains("CloudTrailEvent"), "{problems:?}");
+        // S3's files and NDJSON are handed back as they are.
+        let s3 = br#"{"Records":[]}"#.to_vec();
+        assert_eq!(contents(path, s3.clone()), Contents::Records(s3));
+        let nd = b"{\"eventVersion\":\"1\"}\n".to_vec();
+        assert_eq!(contents(path, nd.clone()), Contents::Records(nd));
+    }
+
+    #[test]
+    fn digests_are_recognized_by_their_content() {
+        let digest = r#"{"awsAccountId":"111122223333","digestStartTime":"2026-03-02T10:00:00Z",
+            "digestEndTime":"2026-03-02T11:00:00Z","digestS3Bucket":"b","digestS3Object":"o",
+            "newestEventTime":null,"oldestEventTime":null,"previousDigestS3Bucket":null,
+            "previousDigestHashValue":null,"logFiles":[]}"#;
+        assert_eq!(
+            contents(Path::new("renamed.json"), digest.into()),
+            Contents::Digest
+        );
+        let not = r#"{"awsAccountId":"1","logFiles":[],"Records":[]}"#;
+        assert!(matches!(
+            contents(Path::new("x.json"), not.into()),
+            Contents::Records(_)
+        ));
     }
 
     #[test]
@@ -1153,7 +1264,7 @@ mod one_pass {
             run(r#"{"Records": [{"eventName": "A"}, {"eventName": "B"}, {"eventNa"#);
         let names: Vec<_> = seen.iter().map(|(_, n)| n.as_str()).collect();
         assert_eq!(names, ["A", "B"]);
-        assert_eq!(n, 3, "two read and one broken");
+        assert_eq!(n, 2, "two read; the broken rest is not a record");
         assert_eq!(problems.len(), 1, "{problems:?}");
         let (seen, problems, n) = run(r#"[{"eventName": "A"}, {"eventName": "B"}, {"even"#);
         assert_eq!(seen.len(), 2);
