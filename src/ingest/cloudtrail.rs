@@ -869,21 +869,25 @@ fn read_values<'b>(
                     .iter()
                     .position(|&b| b == b'\n')
                     .map(|nl| start + nl);
-                // A value that breaks within its own line, followed by a
-                // line that is a JSON value (or by nothing), is one bad line
-                // of NDJSON: the lines after it are records. Anything else
-                // (an envelope, a pretty-printed record, a file cut short)
-                // cannot be split into records: the file is broken, and only
-                // the records before the break count.
-                let ndjson_line = (!first || done == 0)
+                // A value that breaks off within its first line, followed by
+                // a line that is a JSON value (or by nothing), is one bad
+                // line of NDJSON: the lines after it are records. Anything
+                // else (an envelope, a pretty-printed record, a file cut
+                // short) cannot be split into records: the file is broken,
+                // and only the records before the break count.
+                let envelope = matches!(first_key(&bytes[start..]), Some((false, b"Records")));
+                let ndjson_line = (!envelope && (!first || done == 0))
                     .then_some(line_end)
                     .flatten()
-                    .filter(|&end| error_offset(bytes, &e) <= end)
+                    .filter(|&end| serde_json::from_slice::<&RawValue>(&bytes[start..end]).is_err())
                     .filter(|&end| {
                         let next = bytes[end + 1..]
                             .split(|&b| b == b'\n')
                             .find(|l| !l.iter().all(u8::is_ascii_whitespace));
-                        next.is_none_or(|l| serde_json::from_slice::<&RawValue>(l).is_ok())
+                        next.is_none_or(|l| {
+                            l.trim_ascii_start().first() == Some(&b'{')
+                                && serde_json::from_slice::<&RawValue>(l).is_ok()
+                        })
                     });
                 let Some(end) = ndjson_line else {
                     report(
@@ -929,26 +933,6 @@ fn read_values<'b>(
         }
     }
     n
-}
-
-/// Where in `text` serde stopped with `e` (its line and column), as a byte offset.
-fn error_offset(text: &[u8], e: &serde_json::Error) -> usize {
-    let mut line = 1;
-    let mut at = 0;
-    for (i, &b) in text.iter().enumerate() {
-        if line == e.line() {
-            at = i;
-            break;
-        }
-        if b == b'\n' {
-            line += 1;
-            at = i + 1;
-        }
-    }
-    if line < e.line() {
-        return text.len();
-    }
-    (at + e.column().saturating_sub(1)).min(text.len())
 }
 
 fn parse_one<'b>(
@@ -1148,8 +1132,8 @@ mod one_pass {
     fn a_broken_pretty_printed_file_invents_no_records() {
         let good = serde_json::json!({"eventName": "A", "eventSource": "s3.amazonaws.com",
             "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::1:user/u"}});
-        let mut text = serde_json::to_string_pretty(&serde_json::json!({"Records": [good, good]}))
-            .unwrap();
+        let mut text =
+            serde_json::to_string_pretty(&serde_json::json!({"Records": [good, good]})).unwrap();
         // Break the second record in the middle.
         let at = text.rfind("\"eventSource\"").unwrap();
         text.insert_str(at, "}}} oops ");
@@ -1221,7 +1205,10 @@ mod one_pass {
         let (seen, problems, count) = run_counted(std::str::from_utf8(&text).unwrap());
         assert!(seen.is_empty());
         assert_eq!((count.records, count.bad_records), (1, 1));
-        assert!(problems[0].message.contains("CloudTrailEvent"), "{problems:?}");
+        assert!(
+            problems[0].message.contains("CloudTrailEvent"),
+            "{problems:?}"
+        );
         // S3's files and NDJSON are handed back as they are.
         let s3 = br#"{"Records":[]}"#.to_vec();
         assert_eq!(contents(path, s3.clone()), Contents::Records(s3));

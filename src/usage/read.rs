@@ -4,7 +4,7 @@
 //! per-principal, per-action aggregates (`fold`, `activity`).
 
 use super::activity::{max_opt, min_opt, Activity, Occurrence};
-use super::attribution::attribute;
+use super::attribution::{attribute, Actor};
 use super::dedup::{Dedup, ReadingOrder, Seen, DEDUP_DELAY};
 use super::fold::{fold_mapped, note_assume_role, Call};
 use super::mapping::{EventMapper, MappedRef, RoleParam};
@@ -67,24 +67,27 @@ pub fn ingest_with_progress(
     let next = AtomicUsize::new(0);
     let partials = rayon::broadcast(|_| {
         let mut acc = Activity::default();
+        let mut deferred = Vec::new();
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(&(_, path)) = order.files.get(i) else {
                 break;
             };
-            ingest_file(path, mapper, &opts, &dedup, &mut acc);
+            deferred.extend(ingest_file(path, mapper, &opts, &dedup, &mut acc));
             if let Some(horizon) = order.finished(i) {
                 dedup.release_before(horizon);
             }
             progress.advance(1);
         }
-        acc
+        (acc, deferred)
     });
-    let mut partials = partials.into_iter();
-    let mut total = partials.next().unwrap_or_default();
-    for p in partials {
+    let mut total = Activity::default();
+    let mut deferred = Vec::new();
+    for (p, d) in partials {
         total.merge(p);
+        deferred.extend(d);
     }
+    settle(deferred, &dedup, mapper, &mut total);
     progress.finish();
     log::info!(
         "{} records: {} mapped, {} skipped, {} duplicate",
@@ -107,10 +110,59 @@ fn ingest_file(
     opts: &IngestOptions,
     dedup: &Dedup,
     acc: &mut Activity,
-) {
+) -> Vec<Deferred> {
     acc.stats.files += 1;
     let bytes = read_log_bytes(path);
-    fold_file(path, bytes, mapper, opts, dedup, acc);
+    fold_file(path, bytes, mapper, opts, dedup, acc)
+}
+
+/// The resource owner's copy of a call across accounts (`sharedEventID`,
+/// a `recipientAccountId` other than the caller's): when the caller's own
+/// copy is among the logs read (an organization trail delivers both), it is
+/// the same call, counted once, as the caller's. Which copy comes first is
+/// not known while reading, so the owner's copies wait to the end.
+struct Deferred {
+    shared: String,
+    actor: Actor<'static>,
+    source: String,
+    name: String,
+    error_code: Option<String>,
+    time: i64,
+    resources: Vec<String>,
+}
+
+/// Counts each deferred owner's copy: a duplicate when its caller's copy
+/// was read, else a call like any other.
+fn settle(deferred: Vec<Deferred>, dedup: &Dedup, mapper: &EventMapper, acc: &mut Activity) {
+    let mut scratch = Vec::new();
+    for d in deferred {
+        if dedup.caller_copy_seen(&d.shared) {
+            acc.stats.duplicates += 1;
+            continue;
+        }
+        let Deferred {
+            actor,
+            source,
+            name,
+            error_code,
+            time,
+            resources,
+            ..
+        } = d;
+        super::fold::fold(
+            acc,
+            mapper,
+            &actor,
+            Call {
+                source: &source,
+                name: &name,
+                error_code: error_code.as_deref(),
+            },
+            occ(time),
+            |out| out.extend(resources),
+            &mut scratch,
+        );
+    }
 }
 
 /// Aggregates the records of one log file's contents (as read from disk, gzip
@@ -124,7 +176,9 @@ pub fn ingest_bytes(
     let mut acc = Activity::default();
     acc.stats.files += 1;
     let bytes = crate::ingest::cloudtrail::decode_log_bytes(raw);
-    fold_file(name, bytes, mapper, &opts, &Dedup::new(), &mut acc);
+    let dedup = Dedup::new();
+    let deferred = fold_file(name, bytes, mapper, &opts, &dedup, &mut acc);
+    settle(deferred, &dedup, mapper, &mut acc);
     acc
 }
 
@@ -135,7 +189,7 @@ fn fold_file(
     opts: &IngestOptions,
     dedup: &Dedup,
     acc: &mut Activity,
-) {
+) -> Vec<Deferred> {
     let bytes = match bytes {
         Ok(b) => b,
         Err(message) => {
@@ -145,7 +199,7 @@ fn fold_file(
                 location: String::new(),
                 message,
             });
-            return;
+            return Vec::new();
         }
     };
     let mut problems = Vec::new();
@@ -155,7 +209,7 @@ fn fold_file(
             // Renamed or copied out of `CloudTrail-Digest/`: not a log file.
             acc.stats.files -= 1;
             acc.stats.digest_files += 1;
-            return;
+            return Vec::new();
         }
         Contents::LookupEvents { text, broken, .. } => {
             acc.stats.lookup_files += 1;
@@ -201,6 +255,7 @@ fn fold_file(
             ),
         });
     }
+    file.deferred
 }
 
 /// What the mapping says of one event: its actions, its service prefix,
@@ -220,6 +275,8 @@ struct PerFile<'a> {
     resources: Vec<String>,
     /// Records delivered too late to be checked against every duplicate.
     late: u64,
+    /// Resource owners' copies of cross-account calls, counted at the end.
+    deferred: Vec<Deferred>,
 }
 
 impl<'a> PerFile<'a> {
@@ -229,6 +286,7 @@ impl<'a> PerFile<'a> {
             events: FastMap::default(),
             resources: Vec::new(),
             late: 0,
+            deferred: Vec::new(),
         }
     }
 
@@ -354,18 +412,48 @@ fn record<'a>(
         .into());
     };
     let (source, name) = (source_cow.as_ref(), name_cow.as_ref());
-    note_assume_role(rec, source, name, acc);
     let stats = &mut acc.stats;
     stats.account_records += 1;
     stats.first_event = min_opt(stats.first_event, Some(t));
     stats.last_event = max_opt(stats.last_event, Some(t));
 
-    let actor = rec.user_identity.as_ref().and_then(attribute);
-    let Some(actor) = actor.filter(|_| kind != Kind::ServiceEvent) else {
-        stats.service_records += 1;
+    let actor = rec
+        .user_identity
+        .as_ref()
+        .and_then(attribute)
+        .filter(|_| kind != Kind::ServiceEvent);
+    let (mapped, prefix, passes) = file.map(source_cow, name_cow);
+    // A call across accounts is delivered to each: count it once, as the
+    // caller's copy, when that copy can be in these logs.
+    if let (Some(actor), Some(shared), Some(r), Some(c)) = (
+        &actor,
+        rec.shared_event_id.as_deref(),
+        recipient,
+        caller_account(rec),
+    ) {
+        if r == c {
+            dedup.note_caller_copy(shared);
+        } else if !opts.foreign(c) {
+            let mut resources = Vec::new();
+            super::resources::extract(rec, prefix, &mut resources);
+            file.deferred.push(Deferred {
+                shared: shared.to_string(),
+                actor: actor.clone().into_owned(),
+                source: source.to_string(),
+                name: name.to_string(),
+                error_code: rec.error_code.as_deref().map(str::to_string),
+                time: t,
+                resources,
+            });
+            return Ok(());
+        }
+    }
+    // Session tags of AssumeRole calls, whoever made them (often a service).
+    note_assume_role(rec, source, name, acc);
+    let Some(actor) = actor else {
+        acc.stats.service_records += 1;
         return Ok(());
     };
-    let (mapped, prefix, passes) = file.map(source_cow, name_cow);
     let mapped = if kind == Kind::SignIn {
         MappedRef::NotIam
     } else {
@@ -380,11 +468,7 @@ fn record<'a>(
             name,
             error_code: rec.error_code.as_deref(),
         },
-        Occurrence {
-            count: 1,
-            first: t,
-            last: t,
-        },
+        occ(t),
         |out| super::resources::extract(rec, prefix, out),
         &mut file.resources,
     );

@@ -116,3 +116,51 @@ fn corpus_audits_without_crashing() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// Every file of the corpus (each Panther fixture record as NDJSON), read on
+/// its own: every record lands in exactly one coverage bucket.
+#[test]
+fn coverage_adds_up_on_every_corpus_file() {
+    let root = corpus_dir();
+    if !root.is_dir() {
+        let note = format!("CloudTrail corpus not found at {}", root.display());
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{note}");
+        }
+        eprintln!("note: {note}; skipping");
+        return;
+    }
+    let cat = leastpriv::catalog::Catalog::embedded();
+    let mapper = leastpriv::usage::mapping::EventMapper::embedded(cat).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(&root)
+        .into_iter()
+        .filter_map(Result::ok)
+        .map(|e| e.into_path())
+        .filter(|p| {
+            let n = p.to_string_lossy();
+            n.ends_with(".json") || n.ends_with(".json.gz")
+        })
+        .collect();
+    files.push(panther_as_ndjson(&root.join("panther"), tmp.path()));
+    files.sort();
+    let mut checked = 0;
+    for f in &files {
+        let bytes = fs::read(f).unwrap();
+        let a = leastpriv::usage::read::ingest_bytes(
+            f,
+            bytes,
+            &mapper,
+            leastpriv::usage::IngestOptions::default(),
+        );
+        assert!(
+            a.stats.adds_up(),
+            "{}: {:?} do not add up to {} records",
+            f.display(),
+            a.stats.buckets(),
+            a.stats.records
+        );
+        checked += 1;
+    }
+    assert!(checked > 30, "{checked} files");
+}
