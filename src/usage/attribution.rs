@@ -161,7 +161,7 @@ pub fn attribute<'a>(id: &'a RawIdentity<'_>) -> Option<Actor<'a>> {
                         (Some(a), _) => Cow::Borrowed(a),
                         (None, _) if root => Cow::Owned(format!("arn:aws:iam::{account}:root")),
                         (None, Some(u)) => Cow::Owned(format!("arn:aws:iam::{account}:user/{u}")),
-                        (None, None) => return federated(kind, id, arn, &actor),
+                        (None, None) => return federated(kind, id, arn, actor),
                     };
                     let kind = if root {
                         ActorKind::Root
@@ -172,7 +172,7 @@ pub fn attribute<'a>(id: &'a RawIdentity<'_>) -> Option<Actor<'a>> {
                     a.federated_name = Some(name.unwrap_or(Cow::Borrowed("(unnamed)")));
                     Some(a)
                 }
-                None => federated(kind, id, arn, &actor),
+                None => federated(kind, id, arn, actor),
             }
         }
         "IdentityCenterUser" => {
@@ -188,7 +188,7 @@ pub fn attribute<'a>(id: &'a RawIdentity<'_>) -> Option<Actor<'a>> {
                 .unwrap_or_else(|| Cow::Owned(format!("{kind}/unidentified@{account}")));
             Some(actor(ActorKind::Federated, who, None))
         }
-        "SAMLUser" | "WebIdentityUser" => federated(kind, id, arn, &actor),
+        "SAMLUser" | "WebIdentityUser" => federated(kind, id, arn, actor),
         "AWSService" | "" => None,
         _ => {
             let who = arn.map(Cow::Borrowed).or_else(|| {

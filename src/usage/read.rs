@@ -293,20 +293,18 @@ impl<'a> PerFile<'a> {
     /// The mapping and service prefix of an event; `source` and `name` are
     /// only kept when they borrow from the file (an escaped string is an
     /// owned copy).
-    fn map<'r>(&mut self, source: &'r Cow<'a, str>, name: &'r Cow<'a, str>) -> Event<'r>
-    where
-        'a: 'r,
-    {
+    fn map<'r>(
+        &mut self,
+        source: &'r Cow<'a, str>,
+        name: &'r Cow<'a, str>,
+    ) -> (MappedRef<'a>, &'r str, Option<&'a [RoleParam]>) {
         let mapper = self.mapper;
-        let look = |s: &'r str, n: &'r str| -> Event<'r> {
-            (
-                mapper.map_ref(s, n),
-                mapper.service_prefix(s),
-                mapper.role_params(s, n),
-            )
-        };
         let (Cow::Borrowed(s), Cow::Borrowed(n)) = (source, name) else {
-            return look(source, name);
+            return (
+                mapper.map_ref(source, name),
+                mapper.service_prefix(source),
+                mapper.role_params(source, name),
+            );
         };
         *self.events.entry((s, n)).or_insert_with(|| {
             (

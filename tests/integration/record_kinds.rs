@@ -323,7 +323,7 @@ fn an_organization_trail_counts_a_call_across_accounts_once() {
     assert_eq!(c["records_mapped"], 1);
     let decrypt = used(principal(&both, "batch-worker"), "kms:Decrypt").expect("used");
     assert_eq!(decrypt["count"], 1);
-    let owner_only = run(dir.join(format!("org-trail/AWSLogs/o-exampleorg1/444455556666")));
+    let owner_only = run(dir.join("org-trail/AWSLogs/o-exampleorg1/444455556666"));
     assert_eq!(owner_only["coverage"]["records_duplicate"], 0);
     let decrypt = used(principal(&owner_only, "batch-worker"), "kms:Decrypt").expect("used");
     assert_eq!(decrypt["count"], 1);
