@@ -164,3 +164,57 @@ fn coverage_adds_up_on_every_corpus_file() {
     }
     assert!(checked > 30, "{checked} files");
 }
+
+/// Every event source in the corpus resolves to a service prefix of the
+/// catalog (by the default rule, or a `sources` rule), and so does every
+/// catalog prefix written as a host: an event source whose prefix differs
+/// must be a rule, never a silent miss.
+#[test]
+fn every_event_source_resolves_to_a_catalog_prefix() {
+    let root = corpus_dir();
+    if !root.is_dir() {
+        let note = format!("CloudTrail corpus not found at {}", root.display());
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{note}");
+        }
+        eprintln!("note: {note}; skipping");
+        return;
+    }
+    let cat = leastpriv::catalog::Catalog::embedded();
+    let mapper = leastpriv::usage::mapping::EventMapper::embedded(cat).unwrap();
+    fn sources(v: &Value, out: &mut std::collections::BTreeSet<String>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(s)) = m.get("eventSource") {
+                    out.insert(s.clone());
+                }
+                m.values().for_each(|v| sources(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| sources(v, out)),
+            _ => {}
+        }
+    }
+    let mut found = std::collections::BTreeSet::new();
+    for e in walkdir::WalkDir::new(&root).into_iter().filter_map(Result::ok) {
+        let p = e.path();
+        let name = p.to_string_lossy();
+        if !(name.ends_with(".json") || name.ends_with(".json.gz")) {
+            continue;
+        }
+        let bytes = leastpriv::ingest::cloudtrail::read_log_bytes(p).unwrap();
+        let mut values = serde_json::Deserializer::from_slice(&bytes).into_iter::<Value>();
+        while let Some(Ok(v)) = values.next() {
+            sources(&v, &mut found);
+        }
+    }
+    assert!(found.len() > 30, "{found:?}");
+    let unresolved: Vec<&String> = found
+        .iter()
+        .filter(|s| cat.service(mapper.service_prefix(s)).is_none())
+        .collect();
+    assert!(unresolved.is_empty(), "{unresolved:?}");
+    for svc in cat.services() {
+        let host = format!("{}.amazonaws.com", svc.prefix);
+        assert!(cat.service(mapper.service_prefix(&host)).is_some(), "{host}");
+    }
+}
