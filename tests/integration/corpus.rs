@@ -60,12 +60,20 @@ fn corpus_audits_without_crashing() {
         root.display()
     );
 
-    let iam = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/iam.json");
+    // An account without principals: the audited accounts are then unknown,
+    // and every record counts as the account's (the corpus comes from many
+    // accounts, none of them the demo's).
     let tmp = tempfile::tempdir().unwrap();
+    let iam = tmp.path().join("iam.json");
+    fs::write(
+        &iam,
+        r#"{"UserDetailList":[],"RoleDetailList":[],"GroupDetailList":[],"Policies":[]}"#,
+    )
+    .unwrap();
     let mut failures = Vec::new();
     println!(
-        "{:<14} {:>7} {:>7} {:>8} {:>7} {:>9} {:>6}",
-        "source", "records", "mapped", "unmapped", "skipped", "not-iam", "files"
+        "{:<14} {:>7} {:>7} {:>8} {:>7} {:>9} {:>7} {:>6}",
+        "source", "records", "mapped", "unmapped", "skipped", "not-iam", "service", "files"
     );
     for dir in &sources {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
@@ -96,15 +104,17 @@ fn corpus_audits_without_crashing() {
                 .unwrap_or_else(|| panic!("{name}: coverage.{f}"))
         };
         println!(
-            "{:<14} {:>7} {:>7} {:>8} {:>7} {:>9} {:>6}",
+            "{:<14} {:>7} {:>7} {:>8} {:>7} {:>9} {:>7} {:>6}",
             name,
             n("records"),
             n("records_mapped"),
             n("records_unmapped"),
             n("records_skipped"),
             n("records_not_iam"),
+            n("records_aws_service"),
             n("files"),
         );
+        assert_eq!(n("records_other_account"), 0, "{name}: no audited account");
         if let Some(events) = c["unmapped_events"].as_object() {
             for (event, count) in events {
                 println!("    unmapped {event} x{count}");
@@ -195,7 +205,10 @@ fn every_event_source_resolves_to_a_catalog_prefix() {
         }
     }
     let mut found = std::collections::BTreeSet::new();
-    for e in walkdir::WalkDir::new(&root).into_iter().filter_map(Result::ok) {
+    for e in walkdir::WalkDir::new(&root)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
         let p = e.path();
         let name = p.to_string_lossy();
         if !(name.ends_with(".json") || name.ends_with(".json.gz")) {
@@ -215,6 +228,9 @@ fn every_event_source_resolves_to_a_catalog_prefix() {
     assert!(unresolved.is_empty(), "{unresolved:?}");
     for svc in cat.services() {
         let host = format!("{}.amazonaws.com", svc.prefix);
-        assert!(cat.service(mapper.service_prefix(&host)).is_some(), "{host}");
+        assert!(
+            cat.service(mapper.service_prefix(&host)).is_some(),
+            "{host}"
+        );
     }
 }
