@@ -404,9 +404,16 @@ fn settle_passrole(audit: &Audit, s: &mut Subject) -> Option<String> {
         Some(why) => {
             let e = s.used.remove(i);
             let roles: Vec<String> = s.passed.keys().map(|r| format!("`{r}`")).collect();
+            // Kept as today's grant, with what needed it: the calls seen
+            // passing roles, or PassRole's own recorded use (an event
+            // mapped to it, such as PutBucketReplication).
+            let mut needed: Vec<String> = calls.into_iter().collect();
+            if needed.is_empty() {
+                needed.push(audit.catalog.full_name(pr));
+            }
             match &mut s.passrole {
-                Some((_, c)) => c.extend(calls),
-                slot => *slot = Some((e.groups, calls.into_iter().collect())),
+                Some((_, c)) => c.extend(needed),
+                slot => *slot = Some((e.groups, needed)),
             }
             Some(format!(
                 "not narrowed to the roles seen passed ({}): {why}",
