@@ -328,3 +328,52 @@ fn an_organization_trail_counts_a_call_across_accounts_once() {
     let decrypt = used(principal(&owner_only, "batch-worker"), "kms:Decrypt").expect("used");
     assert_eq!(decrypt["count"], 1);
 }
+
+/// A recorded use of iam:PassRole that names no role (an event mapped to
+/// it, such as `PutBucketReplication`) keeps today's grant: never dropped,
+/// never narrowed to nothing.
+#[test]
+fn pass_role_recorded_without_a_role_keeps_todays_grant() {
+    let tmp = tempfile::tempdir().unwrap();
+    let iam = serde_json::json!({
+        "UserDetailList": [{
+            "Path": "/", "UserName": "replicator", "UserId": "AIDAEXAMPLEREPL",
+            "Arn": format!("arn:aws:iam::{A}:user/replicator"),
+            "CreateDate": "2026-01-01T00:00:00Z", "GroupList": [], "AttachedManagedPolicies": [],
+            "Tags": [],
+            "UserPolicyList": [{"PolicyName": "p", "PolicyDocument": {"Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Resource": "*",
+                    "Action": ["s3:PutReplicationConfiguration", "iam:PassRole"]}]}}]
+        }],
+        "RoleDetailList": [], "GroupDetailList": [], "Policies": []
+    });
+    let record = serde_json::json!({"Records": [{
+        "eventVersion": "1.11", "eventTime": "2026-03-02T10:00:00Z",
+        "eventSource": "s3.amazonaws.com", "eventName": "PutBucketReplication",
+        "eventID": "e-1", "recipientAccountId": A, "eventType": "AwsApiCall",
+        "userIdentity": {"type": "IAMUser", "arn": format!("arn:aws:iam::{A}:user/replicator"),
+            "accountId": A, "userName": "replicator"},
+        "requestParameters": {"bucketName": "b"}
+    }]});
+    std::fs::write(tmp.path().join("iam.json"), iam.to_string()).unwrap();
+    std::fs::write(tmp.path().join("logs.json"), record.to_string()).unwrap();
+    let run = leastpriv()
+        .args(["recommend", "--format", "json", "--iam"])
+        .arg(tmp.path().join("iam.json"))
+        .arg("--cloudtrail")
+        .arg(tmp.path().join("logs.json"))
+        .tmp(tmp.path())
+        .run();
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let doc = run.json();
+    let policy = doc["recommendations"][0]["policy"].to_string();
+    assert!(policy.contains("iam:PassRole"), "{policy}");
+    let pass = doc["recommendations"][0]["policy"]["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s.to_string().contains("iam:PassRole"))
+        .cloned()
+        .unwrap();
+    assert_eq!(pass["Resource"], "*", "{pass}");
+}
