@@ -20,6 +20,7 @@ use crate::rules::files::{LoadError, RuleFiles};
 use crate::rules::{Finding, RuleContext, Subject};
 use crate::usage::{IngestOptions, IngestStats};
 use crate::verdict::{principal_verdicts, OtherActor, PrincipalVerdicts};
+use std::collections::BTreeSet;
 
 /// Anything that stops an audit. Each names its file and place.
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +99,8 @@ pub struct Audit {
     /// findings are its ids, and renderers name actions through it.
     pub catalog: &'static Catalog,
     pub inputs: SnapshotPaths,
+    /// The audited accounts: those of the snapshot's principals.
+    pub accounts: BTreeSet<String>,
     pub trails: TrailCoverage,
     pub stats: IngestStats,
     pub problems: Vec<Problem>,
@@ -131,6 +134,58 @@ impl Audit {
             None => self.findings.iter().collect(),
             Some((_, a)) => a.kept_findings(&self.findings).collect(),
         }
+    }
+
+    /// Whether the logs hold no record of the audited account(s) in the
+    /// window (logs of another account, or an empty trail): every granted
+    /// permission then looks unused, and nothing may be removed on that
+    /// evidence. Reports say so first; `--strict` fails; `recommend`
+    /// removes nothing unless told to.
+    pub fn no_account_evidence(&self) -> bool {
+        self.stats.account_records == 0
+    }
+
+    /// The sentence every report puts first when [`Audit::no_account_evidence`].
+    pub fn evidence_warning(&self) -> Option<String> {
+        if !self.no_account_evidence() {
+            return None;
+        }
+        let accounts = if self.accounts.is_empty() {
+            "the audited account".to_string()
+        } else {
+            let list: Vec<&str> = self.accounts.iter().map(String::as_str).collect();
+            format!("account {}", list.join(", "))
+        };
+        let s = &self.stats;
+        let mut why = Vec::new();
+        if s.records == 0 {
+            why.push("no record was read".to_string());
+        }
+        if s.other_account > 0 {
+            why.push(format!(
+                "{} record(s) belong to other accounts only",
+                s.other_account
+            ));
+        }
+        if s.outside_window > 0 {
+            why.push(format!(
+                "{} record(s) are outside the window",
+                s.outside_window
+            ));
+        }
+        if s.records_skipped > 0 {
+            why.push(format!("{} record(s) could not be read", s.records_skipped));
+        }
+        let why = if why.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", why.join("; "))
+        };
+        Some(format!(
+            "no CloudTrail record in the window belongs to {accounts}{why}: every granted \
+             permission looks unused on no evidence; check that the logs are this account's \
+             (`recommend` removes nothing unless given `--allow-empty-evidence`)"
+        ))
     }
 
     /// The baseline entry that accepted finding `i`, if any.
@@ -201,8 +256,9 @@ pub fn run_with(
         None => TrailCoverage::assumed_management_only(),
     };
     let mut paths = paths.clone();
+    let accounts = account.account_ids();
     let (activity, since, until) = timed("read activity", || {
-        gather_activity(cat, mapper, &mut paths, opts)
+        gather_activity(cat, mapper, &mut paths, opts, &accounts)
     })?;
     let paths = &paths;
     // Before the evaluation, whose end is the audit's memory peak.
@@ -226,6 +282,19 @@ pub fn run_with(
             source: WindowSource::Options,
         },
     };
+    let mut activity = activity;
+    if let Some(pass_role) = mapper.pass_role() {
+        let roles_of: std::collections::HashMap<String, String> = account
+            .principals
+            .iter()
+            .flat_map(|p| {
+                p.instance_profiles
+                    .iter()
+                    .map(|ip| (ip.clone(), p.arn.clone()))
+            })
+            .collect();
+        activity.resolve_instance_profiles(pass_role, &roles_of);
+    }
     let crate::usage::Activity {
         actors,
         sessions_granted,
@@ -303,6 +372,7 @@ pub fn run_with(
         window,
         catalog: cat,
         inputs: paths.clone(),
+        accounts,
         trails: trail_cov,
         stats,
         problems,
@@ -319,6 +389,7 @@ fn read_logs(
     paths: &SnapshotPaths,
     mapper: &crate::usage::mapping::EventMapper,
     opts: &AuditOptions,
+    accounts: &BTreeSet<String>,
 ) -> crate::usage::Activity {
     crate::usage::read::ingest_with_progress(
         &paths.cloudtrail,
@@ -326,6 +397,7 @@ fn read_logs(
         IngestOptions {
             since: opts.since,
             until: opts.until,
+            accounts: (!accounts.is_empty()).then(|| std::sync::Arc::new(accounts.clone())),
         },
         &opts.progress,
     )
@@ -339,9 +411,14 @@ fn gather_activity(
     mapper: &crate::usage::mapping::EventMapper,
     paths: &mut SnapshotPaths,
     opts: &AuditOptions,
+    accounts: &BTreeSet<String>,
 ) -> Result<(crate::usage::Activity, Option<i64>, Option<i64>), AuditError> {
     paths.activity = None;
-    Ok((read_logs(paths, mapper, opts), opts.since, opts.until))
+    Ok((
+        read_logs(paths, mapper, opts, accounts),
+        opts.since,
+        opts.until,
+    ))
 }
 
 /// The activity of the window: from the snapshot's activity store when it
@@ -353,6 +430,7 @@ fn gather_activity(
     mapper: &crate::usage::mapping::EventMapper,
     paths: &mut SnapshotPaths,
     opts: &AuditOptions,
+    accounts: &BTreeSet<String>,
 ) -> Result<(crate::usage::Activity, Option<i64>, Option<i64>), AuditError> {
     use crate::usage::store;
     let wanted_logs = paths.activity.is_some() || opts.save_activity;
@@ -387,7 +465,7 @@ fn gather_activity(
         }
     }
     paths.activity = None;
-    let activity = read_logs(paths, mapper, opts);
+    let activity = read_logs(paths, mapper, opts, accounts);
     if opts.save_activity {
         let dir = paths
             .dir

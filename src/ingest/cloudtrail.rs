@@ -463,11 +463,200 @@ fn gunzip(mut input: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
     Ok(())
 }
 
+/// What a log file holds, told by its first key: CloudTrail's files and
+/// the AWS CLI's output each begin with a key of their own.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Contents {
+    /// Records: an S3 envelope, a JSON array, NDJSON or one record. The
+    /// bytes are the file's, unchanged.
+    Records(Vec<u8>),
+    /// `aws cloudtrail lookup-events` output (one page, pages one after
+    /// another, or an array of pages or of events): each event's
+    /// `CloudTrailEvent` string, unwrapped into an S3 envelope of records.
+    /// `broken` says where the output stopped being readable, if it did;
+    /// the events before that are kept.
+    LookupEvents {
+        text: Vec<u8>,
+        events: usize,
+        broken: Option<Problem>,
+    },
+    /// A digest file (`digestStartTime`, `logFiles`, no `Records`): the
+    /// hashes of the log files of an hour, no records.
+    Digest,
+}
+
+/// The keys of a LookupEvents `Event` (the API's, which the CLI prints as
+/// they are); CloudTrail records' keys are camelCase.
+const LOOKUP_EVENT_KEYS: &[&str] = &[
+    "EventId",
+    "EventName",
+    "ReadOnly",
+    "AccessKeyId",
+    "EventTime",
+    "EventSource",
+    "Username",
+    "Resources",
+    "CloudTrailEvent",
+];
+
+/// The first key of the file's first object, and whether the object is in
+/// an array; `None` when the file does not start that way.
+fn first_key(bytes: &[u8]) -> Option<(bool, &[u8])> {
+    let mut i = bytes.iter().position(|b| !b.is_ascii_whitespace())?;
+    let in_array = bytes[i] == b'[';
+    if in_array {
+        i += 1 + bytes[i + 1..]
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())?;
+    }
+    if bytes[i] != b'{' {
+        return None;
+    }
+    i += 1 + bytes[i + 1..]
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())?;
+    if bytes[i] != b'"' {
+        return None;
+    }
+    let len = bytes[i + 1..]
+        .iter()
+        .take(64)
+        .position(|&b| b == b'"' || b == b'\\')?;
+    Some((in_array, &bytes[i + 1..i + 1 + len]))
+}
+
+/// Tells what `bytes` (a decoded log file) holds; see [`Contents`]. S3's
+/// files begin with `Records` and are handed back at the cost of a look at
+/// their first bytes.
+pub fn contents(path: &Path, bytes: Vec<u8>) -> Contents {
+    let Some((in_array, key)) = first_key(&bytes) else {
+        return Contents::Records(bytes);
+    };
+    match key {
+        b"Records" => Contents::Records(bytes),
+        b"Events" | b"NextToken" => lookup_events(path, &bytes),
+        k if in_array && LOOKUP_EVENT_KEYS.iter().any(|e| e.as_bytes() == k) => {
+            lookup_events(path, &bytes)
+        }
+        _ if !in_array && holds_digest(&bytes) => Contents::Digest,
+        _ => Contents::Records(bytes),
+    }
+}
+
+/// Whether the file's first value is a digest: `digestStartTime` and
+/// `logFiles`, and no `Records`.
+fn holds_digest(bytes: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct Probe {
+        #[serde(rename = "digestStartTime")]
+        start: Option<serde::de::IgnoredAny>,
+        #[serde(rename = "logFiles")]
+        log_files: Option<serde::de::IgnoredAny>,
+        #[serde(rename = "Records")]
+        records: Option<serde::de::IgnoredAny>,
+    }
+    let mut values = serde_json::Deserializer::from_slice(bytes).into_iter::<Probe>();
+    matches!(
+        values.next(),
+        Some(Ok(Probe {
+            start: Some(_),
+            log_files: Some(_),
+            records: None
+        }))
+    )
+}
+
+/// One page of `lookup-events` output, or one event of it.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum LookupItem<'a> {
+    Page {
+        #[serde(rename = "Events", borrow)]
+        events: Vec<LookupEvent<'a>>,
+    },
+    Event(#[serde(borrow)] LookupEvent<'a>),
+}
+
+#[derive(Deserialize)]
+struct LookupEvent<'a> {
+    #[serde(rename = "CloudTrailEvent", borrow, default)]
+    record: Option<Cow<'a, str>>,
+}
+
+/// Unwraps `lookup-events` output into `{"Records": [...]}`. An event whose
+/// `CloudTrailEvent` is missing or not a JSON object stays in the list as
+/// a string saying so, so that it is one bad record, named by its place.
+fn lookup_events(path: &Path, bytes: &[u8]) -> Contents {
+    let mut text = Vec::with_capacity(bytes.len());
+    text.extend_from_slice(b"{\"Records\":[");
+    let mut events = 0usize;
+    let mut add = |e: &LookupEvent<'_>| {
+        if events > 0 {
+            text.push(b',');
+        }
+        events += 1;
+        let record = e.record.as_deref().map(str::trim);
+        match record.map(|r| (r, serde_json::from_str::<&RawValue>(r))) {
+            Some((r, Ok(_))) if r.starts_with('{') => text.extend_from_slice(r.as_bytes()),
+            Some((_, Err(err))) => {
+                let why = format!("`CloudTrailEvent` is not JSON: {err}");
+                text.extend(serde_json::to_vec(&why).unwrap_or_default());
+            }
+            Some(_) => text.extend_from_slice(b"\"`CloudTrailEvent` is not a JSON object\""),
+            None => text.extend_from_slice(b"\"no `CloudTrailEvent` in this event\""),
+        }
+    };
+    let mut broken = None;
+    let mut fail = |at: String, message: String| {
+        broken = Some(Problem {
+            file: path.to_path_buf(),
+            location: at,
+            message,
+        });
+    };
+    let mut add_item = |item: &LookupItem<'_>| match item {
+        LookupItem::Page { events } => events.iter().for_each(&mut add),
+        LookupItem::Event(e) => add(e),
+    };
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace());
+    if start.is_some_and(|s| bytes[s] == b'[') {
+        match serde_json::from_slice::<Vec<LookupItem>>(bytes) {
+            Ok(items) => items.iter().for_each(&mut add_item),
+            Err(e) => fail(
+                format!("line {}, column {}", e.line(), e.column()),
+                format!("not LookupEvents output: {e}"),
+            ),
+        }
+    } else {
+        let mut stream = serde_json::Deserializer::from_slice(bytes).into_iter::<LookupItem>();
+        loop {
+            let offset = stream.byte_offset();
+            match stream.next() {
+                None => break,
+                Some(Ok(item)) => add_item(&item),
+                Some(Err(e)) => {
+                    fail(
+                        format!("byte {offset}"),
+                        format!("not a page of LookupEvents output: {e}; the rest of the file is not read"),
+                    );
+                    break;
+                }
+            }
+        }
+    }
+    text.extend_from_slice(b"]}");
+    Contents::LookupEvents {
+        text,
+        events,
+        broken,
+    }
+}
+
 /// Everything a file's reading hands over, both ways: each record (as its
-/// debug text, which shows every field), the problems and the count. The
+/// debug text, which shows every field), the problems and the counts. The
 /// differential checks (unit tests, the fuzz target) compare the two.
 #[doc(hidden)]
-pub fn read_both_ways(text: &[u8]) -> [(Vec<String>, Vec<Problem>, usize); 2] {
+pub fn read_both_ways(text: &[u8]) -> [(Vec<String>, Vec<Problem>, FileCount); 2] {
     [Way::Fast, Way::SerdeOnly].map(|way| {
         let mut seen = Vec::new();
         let mut problems = Vec::new();
@@ -485,15 +674,29 @@ pub fn read_both_ways(text: &[u8]) -> [(Vec<String>, Vec<Problem>, usize); 2] {
 /// Problems named per file before the rest are only counted.
 pub const MAX_PROBLEMS_PER_FILE: usize = 20;
 
+/// What reading one file found. `records` is every record the file was
+/// seen to hold: each was either handed over or is one of `bad_records`.
+/// A file that breaks off (`broken`) counts the records before the break
+/// and no more: what follows cannot be told apart into records, and none is
+/// invented for it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FileCount {
+    pub records: usize,
+    /// Records that could not be parsed, and were not handed over.
+    pub bad_records: usize,
+    /// The file is not readable to its end (or not a log file at all).
+    pub broken: bool,
+}
+
 /// Calls `visit` for each record of an in-memory log file, in order. Bad
 /// records and files are pushed to `problems` (named by file and record index
-/// or byte offset) and skipped. Returns the number of records seen, good and bad.
+/// or byte offset) and skipped. Returns what the file was found to hold.
 pub fn for_each_record<'b>(
     path: &Path,
     bytes: &'b [u8],
     visit: impl FnMut(usize, RawRecord<'b>),
     problems: &mut Vec<Problem>,
-) -> usize {
+) -> FileCount {
     read_records(path, bytes, visit, problems, Way::Fast)
 }
 
@@ -505,6 +708,13 @@ pub enum Way {
     SerdeOnly,
 }
 
+/// Whether a problem is one bad record, or the file's.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Level {
+    Record,
+    File,
+}
+
 /// [`for_each_record`], with the choice of parser; see [`Way`].
 pub fn read_records<'b>(
     path: &Path,
@@ -512,12 +722,18 @@ pub fn read_records<'b>(
     mut visit: impl FnMut(usize, RawRecord<'b>),
     problems: &mut Vec<Problem>,
     way: Way,
-) -> usize {
+) -> FileCount {
     // A file of random bytes would otherwise name every line: the first
     // problems are named, the rest counted (every skipped record is still
     // in the coverage counts).
     let mut reported = 0usize;
-    let mut report = |location: String, message: String| {
+    let mut bad_records = 0usize;
+    let mut broken = false;
+    let mut report = |level: Level, location: String, message: String| {
+        match level {
+            Level::Record => bad_records += 1,
+            Level::File => broken = true,
+        }
         reported += 1;
         if reported <= MAX_PROBLEMS_PER_FILE {
             problems.push(Problem {
@@ -535,6 +751,21 @@ pub fn read_records<'b>(
             });
         }
     };
+    let records = read_values(bytes, &mut visit, &mut report, way);
+    FileCount {
+        records,
+        bad_records,
+        broken,
+    }
+}
+
+/// The reading proper: returns how many records the file holds.
+fn read_values<'b>(
+    bytes: &'b [u8],
+    visit: &mut impl FnMut(usize, RawRecord<'b>),
+    report: &mut impl FnMut(Level, String, String),
+    way: Way,
+) -> usize {
     let Some(start) = bytes.iter().position(|b| !b.is_ascii_whitespace()) else {
         return 0;
     };
@@ -544,7 +775,7 @@ pub fn read_records<'b>(
     let mut done = 0usize;
     if let (b'{' | b'[', Ok(text)) = (bytes[start], std::str::from_utf8(bytes)) {
         if way == Way::Fast {
-            match scan::records(text, &mut visit) {
+            match scan::records(text, visit) {
                 Ok(n) => return n,
                 // serde reads on from the first record not handed over.
                 Err(seen) => done = seen,
@@ -576,12 +807,13 @@ pub fn read_records<'b>(
         return match serde_json::from_slice::<Vec<&'b RawValue>>(bytes) {
             Ok(items) => {
                 for (i, raw) in items.iter().enumerate().skip(done) {
-                    parse_one(i, raw, &mut visit, &mut report);
+                    parse_one(i, raw, visit, report);
                 }
                 items.len()
             }
             Err(e) => {
                 report(
+                    Level::File,
                     format!("line {}, column {}", e.line(), e.column()),
                     format!("not a JSON array of records: {e}"),
                 );
@@ -606,7 +838,7 @@ pub fn read_records<'b>(
                             records: Some(recs),
                         }) => {
                             for (i, r) in recs.iter().enumerate().skip(done) {
-                                parse_one(i, r, &mut visit, &mut report);
+                                parse_one(i, r, visit, report);
                             }
                             n += recs.len();
                             continue;
@@ -614,6 +846,7 @@ pub fn read_records<'b>(
                         Ok(Envelope { records: None }) => {}
                         Err(e) => {
                             report(
+                                Level::File,
                                 "$.Records".into(),
                                 format!("`Records` is not a list of objects: {e}"),
                             );
@@ -621,7 +854,7 @@ pub fn read_records<'b>(
                         }
                     }
                 }
-                parse_one(n, raw, &mut visit, &mut report);
+                parse_one(n, raw, visit, report);
                 n += 1;
             }
             Some(Err(e)) => {
@@ -632,32 +865,68 @@ pub fn read_records<'b>(
                         .iter()
                         .position(|b| !b.is_ascii_whitespace())
                         .unwrap_or(0);
-                report(format!("byte {start}"), format!("invalid JSON: {e}"));
+                let line_end = bytes[start..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map(|nl| start + nl);
+                // A value that breaks off within its first line, followed by
+                // a line that is a JSON value (or by nothing), is one bad
+                // line of NDJSON: the lines after it are records. Anything
+                // else (an envelope, a pretty-printed record, a file cut
+                // short) cannot be split into records: the file is broken,
+                // and only the records before the break count.
+                let envelope = matches!(first_key(&bytes[start..]), Some((false, b"Records")));
+                let ndjson_line = (!envelope && (!first || done == 0))
+                    .then_some(line_end)
+                    .flatten()
+                    .filter(|&end| serde_json::from_slice::<&RawValue>(&bytes[start..end]).is_err())
+                    .filter(|&end| {
+                        let next = bytes[end + 1..]
+                            .split(|&b| b == b'\n')
+                            .find(|l| !l.iter().all(u8::is_ascii_whitespace));
+                        next.is_none_or(|l| {
+                            l.trim_ascii_start().first() == Some(&b'{')
+                                && serde_json::from_slice::<&RawValue>(l).is_ok()
+                        })
+                    });
+                let Some(end) = ndjson_line else {
+                    report(
+                        Level::File,
+                        format!("byte {start}"),
+                        format!("invalid JSON: {e}; the rest of the file is not read"),
+                    );
+                    if first {
+                        // A broken envelope: the records before the break
+                        // were read in the first pass and still count.
+                        n += done;
+                    }
+                    break;
+                };
+                report(
+                    Level::Record,
+                    format!("byte {start}"),
+                    format!("invalid JSON: {e}"),
+                );
                 n += 1;
-                if first {
-                    // A broken envelope: the records before the break were
-                    // read in the first pass and still count.
-                    n += done;
-                }
                 // The stream cannot resync inside a broken value: go on line by
                 // line after the broken line, as NDJSON allows.
-                if let Some(nl) = bytes[start..].iter().position(|&b| b == b'\n') {
-                    let base = start + nl + 1;
-                    let mut pos = base;
-                    for line in bytes[base..].split(|&b| b == b'\n') {
-                        let here = pos;
-                        pos += line.len() + 1;
-                        if line.iter().all(u8::is_ascii_whitespace) {
-                            continue;
-                        }
-                        match serde_json::from_slice::<RawRecord<'b>>(line) {
-                            Ok(r) => visit(n, r),
-                            Err(e) => {
-                                report(format!("byte {here}"), format!("invalid record: {e}"))
-                            }
-                        }
-                        n += 1;
+                let base = end + 1;
+                let mut pos = base;
+                for line in bytes[base..].split(|&b| b == b'\n') {
+                    let here = pos;
+                    pos += line.len() + 1;
+                    if line.iter().all(u8::is_ascii_whitespace) {
+                        continue;
                     }
+                    match serde_json::from_slice::<RawRecord<'b>>(line) {
+                        Ok(r) => visit(n, r),
+                        Err(e) => report(
+                            Level::Record,
+                            format!("byte {here}"),
+                            format!("invalid record: {e}"),
+                        ),
+                    }
+                    n += 1;
                 }
                 break;
             }
@@ -670,11 +939,11 @@ fn parse_one<'b>(
     i: usize,
     raw: &'b RawValue,
     visit: &mut impl FnMut(usize, RawRecord<'b>),
-    report: &mut impl FnMut(String, String),
+    report: &mut impl FnMut(Level, String, String),
 ) {
     match serde_json::from_str::<RawRecord<'b>>(raw.get()) {
         Ok(r) => visit(i, r),
-        Err(e) => report(format!("record {i}"), e.to_string()),
+        Err(e) => report(Level::Record, format!("record {i}"), e.to_string()),
     }
 }
 
@@ -839,6 +1108,11 @@ mod one_pass {
     use super::*;
 
     fn run(text: &str) -> (Vec<(usize, String)>, Vec<Problem>, usize) {
+        let (seen, problems, count) = run_counted(text);
+        (seen, problems, count.records)
+    }
+
+    fn run_counted(text: &str) -> (Vec<(usize, String)>, Vec<Problem>, FileCount) {
         let mut seen = Vec::new();
         let mut problems = Vec::new();
         let n = for_each_record(
@@ -848,6 +1122,115 @@ mod one_pass {
             &mut problems,
         );
         (seen, problems, n)
+    }
+
+    /// Every record counted is handed over or counted bad, and a broken
+    /// file invents none: regression of a pretty-printed two-record file
+    /// with a broken second record, once counted as 77 records (each line
+    /// after the break one "record"), most of them in no bucket.
+    #[test]
+    fn a_broken_pretty_printed_file_invents_no_records() {
+        let good = serde_json::json!({"eventName": "A", "eventSource": "s3.amazonaws.com",
+            "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::1:user/u"}});
+        let mut text =
+            serde_json::to_string_pretty(&serde_json::json!({"Records": [good, good]})).unwrap();
+        // Break the second record in the middle.
+        let at = text.rfind("\"eventSource\"").unwrap();
+        text.insert_str(at, "}}} oops ");
+        let (seen, problems, count) = run_counted(&text);
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert_eq!(count.records, 1);
+        assert_eq!(count.bad_records, 0);
+        assert!(count.broken);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        // NDJSON with a bad line: that line is one bad record, the rest read.
+        let (seen, _, count) = run_counted("{\"eventName\":\"A\"}\n{bad\n{\"eventName\":\"C\"}\n");
+        assert_eq!(seen.len(), 2);
+        assert_eq!(
+            count,
+            FileCount {
+                records: 3,
+                bad_records: 1,
+                broken: false
+            }
+        );
+        // More bad records than are named: all are counted.
+        let many: String = (0..50).map(|_| "{\"eventName\": 5}\n").collect();
+        let (_, problems, count) = run_counted(&many);
+        assert_eq!(count.bad_records, 50);
+        assert_eq!(count.records, 50);
+        assert_eq!(problems.len(), MAX_PROBLEMS_PER_FILE + 1);
+    }
+
+    #[test]
+    fn lookup_events_output_is_unwrapped_into_records() {
+        let event = |id: &str| {
+            let record = serde_json::json!({"eventVersion": "1.11", "eventID": id,
+                "eventTime": "2026-03-02T11:00:00Z", "eventSource": "iam.amazonaws.com",
+                "eventName": "ListUsers", "recipientAccountId": "111122223333"});
+            serde_json::json!({"EventId": id, "EventName": "ListUsers", "ReadOnly": "true",
+                "EventTime": "2026-03-02T11:00:00+00:00", "EventSource": "iam.amazonaws.com",
+                "Resources": [], "CloudTrailEvent": record.to_string()})
+        };
+        let page = |ids: &[&str]| {
+            serde_json::json!({"Events": ids.iter().map(|i| event(i)).collect::<Vec<_>>(),
+                "NextToken": "eyJ4Ijp0cnVlfQ=="})
+            .to_string()
+        };
+        let ids = |c: &Contents| -> Vec<String> {
+            let Contents::LookupEvents { text, .. } = c else {
+                panic!("not lookup-events: {c:?}");
+            };
+            let (seen, problems, _) = run(std::str::from_utf8(text).unwrap());
+            assert!(problems.is_empty(), "{problems:?}");
+            seen.into_iter().map(|(_, n)| n).collect()
+        };
+        let path = Path::new("lookup.json");
+        let one = contents(path, page(&["a", "b"]).into_bytes());
+        assert_eq!(ids(&one), ["ListUsers", "ListUsers"]);
+        // Pages one after another, as `--no-paginate` loops write them.
+        let two = format!("{}\n{}", page(&["a"]), page(&["b", "c"]));
+        assert_eq!(ids(&contents(path, two.into_bytes())).len(), 3);
+        // Pages in an array, and the events alone in an array.
+        let arr = format!("[{},{}]", page(&["a"]), page(&["b"]));
+        assert_eq!(ids(&contents(path, arr.into_bytes())).len(), 2);
+        let events = serde_json::json!([event("a"), event("b")]).to_string();
+        assert_eq!(ids(&contents(path, events.into_bytes())).len(), 2);
+        // An event whose CloudTrailEvent is not a record is one bad record.
+        let bad = r#"{"Events":[{"EventId":"x","CloudTrailEvent":"{not json"}]}"#;
+        let Contents::LookupEvents { text, events, .. } = contents(path, bad.into()) else {
+            panic!("not lookup-events");
+        };
+        assert_eq!(events, 1);
+        let (seen, problems, count) = run_counted(std::str::from_utf8(&text).unwrap());
+        assert!(seen.is_empty());
+        assert_eq!((count.records, count.bad_records), (1, 1));
+        assert!(
+            problems[0].message.contains("CloudTrailEvent"),
+            "{problems:?}"
+        );
+        // S3's files and NDJSON are handed back as they are.
+        let s3 = br#"{"Records":[]}"#.to_vec();
+        assert_eq!(contents(path, s3.clone()), Contents::Records(s3));
+        let nd = b"{\"eventVersion\":\"1\"}\n".to_vec();
+        assert_eq!(contents(path, nd.clone()), Contents::Records(nd));
+    }
+
+    #[test]
+    fn digests_are_recognized_by_their_content() {
+        let digest = r#"{"awsAccountId":"111122223333","digestStartTime":"2026-03-02T10:00:00Z",
+            "digestEndTime":"2026-03-02T11:00:00Z","digestS3Bucket":"b","digestS3Object":"o",
+            "newestEventTime":null,"oldestEventTime":null,"previousDigestS3Bucket":null,
+            "previousDigestHashValue":null,"logFiles":[]}"#;
+        assert_eq!(
+            contents(Path::new("renamed.json"), digest.into()),
+            Contents::Digest
+        );
+        let not = r#"{"awsAccountId":"1","logFiles":[],"Records":[]}"#;
+        assert!(matches!(
+            contents(Path::new("x.json"), not.into()),
+            Contents::Records(_)
+        ));
     }
 
     #[test]
@@ -868,7 +1251,7 @@ mod one_pass {
             run(r#"{"Records": [{"eventName": "A"}, {"eventName": "B"}, {"eventNa"#);
         let names: Vec<_> = seen.iter().map(|(_, n)| n.as_str()).collect();
         assert_eq!(names, ["A", "B"]);
-        assert_eq!(n, 3, "two read and one broken");
+        assert_eq!(n, 2, "two read; the broken rest is not a record");
         assert_eq!(problems.len(), 1, "{problems:?}");
         let (seen, problems, n) = run(r#"[{"eventName": "A"}, {"eventName": "B"}, {"even"#);
         assert_eq!(seen.len(), 2);

@@ -401,6 +401,17 @@ impl Parser<'_> {
             .and_then(|r| r.get("LastUsedDate"))
             .and_then(Value::as_str)
             .map(str::to_string);
+        // Read leniently: only PassRole's inference uses them.
+        let instance_profiles = u
+            .get("InstanceProfileList")
+            .and_then(Value::as_array)
+            .map(|l| {
+                l.iter()
+                    .filter_map(|p| p.get("Arn").and_then(Value::as_str))
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
         let principal = Principal {
             id: self
                 .opt_string(u, &format!("{prefix}Id"), at)?
@@ -418,6 +429,7 @@ impl Parser<'_> {
             tags,
             groups: member_of,
             role_last_used,
+            instance_profiles,
         };
         Ok((principal, missing))
     }

@@ -145,6 +145,9 @@ pub struct Principal {
     pub groups: Vec<String>,
     /// Roles only: `RoleLastUsed.LastUsedDate` as IAM reports it.
     pub role_last_used: Option<String>,
+    /// Roles only: the ARNs of the instance profiles that hold the role
+    /// (passing a profile to EC2 passes its role).
+    pub instance_profiles: Vec<String>,
 }
 
 /// A whole account as the audit sees it.
@@ -157,6 +160,17 @@ pub struct Account {
 }
 
 impl Account {
+    /// The accounts the snapshot's principals belong to: the audited
+    /// accounts. Empty when it has no principal.
+    pub fn account_ids(&self) -> std::collections::BTreeSet<String> {
+        self.principals
+            .iter()
+            .filter_map(|p| p.arn.split(':').nth(4))
+            .filter(|a| !a.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
     pub fn principal_by_arn(&self, arn: &str) -> Option<&Principal> {
         self.principals.iter().find(|p| p.arn == arn)
     }

@@ -304,6 +304,9 @@ TBLPROPERTIES (
             regexp_replace(useridentity.arn,
                 '^arn:([^:]+):sts::([0-9]+):assumed-role/([^/]+)/.*$',
                 'arn:$1:iam::$2:role/$3'))
+        WHEN useridentity.type = 'FederatedUser'
+            AND useridentity.sessioncontext.sessionissuer.type IN ('IAMUser', 'Root')
+        THEN useridentity.sessioncontext.sessionissuer.arn
         ELSE useridentity.arn END AS principal,
     useridentity.username AS user_name,
     useridentity.principalid AS principal_id,
@@ -323,6 +326,9 @@ WHERE account IN ({accounts})
     AND day BETWEEN {first_day} AND {last_day}
     AND eventtime >= {since}
     AND eventtime <= {until}
+    AND COALESCE(eventtype, '') <> 'AwsCloudTrailInsight'
+    AND NOT (COALESCE(eventtype, '') = 'AwsVpceEvent'
+        AND COALESCE(errorcode, '') <> 'VpceAccessDenied')
 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11",
             samples = RESOURCE_SAMPLES,
             db = self.database,
@@ -387,11 +393,26 @@ pub fn fold_rows(rows: &[Row], mapper: &EventMapper, acc: &mut Activity) -> Vec<
             continue;
         };
         acc.stats.records += count;
+        // The query reads the pulled accounts' partitions only.
+        acc.stats.account_records += count;
         acc.stats.first_event = Some(acc.stats.first_event.map_or(first, |f| f.min(first)));
         acc.stats.last_event = Some(acc.stats.last_event.map_or(last, |l| l.max(last)));
         let c = |k: &str| r.get(k).map(Cow::Borrowed);
         let principal = c("principal");
         let assumed = r.get("identity_type") == Some("AssumedRole");
+        // The query resolved a federation token to the IAM user (or root)
+        // that issued it, as attribution does for a record.
+        let issued_by = (r.get("identity_type") == Some("FederatedUser"))
+            .then(|| r.get("principal"))
+            .flatten()
+            .filter(|p| !p.contains(":federated-user/"))
+            .map(|p| {
+                Cow::Borrowed(if p.ends_with(":root") {
+                    "Root"
+                } else {
+                    "IAMUser"
+                })
+            });
         let id = RawIdentity {
             kind: c("identity_type"),
             // The query already resolved a session to its role: no session ARN.
@@ -402,7 +423,7 @@ pub fn fold_rows(rows: &[Row], mapper: &EventMapper, acc: &mut Activity) -> Vec<
             invoked_by: c("invoked_by"),
             session_context: Some(RawSession {
                 session_issuer: Some(RawIssuer {
-                    kind: None,
+                    kind: issued_by,
                     arn: principal,
                     user_name: None,
                 }),
@@ -760,5 +781,21 @@ mod tests {
                 .count,
             2
         );
+        // A federation token's calls: the query names its issuer, whose
+        // use they are, as for a record.
+        let user = "arn:aws:iam::111122223333:user/issuer";
+        let mut acc = Activity::default();
+        let fed = [row("FederatedUser", user, "GetSecretValue", None, "4")];
+        assert!(fold_rows(&fed, &mapper, &mut acc).is_empty());
+        let a = &acc.actors[user];
+        assert_eq!(a.kind, crate::usage::ActorKind::Principal);
+        assert_eq!(
+            a.actions
+                .get(&(id, crate::usage::Outcome::Success))
+                .unwrap()
+                .count,
+            4
+        );
+        assert_eq!(acc.stats.account_records, 4);
     }
 }

@@ -378,6 +378,10 @@ fn save_activity(opts: &PullOptions, dir: &Path) -> Result<(), PullError> {
         .map_err(|e| PullError::Usage(e.to_string()))?;
     let logs = vec![dir.join("cloudtrail")];
     let fingerprint = store::logs_fingerprint(&logs);
+    // The pulled account(s), as the audit takes them from iam.json.
+    let accounts = crate::ingest::iam::load(&dir.join("iam.json"))
+        .map(|a| a.account_ids())
+        .unwrap_or_default();
     opts.progress.start("aggregating activity", 0);
     let activity = crate::usage::ingest(
         &logs,
@@ -385,6 +389,7 @@ fn save_activity(opts: &PullOptions, dir: &Path) -> Result<(), PullError> {
         crate::usage::IngestOptions {
             since: Some(opts.since),
             until: Some(opts.until),
+            accounts: (!accounts.is_empty()).then(|| std::sync::Arc::new(accounts)),
         },
     );
     opts.progress.finish();

@@ -248,6 +248,9 @@ struct UseEvidence {
     observed: BTreeSet<String>,
     truncated: bool,
     groups: Vec<GrantGroup>,
+    /// `iam:PassRole` only: the services the roles were passed to, for an
+    /// `iam:PassedToService` condition (when every role's service is known).
+    passed_to: Option<BTreeSet<String>>,
 }
 
 impl UseEvidence {
@@ -343,6 +346,114 @@ fn plan_used(cat: &Catalog, e: &UseEvidence) -> (Vec<(String, ResourceSel)>, Opt
     (out, note)
 }
 
+/// Decides how `iam:PassRole` is kept when the records show it used (the
+/// roles that calls passed, `usage::passrole`): narrowed to those roles,
+/// with `iam:PassedToService`, only when nothing the principal did may have
+/// passed another role: no call with an unnamed role (a launch template, a
+/// redacted parameter, an instance profile the snapshot does not know), and
+/// every action it used that needs PassRole was seen passing one. Otherwise
+/// today's grant is kept, as for any action that needs PassRole; the
+/// returned note says why.
+fn settle_passrole(audit: &Audit, s: &mut Subject) -> Option<String> {
+    let pr = audit.risk.passrole?;
+    let i = s.used.iter().position(|e| e.id == pr)?;
+    let calls: BTreeSet<String> = s
+        .passed
+        .values()
+        .flat_map(|p| p.calls.iter().cloned())
+        .collect();
+    let compute: Vec<String> = s
+        .passrole
+        .as_ref()
+        .map(|(_, c)| c.clone())
+        .unwrap_or_default();
+    let unseen: Vec<&String> = compute.iter().filter(|c| !calls.contains(*c)).collect();
+    let why = if s.passed.is_empty() {
+        Some("the records name no role passed".to_string())
+    } else if s.passes_unknown > 0 || s.used[i].truncated {
+        Some(format!(
+            "{} call(s) may have passed roles their records do not name (a launch template, \
+             a redacted parameter, an instance profile not in iam.json)",
+            s.passes_unknown.max(1)
+        ))
+    } else if !unseen.is_empty() {
+        Some(format!(
+            "{} used, and not seen passing a role",
+            unseen
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    } else {
+        None
+    };
+    match why {
+        None => {
+            let known = s.passed.values().all(|p| !p.services.is_empty());
+            s.used[i].passed_to = known.then(|| {
+                s.passed
+                    .values()
+                    .flat_map(|p| p.services.iter().cloned())
+                    .collect()
+            });
+            // Kept by the narrowed statement.
+            s.passrole = None;
+            None
+        }
+        Some(why) => {
+            let e = s.used.remove(i);
+            let roles: Vec<String> = s.passed.keys().map(|r| format!("`{r}`")).collect();
+            // Kept as today's grant, with what needed it: the calls seen
+            // passing roles, or PassRole's own recorded use (an event
+            // mapped to it, such as PutBucketReplication).
+            let mut needed: Vec<String> = calls.into_iter().collect();
+            if needed.is_empty() {
+                needed.push(audit.catalog.full_name(pr));
+            }
+            match &mut s.passrole {
+                Some((_, c)) => c.extend(needed),
+                slot => *slot = Some((e.groups, needed)),
+            }
+            Some(format!(
+                "not narrowed to the roles seen passed ({}): {why}",
+                roles.join(", ")
+            ))
+        }
+    }
+}
+
+/// A statement's conditions (JSON text, or empty) with
+/// `StringEquals: {iam:PassedToService: [...]}` added, unless they already
+/// restrict that key.
+fn with_passed_to(cond: &str, services: &BTreeSet<String>) -> String {
+    let mut c: Map<String, Value> = if cond.is_empty() {
+        Map::new()
+    } else {
+        match serde_json::from_str(cond) {
+            Ok(Value::Object(m)) => m,
+            _ => return cond.to_string(),
+        }
+    };
+    let restricted = c.values().any(|keys| {
+        keys.as_object().is_some_and(|k| {
+            k.keys()
+                .any(|k| k.eq_ignore_ascii_case("iam:PassedToService"))
+        })
+    });
+    if restricted || services.is_empty() {
+        return cond.to_string();
+    }
+    let list: Vec<String> = services.iter().cloned().collect();
+    if let Value::Object(keys) = c
+        .entry("StringEquals")
+        .or_insert_with(|| Value::Object(Map::new()))
+    {
+        keys.insert("iam:PassedToService".into(), one_or_many(&list));
+    }
+    Value::Object(c).to_string()
+}
+
 /// What the diff says about one kept action.
 #[derive(Clone, Debug)]
 struct Line {
@@ -379,6 +490,10 @@ struct Subject<'a> {
     sso_permission_set: Option<String>,
     boundary: Option<String>,
     replaces: Vec<String>,
+    /// Roles passed to services (inferred `iam:PassRole`), and calls that
+    /// may have passed roles the records do not name.
+    passed: BTreeMap<String, crate::usage::activity::PassedRole>,
+    passes_unknown: u64,
 }
 
 /// The permission set of an IAM Identity Center role, if it is one.
@@ -443,6 +558,12 @@ fn collect(cat: &Catalog, audit: &Audit, ap: &AuditedPrincipal, scope: Scope, s:
         Scope::Group(_) => !own_grants(id),
     };
     let passrole = audit.risk.passrole;
+    if let Some(act) = &a.activity {
+        for (role, p) in &act.passed_roles {
+            s.passed.entry(role.clone()).or_default().merge(p.clone());
+        }
+        s.passes_unknown += act.passes_unknown;
+    }
     for u in &a.used {
         if !u.granted || !in_scope(u.action) {
             continue;
@@ -459,6 +580,7 @@ fn collect(cat: &Catalog, audit: &Audit, ap: &AuditedPrincipal, scope: Scope, s:
             observed: u.stats.resources.iter().map(String::from).collect(),
             truncated: u.stats.resources_truncated,
             groups,
+            passed_to: None,
         };
         match s.used.iter_mut().find(|x| x.id == u.action) {
             Some(x) => x.merge(e),
@@ -530,6 +652,8 @@ fn empty_subject(
         sso_permission_set: None,
         boundary: None,
         replaces: Vec::new(),
+        passed: BTreeMap::new(),
+        passes_unknown: 0,
     }
 }
 
@@ -715,10 +839,16 @@ fn build(cat: &Catalog, audit: &Audit, mut s: Subject) -> Recommendation {
             .join("; ")
     };
 
+    let passrole_note = settle_passrole(audit, &mut s);
     let mut used_lines = Vec::new();
     for e in &s.used {
         let name = cat.full_name(e.id);
-        let (plan, note) = plan_used(cat, e);
+        let (mut plan, note) = plan_used(cat, e);
+        if let Some(services) = &e.passed_to {
+            for (cond, _) in &mut plan {
+                *cond = with_passed_to(cond, services);
+            }
+        }
         let today = describe_groups(&e.groups);
         let recommended = describe_plan(&plan);
         for (c, sel) in &plan {
@@ -779,7 +909,7 @@ fn build(cat: &Catalog, audit: &Audit, mut s: Subject) -> Recommendation {
                 recommended: describe_groups(
                     &base(&groups).into_iter().cloned().collect::<Vec<_>>(),
                 ),
-                note: None,
+                note: passrole_note,
             });
         } else if !s.dormant {
             dropped_passrole = Some(

@@ -51,6 +51,28 @@ pub fn render(
             b.source.label()
         ));
     }
+    // Who acted through the principal, beside its own use: the people of
+    // Identity Center sessions, and the federation tokens a user issued.
+    if let Some(act) = &a.activity {
+        let list = |m: &std::collections::BTreeMap<String, u64>| {
+            m.iter()
+                .map(|(k, n)| format!("{k} ({n} call(s))"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if !act.identity_center_users.is_empty() {
+            out.push_str(&format!(
+                "  on behalf of Identity Center users: {}\n",
+                list(&act.identity_center_users)
+            ));
+        }
+        if !act.federated_users.is_empty() {
+            out.push_str(&format!(
+                "  through federation tokens it issued: {}\n",
+                list(&act.federated_users)
+            ));
+        }
+    }
     if !ap.advisor.is_empty() {
         out.push_str(
             "  Access Advisor (supporting evidence: it also counts refused attempts):

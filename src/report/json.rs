@@ -44,6 +44,10 @@ pub trait ActionList: Serialize {
 #[derive(Serialize)]
 pub struct AuditDoc<'a, L: ActionList> {
     pub schema: &'static str,
+    /// What a reader must know before anything else (e.g. that the logs
+    /// hold no record of the audited account); absent when nothing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     pub generated_at: String,
     pub tool: ToolV1,
     pub window: WindowV1,
@@ -94,6 +98,20 @@ pub struct CoverageV1 {
     pub records_no_permission: u64,
     pub records_not_iam: u64,
     pub records_unmapped: u64,
+    /// Network activity events of calls a VPC endpoint let through: a
+    /// second record of a call, not counted as use.
+    pub records_network_activity: u64,
+    /// CloudTrail Insights events: never calls.
+    pub records_insights: u64,
+    /// Records of other accounts only (recipient and caller).
+    pub records_other_account: u64,
+    /// Records of the window that belong to the audited account(s); 0 means
+    /// the logs say nothing of them (see `warnings`).
+    pub records_audited_account: u64,
+    /// The audited accounts (those of iam.json's principals).
+    pub audited_accounts: Vec<String>,
+    /// Files read as `aws cloudtrail lookup-events` output.
+    pub lookup_events_files: u64,
     pub unmapped_events: BTreeMap<String, u64>,
     pub problems: Vec<ProblemV1>,
     /// sha256 of each single-file input (iam.json, credential report, trails.json).
@@ -189,6 +207,25 @@ pub struct OnBehalfV1 {
     pub resources_by_source_identity: BTreeMap<String, Vec<String>>,
     /// Calls made in sessions that carried no source identity.
     pub calls_without_source_identity: u64,
+    /// The people behind the calls (`onBehalfOf`: Identity Center users,
+    /// identity-enhanced role sessions) as `IDENTITY_STORE/USER_ID`, with
+    /// call counts.
+    pub identity_center_users: BTreeMap<String, u64>,
+    /// Users only: federation tokens the user issued (`GetFederationToken`),
+    /// by federated name, with the calls made with them (counted as the
+    /// user's).
+    pub federated_users: BTreeMap<String, u64>,
+    /// Roles passed to services (`iam:PassRole` inferred from the calls'
+    /// request parameters), by role, with the services and calls.
+    pub passed_roles: BTreeMap<String, PassedRoleV1>,
+}
+
+#[derive(Serialize)]
+pub struct PassedRoleV1 {
+    pub count: u64,
+    /// `iam:PassedToService` values, where known.
+    pub services: Vec<String>,
+    pub calls: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -554,6 +591,35 @@ fn principal<L: ActionList>(
                 .activity
                 .as_ref()
                 .map_or(0, |x| x.sessions_without_source_identity),
+            identity_center_users: a
+                .activity
+                .as_ref()
+                .map(|x| x.identity_center_users.clone())
+                .unwrap_or_default(),
+            federated_users: a
+                .activity
+                .as_ref()
+                .map(|x| x.federated_users.clone())
+                .unwrap_or_default(),
+            passed_roles: a
+                .activity
+                .as_ref()
+                .map(|x| {
+                    x.passed_roles
+                        .iter()
+                        .map(|(role, p)| {
+                            (
+                                role.clone(),
+                                PassedRoleV1 {
+                                    count: p.count,
+                                    services: p.services.iter().cloned().collect(),
+                                    calls: p.calls.iter().cloned().collect(),
+                                },
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
         },
         records: a.activity.as_ref().map_or(0, |x| x.records),
         last_activity: a
@@ -656,6 +722,7 @@ fn build_doc<'a, L: ActionList>(
     let t = &audit.trails;
     AuditDoc {
         schema,
+        warnings: audit.evidence_warning().into_iter().collect(),
         generated_at: time(audit.generated_at),
         tool: tool(audit),
         window: window(audit),
@@ -672,6 +739,12 @@ fn build_doc<'a, L: ActionList>(
             records_no_permission: s.no_permission,
             records_not_iam: s.not_iam,
             records_unmapped: s.unmapped,
+            records_network_activity: s.network_activity,
+            records_insights: s.insights,
+            records_other_account: s.other_account,
+            records_audited_account: s.account_records,
+            audited_accounts: audit.accounts.iter().cloned().collect(),
+            lookup_events_files: s.lookup_files,
             unmapped_events: s.unmapped_events.clone(),
             problems: audit
                 .problems

@@ -605,7 +605,36 @@ fn coverage_blocks(audit: &Audit, out: &mut Vec<Block>) {
                 s.unmapped,
                 "events that could not be mapped to a catalog action",
             ),
-        ],
+        ]
+        .into_iter()
+        .chain(
+            [
+                (
+                    "network activity",
+                    s.network_activity,
+                    "VPC endpoint records of calls it let through: a second record, not a use",
+                ),
+                (
+                    "Insights",
+                    s.insights,
+                    "CloudTrail Insights events: rates of unusual activity, not calls",
+                ),
+                (
+                    "other accounts",
+                    s.other_account,
+                    "records whose recipient and caller are both other accounts",
+                ),
+                (
+                    "lookup-events files",
+                    s.lookup_files,
+                    "files read as `aws cloudtrail lookup-events` output",
+                ),
+            ]
+            .into_iter()
+            .filter(|(_, n, _)| *n > 0)
+            .map(|(what, n, means)| row(what, n, means)),
+        )
+        .collect(),
     });
     if !s.unmapped_events.is_empty() {
         out.push(para(vec![strong("Unmapped events:")]));
@@ -765,6 +794,9 @@ pub(crate) fn document(audit: &Audit) -> Vec<Block> {
         audit.catalog.source(),
         audit.catalog.date()
     ))]));
+    if let Some(w) = audit.evidence_warning() {
+        out.push(para(vec![strong("Warning:"), text(format!(" {w}."))]));
+    }
     out.push(para(window_line(audit)));
     out.push(Block::Heading(2, "Summary".into(), "summary".into()));
     let sums = kind_summaries(audit);

@@ -28,7 +28,25 @@ pub struct Log<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct Run<'a> {
     pub tool: Tool,
+    /// Present only to carry a notification every reader must see (the
+    /// logs hold no record of the audited account).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub invocations: Vec<Invocation>,
     pub results: Vec<SarifResult<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Invocation {
+    pub execution_successful: bool,
+    pub tool_execution_notifications: Vec<Notification>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Notification {
+    pub level: &'static str,
+    pub message: Message,
 }
 
 #[derive(Serialize)]
@@ -301,6 +319,17 @@ pub fn build(audit: &Audit) -> Log<'_> {
                     rules,
                 },
             },
+            invocations: audit
+                .evidence_warning()
+                .map(|w| Invocation {
+                    execution_successful: true,
+                    tool_execution_notifications: vec![Notification {
+                        level: "warning",
+                        message: Message { text: w },
+                    }],
+                })
+                .into_iter()
+                .collect(),
             results,
         }],
     }

@@ -160,15 +160,29 @@ pub fn render(audit: &Audit, width: u16) -> String {
         })
         .collect();
     let s = &audit.stats;
-    let mut out = render_rows(rows, width);
+    let mut out = String::new();
+    if let Some(w) = audit.evidence_warning() {
+        out.push_str(&format!("WARNING: {w}\n"));
+    }
+    out.push_str(&render_rows(rows, width));
     out.push('\n');
     let window = match (audit.window.start, audit.window.end) {
         (Some(a), Some(b)) => format!("{} .. {}", time(a), time(b)),
         _ => "no events".to_string(),
     };
     out.push_str(&format!("Window: {window}\n"));
+    // Buckets that are empty in most accounts are named only when not.
+    let extra: String = [
+        (s.network_activity, "network activity"),
+        (s.insights, "Insights"),
+        (s.other_account, "other accounts"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!(", {n} {what}"))
+    .collect();
     out.push_str(&format!(
-        "Evidence: {} files, {} records ({} mapped, {} skipped, {} duplicate, {} by AWS services, {} unmapped)\n",
+        "Evidence: {} files, {} records ({} mapped, {} skipped, {} duplicate, {} by AWS services, {} unmapped{extra})\n",
         s.files, s.records, s.mapped, s.records_skipped, s.duplicates, s.service_records, s.unmapped
     ));
     if audit.trails.assumed {

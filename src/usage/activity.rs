@@ -371,6 +371,21 @@ pub struct ActorActivity {
     pub resources_by_source_identity: BTreeMap<String, ResourceSample>,
     /// Assumed-role records whose session carried no `sourceIdentity`.
     pub sessions_without_source_identity: u64,
+    /// The people behind the calls (`userIdentity.onBehalfOf`: Identity
+    /// Center users and identity-enhanced role sessions), as
+    /// `IDENTITY_STORE/USER_ID`, with call counts.
+    pub identity_center_users: BTreeMap<String, u64>,
+    /// Federation tokens (`GetFederationToken`) this IAM user issued, by the
+    /// federated user's name, with the calls made with them: they act with
+    /// the user's permissions, so their calls count as the user's.
+    pub federated_users: BTreeMap<String, u64>,
+    /// Roles this identity passed to a service (`iam:PassRole` inferred from
+    /// the calls' request parameters), by role ARN or name.
+    pub passed_roles: BTreeMap<String, PassedRole>,
+    /// Successful calls that may have passed a role the record does not
+    /// name (a launch template's instance profile, a redacted parameter):
+    /// the roles above may not be all the roles it passes.
+    pub passes_unknown: u64,
     /// Events that are not IAM actions (console sign-in, SSO portal), by `source:name`.
     pub non_iam: BTreeMap<String, u64>,
     /// Events we could not map to a catalog action, by `source:name`.
@@ -390,6 +405,10 @@ impl ActorActivity {
             sessions: BTreeMap::new(),
             resources_by_source_identity: BTreeMap::new(),
             sessions_without_source_identity: 0,
+            identity_center_users: BTreeMap::new(),
+            federated_users: BTreeMap::new(),
+            passed_roles: BTreeMap::new(),
+            passes_unknown: 0,
             non_iam: BTreeMap::new(),
             unmapped: BTreeMap::new(),
             records: 0,
@@ -406,6 +425,8 @@ impl ActorActivity {
         for (map, other) in [
             (&mut self.source_identities, o.source_identities),
             (&mut self.sessions, o.sessions),
+            (&mut self.identity_center_users, o.identity_center_users),
+            (&mut self.federated_users, o.federated_users),
             (&mut self.non_iam, o.non_iam),
             (&mut self.unmapped, o.unmapped),
         ] {
@@ -419,10 +440,32 @@ impl ActorActivity {
                 .or_default()
                 .merge(v);
         }
+        for (k, v) in o.passed_roles {
+            self.passed_roles.entry(k).or_default().merge(v);
+        }
         self.sessions_without_source_identity += o.sessions_without_source_identity;
+        self.passes_unknown += o.passes_unknown;
         self.records += o.records;
         self.first = self.first.min(o.first);
         self.last = self.last.max(o.last);
+    }
+}
+
+/// One role an identity passed to services, from the calls that passed it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PassedRole {
+    pub count: u64,
+    /// The services it was passed to (`iam:PassedToService`), where known.
+    pub services: BTreeSet<String>,
+    /// The calls that passed it (`lambda:CreateFunction`, ...).
+    pub calls: BTreeSet<String>,
+}
+
+impl PassedRole {
+    pub fn merge(&mut self, o: PassedRole) {
+        self.count += o.count;
+        self.services.extend(o.services);
+        self.calls.extend(o.calls);
     }
 }
 
@@ -447,12 +490,55 @@ pub struct IngestStats {
     pub not_iam: u64,
     pub unmapped: u64,
     pub unmapped_events: BTreeMap<String, u64>,
+    /// CloudTrail Insights events: rates of unusual activity, never a call.
+    #[serde(default)]
+    pub insights: u64,
+    /// Network activity events (`AwsVpceEvent`) of calls the endpoint let
+    /// through: a second record of a call, never a second use. (A call the
+    /// endpoint refused has no other record, and counts as a refused call.)
+    #[serde(default)]
+    pub network_activity: u64,
+    /// Records whose recipient and caller accounts are both outside the
+    /// audited account(s).
+    #[serde(default)]
+    pub other_account: u64,
+    /// Records of the window that belong to an audited account (or, when
+    /// the audited accounts are not known, every record of the window that
+    /// was read): zero means the logs say nothing of the account.
+    #[serde(default)]
+    pub account_records: u64,
+    /// Files of `aws cloudtrail lookup-events` output read, and their events.
+    #[serde(default)]
+    pub lookup_files: u64,
     /// First and last event time seen (Unix seconds), if any.
     pub first_event: Option<i64>,
     pub last_event: Option<i64>,
 }
 
 impl IngestStats {
+    /// The buckets every record read lands in, exactly one each, with
+    /// their counts: they add up to `records`.
+    pub fn buckets(&self) -> [(&'static str, u64); 11] {
+        [
+            ("mapped", self.mapped),
+            ("no_permission", self.no_permission),
+            ("not_iam", self.not_iam),
+            ("unmapped", self.unmapped),
+            ("aws_service", self.service_records),
+            ("network_activity", self.network_activity),
+            ("insights", self.insights),
+            ("duplicate", self.duplicates),
+            ("outside_window", self.outside_window),
+            ("other_account", self.other_account),
+            ("skipped", self.records_skipped),
+        ]
+    }
+
+    /// Whether every record read is in exactly one bucket.
+    pub fn adds_up(&self) -> bool {
+        self.buckets().iter().map(|(_, n)| n).sum::<u64>() == self.records
+    }
+
     pub(super) fn merge(&mut self, o: IngestStats) {
         self.files += o.files;
         self.files_failed += o.files_failed;
@@ -466,6 +552,11 @@ impl IngestStats {
         self.no_permission += o.no_permission;
         self.not_iam += o.not_iam;
         self.unmapped += o.unmapped;
+        self.insights += o.insights;
+        self.network_activity += o.network_activity;
+        self.other_account += o.other_account;
+        self.account_records += o.account_records;
+        self.lookup_files += o.lookup_files;
         for (k, v) in o.unmapped_events {
             *self.unmapped_events.entry(k).or_default() += v;
         }
@@ -497,6 +588,69 @@ pub struct Activity {
     pub sessions_granted: HashMap<String, SessionsGranted>,
     pub stats: IngestStats,
     pub problems: Vec<Problem>,
+}
+
+impl Activity {
+    /// Replaces the instance profiles that `iam:PassRole` evidence names
+    /// (passed to EC2) with their roles, by profile ARN (`roles_of`); a
+    /// profile the snapshot does not know stays, and its evidence is
+    /// marked incomplete, so that no recommendation narrows PassRole to
+    /// the roles it does know.
+    pub fn resolve_instance_profiles(
+        &mut self,
+        pass_role: ActionId,
+        roles_of: &HashMap<String, String>,
+    ) {
+        let is_profile = |r: &str| r.contains(":instance-profile/");
+        let resolve = |r: &str| -> Option<String> {
+            roles_of.get(r).cloned().or_else(|| {
+                // A profile named without its path: match by account and name.
+                let (head, name) = r.split_once(":instance-profile/")?;
+                roles_of.iter().find_map(|(k, v)| {
+                    let (h, n) = k.split_once(":instance-profile/")?;
+                    (h == head && n.rsplit('/').next() == Some(name)).then(|| v.clone())
+                })
+            })
+        };
+        for a in self.actors.values_mut() {
+            if !a.passed_roles.keys().any(|r| is_profile(r)) {
+                continue;
+            }
+            let mut unresolved = false;
+            let passed = std::mem::take(&mut a.passed_roles);
+            for (r, p) in passed {
+                let key = if is_profile(&r) {
+                    resolve(&r).unwrap_or_else(|| {
+                        unresolved = true;
+                        r
+                    })
+                } else {
+                    r
+                };
+                a.passed_roles.entry(key).or_default().merge(p);
+            }
+            let evidence = a.actions.get(&(pass_role, Outcome::Success)).cloned();
+            if let Some(mut s) = evidence {
+                let names: Vec<String> = s
+                    .resources
+                    .iter()
+                    .map(|r| {
+                        if is_profile(r) {
+                            resolve(r).unwrap_or_else(|| r.to_string())
+                        } else {
+                            r.to_string()
+                        }
+                    })
+                    .collect();
+                s.resources = ResourceSample::default();
+                for n in &names {
+                    s.resources_truncated |= s.resources.insert(n);
+                }
+                s.resources_truncated |= unresolved;
+                a.actions.insert((pass_role, Outcome::Success), s);
+            }
+        }
+    }
 }
 
 /// What the AssumeRole calls for one role asked for.

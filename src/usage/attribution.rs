@@ -3,8 +3,13 @@
 //! IAM users count as themselves; assumed-role sessions count for the role
 //! (from `sessionContext.sessionIssuer`, which carries the role's path); calls a
 //! service makes on a principal's behalf (`invokedBy`, forward access
-//! sessions) still count for that principal. AWS services never become
-//! principals; root, federated and external identities are kept apart.
+//! sessions) still count for that principal. A federation token
+//! (`GetFederationToken`) acts with the permissions of the IAM user (or
+//! root) that issued it, so its calls count for that issuer, the federated
+//! name kept as evidence. The person behind an Identity Center user or an
+//! identity-enhanced role session (`onBehalfOf`) is kept with the call. AWS
+//! services never become principals; root, federated and external
+//! identities are kept apart.
 
 use crate::ingest::cloudtrail::RawIdentity;
 use std::borrow::Cow;
@@ -20,6 +25,11 @@ pub enum ActorKind {
     Federated,
     /// Another account's principal (`AWSAccount`) or an unknown identity.
     External,
+    /// A user or role of an audited account that the IAM snapshot does not
+    /// hold (deleted since, or created after it, such as a service-linked
+    /// role). Decided when the activity meets the snapshot, never by the
+    /// attribution of a record.
+    NotInSnapshot,
 }
 
 impl ActorKind {
@@ -29,6 +39,7 @@ impl ActorKind {
             ActorKind::Root => "root",
             ActorKind::Federated => "federated",
             ActorKind::External => "external",
+            ActorKind::NotInSnapshot => "not-in-snapshot",
         }
     }
 }
@@ -45,6 +56,28 @@ pub struct Actor<'a> {
     pub source_identity: Option<Cow<'a, str>>,
     /// The service that made the call on the principal's behalf.
     pub invoked_by: Option<Cow<'a, str>>,
+    /// The Identity Center user behind the call (`onBehalfOf`), as
+    /// `IDENTITY_STORE/USER_ID`.
+    pub on_behalf_of: Option<Cow<'a, str>>,
+    /// The federated user's name when the call was made with a federation
+    /// token that this (IAM user or root) actor issued.
+    pub federated_name: Option<Cow<'a, str>>,
+}
+
+/// `IDENTITY_STORE/USER_ID` of an `onBehalfOf` element (the store's id is
+/// the last part of its ARN), or the user id alone.
+fn person(id: &RawIdentity<'_>) -> Option<String> {
+    let o = id.on_behalf_of.as_ref()?;
+    let user = o.user_id.as_deref().filter(|u| !u.is_empty())?;
+    let store = o
+        .identity_store_arn
+        .as_deref()
+        .and_then(|a| a.rsplit('/').next())
+        .filter(|s| !s.is_empty());
+    Some(match store {
+        Some(s) => format!("{s}/{user}"),
+        None => user.to_string(),
+    })
 }
 
 /// Attributes a record; `None` for AWS service identities and records
@@ -59,12 +92,15 @@ pub fn attribute<'a>(id: &'a RawIdentity<'_>) -> Option<Actor<'a>> {
         .as_ref()
         .and_then(|s| s.source_identity.as_deref())
         .map(Cow::Borrowed);
+    let on_behalf_of = person(id).map(Cow::Owned);
     let actor = |kind, arn: Cow<'a, str>, session| Actor {
         kind,
         arn,
         session,
         source_identity: source_identity.clone(),
         invoked_by: invoked_by.clone(),
+        on_behalf_of: on_behalf_of.clone(),
+        federated_name: None,
     };
     match kind {
         "IAMUser" => {
@@ -105,21 +141,54 @@ pub fn attribute<'a>(id: &'a RawIdentity<'_>) -> Option<Actor<'a>> {
                 .unwrap_or_else(|| Cow::Owned(format!("arn:aws:iam::{account}:root"))),
             None,
         )),
-        "FederatedUser" | "SAMLUser" | "WebIdentityUser" | "IdentityCenterUser" => {
+        "FederatedUser" => {
+            // GetFederationToken's session: the issuer's permissions (an
+            // IAM user's, or root's), narrowed by the session policy.
+            let issuer = id
+                .session_context
+                .as_ref()
+                .and_then(|s| s.session_issuer.as_ref())
+                .filter(|i| matches!(i.kind.as_deref(), Some("IAMUser" | "Root")));
+            let name = arn
+                .and_then(|a| a.split(":federated-user/").nth(1))
+                .or_else(|| id.principal_id.as_deref().and_then(|p| p.split(':').nth(1)))
+                .or(id.user_name.as_deref())
+                .map(Cow::Borrowed);
+            match issuer {
+                Some(i) => {
+                    let root = i.kind.as_deref() == Some("Root");
+                    let who = match (i.arn.as_deref(), i.user_name.as_deref()) {
+                        (Some(a), _) => Cow::Borrowed(a),
+                        (None, _) if root => Cow::Owned(format!("arn:aws:iam::{account}:root")),
+                        (None, Some(u)) => Cow::Owned(format!("arn:aws:iam::{account}:user/{u}")),
+                        (None, None) => return federated(kind, id, arn, actor),
+                    };
+                    let kind = if root {
+                        ActorKind::Root
+                    } else {
+                        ActorKind::Principal
+                    };
+                    let mut a = actor(kind, who, None);
+                    a.federated_name = Some(name.unwrap_or(Cow::Borrowed("(unnamed)")));
+                    Some(a)
+                }
+                None => federated(kind, id, arn, actor),
+            }
+        }
+        "IdentityCenterUser" => {
+            // Often without an ARN: the person is named by `onBehalfOf`.
             let who = arn
                 .map(Cow::Borrowed)
                 .or_else(|| {
-                    id.user_name
-                        .as_deref()
-                        .map(|u| Cow::Owned(format!("{kind}/{u}")))
-                })
-                .or_else(|| {
-                    id.principal_id
-                        .as_deref()
+                    on_behalf_of
+                        .as_ref()
                         .map(|p| Cow::Owned(format!("{kind}/{p}")))
-                })?;
+                })
+                .or_else(|| federated_name_of(kind, id))
+                .unwrap_or_else(|| Cow::Owned(format!("{kind}/unidentified@{account}")));
             Some(actor(ActorKind::Federated, who, None))
         }
+        "SAMLUser" | "WebIdentityUser" => federated(kind, id, arn, actor),
         "AWSService" | "" => None,
         _ => {
             let who = arn.map(Cow::Borrowed).or_else(|| {
@@ -132,6 +201,27 @@ pub fn attribute<'a>(id: &'a RawIdentity<'_>) -> Option<Actor<'a>> {
     }
 }
 
+/// `{kind}/{userName}` or `{kind}/{principalId}`.
+fn federated_name_of<'a>(kind: &str, id: &'a RawIdentity<'_>) -> Option<Cow<'a, str>> {
+    id.user_name
+        .as_deref()
+        .or(id.principal_id.as_deref())
+        .map(|u| Cow::Owned(format!("{kind}/{u}")))
+}
+
+/// A federated identity kept apart: by its ARN, else its name.
+fn federated<'a>(
+    kind: &str,
+    id: &'a RawIdentity<'_>,
+    arn: Option<&'a str>,
+    actor: impl Fn(ActorKind, Cow<'a, str>, Option<Cow<'a, str>>) -> Actor<'a>,
+) -> Option<Actor<'a>> {
+    let who = arn
+        .map(Cow::Borrowed)
+        .or_else(|| federated_name_of(kind, id))?;
+    Some(actor(ActorKind::Federated, who, None))
+}
+
 impl Actor<'_> {
     /// The same actor, owning its strings.
     pub fn into_owned(self) -> Actor<'static> {
@@ -142,6 +232,8 @@ impl Actor<'_> {
             session: self.session.map(own),
             source_identity: self.source_identity.map(own),
             invoked_by: self.invoked_by.map(own),
+            on_behalf_of: self.on_behalf_of.map(own),
+            federated_name: self.federated_name.map(own),
         }
     }
 }

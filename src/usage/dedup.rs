@@ -32,6 +32,10 @@ pub(super) struct Dedup {
     shards: Vec<Mutex<IdsByHour>>,
     /// Ids of events before this time (Unix seconds) have been let go.
     released_before: AtomicI64,
+    /// `sharedEventID`s of the callers' copies of calls across accounts
+    /// (a few per cent of records at most), kept for the whole run: the
+    /// owners' copies are checked against them at the end.
+    callers: Mutex<HashSet<u64>>,
 }
 
 /// Hashed event ids by hour of event time.
@@ -71,7 +75,26 @@ impl Dedup {
             hasher: foldhash::fast::RandomState::default(),
             shards: (0..64).map(|_| Mutex::new(BTreeMap::new())).collect(),
             released_before: AtomicI64::new(i64::MIN),
+            callers: Mutex::new(HashSet::new()),
         }
+    }
+
+    /// Remembers that the caller's copy of a call across accounts was read.
+    pub(super) fn note_caller_copy(&self, shared_event_id: &str) {
+        let key = self.hasher.hash_one(shared_event_id);
+        self.callers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key);
+    }
+
+    /// Whether the caller's copy of that call was read.
+    pub(super) fn caller_copy_seen(&self, shared_event_id: &str) -> bool {
+        let key = self.hasher.hash_one(shared_event_id);
+        self.callers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&key)
     }
 
     /// Checks the event id of a record of time `t` (Unix seconds) and

@@ -137,6 +137,12 @@ pub(super) fn fold_mapped(
             a.sessions_without_source_identity += occ.count;
         }
     }
+    if let Some(p) = &actor.on_behalf_of {
+        bump(&mut a.identity_center_users, p, occ.count);
+    }
+    if let Some(f) = &actor.federated_name {
+        bump(&mut a.federated_users, f, occ.count);
+    }
     let one: [ActionId; 1];
     let listed: Option<&[ActionId]> = match mapped {
         MappedRef::Actions(ids) => Some(ids),

@@ -26,7 +26,38 @@ const EMBEDDED: &[(&str, &str)] = &[
         "rules/cloudtrail.yaml",
         include_str!("../../rules/cloudtrail.yaml"),
     ),
+    (
+        "rules/cloudtrail-passrole.yaml",
+        include_str!("../../rules/cloudtrail-passrole.yaml"),
+    ),
 ];
+
+/// What a request parameter that passes a role holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Holds {
+    RoleArn,
+    RoleName,
+    RoleArnOrName,
+    InstanceProfileArn,
+    InstanceProfileName,
+    /// Present when the call may pass a role the record does not name
+    /// (a launch template's instance profile).
+    Unknown,
+}
+
+/// One request parameter of a call that passes a role to a service
+/// (`passes_role` in the rules).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleParam {
+    /// Dotted path into `requestParameters`; `[]` walks a list.
+    pub path: String,
+    pub holds: Holds,
+    /// The `iam:PassedToService` value, when established.
+    #[serde(default)]
+    pub passed_to: Option<String>,
+}
 
 /// What a CloudTrail event says about the permissions its caller needed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +147,14 @@ struct RulesFile {
     no_permission: std::collections::BTreeMap<String, Vec<String>>,
     #[serde(default)]
     not_iam: std::collections::BTreeMap<String, Vec<String>>,
+    /// Source or prefix -> event name -> the parameters that pass a role.
+    #[serde(default)]
+    passes_role:
+        std::collections::BTreeMap<String, std::collections::BTreeMap<String, Vec<RoleParam>>>,
+    /// Shapes of the API-version suffix some services put on event names:
+    /// `9` is any digit, any other character itself.
+    #[serde(default)]
+    api_version_suffixes: Vec<String>,
 }
 
 /// One rule's outcome, stored by lowercase key and name.
@@ -148,6 +187,13 @@ pub struct EventMapper {
     cat: &'static Catalog,
     /// SHA-256 of the rules texts, so that activity mapped with other rules is recognised.
     fingerprint: String,
+    /// The API-version suffix shapes of every rules file (`api_version_suffixes`).
+    suffixes: Vec<String>,
+    /// Lowercase source or prefix -> lowercase event name -> the parameters
+    /// that pass a role (`passes_role`).
+    passes: FastMap<String, FastMap<String, Vec<RoleParam>>>,
+    /// `iam:PassRole`, which those calls are evidence of.
+    pass_role: Option<ActionId>,
 }
 
 impl EventMapper {
@@ -168,6 +214,9 @@ impl EventMapper {
             rules: FastMap::default(),
             cat,
             fingerprint: fingerprint(cat, texts),
+            suffixes: Vec::new(),
+            passes: FastMap::default(),
+            pass_role: cat.lookup("iam:PassRole"),
         };
         for (file, text) in texts {
             mapper.load(cat, file, text)?;
@@ -195,6 +244,41 @@ impl EventMapper {
                 message: err.to_string(),
             }
         })?;
+
+        for shape in parsed.api_version_suffixes {
+            if shape.is_empty() || !shape.is_ascii() || !shape.bytes().any(|b| b == b'9') {
+                return Err(MappingError::Yaml {
+                    file: file.to_owned(),
+                    line: None,
+                    column: None,
+                    message: format!(
+                        "api_version_suffixes: `{shape}` is not a suffix shape (ASCII, with `9` for each digit)"
+                    ),
+                });
+            }
+            if !self.suffixes.contains(&shape) {
+                self.suffixes.push(shape);
+            }
+        }
+
+        for (key, names) in parsed.passes_role {
+            for (name, params) in names {
+                if params.is_empty() || params.iter().any(|p| p.path.is_empty()) {
+                    return Err(MappingError::Yaml {
+                        file: file.to_owned(),
+                        line: None,
+                        column: None,
+                        message: format!(
+                            "passes_role.{key}.{name}: needs at least one parameter, each with a path"
+                        ),
+                    });
+                }
+                self.passes
+                    .entry(key.to_ascii_lowercase())
+                    .or_default()
+                    .insert(name.to_ascii_lowercase(), params);
+            }
+        }
 
         // HashMap iteration order is random; sort so the first error reported is stable.
         let mut sources: Vec<_> = parsed.sources.into_iter().collect();
@@ -305,11 +389,39 @@ impl EventMapper {
         })
     }
 
+    /// The catalog the mapper names actions in.
+    pub fn catalog(&self) -> &'static Catalog {
+        self.cat
+    }
+
+    /// `iam:PassRole`, when the catalog has it.
+    pub fn pass_role(&self) -> Option<ActionId> {
+        self.pass_role
+    }
+
+    /// The request parameters through which one CloudTrail event passes a
+    /// role to a service, if it is such a call (`passes_role`).
+    pub fn role_params(&self, event_source: &str, event_name: &str) -> Option<&[RoleParam]> {
+        with_lowercase(event_source, |source| {
+            with_lowercase(event_name, |name| {
+                let prefix = self.service_prefix(source);
+                let stripped = strip_api_version(name, &self.suffixes);
+                [source, prefix].into_iter().find_map(|key| {
+                    let calls = self.passes.get(key)?;
+                    calls
+                        .get(name)
+                        .or_else(|| calls.get(stripped))
+                        .map(Vec::as_slice)
+                })
+            })
+        })
+    }
+
     fn map_lower(&self, source: &str, name: &str) -> MappedRef<'_> {
         // `source` is lowercase, so the prefix is too: `sources` values are catalog prefixes,
         // which are lowercase, and the fallback is a slice of `source`.
         let prefix = self.service_prefix(source);
-        let stripped = strip_api_version(name);
+        let stripped = strip_api_version(name, &self.suffixes);
         let names = [Some(name), (stripped != name).then_some(stripped)];
 
         // A rule keyed by the exact source is more specific than one keyed by the prefix
@@ -342,10 +454,14 @@ fn strip_amazonaws(source: &str) -> &str {
     }
 }
 
-/// Drops the API-version suffix some services put on event names: eight digits (the API date),
-/// optionally followed by `v` and a revision: `UpdateFunctionCode20150331v2` ->
-/// `UpdateFunctionCode`, `ListFunctions20150331` -> `ListFunctions`. Anything else unchanged.
-fn strip_api_version(name: &str) -> &str {
+/// Drops the API-version suffix some services put on event names: one of
+/// `shapes` (`99999999` for Lambda's `20150331`, `9999_99_99` for
+/// CloudFront's `2020_05_31`; `9` is a digit), optionally followed by `v`
+/// and a revision, right after a letter: `UpdateFunctionCode20150331v2` ->
+/// `UpdateFunctionCode`, `CreateDistribution2020_05_31` ->
+/// `CreateDistribution`. Anything else unchanged: digits right before the
+/// suffix are part of the name (`Foo120150331`).
+fn strip_api_version<'n>(name: &'n str, shapes: &[String]) -> &'n str {
     let bytes = name.as_bytes();
     let mut end = bytes.len();
     // Optional `v<digits>` revision.
@@ -360,16 +476,23 @@ fn strip_api_version(name: &str) -> &str {
             end = v;
         }
     }
-    let date_digits = bytes[..end]
-        .iter()
-        .rev()
-        .take_while(|b| b.is_ascii_digit())
-        .count();
-    // Exactly eight digits after a non-empty name; more digits are part of the name.
-    if date_digits == 8 && end > 8 {
-        &name[..end - 8]
-    } else {
-        name
+    let fits = |shape: &[u8]| {
+        let Some(start) = end.checked_sub(shape.len()) else {
+            return false;
+        };
+        start > 0
+            && bytes[start - 1].is_ascii_alphabetic()
+            && bytes[start..end].iter().zip(shape).all(|(&b, &s)| {
+                if s == b'9' {
+                    b.is_ascii_digit()
+                } else {
+                    b == s
+                }
+            })
+    };
+    match shapes.iter().find(|s| fits(s.as_bytes())) {
+        Some(s) => &name[..end - s.len()],
+        None => name,
     }
 }
 
@@ -436,19 +559,52 @@ mod tests {
 
     #[test]
     fn strips_api_versions() {
-        assert_eq!(
-            strip_api_version("UpdateFunctionCode20150331v2"),
-            "UpdateFunctionCode"
-        );
-        assert_eq!(strip_api_version("ListFunctions20150331"), "ListFunctions");
-        assert_eq!(strip_api_version("GetFunction20150331v2"), "GetFunction");
-        assert_eq!(strip_api_version("ListObjectsV2"), "ListObjectsV2");
-        assert_eq!(strip_api_version("GetObject"), "GetObject");
-        assert_eq!(strip_api_version("20150331"), "20150331");
-        assert_eq!(strip_api_version("Foo120150331"), "Foo120150331");
-        assert_eq!(strip_api_version("Foo2015033v2"), "Foo2015033v2");
-        assert_eq!(strip_api_version("v2"), "v2");
-        assert_eq!(strip_api_version(""), "");
+        let shapes = &mapper().suffixes;
+        let strip = |n| strip_api_version(n, shapes);
+        assert_eq!(strip("UpdateFunctionCode20150331v2"), "UpdateFunctionCode");
+        assert_eq!(strip("ListFunctions20150331"), "ListFunctions");
+        assert_eq!(strip("GetFunction20150331v2"), "GetFunction");
+        assert_eq!(strip("ListObjectsV2"), "ListObjectsV2");
+        assert_eq!(strip("GetObject"), "GetObject");
+        assert_eq!(strip("20150331"), "20150331");
+        assert_eq!(strip("Foo120150331"), "Foo120150331");
+        assert_eq!(strip("Foo2015033v2"), "Foo2015033v2");
+        assert_eq!(strip("v2"), "v2");
+        assert_eq!(strip(""), "");
+        assert_eq!(strip("CreateDistribution2020_05_31"), "CreateDistribution");
+        assert_eq!(strip("UpdateDistribution2014_01_31"), "UpdateDistribution");
+        assert_eq!(strip("Foo2020_05_3"), "Foo2020_05_3");
+        assert_eq!(strip("Foo12020_05_31"), "Foo12020_05_31");
+        assert_eq!(strip("2020_05_31"), "2020_05_31");
+    }
+
+    /// The suffix rule is checked against the whole catalog: it changes no
+    /// action's name (no false positive), and each CloudFront action, logged
+    /// with the API version in CloudFront's form, maps to itself.
+    #[test]
+    fn the_version_suffix_rule_holds_over_the_catalog() {
+        let m = mapper();
+        let cat = Catalog::embedded();
+        let mut cloudfront = 0;
+        for svc in cat.services() {
+            for id in cat.expand(&format!("{}:*", svc.prefix)).iter() {
+                let full = cat.full_name(id);
+                let name = full.split(':').nth(1).unwrap_or_default();
+                assert_eq!(strip_api_version(name, &m.suffixes), name, "{full}");
+                if svc.prefix == "cloudfront" {
+                    cloudfront += 1;
+                    for version in ["2020_05_31", "2019_03_26", "2014_01_31"] {
+                        let logged = format!("{name}{version}");
+                        assert_eq!(
+                            m.map("cloudfront.amazonaws.com", &logged),
+                            Mapped::Actions(vec![id]),
+                            "{logged}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(cloudfront > 100, "{cloudfront} CloudFront actions");
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod attribution;
 mod dedup;
 pub mod fold;
 pub mod mapping;
+pub mod passrole;
 pub mod read;
 pub mod resources;
 #[cfg(feature = "parquet")]

@@ -4,22 +4,39 @@
 //! per-principal, per-action aggregates (`fold`, `activity`).
 
 use super::activity::{max_opt, min_opt, Activity, Occurrence};
-use super::attribution::attribute;
+use super::attribution::{attribute, Actor};
 use super::dedup::{Dedup, ReadingOrder, Seen, DEDUP_DELAY};
 use super::fold::{fold_mapped, note_assume_role, Call};
-use super::mapping::{EventMapper, MappedRef};
-use crate::ingest::cloudtrail::{discover, for_each_record, read_log_bytes, Problem, RawRecord};
+use super::mapping::{EventMapper, MappedRef, RoleParam};
+use super::passrole;
+use crate::ingest::cloudtrail::{
+    contents, discover, for_each_record, read_log_bytes, Contents, Problem, RawRecord,
+};
 use crate::progress::ProgressHandle;
 use crate::util::{parse_time, FastMap};
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 /// Window limits (Unix seconds, inclusive); records outside are counted, not used.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct IngestOptions {
     pub since: Option<i64>,
     pub until: Option<i64>,
+    /// The audited accounts (from `iam.json`): a record whose recipient and
+    /// caller are both other accounts is counted apart. `None` when they are
+    /// not known: every record is then taken as the account's.
+    pub accounts: Option<Arc<BTreeSet<String>>>,
+}
+
+impl IngestOptions {
+    /// Whether `account` is not one of the audited accounts (never, when
+    /// they are not known).
+    fn foreign(&self, account: &str) -> bool {
+        self.accounts.as_ref().is_some_and(|a| !a.contains(account))
+    }
 }
 
 /// Reads every log file under `paths` and aggregates its records.
@@ -50,24 +67,27 @@ pub fn ingest_with_progress(
     let next = AtomicUsize::new(0);
     let partials = rayon::broadcast(|_| {
         let mut acc = Activity::default();
+        let mut deferred = Vec::new();
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(&(_, path)) = order.files.get(i) else {
                 break;
             };
-            ingest_file(path, mapper, opts, &dedup, &mut acc);
+            deferred.extend(ingest_file(path, mapper, &opts, &dedup, &mut acc));
             if let Some(horizon) = order.finished(i) {
                 dedup.release_before(horizon);
             }
             progress.advance(1);
         }
-        acc
+        (acc, deferred)
     });
-    let mut partials = partials.into_iter();
-    let mut total = partials.next().unwrap_or_default();
-    for p in partials {
+    let mut total = Activity::default();
+    let mut deferred = Vec::new();
+    for (p, d) in partials {
         total.merge(p);
+        deferred.extend(d);
     }
+    settle(deferred, &dedup, mapper, &mut total);
     progress.finish();
     log::info!(
         "{} records: {} mapped, {} skipped, {} duplicate",
@@ -87,13 +107,62 @@ pub fn ingest_with_progress(
 fn ingest_file(
     path: &Path,
     mapper: &EventMapper,
-    opts: IngestOptions,
+    opts: &IngestOptions,
     dedup: &Dedup,
     acc: &mut Activity,
-) {
+) -> Vec<Deferred> {
     acc.stats.files += 1;
     let bytes = read_log_bytes(path);
-    fold_file(path, bytes, mapper, opts, dedup, acc);
+    fold_file(path, bytes, mapper, opts, dedup, acc)
+}
+
+/// The resource owner's copy of a call across accounts (`sharedEventID`,
+/// a `recipientAccountId` other than the caller's): when the caller's own
+/// copy is among the logs read (an organization trail delivers both), it is
+/// the same call, counted once, as the caller's. Which copy comes first is
+/// not known while reading, so the owner's copies wait to the end.
+struct Deferred {
+    shared: String,
+    actor: Actor<'static>,
+    source: String,
+    name: String,
+    error_code: Option<String>,
+    time: i64,
+    resources: Vec<String>,
+}
+
+/// Counts each deferred owner's copy: a duplicate when its caller's copy
+/// was read, else a call like any other.
+fn settle(deferred: Vec<Deferred>, dedup: &Dedup, mapper: &EventMapper, acc: &mut Activity) {
+    let mut scratch = Vec::new();
+    for d in deferred {
+        if dedup.caller_copy_seen(&d.shared) {
+            acc.stats.duplicates += 1;
+            continue;
+        }
+        let Deferred {
+            actor,
+            source,
+            name,
+            error_code,
+            time,
+            resources,
+            ..
+        } = d;
+        super::fold::fold(
+            acc,
+            mapper,
+            &actor,
+            Call {
+                source: &source,
+                name: &name,
+                error_code: error_code.as_deref(),
+            },
+            occ(time),
+            |out| out.extend(resources),
+            &mut scratch,
+        );
+    }
 }
 
 /// Aggregates the records of one log file's contents (as read from disk, gzip
@@ -107,7 +176,9 @@ pub fn ingest_bytes(
     let mut acc = Activity::default();
     acc.stats.files += 1;
     let bytes = crate::ingest::cloudtrail::decode_log_bytes(raw);
-    fold_file(name, bytes, mapper, opts, &Dedup::new(), &mut acc);
+    let dedup = Dedup::new();
+    let deferred = fold_file(name, bytes, mapper, &opts, &dedup, &mut acc);
+    settle(deferred, &dedup, mapper, &mut acc);
     acc
 }
 
@@ -115,10 +186,10 @@ fn fold_file(
     path: &Path,
     bytes: Result<Vec<u8>, String>,
     mapper: &EventMapper,
-    opts: IngestOptions,
+    opts: &IngestOptions,
     dedup: &Dedup,
     acc: &mut Activity,
-) {
+) -> Vec<Deferred> {
     let bytes = match bytes {
         Ok(b) => b,
         Err(message) => {
@@ -128,13 +199,28 @@ fn fold_file(
                 location: String::new(),
                 message,
             });
-            return;
+            return Vec::new();
         }
     };
     let mut problems = Vec::new();
+    let bytes = match contents(path, bytes) {
+        Contents::Records(b) => b,
+        Contents::Digest => {
+            // Renamed or copied out of `CloudTrail-Digest/`: not a log file.
+            acc.stats.files -= 1;
+            acc.stats.digest_files += 1;
+            return Vec::new();
+        }
+        Contents::LookupEvents { text, broken, .. } => {
+            acc.stats.lookup_files += 1;
+            problems.extend(broken);
+            text
+        }
+    };
+    let unwrap_broken = !problems.is_empty();
     let mut rejected = Vec::new();
     let mut file = PerFile::new(mapper);
-    let seen = for_each_record(
+    let count = for_each_record(
         path,
         &bytes,
         |i, rec| {
@@ -149,18 +235,14 @@ fn fold_file(
         },
         &mut problems,
     );
-    acc.stats.records += seen as u64;
-    // Every problem below file level is one skipped record.
-    let (file_level, record_level): (Vec<_>, Vec<_>) =
-        problems.into_iter().chain(rejected).partition(|p| {
-            p.location.is_empty() || p.location.starts_with("line") || p.location.starts_with('$')
-        });
-    acc.stats.records_skipped += record_level.len() as u64;
-    if !file_level.is_empty() {
+    acc.stats.records += count.records as u64;
+    // Every record not handed over, and every record refused, is skipped.
+    acc.stats.records_skipped += (count.bad_records + rejected.len()) as u64;
+    if count.broken || unwrap_broken {
         acc.stats.files_failed += 1;
     }
-    acc.problems.extend(file_level);
-    acc.problems.extend(record_level);
+    acc.problems.extend(problems);
+    acc.problems.extend(rejected);
     let late = file.late;
     if late > 0 {
         // Counted, not skipped: the report says which copies may be doubled.
@@ -173,7 +255,12 @@ fn fold_file(
             ),
         });
     }
+    file.deferred
 }
+
+/// What the mapping says of one event: its actions, its service prefix,
+/// and the parameters through which it passes a role, if it does.
+type Event<'a> = (MappedRef<'a>, &'a str, Option<&'a [RoleParam]>);
 
 /// What the records of one file share while it is read.
 struct PerFile<'a> {
@@ -183,11 +270,13 @@ struct PerFile<'a> {
     /// (lowercasing, three hash lookups and two binary searches) was a
     /// tenth of the ingestion's CPU. Keyed by the event source and name as
     /// borrowed from the file's text.
-    events: FastMap<(&'a str, &'a str), (MappedRef<'a>, &'a str)>,
+    events: FastMap<(&'a str, &'a str), Event<'a>>,
     /// The resources of the current record, reused from record to record.
     resources: Vec<String>,
     /// Records delivered too late to be checked against every duplicate.
     late: u64,
+    /// Resource owners' copies of cross-account calls, counted at the end.
+    deferred: Vec<Deferred>,
 }
 
 impl<'a> PerFile<'a> {
@@ -197,6 +286,7 @@ impl<'a> PerFile<'a> {
             events: FastMap::default(),
             resources: Vec::new(),
             late: 0,
+            deferred: Vec::new(),
         }
     }
 
@@ -207,34 +297,68 @@ impl<'a> PerFile<'a> {
         &mut self,
         source: &'r Cow<'a, str>,
         name: &'r Cow<'a, str>,
-    ) -> (MappedRef<'a>, &'r str) {
+    ) -> (MappedRef<'a>, &'r str, Option<&'a [RoleParam]>) {
         let mapper = self.mapper;
         let (Cow::Borrowed(s), Cow::Borrowed(n)) = (source, name) else {
-            return (mapper.map_ref(source, name), mapper.service_prefix(source));
+            return (
+                mapper.map_ref(source, name),
+                mapper.service_prefix(source),
+                mapper.role_params(source, name),
+            );
         };
-        *self
-            .events
-            .entry((s, n))
-            .or_insert_with(|| (mapper.map_ref(s, n), mapper.service_prefix(s)))
+        *self.events.entry((s, n)).or_insert_with(|| {
+            (
+                mapper.map_ref(s, n),
+                mapper.service_prefix(s),
+                mapper.role_params(s, n),
+            )
+        })
     }
+}
+
+/// The kind of a record, by `eventType` and `eventCategory` (CloudTrail
+/// record contents): decided before its name is looked at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// An API call (`AwsApiCall`), or a record that does not say.
+    Call,
+    /// `AwsConsoleSignIn`: authentication, never an IAM-authorized call.
+    SignIn,
+    /// `AwsServiceEvent`: AWS acting on its own, never a principal's call.
+    ServiceEvent,
+    /// `AwsVpceEvent` / `NetworkActivity`: a call seen by a VPC endpoint.
+    Network,
+    /// `AwsCloudTrailInsight`: a rate of unusual activity.
+    Insight,
+}
+
+fn kind(rec: &RawRecord<'_>) -> Kind {
+    match (rec.event_type.as_deref(), rec.event_category.as_deref()) {
+        (Some("AwsCloudTrailInsight"), _) | (_, Some("Insight")) => Kind::Insight,
+        (Some("AwsVpceEvent" | "AwsVpceEvents"), _) | (_, Some("NetworkActivity")) => Kind::Network,
+        (Some("AwsServiceEvent"), _) => Kind::ServiceEvent,
+        (Some("AwsConsoleSignIn"), _) => Kind::SignIn,
+        _ => Kind::Call,
+    }
+}
+
+/// The account of the identity that made a call: `userIdentity.accountId`,
+/// else the account of its ARN.
+fn caller_account<'r>(rec: &'r RawRecord<'_>) -> Option<&'r str> {
+    let id = rec.user_identity.as_ref()?;
+    id.account_id
+        .as_deref()
+        .or_else(|| id.arn.as_deref().and_then(|a| a.split(':').nth(4)))
+        .filter(|a| !a.is_empty())
 }
 
 fn record<'a>(
     rec: &RawRecord<'a>,
     file: &mut PerFile<'a>,
-    opts: IngestOptions,
+    opts: &IngestOptions,
     dedup: &Dedup,
     acc: &mut Activity,
 ) -> Result<(), String> {
-    let (Some(source_cow), Some(name_cow)) = (&rec.event_source, &rec.event_name) else {
-        return Err(if rec.event_source.is_none() {
-            "missing `eventSource`"
-        } else {
-            "missing `eventName`"
-        }
-        .into());
-    };
-    let (source, name) = (source_cow.as_ref(), name_cow.as_ref());
     let time = rec.event_time.as_deref().ok_or("missing `eventTime`")?;
     let t =
         parse_time(time).ok_or_else(|| format!("missing valid `eventTime` (found `{time}`)"))?;
@@ -252,16 +376,87 @@ fn record<'a>(
             }
         }
     }
-    note_assume_role(rec, source, name, acc);
+    // A record of other accounts only: an organization trail's, or the
+    // logs of another account given by mistake.
+    let recipient = rec.recipient_account_id.as_deref();
+    if recipient.is_some_and(|r| opts.foreign(r))
+        && caller_account(rec).is_none_or(|c| opts.foreign(c))
+    {
+        acc.stats.other_account += 1;
+        return Ok(());
+    }
+    let kind = kind(rec);
+    match kind {
+        Kind::Insight => {
+            acc.stats.insights += 1;
+            acc.stats.account_records += 1;
+            return Ok(());
+        }
+        // Let through by the endpoint: the call itself has its own record
+        // (if the trail logs it). Refused by it: this is its only record.
+        Kind::Network if rec.error_code.as_deref() != Some("VpceAccessDenied") => {
+            acc.stats.network_activity += 1;
+            acc.stats.account_records += 1;
+            return Ok(());
+        }
+        _ => {}
+    }
+    let (Some(source_cow), Some(name_cow)) = (&rec.event_source, &rec.event_name) else {
+        return Err(if rec.event_source.is_none() {
+            "missing `eventSource`"
+        } else {
+            "missing `eventName`"
+        }
+        .into());
+    };
+    let (source, name) = (source_cow.as_ref(), name_cow.as_ref());
     let stats = &mut acc.stats;
+    stats.account_records += 1;
     stats.first_event = min_opt(stats.first_event, Some(t));
     stats.last_event = max_opt(stats.last_event, Some(t));
 
-    let Some(actor) = rec.user_identity.as_ref().and_then(attribute) else {
-        stats.service_records += 1;
+    let actor = rec
+        .user_identity
+        .as_ref()
+        .and_then(attribute)
+        .filter(|_| kind != Kind::ServiceEvent);
+    let (mapped, prefix, passes) = file.map(source_cow, name_cow);
+    // A call across accounts is delivered to each: count it once, as the
+    // caller's copy, when that copy can be in these logs.
+    if let (Some(actor), Some(shared), Some(r), Some(c)) = (
+        &actor,
+        rec.shared_event_id.as_deref(),
+        recipient,
+        caller_account(rec),
+    ) {
+        if r == c {
+            dedup.note_caller_copy(shared);
+        } else if !opts.foreign(c) {
+            let mut resources = Vec::new();
+            super::resources::extract(rec, prefix, &mut resources);
+            file.deferred.push(Deferred {
+                shared: shared.to_string(),
+                actor: actor.clone().into_owned(),
+                source: source.to_string(),
+                name: name.to_string(),
+                error_code: rec.error_code.as_deref().map(str::to_string),
+                time: t,
+                resources,
+            });
+            return Ok(());
+        }
+    }
+    // Session tags of AssumeRole calls, whoever made them (often a service).
+    note_assume_role(rec, source, name, acc);
+    let Some(actor) = actor else {
+        acc.stats.service_records += 1;
         return Ok(());
     };
-    let (mapped, prefix) = file.map(source_cow, name_cow);
+    let mapped = if kind == Kind::SignIn {
+        MappedRef::NotIam
+    } else {
+        mapped
+    };
     fold_mapped(
         acc,
         mapped,
@@ -271,15 +466,36 @@ fn record<'a>(
             name,
             error_code: rec.error_code.as_deref(),
         },
-        Occurrence {
-            count: 1,
-            first: t,
-            last: t,
-        },
+        occ(t),
         |out| super::resources::extract(rec, prefix, out),
         &mut file.resources,
     );
+    // A call that passed a role is also a use of iam:PassRole on it.
+    if let (Some(params), Some(request), None | Some("")) =
+        (passes, rec.request_parameters, rec.error_code.as_deref())
+    {
+        let account = caller_account(rec).or(recipient).unwrap_or_default();
+        let passed = passrole::passed(params, request, account);
+        if passed != passrole::Passed::default() {
+            // Named as the action the call needed, as recommend names it.
+            let cat = file.mapper.catalog();
+            let call = match mapped {
+                MappedRef::Action(id) => cat.full_name(id),
+                MappedRef::Actions([id, ..]) => cat.full_name(*id),
+                _ => format!("{prefix}:{name}"),
+            };
+            passrole::fold_passed(acc, file.mapper, &actor, passed, &call, occ(t));
+        }
+    }
     Ok(())
+}
+
+fn occ(t: i64) -> Occurrence {
+    Occurrence {
+        count: 1,
+        first: t,
+        last: t,
+    }
 }
 
 #[cfg(test)]

@@ -135,6 +135,14 @@ pub struct ActorFacts {
     pub sessions_without_source_identity: u64,
     pub non_iam: BTreeMap<String, u64>,
     pub unmapped: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub identity_center_users: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub federated_users: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub passed_roles: BTreeMap<String, crate::usage::activity::PassedRole>,
+    #[serde(default)]
+    pub passes_unknown: u64,
 }
 
 fn kind_from(s: &str) -> Option<ActorKind> {
@@ -143,6 +151,7 @@ fn kind_from(s: &str) -> Option<ActorKind> {
         ActorKind::Root,
         ActorKind::Federated,
         ActorKind::External,
+        ActorKind::NotInSnapshot,
     ]
     .into_iter()
     .find(|k| k.as_str() == s)
@@ -328,6 +337,10 @@ pub fn save(
                         sessions_without_source_identity: a.sessions_without_source_identity,
                         non_iam: a.non_iam.clone(),
                         unmapped: a.unmapped.clone(),
+                        identity_center_users: a.identity_center_users.clone(),
+                        federated_users: a.federated_users.clone(),
+                        passed_roles: a.passed_roles.clone(),
+                        passes_unknown: a.passes_unknown,
                     },
                 )
             })
@@ -446,6 +459,10 @@ pub fn load(dir: &Path, cat: &Catalog, meta: &Meta) -> Result<Activity, StoreErr
         a.sessions_without_source_identity = f.sessions_without_source_identity;
         a.non_iam = f.non_iam.clone();
         a.unmapped = f.unmapped.clone();
+        a.identity_center_users = f.identity_center_users.clone();
+        a.federated_users = f.federated_users.clone();
+        a.passed_roles = f.passed_roles.clone();
+        a.passes_unknown = f.passes_unknown;
         activity.actors.insert(arn.clone(), a);
     }
     for (k, v) in &meta.sessions_granted {

@@ -229,6 +229,10 @@ pub fn principal_verdicts(
     let mut slots: Vec<Option<ActorActivity>> = Vec::new();
     slots.resize_with(principals.len(), || None);
     let mut others = Vec::new();
+    let audited: std::collections::BTreeSet<&str> = principals
+        .iter()
+        .filter_map(|p| p.arn.split(':').nth(4))
+        .collect();
     for (arn, act) in actors {
         let target = index
             .get(arn.as_str())
@@ -239,14 +243,20 @@ pub fn principal_verdicts(
                 Some(existing) => existing.merge(act),
                 slot => *slot = Some(act),
             },
-            // A user or role the snapshot does not hold (another account's,
-            // or deleted since) is reported apart, as external.
+            // A user or role the snapshot does not hold is reported apart:
+            // another account's as external; an audited account's (deleted,
+            // or created after the snapshot) as not in the snapshot.
             _ => others.push(OtherActor {
-                arn,
                 kind: match act.kind {
+                    ActorKind::Principal
+                        if arn.split(':').nth(4).is_some_and(|a| audited.contains(a)) =>
+                    {
+                        ActorKind::NotInSnapshot
+                    }
                     ActorKind::Principal => ActorKind::External,
                     k => k,
                 },
+                arn,
                 activity: act,
             }),
         }

@@ -271,6 +271,7 @@ fn principal(case: &Case) -> Result<Principal, String> {
         tags: Vec::new(),
         groups: groups.into_iter().collect(),
         role_last_used: None,
+        instance_profiles: Vec::new(),
     })
 }
 

@@ -46,6 +46,7 @@ mod mapping_rules;
 mod properties;
 mod pull;
 mod recommend;
+mod record_kinds;
 mod reports;
 mod rules;
 mod secrets;

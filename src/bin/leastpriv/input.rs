@@ -44,6 +44,12 @@ pub fn audit(i: &InputArgs, save_activity: bool) -> Result<Audit> {
             result.problems[0]
         );
     }
+    if let Some(w) = result.evidence_warning() {
+        if i.strict {
+            anyhow::bail!("--strict: {w}");
+        }
+        log::warn!("{w}");
+    }
     Ok(result)
 }
 

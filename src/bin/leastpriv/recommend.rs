@@ -31,6 +31,10 @@ pub struct Args {
     /// standard output.
     #[arg(long, short, value_name = "FILE", requires = "format")]
     pub output: Option<PathBuf>,
+    /// Recommend even when no CloudTrail record of the window belongs to the
+    /// audited account: every permission would look unused, and be removed.
+    #[arg(long)]
+    pub allow_empty_evidence: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,6 +44,17 @@ pub enum Format {
 
 pub fn run(r: Args) -> Result<ExitCode> {
     let result = audit(&r.input, false)?;
+    if result.no_account_evidence() && !r.allow_empty_evidence {
+        anyhow::bail!(
+            "refusing to recommend: {}; `--allow-empty-evidence` recommends anyway",
+            result
+                .evidence_warning()
+                .unwrap_or_default()
+                .split(" (`recommend`")
+                .next()
+                .unwrap_or_default()
+        );
+    }
     let recs = timed("recommend", || leastpriv::recommend::recommend(&result));
     for rec in &recs {
         for w in &rec.warnings {
