@@ -274,6 +274,25 @@ fn apply_resources(
     }
 }
 
+/// The catalog actions a statement applies to after its resource element,
+/// and whether it reaches every resource; cached per action and resource
+/// element, so statements that recur across policies are expanded once.
+pub fn statement_actions(
+    cat: &Catalog,
+    ex: &mut Expander,
+    st: &Statement,
+) -> (std::sync::Arc<ActionSet>, bool) {
+    let key = (st.actions.clone(), st.resources.clone());
+    if let Some(hit) = ex.statements.get(&key) {
+        return hit.clone();
+    }
+    let expanded = ex.actions(&st.actions);
+    let (set, all) = apply_resources(cat, ex, st, expanded);
+    let applied = (std::sync::Arc::new(set), all);
+    ex.statements.insert(key, applied.clone());
+    applied
+}
+
 fn contributions(
     cat: &Catalog,
     ex: &mut Expander,
@@ -282,17 +301,7 @@ fn contributions(
     out: &mut Vec<Contribution>,
 ) {
     for (i, st) in statements.iter().enumerate() {
-        let key = (st.actions.clone(), st.resources.clone());
-        let (actions, all_resources) = match ex.statements.get(&key) {
-            Some(hit) => hit.clone(),
-            None => {
-                let expanded = ex.actions(&st.actions);
-                let (set, all) = apply_resources(cat, ex, st, expanded);
-                let applied = (std::sync::Arc::new(set), all);
-                ex.statements.insert(key, applied.clone());
-                applied
-            }
-        };
+        let (actions, all_resources) = statement_actions(cat, ex, st);
         if actions.is_empty() {
             continue;
         }
