@@ -11,6 +11,7 @@ pub mod condition;
 pub mod grants;
 pub mod organization;
 pub mod request;
+pub mod trust;
 
 pub use grants::{effective_grants, Contribution, EffectiveGrants, PolicyRef, StmtRef};
 pub use request::{evaluate_request, Decision, Request, Response};

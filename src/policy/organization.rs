@@ -447,6 +447,20 @@ impl<'o> OrgEval<'o> {
         compiled
     }
 
+    /// The SCPs and RCPs (of its own account's resources) for a principal
+    /// of the snapshot.
+    pub fn grants_for(&self, p: &crate::model::Principal) -> super::grants::OrgGrants {
+        let caller = Caller::of_principal(p, Some(self.org));
+        let rcp = match caller.account.as_deref() {
+            Some(a) => self.rcp(&caller, a),
+            None => Applies::No(Exempt::OutsideOrganization),
+        };
+        super::grants::OrgGrants {
+            scp: self.scp(&caller),
+            rcp,
+        }
+    }
+
     /// Whether SCPs limit `caller`, and what they decide over the catalog.
     pub fn scp(&self, caller: &Caller) -> Applies {
         if !self.org.scp_enabled {

@@ -1,0 +1,436 @@
+//! Who can assume each role: the role's trust policy (who it names, under
+//! which conditions) together with the callers' own `sts:AssumeRole`
+//! grants and the SCPs of their account, decided as `access::decide`
+//! decides any request on a role (the trust policy must allow; trusting the
+//! account lets the callers' identity policies decide).
+//!
+//! The graph has an edge from each principal of the snapshot to each role it
+//! can assume, and lists for every role the principals outside the snapshot
+//! its trust names (other accounts, services, identity providers, `*`).
+//! Chains of edges are what `privilege-escalation` follows.
+
+use super::access::{decide, names, AccessRequest, IdentityInput, Named, ResourcePolicyInput};
+use super::caller::{Caller, CallerKind};
+use super::grants::{statement, EffectiveGrants};
+use super::request::{Decision, Request};
+use crate::catalog::{wildcard_match_case_sensitive, Catalog};
+use crate::model::resource::PolicyRole;
+use crate::model::{
+    AttachedPolicy, Condition, Effect, Organization, Principal, PrincipalElement, PrincipalType,
+    ResourceSpec,
+};
+use std::collections::{HashMap, VecDeque};
+
+/// The actions that assume a role.
+pub const ASSUME_ACTIONS: &[&str] = &[
+    "sts:AssumeRole",
+    "sts:AssumeRoleWithWebIdentity",
+    "sts:AssumeRoleWithSAML",
+];
+
+/// A principal of the snapshot can assume a role.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edge {
+    /// Indexes into the principals the graph was built from.
+    pub from: u32,
+    pub to: u32,
+    /// `false`: only under conditions the snapshot cannot decide.
+    pub certain: bool,
+}
+
+/// Someone outside the snapshot whom a role's trust policy names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutsideAssumer {
+    /// An account id, a role or user ARN of another account, a service, an
+    /// identity provider ARN, or `*`.
+    pub who: String,
+    pub kind: CallerKind,
+    pub action: String,
+    pub statement: String,
+    pub conditions: Vec<Condition>,
+}
+
+/// Who can assume one role.
+#[derive(Clone, Debug, Default)]
+pub struct RoleTrust {
+    pub role: u32,
+    pub outside: Vec<OutsideAssumer>,
+}
+
+/// The assume-role graph of an account.
+#[derive(Clone, Debug, Default)]
+pub struct TrustGraph {
+    /// The ARNs of the principals, by index.
+    pub arns: Vec<String>,
+    pub edges: Vec<Edge>,
+    pub roles: Vec<RoleTrust>,
+}
+
+/// The resource patterns of a principal's `sts:AssumeRole` Allow statements
+/// (`None`: on every resource).
+fn assume_patterns(
+    p: &Principal,
+    g: &EffectiveGrants,
+    id: crate::catalog::ActionId,
+) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    for c in g.reasons(id) {
+        if c.effect != Effect::Allow || c.at.policy == super::PolicyRef::Boundary {
+            continue;
+        }
+        if c.all_resources {
+            return None;
+        }
+        if let Some(st) = statement(p, c.at) {
+            match &st.resources {
+                ResourceSpec::Resource(r) => out.extend(r.iter().cloned()),
+                _ => return None,
+            }
+        }
+    }
+    Some(out)
+}
+
+impl TrustGraph {
+    /// Builds the graph over the principals of an audit, with their grants.
+    pub fn build<'a>(
+        cat: &Catalog,
+        principals: impl Iterator<Item = (&'a Principal, &'a EffectiveGrants)>,
+        org: Option<&Organization>,
+    ) -> TrustGraph {
+        let all: Vec<(&Principal, &EffectiveGrants)> = principals.collect();
+        let Some(assume) = cat.lookup("sts:AssumeRole") else {
+            return TrustGraph::default();
+        };
+        let index: HashMap<&str, u32> = all
+            .iter()
+            .enumerate()
+            .map(|(i, (p, _))| (p.arn.as_str(), i as u32))
+            .collect();
+        let callers: Vec<Caller> = all
+            .iter()
+            .map(|(p, _)| Caller::of_principal(p, org))
+            .collect();
+        // Who may call sts:AssumeRole at all, and on which role patterns:
+        // computed once per shared set of grants.
+        let mut patterns: HashMap<usize, Option<Vec<String>>> = HashMap::new();
+        let may_assume: Vec<Option<Option<Vec<String>>>> = all
+            .iter()
+            .map(|(p, g)| {
+                if !g.granted.contains(assume) {
+                    return None;
+                }
+                let key = std::ptr::from_ref(*g) as usize;
+                Some(
+                    patterns
+                        .entry(key)
+                        .or_insert_with(|| assume_patterns(p, g, assume))
+                        .clone(),
+                )
+            })
+            .collect();
+        let mut graph = TrustGraph {
+            arns: all.iter().map(|(p, _)| p.arn.clone()).collect(),
+            ..Default::default()
+        };
+        for (ri, (role, _)) in all.iter().enumerate() {
+            let Some(trust) = &role.trust_policy else {
+                continue;
+            };
+            if role.principal_type != PrincipalType::Role {
+                continue;
+            }
+            let role_account = crate::model::resource::arn_account(&role.arn);
+            let mut rt = RoleTrust {
+                role: ri as u32,
+                outside: Vec::new(),
+            };
+            // Candidates in the snapshot: those the trust names by ARN, and,
+            // where it trusts the account or everyone, those whose own
+            // grants reach the role.
+            let mut candidates: Vec<u32> = Vec::new();
+            let mut delegates = false;
+            for st in trust
+                .statements
+                .iter()
+                .filter(|s| s.effect == Effect::Allow)
+            {
+                let action = ASSUME_ACTIONS
+                    .iter()
+                    .find(|a| super::request::statement_matches(st, a, &role.arn));
+                let Some(action) = action else { continue };
+                if st.not_principal {
+                    delegates = true;
+                    continue;
+                }
+                let Some(PrincipalElement::ByKind(kinds)) = &st.principal else {
+                    if matches!(&st.principal, Some(PrincipalElement::Bare(s)) if s == "*") {
+                        delegates = true;
+                        rt.outside.push(OutsideAssumer {
+                            who: "*".into(),
+                            kind: CallerKind::Anyone,
+                            action: action.to_string(),
+                            statement: st.label(),
+                            conditions: st.conditions.clone(),
+                        });
+                    }
+                    continue;
+                };
+                for (kind, names_) in kinds {
+                    for n in names_ {
+                        let outside = |who: &str, k: CallerKind| OutsideAssumer {
+                            who: who.to_string(),
+                            kind: k,
+                            action: action.to_string(),
+                            statement: st.label(),
+                            conditions: st.conditions.clone(),
+                        };
+                        match kind.as_str() {
+                            "AWS" if n == "*" => {
+                                delegates = true;
+                                rt.outside.push(outside("*", CallerKind::Anyone));
+                            }
+                            "AWS" => {
+                                let acct = if n.chars().all(|c| c.is_ascii_digit()) {
+                                    Some(n.as_str())
+                                } else {
+                                    n.strip_prefix("arn:aws:iam::")
+                                        .and_then(|r| r.strip_suffix(":root"))
+                                };
+                                match (acct, index.get(n.as_str())) {
+                                    (Some(a), _) if Some(a) == role_account => delegates = true,
+                                    (Some(a), _) => {
+                                        rt.outside.push(outside(a, CallerKind::Account))
+                                    }
+                                    (None, Some(&i)) => candidates.push(i),
+                                    (None, None) => {
+                                        let k = if n.contains(":user/") {
+                                            CallerKind::User
+                                        } else {
+                                            CallerKind::Role
+                                        };
+                                        rt.outside.push(outside(n, k));
+                                    }
+                                }
+                            }
+                            "Service" => rt.outside.push(outside(n, CallerKind::Service)),
+                            "Federated" => rt.outside.push(outside(n, CallerKind::Federated)),
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            if delegates {
+                for (i, m) in may_assume.iter().enumerate() {
+                    let reaches = match m {
+                        None => false,
+                        Some(None) => true,
+                        Some(Some(pats)) => pats
+                            .iter()
+                            .any(|p| wildcard_match_case_sensitive(p, &role.arn)),
+                    };
+                    if reaches {
+                        candidates.push(i as u32);
+                    }
+                }
+            }
+            candidates.sort_unstable();
+            candidates.dedup();
+            for ci in candidates {
+                if ci as usize == ri {
+                    continue;
+                }
+                let (p, _) = all[ci as usize];
+                let caller = &callers[ci as usize];
+                // Only callers the trust names, or whose own policies could
+                // allow it, get this far: decide exactly.
+                let pols: Vec<&AttachedPolicy> = p.policies.iter().collect();
+                let r = decide(&AccessRequest {
+                    caller,
+                    identity: IdentityInput {
+                        policies: &pols,
+                        boundary: p.boundary.as_ref(),
+                        known: true,
+                    },
+                    resource_account: role_account,
+                    resource_policy: ResourcePolicyInput::Policy(trust, PolicyRole::TrustPolicy),
+                    org,
+                    request: &Request {
+                        action: "sts:AssumeRole".into(),
+                        resource: role.arn.clone(),
+                        context: Default::default(),
+                    },
+                    complete: false,
+                });
+                match r.decision {
+                    Decision::Allow | Decision::Unknown => graph.edges.push(Edge {
+                        from: ci,
+                        to: ri as u32,
+                        certain: r.decision == Decision::Allow,
+                    }),
+                    _ => {}
+                }
+            }
+            if !rt.outside.is_empty() {
+                graph.roles.push(rt);
+            }
+        }
+        graph
+    }
+
+    /// The roles a principal (by index) can assume.
+    pub fn assumable_by(&self, from: u32) -> impl Iterator<Item = &Edge> {
+        self.edges.iter().filter(move |e| e.from == from)
+    }
+
+    /// The principals of the snapshot that can assume a role (by index).
+    pub fn assumers_of(&self, role: u32) -> impl Iterator<Item = &Edge> {
+        self.edges.iter().filter(move |e| e.to == role)
+    }
+
+    /// The index of a principal by ARN.
+    pub fn index_of(&self, arn: &str) -> Option<u32> {
+        self.arns.iter().position(|a| a == arn).map(|i| i as u32)
+    }
+
+    /// For each principal, the shortest chain of assumptions to a principal
+    /// `is_target` accepts (the principal itself not included; the target
+    /// last), found by one breadth-first search backwards from every target
+    /// at once. A principal that is a target itself has none.
+    pub fn chains_to(&self, is_target: &dyn Fn(u32) -> bool) -> Vec<Option<Chain>> {
+        let n = self.arns.len();
+        let mut next: Vec<Option<(u32, bool)>> = vec![None; n];
+        let mut dist: Vec<u32> = vec![u32::MAX; n];
+        let mut queue = VecDeque::new();
+        let mut incoming: HashMap<u32, Vec<&Edge>> = HashMap::new();
+        for e in &self.edges {
+            incoming.entry(e.to).or_default().push(e);
+        }
+        for (i, d) in dist.iter_mut().enumerate() {
+            if is_target(i as u32) {
+                *d = 0;
+                queue.push_back(i as u32);
+            }
+        }
+        while let Some(v) = queue.pop_front() {
+            for e in incoming.get(&v).into_iter().flatten() {
+                let u = e.from as usize;
+                if dist[u] == u32::MAX {
+                    dist[u] = dist[v as usize] + 1;
+                    next[u] = Some((v, e.certain));
+                    queue.push_back(e.from);
+                }
+            }
+        }
+        (0..n)
+            .map(|i| {
+                if dist[i] == 0 || dist[i] == u32::MAX {
+                    return None;
+                }
+                let mut hops = Vec::new();
+                let mut certain = true;
+                let mut at = i;
+                while let Some((to, c)) = next[at] {
+                    hops.push(to);
+                    certain &= c;
+                    at = to as usize;
+                    if dist[at] == 0 {
+                        break;
+                    }
+                }
+                Some(Chain { hops, certain })
+            })
+            .collect()
+    }
+}
+
+/// A chain of role assumptions: the roles assumed, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chain {
+    pub hops: Vec<u32>,
+    /// Every hop holds without unknown conditions.
+    pub certain: bool,
+}
+
+/// How a trust statement names a principal, for reports.
+pub fn named_in(trust: &crate::model::PolicyDocument, caller: &Caller) -> Named {
+    trust
+        .statements
+        .iter()
+        .filter(|s| s.effect == Effect::Allow)
+        .map(|s| names(s, caller))
+        .max()
+        .unwrap_or(Named::No)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::grants::Expander;
+
+    #[test]
+    fn a_chain_of_roles_to_an_administrator() {
+        let cat = Catalog::embedded();
+        let role = |name: &str, trust: &str, policy: &str| {
+            format!(
+                r#"{{"RoleName":"{name}","Arn":"arn:aws:iam::1:role/{name}","AssumeRolePolicyDocument":{trust},"RolePolicyList":[{{"PolicyName":"p","PolicyDocument":{policy}}}]}}"#
+            )
+        };
+        let trusts = |who: &str| {
+            format!(
+                r#"{{"Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{who}"}},"Action":"sts:AssumeRole"}}]}}"#
+            )
+        };
+        let may_assume = |arn: &str| {
+            format!(
+                r#"{{"Statement":[{{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"{arn}"}}]}}"#
+            )
+        };
+        let ec2 = r#"{"Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+        let admin = r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+        let text = format!(
+            r#"{{"RoleDetailList":[{},{},{},{}]}}"#,
+            role(
+                "ci-runner",
+                ec2,
+                &may_assume("arn:aws:iam::1:role/chain-hop")
+            ),
+            role(
+                "chain-hop",
+                &trusts("arn:aws:iam::1:role/ci-runner"),
+                &may_assume("arn:aws:iam::1:role/break-glass")
+            ),
+            role("break-glass", &trusts("arn:aws:iam::1:root"), admin),
+            role(
+                "bystander",
+                &trusts("arn:aws:iam::1:root"),
+                r#"{"Statement":[]}"#
+            ),
+        );
+        let account =
+            crate::ingest::iam::parse(text.as_bytes(), std::path::Path::new("iam.json")).unwrap();
+        let grants: Vec<EffectiveGrants> = account
+            .principals
+            .iter()
+            .map(|p| crate::policy::effective_grants(cat, &mut Expander::new(cat), p))
+            .collect();
+        let g = TrustGraph::build(cat, account.principals.iter().zip(grants.iter()), None);
+        let at = |n: &str| g.index_of(&format!("arn:aws:iam::1:role/{n}")).unwrap();
+        let edges: Vec<(u32, u32)> = g.edges.iter().map(|e| (e.from, e.to)).collect();
+        assert!(edges.contains(&(at("ci-runner"), at("chain-hop"))));
+        assert!(edges.contains(&(at("chain-hop"), at("break-glass"))));
+        // `break-glass` trusts the account: `chain-hop` gets in through its
+        // own grant; `bystander` has none.
+        assert!(!edges.iter().any(|e| e.0 == at("bystander")));
+        let chains = g.chains_to(&|i| i == at("break-glass"));
+        let c = chains[at("ci-runner") as usize].as_ref().unwrap();
+        assert_eq!(c.hops, vec![at("chain-hop"), at("break-glass")]);
+        assert!(c.certain);
+        assert!(chains[at("bystander") as usize].is_none());
+        assert_eq!(
+            g.roles.iter().map(|r| r.outside.len()).sum::<usize>(),
+            1,
+            "the EC2 service"
+        );
+    }
+}
