@@ -364,10 +364,10 @@ pub fn decide(a: &AccessRequest) -> AccessResponse {
     let (scp_allow, scp_deny) = org_truth(&scp);
     let (rcp_allow, rcp_deny) = org_truth(&rcp);
 
+    // A service, a federated principal or anyone belongs to no account:
+    // only the resource policy can let it in (below).
     let cross_account = match (caller.account.as_deref(), a.resource_account) {
         (Some(c), Some(r)) => c != r,
-        // A service, a federated principal or anyone is not of the account.
-        (None, Some(_)) => !matches!(caller.kind, CallerKind::Service | CallerKind::Anyone),
         _ => false,
     };
     let required = matches!(role, Some(PolicyRole::KeyPolicy | PolicyRole::TrustPolicy));
@@ -392,7 +392,7 @@ pub fn decide(a: &AccessRequest) -> AccessResponse {
         }
         let via_account = account.and(ib);
         let allow = or(named_allow, via_account);
-        let route = if named_allow == Truth::True {
+        let route = if named_allow != Truth::False {
             Route::ResourcePolicy
         } else {
             Route::Identity

@@ -93,6 +93,8 @@ pub fn render(
             "not granted: removed by an explicit Deny".to_string()
         } else if g.outside_boundary.contains(id) {
             "not granted: outside the permissions boundary".to_string()
+        } else if g.blocked_by_org.contains(id) {
+            "not granted: blocked by the organization's SCPs".to_string()
         } else {
             "not granted".to_string()
         };
@@ -106,6 +108,32 @@ pub fn render(
         }
         if g.partially_denied.contains(id) {
             out.push_str("  a conditional or resource-limited Deny applies\n");
+        }
+        if g.blocked_by_org.contains(id) || g.org_limited.contains(id) {
+            if let (Some(org), Some(og)) = (audit.organization.as_deref(), g.org.as_ref()) {
+                let verb = if g.blocked_by_org.contains(id) {
+                    "blocked"
+                } else {
+                    "limited"
+                };
+                for d in [&og.scp, &og.rcp] {
+                    if let crate::policy::organization::Applies::Yes(d) = d {
+                        if d.blocked.contains(id) || d.limited.contains(id) {
+                            for r in d.reasons(org, id) {
+                                let certain = matches!(
+                                    r.what,
+                                    crate::policy::organization::OrgReasonKind::Statement {
+                                        certain: true,
+                                        ..
+                                    } | crate::policy::organization::OrgReasonKind::NoAllow { .. }
+                                );
+                                let verb = if certain { verb } else { "limited" };
+                                out.push_str(&format!("  {verb}: {r}\n"));
+                            }
+                        }
+                    }
+                }
+            }
         }
         for c in reasons {
             let Some(st) = statement(p, c.at) else {

@@ -80,10 +80,15 @@ pub fn org_refusal(
     let mut refusing = Vec::new();
     let mut maybe = Vec::new();
     for r in targets {
+        // A regional resource is called in its Region.
+        let mut context = crate::policy::condition::Context::new();
+        if let Some(region) = r.split(':').nth(3).filter(|x| !x.is_empty()) {
+            context.insert("aws:requestedregion".into(), vec![region.to_string()]);
+        }
         let req = Request {
             action: name.clone(),
             resource: r.clone(),
-            context: Default::default(),
+            context,
         };
         let rcp_account = crate::model::resource::arn_account(r)
             .map(String::from)

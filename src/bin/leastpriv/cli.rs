@@ -38,6 +38,8 @@ pub enum Command {
     Explain(crate::explain::Args),
     /// For every secret, parameter and key: who can read it, who did, who was refused.
     Secrets(crate::secrets::Args),
+    /// For one resource: every principal allowed to act on it, why, and who did.
+    WhoCan(crate::who_can::Args),
     /// List the rules of the registry (`--format markdown` writes docs/rules.md).
     Rules(crate::rules::Args),
     /// Write a right-sized policy, a Terraform file and a readable diff per principal.
