@@ -409,6 +409,10 @@ fn from_engine(audit: &Audit, e: &mut SecretEntry, kind: SecretKind) {
                     .collect(),
                 key: a.key.as_ref().and_then(|k| k.allowed).map(|x| x.as_str()),
             });
+            if let Some(r) = e.readers.last_mut() {
+                let mut seen = std::collections::HashSet::new();
+                r.conditions.retain(|c| seen.insert(c.clone()));
+            }
             if let (Some(acct), false) = (&p.account, p.in_snapshot) {
                 if Some(acct) != own.as_ref() && !e.other_accounts.contains(acct) {
                     e.other_accounts.push(acct.clone());
