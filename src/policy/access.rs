@@ -443,6 +443,16 @@ pub fn decide(a: &AccessRequest) -> AccessResponse {
         }
     }
     conditions.dedup();
+    // Organization policies that allowed did not decide a refusal.
+    let quiet = |o: Option<OrgResponse>| {
+        o.map(|mut o| {
+            if decision != Decision::Allow && o.decision == Decision::Allow {
+                o.reasons.clear();
+            }
+            o
+        })
+    };
+    let (scp, rcp) = (quiet(scp), quiet(rcp));
     identity.retain(|r| match decision {
         Decision::ExplicitDeny => r.effect == Effect::Deny,
         Decision::Allow | Decision::ImplicitDeny => r.effect == Effect::Allow,
