@@ -130,6 +130,29 @@ impl TrustGraph {
                 )
             })
             .collect();
+        // Principals whose policies depend on who they are (principal
+        // condition keys, policy variables): decided one by one.
+        let caller_dependent: Vec<bool> = all
+            .iter()
+            .map(|(p, _)| {
+                p.policies
+                    .iter()
+                    .chain(p.boundary.as_ref())
+                    .flat_map(|a| a.document.statements.iter())
+                    .any(|st| {
+                        st.conditions.iter().any(|c| {
+                            let k = c.key.to_ascii_lowercase();
+                            k.starts_with("aws:principal") || k.starts_with("aws:user")
+                        }) || match &st.resources {
+                            ResourceSpec::Resource(r) | ResourceSpec::NotResource(r) => {
+                                r.iter().any(|x| x.contains("${"))
+                            }
+                            ResourceSpec::None => false,
+                        }
+                    })
+            })
+            .collect();
+        let mut memo: HashMap<(usize, usize), Option<bool>> = HashMap::new();
         let mut graph = TrustGraph {
             arns: all.iter().map(|(p, _)| p.arn.clone()).collect(),
             index: index.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
@@ -222,6 +245,9 @@ impl TrustGraph {
                     }
                 }
             }
+            // Those the trust names by ARN (before the account's are added).
+            let mut named = candidates.clone();
+            named.sort_unstable();
             if delegates {
                 for (i, m) in may_assume.iter().enumerate() {
                     let reaches = match m {
@@ -236,14 +262,37 @@ impl TrustGraph {
                     }
                 }
             }
+            // Whether the trust's answer is the same for every caller it
+            // does not name: no statement has conditions.
+            let trust_plain = trust.statements.iter().all(|s| s.conditions.is_empty());
             candidates.sort_unstable();
             candidates.dedup();
             for ci in candidates {
                 if ci as usize == ri {
                     continue;
                 }
-                let (p, _) = all[ci as usize];
+                let (p, g) = all[ci as usize];
                 let caller = &callers[ci as usize];
+                // Callers with the same grants (the same policies, boundary
+                // and organization decisions) get the same answer from a
+                // trust without conditions, unless their own policies look
+                // at who they are: decided once for all of them.
+                let shared = trust_plain
+                    && named.binary_search(&ci).is_err()
+                    && !caller_dependent[ci as usize];
+                let key = (std::ptr::from_ref(g) as usize, ri);
+                if shared {
+                    if let Some(hit) = memo.get(&key) {
+                        if let Some(certain) = *hit {
+                            graph.edges.push(Edge {
+                                from: ci,
+                                to: ri as u32,
+                                certain,
+                            });
+                        }
+                        continue;
+                    }
+                }
                 // Only callers the trust names, or whose own policies could
                 // allow it, get this far: decide exactly.
                 let pols: Vec<&AttachedPolicy> = p.policies.iter().collect();
@@ -264,13 +313,19 @@ impl TrustGraph {
                     },
                     complete: false,
                 });
-                match r.decision {
-                    Decision::Allow | Decision::Unknown => graph.edges.push(Edge {
+                let edge = match r.decision {
+                    Decision::Allow | Decision::Unknown => Some(r.decision == Decision::Allow),
+                    _ => None,
+                };
+                if shared {
+                    memo.insert(key, edge);
+                }
+                if let Some(certain) = edge {
+                    graph.edges.push(Edge {
                         from: ci,
                         to: ri as u32,
-                        certain: r.decision == Decision::Allow,
-                    }),
-                    _ => {}
+                        certain,
+                    });
                 }
             }
             if !rt.outside.is_empty() {
