@@ -365,13 +365,17 @@ fn no_allow(org: &Organization, kind: OrgPolicyKind, target: &str) -> OrgReason 
     }
 }
 
+/// An account, a policy kind and the truth of each conditional statement
+/// for a principal: principals with equal keys share one decision.
+type DecisionKey = (String, OrgPolicyKind, Vec<Truth>);
+
 /// SCPs and RCPs of one organization over the catalog, compiled per account
 /// on first use and shared.
 pub struct OrgEval<'o> {
     pub org: &'o Organization,
     cat: &'o Catalog,
     paths: Mutex<HashMap<(String, OrgPolicyKind), Arc<CompiledPath>>>,
-    decisions: Mutex<HashMap<(String, OrgPolicyKind, Vec<Truth>), Arc<KindDecision>>>,
+    decisions: Mutex<HashMap<DecisionKey, Arc<KindDecision>>>,
     expander: Mutex<Expander<'o>>,
 }
 

@@ -246,6 +246,42 @@ pub fn render(audit: &Audit, width: u16) -> String {
     out
 }
 
+/// The organization's effect in one line: what SCPs block, by principal.
+fn organization_line(audit: &Audit, org: &crate::model::Organization) -> String {
+    let mut blocked: Vec<String> = audit
+        .principals
+        .iter()
+        .filter(|p| !p.verdicts.grants.blocked_by_org.is_empty())
+        .map(|p| {
+            format!(
+                "{} {}",
+                p.verdicts.principal.name,
+                p.verdicts.grants.blocked_by_org.len()
+            )
+        })
+        .collect();
+    blocked.sort();
+    let types: Vec<&str> = [(org.scp_enabled, "SCPs"), (org.rcp_enabled, "RCPs")]
+        .into_iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, t)| t)
+        .collect();
+    format!(
+        "Organization: {} ({}); SCPs block {}\n",
+        org.id.as_deref().unwrap_or("?"),
+        if types.is_empty() {
+            "no policy type enabled".to_string()
+        } else {
+            types.join(", ")
+        },
+        if blocked.is_empty() {
+            "no granted action".to_string()
+        } else {
+            format!("granted actions of {} (see explain)", blocked.join(", "))
+        }
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,40 +345,4 @@ mod tests {
             .count();
         assert_eq!(types, rows.len());
     }
-}
-
-/// The organization's effect in one line: what SCPs block, by principal.
-fn organization_line(audit: &Audit, org: &crate::model::Organization) -> String {
-    let mut blocked: Vec<String> = audit
-        .principals
-        .iter()
-        .filter(|p| !p.verdicts.grants.blocked_by_org.is_empty())
-        .map(|p| {
-            format!(
-                "{} {}",
-                p.verdicts.principal.name,
-                p.verdicts.grants.blocked_by_org.len()
-            )
-        })
-        .collect();
-    blocked.sort();
-    let types: Vec<&str> = [(org.scp_enabled, "SCPs"), (org.rcp_enabled, "RCPs")]
-        .into_iter()
-        .filter(|(on, _)| *on)
-        .map(|(_, t)| t)
-        .collect();
-    format!(
-        "Organization: {} ({}); SCPs block {}\n",
-        org.id.as_deref().unwrap_or("?"),
-        if types.is_empty() {
-            "no policy type enabled".to_string()
-        } else {
-            types.join(", ")
-        },
-        if blocked.is_empty() {
-            "no granted action".to_string()
-        } else {
-            format!("granted actions of {} (see explain)", blocked.join(", "))
-        }
-    )
 }

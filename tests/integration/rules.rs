@@ -192,7 +192,7 @@ rule_tests! {
     unguarded_cross_account_trust: "unguarded-cross-account-trust" => |rule| {
         let f = fires_and_quiet(rule, "role/vendor-audit");
         assert_eq!(severity(&f), "high", "{f:#}");
-        assert_eq!(f["fix"]["Condition"]["StringEquals"]["sts:ExternalId"].is_string(), true, "{f:#}");
+        assert!(f["fix"]["Condition"]["StringEquals"]["sts:ExternalId"].is_string(), "{f:#}");
     };
     // GitHub Actions trusted for every repository of the owner
     // (`repo:example-org/*`); quiet: one repository's main branch.
