@@ -213,6 +213,9 @@ pub fn resolve_actions(
     given: &[String],
     arn: &str,
 ) -> Result<Vec<ActionId>, WhoCanError> {
+    if !arn.starts_with("arn:") {
+        return Err(WhoCanError::NotAnArn(arn.to_string()));
+    }
     if given.is_empty() {
         let v = actions_for(cat, arn);
         if v.is_empty() {

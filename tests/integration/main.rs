@@ -52,6 +52,7 @@ mod rules;
 mod secrets;
 mod store;
 mod ux;
+mod who_can;
 
 /// `cli__help` for the snapshot `help` of `integration::cli` (or of a module
 /// inside it).
