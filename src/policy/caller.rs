@@ -54,6 +54,8 @@ pub struct Caller {
     /// is in the known organization.
     pub org_id: Option<String>,
     pub org_path: Option<String>,
+    /// The organization is known and the account is not in it.
+    pub outside_org: bool,
 }
 
 impl Caller {
@@ -73,6 +75,7 @@ impl Caller {
                 && p.path.starts_with("/aws-service-role/"),
             org_id: None,
             org_path: None,
+            outside_org: false,
         };
         c.locate(org);
         c
@@ -102,6 +105,7 @@ impl Caller {
             service_linked: false,
             org_id: None,
             org_path: None,
+            outside_org: false,
         };
         c.locate(org);
         c
@@ -112,6 +116,8 @@ impl Caller {
             return;
         };
         if !org.contains(acct) {
+            // The organization lists every member: this account is not one.
+            self.outside_org = org.id.is_some();
             return;
         }
         self.org_id = org.id.clone();
@@ -156,6 +162,12 @@ impl Caller {
         }
         if let Some(o) = &self.org_id {
             put("aws:principalorgid", o);
+        } else if self.outside_org {
+            put("aws:principalorgid", super::condition::OUTSIDE_ORGANIZATION);
+            put(
+                "aws:principalorgpaths",
+                super::condition::OUTSIDE_ORGANIZATION,
+            );
         }
         if let Some(p) = &self.org_path {
             put("aws:principalorgpaths", p);
@@ -185,7 +197,7 @@ impl Caller {
             }
             "aws:username" => self.kind == CallerKind::User || self.kind == CallerKind::Role,
             "aws:principalorgid" | "aws:principalorgpaths" => {
-                self.org_id.is_some() || self.kind == CallerKind::Service
+                self.org_id.is_some() || self.outside_org || self.kind == CallerKind::Service
             }
             // Role sessions can carry session tags the snapshot cannot know.
             k if k.starts_with("aws:principaltag/") => self.kind == CallerKind::User,
@@ -238,5 +250,37 @@ mod tests {
         assert_eq!(c.account.as_deref(), Some("123"));
         let acct = Caller::named(CallerKind::Account, "333333333333", None);
         assert_eq!(acct.account.as_deref(), Some("333333333333"));
+    }
+
+    #[test]
+    fn an_account_outside_a_known_organization_is_not_of_it() {
+        use crate::model::organization::{OrgAccount, OrganizationParts};
+        let org = Organization::new(OrganizationParts {
+            id: Some("o-1".into()),
+            management_account: Some("111".into()),
+            accounts: vec![OrgAccount {
+                id: "222".into(),
+                name: None,
+                status: None,
+                parent: None,
+            }],
+            ..Default::default()
+        });
+        let c = Caller::named(CallerKind::Account, "arn:aws:iam::444:root", Some(&org));
+        assert!(c.outside_org);
+        let ctx = c.context();
+        let known = |op: &str| {
+            evaluate_known(&[cond(op, "aws:PrincipalOrgID", "o-1")], &ctx, &|k| {
+                c.decidable(k)
+            })
+        };
+        // Another organization's id or none: unequal either way.
+        assert_eq!(known("StringNotEqualsIfExists"), Truth::True);
+        assert_eq!(known("StringEquals"), Truth::False);
+        // Absent and present answer differently.
+        assert_eq!(known("StringEqualsIfExists"), Truth::Unknown);
+        let member = Caller::named(CallerKind::Account, "arn:aws:iam::222:root", Some(&org));
+        assert!(!member.outside_org);
+        assert_eq!(member.org_id.as_deref(), Some("o-1"));
     }
 }

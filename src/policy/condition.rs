@@ -46,13 +46,26 @@ pub fn evaluate_known(
 ) -> Truth {
     conditions.iter().fold(Truth::True, |acc, c| {
         let key = c.key.to_ascii_lowercase();
-        let t = if decidable(&key) {
-            evaluate(c, ctx)
-        } else {
+        let t = if !decidable(&key) || undecided_outside(c, ctx.get(&key)) {
             Truth::Unknown
+        } else {
+            evaluate(c, ctx)
         };
         acc.and(t)
     })
+}
+
+/// The value a key takes for a principal known to be outside the
+/// organization (`aws:PrincipalOrgID`): another organization's id, or none.
+/// Equal to none of the organization's values, so most operators decide
+/// either way; `Null` and positive `...IfExists` do not (present or absent
+/// gives different answers).
+pub const OUTSIDE_ORGANIZATION: &str = "(outside the organization)";
+
+fn undecided_outside(c: &Condition, value: Option<&Vec<String>>) -> bool {
+    let outside = value.is_some_and(|v| v.len() == 1 && v[0] == OUTSIDE_ORGANIZATION);
+    let op = c.operator.as_str();
+    outside && (op == "Null" || (op.ends_with("IfExists") && !op.contains("Not")))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
