@@ -163,7 +163,6 @@ const POLICY_SERVICES: &[&str] = &[
     "lambda",
     "ecr",
     "dynamodb",
-    "iam",
     "glacier",
     "es",
     "logs",

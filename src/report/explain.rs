@@ -51,6 +51,67 @@ pub fn render(
             b.source.label()
         ));
     }
+    // Who can assume it, and what it can assume (trust policies, callers'
+    // sts:AssumeRole grants, SCPs).
+    if let Some(i) = audit.trust.index_of(&p.arn) {
+        let name = |j: u32, certain: bool| {
+            format!(
+                "{}{}",
+                audit.trust.arns[j as usize],
+                if certain { "" } else { " (under conditions)" }
+            )
+        };
+        let by: Vec<String> = audit
+            .trust
+            .assumers_of(i)
+            .map(|e| name(e.from, e.certain))
+            .chain(
+                audit
+                    .trust
+                    .roles
+                    .iter()
+                    .filter(|r| r.role == i)
+                    .flat_map(|r| r.outside.iter())
+                    .map(|o| {
+                        format!(
+                            "{} ({}, {}{})",
+                            o.who,
+                            o.kind.as_str(),
+                            o.action,
+                            if o.conditions.is_empty() {
+                                String::new()
+                            } else {
+                                format!(
+                                    " if {}",
+                                    o.conditions
+                                        .iter()
+                                        .map(|c| c.to_string())
+                                        .collect::<Vec<_>>()
+                                        .join(" and ")
+                                )
+                            }
+                        )
+                    }),
+            )
+            .collect();
+        if !by.is_empty() {
+            out.push_str("  can be assumed by:\n");
+            for b in by {
+                out.push_str(&format!("    - {b}\n"));
+            }
+        }
+        let can: Vec<String> = audit
+            .trust
+            .assumable_by(i)
+            .map(|e| name(e.to, e.certain))
+            .collect();
+        if !can.is_empty() {
+            out.push_str("  can assume:\n");
+            for c in can {
+                out.push_str(&format!("    - {c}\n"));
+            }
+        }
+    }
     if !ap.advisor.is_empty() {
         out.push_str(
             "  Access Advisor (supporting evidence: it also counts refused attempts):
