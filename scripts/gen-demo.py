@@ -1044,7 +1044,8 @@ def main():
     gen_service_and_root()
     RECORDS.sort(key=lambda r: (r["eventTime"], r["eventID"]))
 
-    for name in ("iam.json", "credential-report.csv", "trails.json", "README.md"):
+    for name in ("iam.json", "credential-report.csv", "trails.json", "README.md",
+                 "organization.json", "resource-policies.json"):
         if os.path.exists(os.path.join(out, name)):
             os.remove(os.path.join(out, name))
     shutil.rmtree(os.path.join(out, "cloudtrail"), ignore_errors=True)
@@ -1052,6 +1053,9 @@ def main():
     write(os.path.join(out, "iam.json"), (json.dumps(build_iam(), indent=4) + "\n").encode())
     write(os.path.join(out, "credential-report.csv"), build_credential_report().encode())
     write(os.path.join(out, "trails.json"), (json.dumps(build_trails(), indent=4) + "\n").encode())
+    write(os.path.join(out, "organization.json"), (json.dumps(build_organization(), indent=4) + "\n").encode())
+    write(os.path.join(out, "resource-policies.json"),
+          (json.dumps(build_resource_policies(), indent=4) + "\n").encode())
 
     ct = os.path.join(out, "cloudtrail")
     lookup, stream, plain, s3 = [], [], [], defaultdict(list)
@@ -1130,6 +1134,149 @@ def main():
 
 
 # ----------------------------------------------------------------------------------------------
+# Organization and resource policies (issue 22): kept apart from the rest, and built from
+# constants only (no `rng`), so adding them changes nothing else in the demo.
+
+ORG_ID = "o-acme12345"
+ORG_MGMT = "999900001111"
+ANALYTICS = "444455556666"  # another account of the organization
+PAYMENTS_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/9f8e7d6c-5b4a-3210-fedc-ba9876543210"
+PAYMENTS_PARAM = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/prod/payments/api-key"
+SSO_ADMIN_PATTERN = "arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_AdministratorAccess_*"
+
+
+def org_policy(pid, name, kind, statements, targets, managed=False):
+    ptype = "service_control_policy" if kind == "SERVICE_CONTROL_POLICY" else "resource_control_policy"
+    arn = (f"arn:aws:organizations::aws:policy/{ptype}/{pid}" if managed
+           else f"arn:aws:organizations::{ORG_MGMT}:policy/{ORG_ID}/{ptype}/{pid}")
+    return {
+        "PolicySummary": {"Id": pid, "Arn": arn, "Name": name, "Description": "",
+                          "Type": kind, "AwsManaged": managed},
+        "Content": json.dumps({"Version": "2012-10-17", "Statement": statements}),
+        "Targets": [{"TargetId": t, "Arn": "", "Name": t, "Type": "ACCOUNT" if t.isdigit() else
+                     ("ROOT" if t.startswith("r-") else "ORGANIZATIONAL_UNIT")} for t in targets],
+    }
+
+
+def build_organization():
+    """The organization the demo account belongs to: Root > Workloads > Prod > 111122223333.
+    SCPs: protect-audit (no one but the SSO administrators may switch the trail off: bob's
+    cloudtrail grants are blocked), region-lockdown (everything but global services only in
+    us-east-1 and eu-west-1: conditional, so it limits and never blocks). RCP: secrets only for
+    principals of the organization."""
+    root, workloads, prod = "r-acme", "ou-acme-workloads", "ou-acme-prod"
+    full = [{"Effect": "Allow", "Action": "*", "Resource": "*"}]
+    every = [root, workloads, prod, ACCOUNT, ANALYTICS, ORG_MGMT]
+    policies = [
+        org_policy("p-FullAWSAccess", "FullAWSAccess", "SERVICE_CONTROL_POLICY", full, every, True),
+        org_policy("p-protectaudit", "protect-audit", "SERVICE_CONTROL_POLICY", [{
+            "Sid": "NoTrailTampering", "Effect": "Deny",
+            "Action": ["cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "cloudtrail:UpdateTrail",
+                       "cloudtrail:PutEventSelectors"],
+            "Resource": "*",
+            "Condition": {"ArnNotLike": {"aws:PrincipalArn": SSO_ADMIN_PATTERN}}}], [root]),
+        org_policy("p-regionlock", "region-lockdown", "SERVICE_CONTROL_POLICY", [{
+            "Sid": "OnlyTwoRegions", "Effect": "Deny",
+            "NotAction": ["iam:*", "organizations:*", "sts:*", "support:*", "cloudfront:*", "route53:*"],
+            "Resource": "*",
+            "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["us-east-1", "eu-west-1"]}}}],
+            [workloads]),
+        org_policy("p-RCPFullAWSAccess", "RCPFullAWSAccess", "RESOURCE_CONTROL_POLICY",
+                   [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}], every, True),
+        org_policy("p-orgsecrets", "secrets-for-the-organization", "RESOURCE_CONTROL_POLICY", [{
+            "Sid": "OnlyOurOrganization", "Effect": "Deny", "Principal": "*", "Action": "secretsmanager:*",
+            "Resource": "*",
+            "Condition": {"StringNotEqualsIfExists": {"aws:PrincipalOrgID": ORG_ID},
+                          "BoolIfExists": {"aws:PrincipalIsAWSService": "false"}}}], [root]),
+    ]
+    return {
+        "Organization": {"Id": ORG_ID, "Arn": f"arn:aws:organizations::{ORG_MGMT}:organization/{ORG_ID}",
+                         "FeatureSet": "ALL", "MasterAccountId": ORG_MGMT,
+                         "MasterAccountArn": f"arn:aws:organizations::{ORG_MGMT}:account/{ORG_ID}/{ORG_MGMT}",
+                         "MasterAccountEmail": "aws-management@example.com"},
+        "Roots": [{"Id": root, "Arn": f"arn:aws:organizations::{ORG_MGMT}:root/{ORG_ID}/{root}", "Name": "Root",
+                   "PolicyTypes": [{"Type": "SERVICE_CONTROL_POLICY", "Status": "ENABLED"},
+                                   {"Type": "RESOURCE_CONTROL_POLICY", "Status": "ENABLED"}]}],
+        "OrganizationalUnits": [
+            {"Id": workloads, "Arn": f"arn:aws:organizations::{ORG_MGMT}:ou/{ORG_ID}/{workloads}",
+             "Name": "Workloads", "ParentId": root},
+            {"Id": prod, "Arn": f"arn:aws:organizations::{ORG_MGMT}:ou/{ORG_ID}/{prod}",
+             "Name": "Prod", "ParentId": workloads},
+        ],
+        "Accounts": [
+            {"Id": ORG_MGMT, "Arn": f"arn:aws:organizations::{ORG_MGMT}:account/{ORG_ID}/{ORG_MGMT}",
+             "Name": "management", "Email": "aws-management@example.com", "Status": "ACTIVE", "ParentId": root},
+            {"Id": ACCOUNT, "Arn": f"arn:aws:organizations::{ORG_MGMT}:account/{ORG_ID}/{ACCOUNT}",
+             "Name": "acme-prod", "Email": "aws-prod@example.com", "Status": "ACTIVE", "ParentId": prod},
+            {"Id": ANALYTICS, "Arn": f"arn:aws:organizations::{ORG_MGMT}:account/{ORG_ID}/{ANALYTICS}",
+             "Name": "acme-analytics", "Email": "aws-analytics@example.com", "Status": "ACTIVE",
+             "ParentId": workloads},
+        ],
+        "Policies": policies,
+    }
+
+
+def build_resource_policies():
+    """Resource policies: the orders database secret is shared with a role of the analytics
+    account (its key lets that role decrypt through Secrets Manager); the payments key's policy
+    names only orders-api (no account statement: IAM policies cannot grant its use, so nobody
+    can read the parameter it encrypts); the customer-data bucket refuses plain HTTP."""
+    reporting = f"arn:aws:iam::{ANALYTICS}:role/reporting"
+    orders_api = ROLES["orders-api"]["arn"]
+    doc = lambda *st: json.dumps({"Version": "2012-10-17", "Statement": list(st)})
+    return {"ResourcePolicies": [
+        {"ResourceArn": SECRET_ORDERS, "ResourceType": "AWS::SecretsManager::Secret",
+         "Policy": doc({"Sid": "AnalyticsReporting", "Effect": "Allow", "Principal": {"AWS": reporting},
+                        "Action": "secretsmanager:GetSecretValue", "Resource": "*"}),
+         "KmsKeyId": KMS_KEY},
+        {"ResourceArn": SECRET_SUPPORT, "ResourceType": "AWS::SecretsManager::Secret", "Policy": None,
+         "KmsKeyId": f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/aws/secretsmanager"},
+        {"ResourceArn": KMS_KEY, "ResourceType": "AWS::KMS::Key",
+         "Policy": doc({"Sid": "EnableIAMPolicies", "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"},
+                       {"Sid": "AnalyticsThroughSecretsManager", "Effect": "Allow",
+                        "Principal": {"AWS": reporting}, "Action": ["kms:Decrypt", "kms:DescribeKey"],
+                        "Resource": "*",
+                        "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com"}}})},
+        {"ResourceArn": PAYMENTS_KEY, "ResourceType": "AWS::KMS::Key",
+         "Policy": doc({"Sid": "OrdersApiOnly", "Effect": "Allow", "Principal": {"AWS": orders_api},
+                        "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+                        "Resource": "*"})},
+        {"ResourceArn": PAYMENTS_PARAM, "ResourceType": "AWS::SSM::Parameter", "Policy": None,
+         "KmsKeyId": PAYMENTS_KEY},
+        {"ResourceArn": "arn:aws:s3:::acme-customer-data", "ResourceType": "AWS::S3::Bucket",
+         "Policy": doc({"Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                        "Resource": ["arn:aws:s3:::acme-customer-data", "arn:aws:s3:::acme-customer-data/*"],
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}),
+         "KmsKeyId": None},
+    ]}
+
+
+def org_readme():
+    return f"""
+## Organization and resource policies
+
+`organization.json`: account `{ACCOUNT}` is in OU `Prod` under `Workloads` of organization
+`{ORG_ID}` (management account `{ORG_MGMT}`; `{ANALYTICS}` `acme-analytics` is another member).
+SCP `protect-audit` (`p-protectaudit`, on the root) denies switching CloudTrail off to everyone
+but the Identity Center administrators (`ArnNotLike aws:PrincipalArn`): bob's
+`cloudtrail:StopLogging`, `DeleteTrail`, `UpdateTrail` and `PutEventSelectors` are **blocked**, so
+not granted (not unused, and his `human-no-audit-tampering` guardrail is the SCP); the SSO
+administrator keeps them. SCP `region-lockdown` (`p-regionlock`, on `Workloads`) denies all but
+global services outside us-east-1 and eu-west-1: a condition on the Region, so it limits grants and
+blocks none. RCP `secrets-for-the-organization` (`p-orgsecrets`) denies Secrets Manager to
+principals outside the organization.
+
+`resource-policies.json`: the secret `prod/orders/db` lets role `reporting` of `{ANALYTICS}` read
+it, and its key `1234abcd-…` lets that role decrypt through Secrets Manager (a cross-account
+secret: allowed if the other account's own policies allow it). The key `9f8e7d6c-…` has a key
+policy that names only `orders-api` and does not trust the account: IAM policies cannot grant its
+use, so nobody can read the parameter `/prod/payments/api-key` it encrypts (a locked key).
+`acme-customer-data` refuses requests over plain HTTP (`aws:SecureTransport` false).
+"""
+
+
+# ----------------------------------------------------------------------------------------------
 # README
 
 
@@ -1170,6 +1317,9 @@ observable: S3 objects in any other bucket, DynamoDB items, CloudWatch Logs `Put
 - `iam.json` — `aws iam get-account-authorization-details` (CLI form).
 - `credential-report.csv` — decoded `aws iam get-credential-report`.
 - `trails.json` — `describe-trails` merged with `get-event-selectors`.
+- `organization.json` — the organization, its SCPs and RCPs (see the end of this file).
+- `resource-policies.json` — resource policies and KMS keys of the account's secrets, keys,
+  parameter and bucket.
 - `cloudtrail/AWSLogs/{ACCOUNT}/CloudTrail/<region>/2026/10/<dd>/*.json.gz` — {n_files['gz']} S3-delivered
   log files (`{{"Records": [...]}}`, gzip, mtime 0), one per region and half-day with events.
 {listing}
@@ -1277,7 +1427,7 @@ all). Being *passed* by bob in `RunInstances` is bob's action, not use of the ro
   bob's used set (he calls `ListBuckets` himself).
 - Records made **by** `orders-api` with `invokedBy: secretsmanager.amazonaws.com` (KMS `Decrypt`)
   are the role's usage, not a service principal's.
-"""
+""" + org_readme()
 
 
 if __name__ == "__main__":

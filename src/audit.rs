@@ -19,7 +19,7 @@ use crate::rules::classify::Facts;
 use crate::rules::files::{LoadError, RuleFiles};
 use crate::rules::{Finding, RuleContext, Subject};
 use crate::usage::{IngestOptions, IngestStats};
-use crate::verdict::{principal_verdicts, OtherActor, PrincipalVerdicts};
+use crate::verdict::{principal_verdicts_in, OtherActor, PrincipalVerdicts};
 use std::collections::BTreeSet;
 
 /// Anything that stops an audit. Each names its file and place.
@@ -117,6 +117,14 @@ pub struct Audit {
     pub risk: crate::rules::risk::Risk,
     /// The baseline applied to the findings, if any.
     pub baseline: Option<(crate::baseline::Baseline, crate::baseline::Applied)>,
+    /// The account's id (from its principals' ARNs).
+    pub account_id: Option<String>,
+    /// The organization and its SCPs and RCPs (`organization.json`).
+    pub organization: Option<std::sync::Arc<crate::model::Organization>>,
+    /// Resource policies and KMS keys (`resource-policies.json`).
+    pub resources: Option<std::sync::Arc<crate::model::resource::Resources>>,
+    /// Who can assume each role, from trust policies and `sts:AssumeRole` grants.
+    pub trust: crate::policy::trust::TrustGraph,
 }
 
 impl Audit {
@@ -310,14 +318,44 @@ pub fn run_with(
         .as_deref()
         .map(last_accessed::load)
         .transpose()?;
+    let organization = paths
+        .organization
+        .as_deref()
+        .map(crate::ingest::organization::load)
+        .transpose()?
+        .map(std::sync::Arc::new);
+    let resources = paths
+        .resource_policies
+        .as_deref()
+        .map(|p| crate::ingest::resource_policies::load(p, account.account_id.as_deref()))
+        .transpose()?
+        .map(std::sync::Arc::new);
+    if let (Some(org), Some(path)) = (&organization, &paths.organization) {
+        problems.extend(organization_problems(
+            org,
+            account.account_id.as_deref(),
+            path,
+        ));
+    }
+    let org_eval = organization
+        .as_deref()
+        .map(|o| crate::policy::organization::OrgEval::new(cat, o));
     let (audits, others) = timed("evaluate principals", || {
-        principal_verdicts(
+        principal_verdicts_in(
             cat,
             obs,
             &trail_cov,
             std::mem::take(&mut account.principals),
             actors,
             &sessions_granted,
+            org_eval.as_ref(),
+        )
+    });
+    let trust = timed("trust", || {
+        crate::policy::trust::TrustGraph::build(
+            cat,
+            audits.iter().map(|a| (&a.principal, &*a.grants)),
+            organization.as_deref(),
         )
     });
     let principals: Vec<AuditedPrincipal> = audits
@@ -354,6 +392,12 @@ pub fn run_with(
                 .and_then(|c| c.rows.get(&p.verdicts.principal.arn)),
         })
         .collect();
+    let granted: Vec<&crate::catalog::ActionSet> = principals
+        .iter()
+        .map(|p| &p.verdicts.grants.granted)
+        .collect();
+    let chains = crate::rules::trust_rules::Chains::compute(cat, &trust, &granted);
+    drop(granted);
     let ctx = RuleContext {
         catalog: cat,
         risk: &rules.risk,
@@ -361,10 +405,17 @@ pub fn run_with(
         settings,
         now,
         window: window.start.zip(window.end),
+        org: organization.as_deref(),
+        trust: &trust,
+        chains: &chains,
     };
     let findings = timed("rules", || crate::rules::evaluate(&ctx, &subjects));
     drop(subjects);
     Ok(Audit {
+        account_id: account.account_id.clone(),
+        organization,
+        resources,
+        trust,
         baseline: None,
         risk: rules.risk.clone(),
         input_hashes,
@@ -533,6 +584,39 @@ fn store_fits(
         }
     }
     Ok(())
+}
+
+/// Where `organization.json` cannot say what the organization's policies
+/// do to this account: the account is not in it, or a level of its path has
+/// no policy of an enabled type (AWS never allows that: the file misses it,
+/// and the level is taken as allowing everything).
+fn organization_problems(
+    org: &crate::model::Organization,
+    account: Option<&str>,
+    path: &std::path::Path,
+) -> Vec<Problem> {
+    let Some(account) = account else {
+        return Vec::new();
+    };
+    if !org.contains(account) {
+        return vec![Problem {
+            file: path.to_path_buf(),
+            location: format!("account {account}"),
+            message: "the audited account is not in this organization: its SCPs and RCPs were not evaluated".into(),
+        }];
+    }
+    org.missing_levels(account)
+        .into_iter()
+        .map(|m| Problem {
+            file: path.to_path_buf(),
+            location: format!("target {}", m.target),
+            message: format!(
+                "no {} attached to {}: the file lacks what AWS attaches there; taken as allowing everything",
+                m.kind.as_str(),
+                org.target_label(&m.target)
+            ),
+        })
+        .collect()
 }
 
 /// What the pull could not read, from its manifest, as coverage problems.

@@ -21,7 +21,10 @@
 //!   and the rule files they read; `baseline`: accepted findings;
 //! - `audit`: the pipeline end to end; its `Audit` carries the catalog it was
 //!   made with, and everything after reads it;
-//! - `secrets`, `recommend`: the secrets view and right-sized policies;
+//! - `who_can`: for one resource, who may act on it (identity, resource,
+//!   key and trust policies, SCPs and RCPs), who did, who was refused;
+//! - `secrets`, `recommend`: the secrets view (built on `who_can`) and
+//!   right-sized policies;
 //! - `report`: one pure renderer per output format;
 //! - `drift`: the `diff` command, reading what the renderers wrote.
 //!
@@ -50,3 +53,4 @@ pub mod secrets;
 pub mod usage;
 pub mod util;
 pub mod verdict;
+pub mod who_can;

@@ -1,6 +1,14 @@
 //! The secrets view: for every secret, SecureString parameter and KMS key
-//! seen in policies or logs, who can read it, who did, and who was refused.
-//! Only identifiers are handled: no secret value is ever read.
+//! seen in policies, logs or `resource-policies.json`, who can read it, who
+//! did, and who was refused. Only identifiers are handled: no secret value
+//! is ever read.
+//!
+//! For a concrete resource the readers come from `who_can` (identity
+//! policies, the secret's policy, the key's policy for `kms:Decrypt`, SCPs
+//! and RCPs): principals of other accounts a secret's or key's policy lets
+//! in are named, and a key policy that trusts only the principals it names
+//! (IAM locked out) is noticed. For a policy pattern (`secret:prod/*`), the
+//! principals whose identity policies grant reads on it.
 
 use crate::audit::Audit;
 use crate::catalog::{wildcard_match_case_sensitive, ActionId};
@@ -75,10 +83,24 @@ pub fn canonical(arn: &str) -> String {
 pub struct Reader {
     pub principal: String,
     pub name: String,
+    /// human / npe / agent, or `external` for principals outside the snapshot.
     pub kind: &'static str,
     pub action: String,
     pub granted_on: String,
     pub used: bool,
+    /// `user`, `role`, `account`, `service`, `federated`, `anyone`.
+    pub principal_type: &'static str,
+    pub account: Option<String>,
+    /// `identity policy`, `resource policy`, `identity and resource policy`.
+    pub via: &'static str,
+    /// `allowed` or `conditional`.
+    pub decision: &'static str,
+    pub conditions: Vec<String>,
+    /// The statements that decide (identity, secret policy, SCP, RCP).
+    pub statements: Vec<String>,
+    /// `kms:Decrypt` on the resource's customer managed key: `allowed`,
+    /// `conditional`, or `None` when there is no such key.
+    pub key: Option<&'static str>,
 }
 
 /// Evidence of reads or refused reads.
@@ -90,6 +112,9 @@ pub struct Access {
     pub count: u64,
     pub last_seen: i64,
     pub via: Vec<String>,
+    /// Refusals: what refused it, when the snapshot explains it (an SCP or
+    /// RCP by name and id, a key policy that does not let the reader in).
+    pub refused_by: Option<String>,
 }
 
 /// One secret, parameter, key or policy pattern over them.
@@ -104,6 +129,15 @@ pub struct SecretEntry {
     pub readers: Vec<Reader>,
     pub reads: Vec<Access>,
     pub denied: Vec<Access>,
+    /// `resource-policy`, `none`, `not-in-snapshot`, ... (concrete resources).
+    pub policy: Option<&'static str>,
+    pub kms_key: Option<String>,
+    /// Keys: the key policy does not trust the account, so IAM policies
+    /// cannot grant its use; only the principals it names can.
+    pub iam_locked_out: bool,
+    /// Accounts other than the resource's whose principals can read it.
+    pub other_accounts: Vec<String>,
+    pub notes: Vec<String>,
 }
 
 /// The whole view, most-read-by first.
@@ -172,8 +206,33 @@ pub fn build(audit: &Audit) -> SecretsView {
             }
         }
     }
+    // Every secret, parameter and key the resource policies list.
+    if let Some(res) = audit.resources.as_deref() {
+        for r in &res.list {
+            let kind = match r.kind {
+                crate::model::resource::ResourceKind::Secret => SecretKind::Secret,
+                crate::model::resource::ResourceKind::Parameter => SecretKind::Parameter,
+                crate::model::resource::ResourceKind::KmsKey => SecretKind::Key,
+                _ => continue,
+            };
+            let key = canonical(&r.arn);
+            let e = entries.entry(key.clone()).or_insert_with(|| SecretEntry {
+                resource: key,
+                kind: Some(kind),
+                ..Default::default()
+            });
+            e.pattern = false;
+            if !e.aliases.iter().any(|a| a == &r.arn) {
+                e.aliases.push(r.arn.clone());
+            }
+        }
+    }
     for e in entries.values_mut() {
         let Some(kind) = e.kind else { continue };
+        if !e.pattern {
+            from_engine(audit, e, kind);
+            continue;
+        }
         let e_ref = e.clone();
         for ap in &audit.principals {
             let a = &ap.verdicts;
@@ -192,6 +251,18 @@ pub fn build(audit: &Audit) -> SecretsView {
                             action: name.clone(),
                             granted_on: g.clone(),
                             used: false,
+                            principal_type: a.principal.principal_type.as_str(),
+                            account: crate::model::resource::arn_account(&a.principal.arn)
+                                .map(String::from),
+                            via: "identity policy",
+                            decision: if a.grants.conditional.contains(id) {
+                                "conditional"
+                            } else {
+                                "allowed"
+                            },
+                            conditions: Vec::new(),
+                            statements: Vec::new(),
+                            key: None,
                         });
                     }
                 }
@@ -211,6 +282,7 @@ pub fn build(audit: &Audit) -> SecretsView {
                     } else {
                         Vec::new()
                     },
+                    refused_by: None,
                 };
                 for u in a
                     .used
@@ -251,6 +323,152 @@ pub fn build(audit: &Audit) -> SecretsView {
             ))
     });
     SecretsView { entries: list }
+}
+
+/// A concrete secret, parameter or key, through `who_can`.
+fn from_engine(audit: &Audit, e: &mut SecretEntry, kind: SecretKind) {
+    let cat = audit.catalog;
+    let arn = e
+        .aliases
+        .iter()
+        .find(|a| {
+            a.starts_with("arn:")
+                && audit
+                    .resources
+                    .as_deref()
+                    .is_some_and(|r| r.find(a).is_some())
+        })
+        .or_else(|| {
+            e.aliases
+                .iter()
+                .filter(|a| a.starts_with("arn:"))
+                .max_by_key(|a| a.len())
+        })
+        .cloned()
+        .unwrap_or_else(|| e.resource.clone());
+    let ids: Vec<ActionId> = kind
+        .read_actions()
+        .iter()
+        .filter_map(|a| cat.lookup(a))
+        .collect();
+    let Ok(w) = crate::who_can::build(audit, &arn, &ids) else {
+        return;
+    };
+    e.policy = Some(w.policy.as_str());
+    e.kms_key = w.kms_key.clone();
+    e.notes = w.notes.clone();
+    e.iam_locked_out = w
+        .notes
+        .iter()
+        .any(|n| n.starts_with("the key policy does not trust account"));
+    let own = w.resource_account.clone();
+    let by_arn: std::collections::HashMap<&str, &crate::audit::AuditedPrincipal> = audit
+        .principals
+        .iter()
+        .map(|p| (p.verdicts.principal.arn.as_str(), p))
+        .collect();
+    for p in &w.principals {
+        for a in &p.actions {
+            // Through its own policies: the pattern they grant it on.
+            let granted_on = by_arn
+                .get(p.principal.as_str())
+                .filter(|_| a.route != "resource policy")
+                .and_then(|ap| {
+                    let id = cat.lookup(&a.action)?;
+                    let v = &ap.verdicts;
+                    crate::verdict::granted_resources(cat, &v.principal, &v.grants, id)
+                        .into_iter()
+                        .find(|g| {
+                            g.starts_with("* except") || wildcard_match_case_sensitive(g, &arn)
+                        })
+                })
+                .unwrap_or_else(|| a.route.to_string());
+            e.readers.push(Reader {
+                principal: p.principal.clone(),
+                name: p.name.clone(),
+                kind: p.kind.unwrap_or("external"),
+                action: a.action.clone(),
+                granted_on,
+                used: p.did.iter().any(|c| c.action == a.action),
+                principal_type: p.caller_kind.as_str(),
+                account: p.account.clone(),
+                via: a.route,
+                decision: a.allowed.as_str(),
+                conditions: a
+                    .conditions
+                    .iter()
+                    .chain(a.notes.iter())
+                    .chain(a.key.iter().flat_map(|k| k.notes.iter()))
+                    .cloned()
+                    .collect(),
+                statements: a
+                    .statements
+                    .iter()
+                    .chain(a.key.iter().flat_map(|k| k.statements.iter()))
+                    .cloned()
+                    .collect(),
+                key: a.key.as_ref().and_then(|k| k.allowed).map(|x| x.as_str()),
+            });
+            if let Some(r) = e.readers.last_mut() {
+                let mut seen = std::collections::HashSet::new();
+                r.conditions.retain(|c| seen.insert(c.clone()));
+            }
+            if let (Some(acct), false) = (&p.account, p.in_snapshot) {
+                if Some(acct) != own.as_ref() && !e.other_accounts.contains(acct) {
+                    e.other_accounts.push(acct.clone());
+                }
+            }
+        }
+        let via = |c: &crate::who_can::Call| Access {
+            principal: p.principal.clone(),
+            name: p.name.clone(),
+            action: c.action.clone(),
+            count: c.count,
+            last_seen: c.last,
+            via: c.invoked_by.clone(),
+            refused_by: None,
+        };
+        e.reads.extend(p.did.iter().map(via));
+        for c in &p.refused {
+            let mut acc = via(c);
+            acc.via.clear();
+            acc.refused_by = refusal(audit, by_arn.get(p.principal.as_str()).copied(), c, &arn);
+            e.denied.push(acc);
+        }
+    }
+    e.other_accounts.sort();
+}
+
+/// What refused a read, when the snapshot explains it beyond the reader's
+/// own policies: an SCP or RCP, or a key policy that does not let it in.
+fn refusal(
+    audit: &Audit,
+    p: Option<&crate::audit::AuditedPrincipal>,
+    c: &crate::who_can::Call,
+    arn: &str,
+) -> Option<String> {
+    let p = p?;
+    let cat = audit.catalog;
+    let id = cat.lookup(&c.action)?;
+    let v = &p.verdicts;
+    if let Some(org) = audit.organization.as_deref() {
+        if let Some(r) = crate::verdict::outside::org_refusal(
+            cat,
+            org,
+            &v.principal,
+            &v.grants,
+            id,
+            &[arn.to_string()],
+        ) {
+            if !matches!(r, crate::verdict::outside::OrgRefusal::MayRefuse(_)) {
+                return Some(r.describe());
+            }
+        }
+    }
+    if !v.grants.granted.contains(id) {
+        return Some("not granted by its own policies".into());
+    }
+    None
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Raw input formats: IAM authorization details, credential reports, trail
-//! configuration and CloudTrail records.
+//! configuration, CloudTrail records, the organization and its policies,
+//! and resource policies.
 //!
 //! This layer knows the quirks of each AWS format and turns them into the
 //! normalized `model`; nothing below it sees raw JSON.
@@ -9,7 +10,9 @@ pub mod credential_report;
 pub mod iam;
 pub mod last_accessed;
 pub mod manifest;
+pub mod organization;
 pub mod policy_json;
+pub mod resource_policies;
 pub mod snapshot;
 pub mod trails;
 

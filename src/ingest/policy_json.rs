@@ -147,6 +147,7 @@ fn parse_statement(value: &Value, index: usize, at: &str) -> Result<Statement, P
         }
         (None, None) => ResourceSpec::None,
     };
+    let not_principal = obj.get("Principal").is_none() && obj.get("NotPrincipal").is_some();
     let principal = obj
         .get("Principal")
         .or_else(|| obj.get("NotPrincipal"))
@@ -162,6 +163,7 @@ fn parse_statement(value: &Value, index: usize, at: &str) -> Result<Statement, P
         actions,
         resources,
         principal,
+        not_principal,
         conditions,
     })
 }

@@ -8,6 +8,8 @@
 //! SNAPSHOT/last-accessed.json     optional, Access Advisor (written by `pull`)
 //! SNAPSHOT/manifest.json          optional, what `pull` fetched and missed
 //! SNAPSHOT/activity.parquet       optional, aggregated activity (with activity.json)
+//! SNAPSHOT/organization.json      optional, the organization, its SCPs and RCPs
+//! SNAPSHOT/resource-policies.json optional, resource policies and KMS keys
 //! ```
 
 use super::IngestError;
@@ -27,6 +29,10 @@ pub struct SnapshotPaths {
     /// The activity store's sidecar (`activity.json`), unless logs were given
     /// explicitly with `--cloudtrail`.
     pub activity: Option<PathBuf>,
+    /// The organization with its service and resource control policies.
+    pub organization: Option<PathBuf>,
+    /// Resource-based policies and KMS keys of the account's resources.
+    pub resource_policies: Option<PathBuf>,
 }
 
 /// Parts given explicitly on the command line; they win over the snapshot's.
@@ -36,6 +42,8 @@ pub struct Overrides {
     pub credential_report: Option<PathBuf>,
     pub trails: Option<PathBuf>,
     pub cloudtrail: Vec<PathBuf>,
+    pub organization: Option<PathBuf>,
+    pub resource_policies: Option<PathBuf>,
 }
 
 /// Subdirectories that are snapshots of their own (`pull --assume-role` for
@@ -109,6 +117,11 @@ impl SnapshotPaths {
             } else {
                 None
             },
+            organization: o.organization.clone().or_else(|| part("organization.json")),
+            resource_policies: o
+                .resource_policies
+                .clone()
+                .or_else(|| part("resource-policies.json")),
         })
     }
 
@@ -121,6 +134,8 @@ impl SnapshotPaths {
         v.extend(self.manifest.as_deref());
         // The sidecar holds the Parquet file's SHA-256, so its hash covers both.
         v.extend(self.activity.as_deref());
+        v.extend(self.organization.as_deref());
+        v.extend(self.resource_policies.as_deref());
         v
     }
 }

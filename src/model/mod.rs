@@ -4,8 +4,11 @@
 //! raw AWS formats (string-or-list fields, URL-encoded documents) stop at the
 //! ingest layer.
 
+pub mod organization;
 mod policy;
+pub mod resource;
 
+pub use organization::{OrgPolicy, OrgPolicyKind, Organization};
 pub use policy::{
     ActionSpec, Condition, Effect, PolicyDocument, PrincipalElement, ResourceSpec, Statement,
 };

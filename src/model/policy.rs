@@ -93,8 +93,11 @@ pub struct Statement {
     pub effect: Effect,
     pub actions: ActionSpec,
     pub resources: ResourceSpec,
-    /// Trust policies only: the `Principal` / `NotPrincipal` element.
+    /// Resource and trust policies: the `Principal` or `NotPrincipal` element.
     pub principal: Option<PrincipalElement>,
+    /// The element above was `NotPrincipal`: the statement applies to every
+    /// principal except those it names.
+    pub not_principal: bool,
     pub conditions: Vec<Condition>,
 }
 

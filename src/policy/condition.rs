@@ -10,7 +10,7 @@ use std::collections::HashMap;
 pub type Context = HashMap<String, Vec<String>>;
 
 /// Outcome of a condition or of a statement's whole condition block.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Truth {
     True,
     False,
@@ -18,7 +18,7 @@ pub enum Truth {
 }
 
 impl Truth {
-    fn and(self, other: Truth) -> Truth {
+    pub fn and(self, other: Truth) -> Truth {
         match (self, other) {
             (Truth::False, _) | (_, Truth::False) => Truth::False,
             (Truth::True, Truth::True) => Truth::True,
@@ -32,6 +32,40 @@ pub fn evaluate_all(conditions: &[Condition], ctx: &Context) -> Truth {
     conditions
         .iter()
         .fold(Truth::True, |acc, c| acc.and(evaluate(c, ctx)))
+}
+
+/// All conditions of a statement, where only the keys `decidable` accepts
+/// (lowercased) are known: the others make their condition `Unknown`, even
+/// when the context lacks them (absent is then not known to be absent).
+/// Used where the request is only partly known: what the principal is is
+/// known, where and how it will call is not.
+pub fn evaluate_known(
+    conditions: &[Condition],
+    ctx: &Context,
+    decidable: &dyn Fn(&str) -> bool,
+) -> Truth {
+    conditions.iter().fold(Truth::True, |acc, c| {
+        let key = c.key.to_ascii_lowercase();
+        let t = if !decidable(&key) || undecided_outside(c, ctx.get(&key)) {
+            Truth::Unknown
+        } else {
+            evaluate(c, ctx)
+        };
+        acc.and(t)
+    })
+}
+
+/// The value a key takes for a principal known to be outside the
+/// organization (`aws:PrincipalOrgID`): another organization's id, or none.
+/// Equal to none of the organization's values, so most operators decide
+/// either way; `Null` and positive `...IfExists` do not (present or absent
+/// gives different answers).
+pub const OUTSIDE_ORGANIZATION: &str = "(outside the organization)";
+
+fn undecided_outside(c: &Condition, value: Option<&Vec<String>>) -> bool {
+    let outside = value.is_some_and(|v| v.len() == 1 && v[0] == OUTSIDE_ORGANIZATION);
+    let op = c.operator.as_str();
+    outside && (op == "Null" || (op.ends_with("IfExists") && !op.contains("Not")))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -53,7 +53,66 @@ pub struct EffectiveGrants {
     pub denied: ActionSet,
     /// Allowed by identity policies but not by the permissions boundary.
     pub outside_boundary: ActionSet,
+    /// Allowed by the identity policies within the boundary, but blocked by
+    /// the SCPs of the principal's account (an unconditional Deny on every
+    /// resource, or a level of the organization with no Allow).
+    pub blocked_by_org: ActionSet,
+    /// Of `granted`, those an SCP or RCP limits: allowed only under
+    /// conditions or on some resources, or denied so.
+    pub org_limited: ActionSet,
+    /// The organization policies' decision for the principal, when the
+    /// snapshot describes its organization.
+    pub org: Option<OrgGrants>,
     pub contributions: Vec<Contribution>,
+}
+
+/// What the SCPs of a principal's account and the RCPs of its own account's
+/// resources decide for it.
+#[derive(Clone, Debug)]
+pub struct OrgGrants {
+    pub scp: super::organization::Applies,
+    pub rcp: super::organization::Applies,
+}
+
+impl OrgGrants {
+    /// An identity for sharing: principals whose decisions are the same
+    /// objects share grants.
+    pub fn key(&self) -> (usize, usize) {
+        use super::organization::Applies;
+        let k = |a: &Applies| match a {
+            Applies::Yes(d) => std::sync::Arc::as_ptr(d) as usize,
+            Applies::No(e) => *e as usize,
+        };
+        (k(&self.scp), k(&self.rcp))
+    }
+}
+
+/// The grants once the organization's policies are applied: what an SCP
+/// blocks leaves `granted`; what an SCP or RCP limits is marked.
+pub fn apply_org(mut g: EffectiveGrants, org: OrgGrants) -> EffectiveGrants {
+    use super::organization::Applies;
+    if let Applies::Yes(d) = &org.scp {
+        let mut blocked = g.granted.clone();
+        blocked.intersect_with(&d.blocked);
+        g.granted.subtract(&blocked);
+        g.blocked_by_org = blocked;
+        let mut limited = g.granted.clone();
+        limited.intersect_with(&d.limited);
+        g.org_limited = limited;
+    }
+    // RCPs hold for the resources of member accounts only: on others the
+    // grant stands, so an RCP limits a grant and never blocks it.
+    if let Applies::Yes(d) = &org.rcp {
+        for set in [&d.blocked, &d.limited] {
+            let mut hit = g.granted.clone();
+            hit.intersect_with(set);
+            g.org_limited.union_with(&hit);
+        }
+    }
+    g.conditional.intersect_with(&g.granted);
+    g.partially_denied.intersect_with(&g.granted);
+    g.org = Some(org);
+    g
 }
 
 impl EffectiveGrants {
@@ -274,6 +333,25 @@ fn apply_resources(
     }
 }
 
+/// The catalog actions a statement applies to after its resource element,
+/// and whether it reaches every resource; cached per action and resource
+/// element, so statements that recur across policies are expanded once.
+pub fn statement_actions(
+    cat: &Catalog,
+    ex: &mut Expander,
+    st: &Statement,
+) -> (std::sync::Arc<ActionSet>, bool) {
+    let key = (st.actions.clone(), st.resources.clone());
+    if let Some(hit) = ex.statements.get(&key) {
+        return hit.clone();
+    }
+    let expanded = ex.actions(&st.actions);
+    let (set, all) = apply_resources(cat, ex, st, expanded);
+    let applied = (std::sync::Arc::new(set), all);
+    ex.statements.insert(key, applied.clone());
+    applied
+}
+
 fn contributions(
     cat: &Catalog,
     ex: &mut Expander,
@@ -282,17 +360,7 @@ fn contributions(
     out: &mut Vec<Contribution>,
 ) {
     for (i, st) in statements.iter().enumerate() {
-        let key = (st.actions.clone(), st.resources.clone());
-        let (actions, all_resources) = match ex.statements.get(&key) {
-            Some(hit) => hit.clone(),
-            None => {
-                let expanded = ex.actions(&st.actions);
-                let (set, all) = apply_resources(cat, ex, st, expanded);
-                let applied = (std::sync::Arc::new(set), all);
-                ex.statements.insert(key, applied.clone());
-                applied
-            }
-        };
+        let (actions, all_resources) = statement_actions(cat, ex, st);
         if actions.is_empty() {
             continue;
         }
@@ -414,6 +482,9 @@ pub fn effective_grants(
         partially_denied,
         denied,
         outside_boundary,
+        blocked_by_org: ActionSet::empty(cat),
+        org_limited: ActionSet::empty(cat),
+        org: None,
         contributions: contribs,
     }
 }

@@ -4,10 +4,14 @@
 //! do, over the whole catalog?" and `request` answers "is this one request
 //! allowed, and why?". Both return their reasons, never a bare bool.
 
+pub mod access;
 pub mod arn_match;
+pub mod caller;
 pub mod condition;
 pub mod grants;
+pub mod organization;
 pub mod request;
+pub mod trust;
 
 pub use grants::{effective_grants, Contribution, EffectiveGrants, PolicyRef, StmtRef};
 pub use request::{evaluate_request, Decision, Request, Response};

@@ -73,13 +73,27 @@ pub fn statement_matches(st: &Statement, action: &str, resource: &str) -> bool {
         }
 }
 
-struct Side {
-    allow: Truth,
-    deny: Truth,
-    reasons: Vec<Reason>,
+/// What one set of policies (identity policies, or a boundary) says of a
+/// request: is it allowed, denied, and by which statements.
+pub struct Side {
+    pub allow: Truth,
+    pub deny: Truth,
+    pub reasons: Vec<Reason>,
 }
 
 fn side(policies: &[&AttachedPolicy], req: &Request, boundary: bool) -> Side {
+    side_with(policies, req, boundary, None)
+}
+
+/// [`side`] where, with `decidable`, conditions on other keys are `Unknown`
+/// (see `condition::evaluate_known`); without it, a key missing from the
+/// context is absent.
+pub fn side_with(
+    policies: &[&AttachedPolicy],
+    req: &Request,
+    boundary: bool,
+    decidable: Option<&dyn Fn(&str) -> bool>,
+) -> Side {
     let mut s = Side {
         allow: Truth::False,
         deny: Truth::False,
@@ -90,7 +104,10 @@ fn side(policies: &[&AttachedPolicy], req: &Request, boundary: bool) -> Side {
             if !statement_matches(st, &req.action, &req.resource) {
                 continue;
             }
-            let t = evaluate_all(&st.conditions, &req.context);
+            let t = match decidable {
+                None => evaluate_all(&st.conditions, &req.context),
+                Some(d) => super::condition::evaluate_known(&st.conditions, &req.context, d),
+            };
             if t == Truth::False {
                 continue;
             }

@@ -73,6 +73,67 @@ pub fn render(
             ));
         }
     }
+    // Who can assume it, and what it can assume (trust policies, callers'
+    // sts:AssumeRole grants, SCPs).
+    if let Some(i) = audit.trust.index_of(&p.arn) {
+        let name = |j: u32, certain: bool| {
+            format!(
+                "{}{}",
+                audit.trust.arns[j as usize],
+                if certain { "" } else { " (under conditions)" }
+            )
+        };
+        let by: Vec<String> = audit
+            .trust
+            .assumers_of(i)
+            .map(|e| name(e.from, e.certain))
+            .chain(
+                audit
+                    .trust
+                    .roles
+                    .iter()
+                    .filter(|r| r.role == i)
+                    .flat_map(|r| r.outside.iter())
+                    .map(|o| {
+                        format!(
+                            "{} ({}, {}{})",
+                            o.who,
+                            o.kind.as_str(),
+                            o.action,
+                            if o.conditions.is_empty() {
+                                String::new()
+                            } else {
+                                format!(
+                                    " if {}",
+                                    o.conditions
+                                        .iter()
+                                        .map(|c| c.to_string())
+                                        .collect::<Vec<_>>()
+                                        .join(" and ")
+                                )
+                            }
+                        )
+                    }),
+            )
+            .collect();
+        if !by.is_empty() {
+            out.push_str("  can be assumed by:\n");
+            for b in by {
+                out.push_str(&format!("    - {b}\n"));
+            }
+        }
+        let can: Vec<String> = audit
+            .trust
+            .assumable_by(i)
+            .map(|e| name(e.to, e.certain))
+            .collect();
+        if !can.is_empty() {
+            out.push_str("  can assume:\n");
+            for c in can {
+                out.push_str(&format!("    - {c}\n"));
+            }
+        }
+    }
     if !ap.advisor.is_empty() {
         out.push_str(
             "  Access Advisor (supporting evidence: it also counts refused attempts):
@@ -115,6 +176,8 @@ pub fn render(
             "not granted: removed by an explicit Deny".to_string()
         } else if g.outside_boundary.contains(id) {
             "not granted: outside the permissions boundary".to_string()
+        } else if g.blocked_by_org.contains(id) {
+            "not granted: blocked by the organization's SCPs".to_string()
         } else {
             "not granted".to_string()
         };
@@ -128,6 +191,32 @@ pub fn render(
         }
         if g.partially_denied.contains(id) {
             out.push_str("  a conditional or resource-limited Deny applies\n");
+        }
+        if g.blocked_by_org.contains(id) || g.org_limited.contains(id) {
+            if let (Some(org), Some(og)) = (audit.organization.as_deref(), g.org.as_ref()) {
+                let verb = if g.blocked_by_org.contains(id) {
+                    "blocked"
+                } else {
+                    "limited"
+                };
+                for d in [&og.scp, &og.rcp] {
+                    if let crate::policy::organization::Applies::Yes(d) = d {
+                        if d.blocked.contains(id) || d.limited.contains(id) {
+                            for r in d.reasons(org, id) {
+                                let certain = matches!(
+                                    r.what,
+                                    crate::policy::organization::OrgReasonKind::Statement {
+                                        certain: true,
+                                        ..
+                                    } | crate::policy::organization::OrgReasonKind::NoAllow { .. }
+                                );
+                                let verb = if certain { verb } else { "limited" };
+                                out.push_str(&format!("  {verb}: {r}\n"));
+                            }
+                        }
+                    }
+                }
+            }
         }
         for c in reasons {
             let Some(st) = statement(p, c.at) else {

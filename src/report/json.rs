@@ -182,6 +182,14 @@ pub struct PrincipalDoc<L: ActionList> {
     /// (present only when the snapshot has last-accessed data).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub access_advisor: Vec<AdvisorV1>,
+    /// Allowed by the principal's own policies but blocked by the SCPs of
+    /// its account, so not granted (present only when some are).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked_by_scp: Option<L>,
+    /// How many granted actions an SCP or RCP limits (allows only under
+    /// conditions or on some resources); present only when some are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limited_by_organization: Option<usize>,
 }
 
 pub type PrincipalV1 = PrincipalDoc<ActionNames>;
@@ -637,6 +645,10 @@ fn principal<L: ActionList>(
                 trail_verdict: n.trail_verdict,
             })
             .collect(),
+        blocked_by_scp: (!a.grants.blocked_by_org.is_empty())
+            .then(|| L::from_ids(cat, a.grants.blocked_by_org.iter().collect())),
+        limited_by_organization: (!a.grants.org_limited.is_empty())
+            .then(|| a.grants.org_limited.len()),
     }
 }
 

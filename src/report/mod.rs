@@ -18,3 +18,4 @@ pub mod recommendations;
 pub mod sarif;
 pub mod secrets;
 pub mod table;
+pub mod who_can;

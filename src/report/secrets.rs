@@ -20,6 +20,15 @@ struct EntryV1 {
     can_read: Vec<ReaderV1>,
     did_read: Vec<AccessV1>,
     denied: Vec<AccessV1>,
+    /// Where its policy comes from (`resource-policy`, `none`,
+    /// `not-in-snapshot`, ...); absent for policy patterns.
+    policy: Option<&'static str>,
+    kms_key: Option<String>,
+    /// Keys: the key policy does not trust the account (IAM locked out).
+    iam_locked_out: bool,
+    /// Accounts other than the resource's whose principals can read it.
+    other_accounts: Vec<String>,
+    notes: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -29,6 +38,13 @@ struct ReaderV1 {
     action: String,
     granted_on: String,
     used: bool,
+    principal_type: &'static str,
+    account: Option<String>,
+    via: &'static str,
+    decision: &'static str,
+    conditions: Vec<String>,
+    statements: Vec<String>,
+    key: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -38,6 +54,7 @@ struct AccessV1 {
     count: u64,
     last_seen: String,
     invoked_by: Vec<String>,
+    refused_by: Option<String>,
 }
 
 pub fn json(v: &SecretsView) -> String {
@@ -60,10 +77,22 @@ pub fn json(v: &SecretsView) -> String {
                         action: r.action.clone(),
                         granted_on: r.granted_on.clone(),
                         used: r.used,
+                        principal_type: r.principal_type,
+                        account: r.account.clone(),
+                        via: r.via,
+                        decision: r.decision,
+                        conditions: r.conditions.clone(),
+                        statements: r.statements.clone(),
+                        key: r.key,
                     })
                     .collect(),
                 did_read: e.reads.iter().map(access).collect(),
                 denied: e.denied.iter().map(access).collect(),
+                policy: e.policy,
+                kms_key: e.kms_key.clone(),
+                iam_locked_out: e.iam_locked_out,
+                other_accounts: e.other_accounts.clone(),
+                notes: e.notes.clone(),
             })
             .collect(),
     };
@@ -77,6 +106,7 @@ fn access(a: &crate::secrets::Access) -> AccessV1 {
         count: a.count,
         last_seen: time(a.last_seen),
         invoked_by: a.via.clone(),
+        refused_by: a.refused_by.clone(),
     }
 }
 
@@ -91,15 +121,29 @@ pub fn table(v: &SecretsView) -> String {
             .readers
             .iter()
             .map(|r| {
-                format!(
-                    "{} ({}{})",
-                    r.name,
-                    r.kind,
-                    if r.granted_on == "*" { ", on *" } else { "" }
-                )
+                let mut extra = String::new();
+                if r.granted_on == "*" {
+                    extra.push_str(", on *");
+                }
+                if r.via == "resource policy" || r.via == "identity and resource policy" {
+                    extra.push_str(&format!(", via {}", r.via));
+                }
+                if r.decision == "conditional" || r.key == Some("conditional") {
+                    extra.push_str(", conditional");
+                }
+                format!("{} ({}{extra})", r.name, r.kind)
             })
             .collect();
         readers.dedup();
+        if readers.is_empty() {
+            readers.extend(e.notes.iter().map(|n| format!("nobody: {n}")));
+        }
+        if e.iam_locked_out {
+            readers.push("(key policy locks IAM out: only the principals it names)".into());
+        }
+        if !e.other_accounts.is_empty() {
+            readers.push(format!("other accounts: {}", e.other_accounts.join(", ")));
+        }
         let reads: Vec<String> = e
             .reads
             .iter()
@@ -115,7 +159,10 @@ pub fn table(v: &SecretsView) -> String {
         let denied: Vec<String> = e
             .denied
             .iter()
-            .map(|a| format!("{} {}×", a.name, a.count))
+            .map(|a| match &a.refused_by {
+                Some(r) => format!("{} {}× ({r})", a.name, a.count),
+                None => format!("{} {}×", a.name, a.count),
+            })
             .collect();
         t.add_row(vec![
             format!(

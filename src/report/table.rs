@@ -232,6 +232,9 @@ pub fn render(audit: &Audit, width: u16) -> String {
             .collect();
         out.push_str(&format!("Other identities: {}\n", names.join(", ")));
     }
+    if let Some(org) = audit.organization.as_deref() {
+        out.push_str(&organization_line(audit, org));
+    }
     if !audit.problems.is_empty() {
         out.push_str(&format!(
             "Input problems: {} (see --format json)\n",
@@ -255,6 +258,42 @@ pub fn render(audit: &Audit, width: u16) -> String {
         }
     ));
     out
+}
+
+/// The organization's effect in one line: what SCPs block, by principal.
+fn organization_line(audit: &Audit, org: &crate::model::Organization) -> String {
+    let mut blocked: Vec<String> = audit
+        .principals
+        .iter()
+        .filter(|p| !p.verdicts.grants.blocked_by_org.is_empty())
+        .map(|p| {
+            format!(
+                "{} {}",
+                p.verdicts.principal.name,
+                p.verdicts.grants.blocked_by_org.len()
+            )
+        })
+        .collect();
+    blocked.sort();
+    let types: Vec<&str> = [(org.scp_enabled, "SCPs"), (org.rcp_enabled, "RCPs")]
+        .into_iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, t)| t)
+        .collect();
+    format!(
+        "Organization: {} ({}); SCPs block {}\n",
+        org.id.as_deref().unwrap_or("?"),
+        if types.is_empty() {
+            "no policy type enabled".to_string()
+        } else {
+            types.join(", ")
+        },
+        if blocked.is_empty() {
+            "no granted action".to_string()
+        } else {
+            format!("granted actions of {} (see explain)", blocked.join(", "))
+        }
+    )
 }
 
 #[cfg(test)]

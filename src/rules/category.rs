@@ -85,7 +85,15 @@ impl Rule for CategoryRule {
         // Five rules per principal: copying each category's set to intersect
         // it was most of the rules' time at 10,000 principals.
         let granted = &s.verdicts.grants.granted;
+        // Roles it can assume, one after another, up to one that can change
+        // IAM policies or read secrets: escalation even with no such grant.
+        let chain = (self.category == "privilege-escalation")
+            .then(|| assume_chain(ctx, s))
+            .flatten();
         if !cat_risk.actions.intersects(granted) {
+            if let Some((lines, certain)) = chain {
+                out.push(chain_finding(ctx, s, &self.meta, lines, certain));
+            }
             return;
         }
         let (exposure, exposure_why) = s.exposure(ctx.risk);
@@ -128,6 +136,12 @@ impl Rule for CategoryRule {
                     ));
                     score = score.max(ctx.risk.scoring.severity.high);
                 }
+            }
+        }
+        if let Some((lines, certain)) = chain {
+            evidence.extend(lines);
+            if certain {
+                score = score.max(ctx.risk.scoring.severity.high);
             }
         }
         let severity = ctx.risk.severity(score);
@@ -179,5 +193,60 @@ impl Rule for CategoryRule {
             remediation: self.meta.remediation.into(),
             fix: None,
         });
+    }
+}
+
+/// The shortest chain of role assumptions from the subject to a role that
+/// can change IAM policies (else to one that reads secrets, when the subject
+/// cannot itself): evidence lines, and whether every hop is certain.
+fn assume_chain(ctx: &RuleContext, s: &Subject) -> Option<(Vec<String>, bool)> {
+    use super::trust_rules::Power;
+    let i = ctx.trust.index_of(s.arn())?;
+    for power in [Power::Admin, Power::Secrets] {
+        if let Some(c) = ctx.chains.of(i, power) {
+            return Some((
+                ctx.chains
+                    .describe(ctx.catalog, ctx.trust, s.arn(), c, power),
+                c.certain,
+            ));
+        }
+    }
+    None
+}
+
+/// A `privilege-escalation` finding made of a chain alone.
+fn chain_finding(
+    ctx: &RuleContext,
+    s: &Subject,
+    meta: &RuleMeta,
+    lines: Vec<String>,
+    certain: bool,
+) -> Finding {
+    let (exposure, why) = s.exposure(ctx.risk);
+    let mut evidence = lines;
+    evidence.extend(why);
+    let base = if certain {
+        ctx.risk.scoring.severity.high
+    } else {
+        ctx.risk.scoring.severity.high / 2.0
+    };
+    let score = base * exposure.max(1.0);
+    Finding {
+        rule: meta.id,
+        severity: ctx.risk.severity(score),
+        score,
+        principal: s.arn().to_string(),
+        kind: s.kind,
+        actions: ctx.catalog.lookup("sts:AssumeRole").into_iter().collect(),
+        message: format!(
+            "{} `{}` can escalate privileges by assuming roles: {}",
+            s.kind.as_str(),
+            s.name(),
+            evidence[0].trim_start_matches("assume-role chain: ")
+        ),
+        evidence: evidence.into(),
+        remediation: "Remove the `sts:AssumeRole` grants or trust statements that form the chain, or take the power from the role at its end; a role that must stay reachable should require MFA or a narrower trust."
+            .into(),
+        fix: None,
     }
 }

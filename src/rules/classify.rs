@@ -208,7 +208,12 @@ pub struct Trusted {
 
 pub fn trusted_principals(doc: &crate::model::PolicyDocument) -> Trusted {
     let mut t = Trusted::default();
-    for st in doc.statements.iter().filter(|s| s.effect == Effect::Allow) {
+    // `NotPrincipal` names who is *not* trusted: none of its names are.
+    for st in doc
+        .statements
+        .iter()
+        .filter(|s| s.effect == Effect::Allow && !s.not_principal)
+    {
         let by_kind = match &st.principal {
             Some(PrincipalElement::ByKind(m)) => m,
             Some(PrincipalElement::Bare(s)) => {

@@ -54,13 +54,56 @@ impl Rule for MissingGuardrail {
         for g in ctx.guardrails.for_kind(s.kind) {
             let mut hit = g.actions.clone();
             hit.intersect_with(&s.verdicts.grants.granted);
-            let open: Vec<_> = hit
+            let candidates: Vec<_> = hit
                 .iter()
                 .filter(|&id| g.reaches_outside(&s.breadth(cat, id).0))
                 .filter(|&id| !closed_by_deny(s, g, id))
                 .collect();
+            // An SCP or RCP Deny that covers the principal is a guardrail too
+            // (the usual place for one): those actions are closed, and the
+            // finding names the policy.
+            let mut by_org: Vec<(crate::catalog::ActionId, String)> = Vec::new();
+            let open: Vec<_> = candidates
+                .into_iter()
+                .filter(
+                    |&id| match ctx.org.and_then(|o| closed_by_org(o, cat, s, g, id)) {
+                        Some(label) => {
+                            by_org.push((id, label));
+                            false
+                        }
+                        None => true,
+                    },
+                )
+                .collect();
             if open.is_empty() {
                 continue;
+            }
+            // Actions of the guardrail an SCP already blocks (so no longer
+            // granted): named with the policy that blocks them.
+            if let (Some(org), Some(og)) = (ctx.org, s.verdicts.grants.org.as_ref()) {
+                if let crate::policy::organization::Applies::Yes(d) = &og.scp {
+                    let mut blocked = g.actions.clone();
+                    blocked.intersect_with(&s.verdicts.grants.blocked_by_org);
+                    for id in blocked.iter() {
+                        let label = d
+                            .reasons(org, id)
+                            .into_iter()
+                            .find_map(|r| match r.what {
+                                crate::policy::organization::OrgReasonKind::Statement {
+                                    policy_id,
+                                    policy_name,
+                                    statement,
+                                    effect: Effect::Deny,
+                                    certain: true,
+                                } => Some(format!(
+                                    "SCP `{policy_name}` ({policy_id}), statement {statement}"
+                                )),
+                                _ => None,
+                            })
+                            .unwrap_or_else(|| "the organization's SCPs".to_string());
+                        by_org.push((id, label));
+                    }
+                }
             }
             let severity = match s.kind {
                 Kind::Agent => Severity::High,
@@ -90,6 +133,17 @@ impl Rule for MissingGuardrail {
                     "{used} of them used in the window: check the workload before denying"
                 ));
             }
+            let mut labels: Vec<&String> = by_org.iter().map(|(_, l)| l).collect();
+            labels.sort();
+            labels.dedup();
+            for l in labels {
+                let closed: Vec<String> = by_org
+                    .iter()
+                    .filter(|(_, x)| x == l)
+                    .map(|(id, _)| cat.full_name(*id))
+                    .collect();
+                evidence.push(format!("already denied by {l} for: {}", closed.join(", ")));
+            }
             out.push(Finding {
                 rule: MISSING.id,
                 severity,
@@ -115,6 +169,58 @@ impl Rule for MissingGuardrail {
                 fix: Some(g.deny_statement()),
             });
         }
+    }
+}
+
+/// The SCP or RCP whose Deny closes the guardrail for `id` on this
+/// principal: a Deny whose conditions are known to hold for it (or that has
+/// none), on every resource or on all but the guardrail's exceptions. An
+/// RCP holds for the resources of member accounts, the principal's own
+/// among them.
+fn closed_by_org(
+    org: &crate::model::Organization,
+    cat: &crate::catalog::Catalog,
+    s: &Subject,
+    g: &crate::rules::guardrails::Guardrail,
+    id: crate::catalog::ActionId,
+) -> Option<String> {
+    use crate::policy::organization::Applies;
+    let og = s.verdicts.grants.org.as_ref()?;
+    let name = cat.full_name(id);
+    for (applies, rcp) in [(&og.scp, false), (&og.rcp, true)] {
+        let Applies::Yes(d) = applies else { continue };
+        if rcp && crate::policy::organization::rcp_covers(&name, "*").is_err() {
+            continue;
+        }
+        for deny in d.denies(id).into_iter().filter(|d| d.certain) {
+            let policy = &org.policies[deny.policy];
+            let Some(st) = policy.document.statements.get(deny.statement) else {
+                continue;
+            };
+            if covers_guardrail(&st.resources, g) {
+                return Some(format!("{}, statement {}", policy.label(), st.label()));
+            }
+        }
+    }
+    None
+}
+
+/// Whether a Deny's resource element covers what the guardrail denies.
+fn covers_guardrail(
+    resources: &crate::model::ResourceSpec,
+    g: &crate::rules::guardrails::Guardrail,
+) -> bool {
+    use crate::model::ResourceSpec;
+    use crate::policy::arn_match::pattern_covers;
+    match resources {
+        ResourceSpec::Resource(r) => r.iter().any(|p| p == "*"),
+        ResourceSpec::NotResource(except) => {
+            !g.resources_except.is_empty()
+                && except
+                    .iter()
+                    .all(|x| g.resources_except.iter().any(|e| pattern_covers(e, x)))
+        }
+        ResourceSpec::None => true,
     }
 }
 
@@ -209,15 +315,38 @@ impl Rule for GuardrailHit {
                     d.stats.resources.iter().collect::<Vec<_>>().join(", ")
                 ));
             }
+            let org_refusal = ctx.org.and_then(|o| {
+                let sample: Vec<String> = d.stats.resources.iter().map(String::from).collect();
+                crate::verdict::outside::org_refusal(
+                    cat,
+                    o,
+                    p,
+                    &s.verdicts.grants,
+                    d.action,
+                    &sample,
+                )
+            });
             let fix = if stopped_by.is_empty() {
                 if s.verdicts.grants.outside_boundary.contains(d.action) {
                     evidence.push("stopped by the permissions boundary".to_string());
+                } else if let Some(r) = &org_refusal {
+                    evidence.push(r.describe());
                 } else if d.granted {
                     evidence.push("granted by the principal's policies: refused by a resource policy, SCP or condition".to_string());
                 } else {
                     evidence.push("not granted (implicit deny): no explicit guardrail".to_string());
                 }
-                Some(guard.map_or_else(|| explicit_deny(cat, d.action), |g| g.deny_statement()))
+                // An organization policy that refuses it is the explicit
+                // guardrail already.
+                match &org_refusal {
+                    Some(
+                        crate::verdict::outside::OrgRefusal::Blocked(_)
+                        | crate::verdict::outside::OrgRefusal::Refuses(_),
+                    ) => None,
+                    _ => Some(
+                        guard.map_or_else(|| explicit_deny(cat, d.action), |g| g.deny_statement()),
+                    ),
+                }
             } else {
                 evidence.extend(stopped_by);
                 None

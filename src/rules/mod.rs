@@ -18,6 +18,7 @@ mod agents;
 mod category;
 mod dormant;
 mod guardrail_rules;
+pub mod trust_rules;
 mod unused_permissions;
 mod used_without_grant;
 
@@ -169,6 +170,12 @@ pub struct RuleContext<'a> {
     pub now: i64,
     /// The evidence window, Unix seconds, if there is one.
     pub window: Option<(i64, i64)>,
+    /// The organization and its SCPs and RCPs, when the snapshot has them.
+    pub org: Option<&'a crate::model::Organization>,
+    /// Who can assume each role.
+    pub trust: &'a crate::policy::trust::TrustGraph,
+    /// Chains of assumptions to administrative and secret-reading roles.
+    pub chains: &'a trust_rules::Chains,
 }
 
 /// One principal as the rules see it.
@@ -308,6 +315,8 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &category::RESOURCE_EXPOSURE,
     &guardrail_rules::MissingGuardrail,
     &guardrail_rules::GuardrailHit,
+    &trust_rules::UnguardedCrossAccountTrust,
+    &trust_rules::UnsafeOidcTrust,
     &agents::SuperUserAgent,
     &agents::AgentWithoutSourceIdentity,
     &dormant::DormantPrincipal,

@@ -11,6 +11,7 @@
 //! which all come after it.
 
 pub mod observability;
+pub mod outside;
 
 use crate::catalog::{ActionId, ActionSet, Catalog};
 use crate::ingest::trails::TrailCoverage;
@@ -214,6 +215,21 @@ pub fn principal_verdicts(
     actors: crate::util::FastMap<String, ActorActivity>,
     sessions_granted: &HashMap<String, SessionsGranted>,
 ) -> (Vec<PrincipalVerdicts>, Vec<OtherActor>) {
+    principal_verdicts_in(cat, obs, cov, principals, actors, sessions_granted, None)
+}
+
+/// [`principal_verdicts`] within an organization: what the SCPs of a
+/// principal's account block is not granted, and what SCPs or RCPs limit is
+/// marked.
+pub fn principal_verdicts_in(
+    cat: &'static Catalog,
+    obs: &Observability,
+    cov: &TrailCoverage,
+    principals: Vec<Principal>,
+    actors: crate::util::FastMap<String, ActorActivity>,
+    sessions_granted: &HashMap<String, SessionsGranted>,
+    org: Option<&crate::policy::organization::OrgEval>,
+) -> (Vec<PrincipalVerdicts>, Vec<OtherActor>) {
     let mut index: HashMap<&str, usize> = HashMap::new();
     for (i, p) in principals.iter().enumerate() {
         index.insert(p.arn.as_str(), i);
@@ -268,30 +284,59 @@ pub fn principal_verdicts(
     // boundary: principals that share them (roles from one template, users
     // of one group; identical inline documents are shared when the snapshot
     // is read) are evaluated once and share the result.
-    let mut combos: HashMap<GrantsKey, usize> = HashMap::new();
-    let mut reps: Vec<usize> = Vec::new();
-    let combo_of: Vec<usize> = principals
+    let mut bases: HashMap<GrantsKey, usize> = HashMap::new();
+    let mut base_reps: Vec<usize> = Vec::new();
+    let base_of: Vec<usize> = principals
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            *combos.entry(grants_key(p)).or_insert_with(|| {
-                reps.push(i);
+            *bases.entry(grants_key(p)).or_insert_with(|| {
+                base_reps.push(i);
+                base_reps.len() - 1
+            })
+        })
+        .collect();
+    // Within an organization, what the SCPs decide depends on the account
+    // and the few principal conditions they hold (computed once per such
+    // case, `OrgEval`): principals share grants when both are the same.
+    let org_of: Vec<Option<crate::policy::grants::OrgGrants>> = match org {
+        Some(o) => principals
+            .par_iter()
+            .map(|p| Some(o.grants_for(p)))
+            .collect(),
+        None => vec![None; principals.len()],
+    };
+    let mut combos: HashMap<(usize, (usize, usize)), usize> = HashMap::new();
+    let mut reps: Vec<(usize, usize)> = Vec::new();
+    let combo_of: Vec<usize> = (0..principals.len())
+        .map(|i| {
+            let key = (base_of[i], org_of[i].as_ref().map_or((0, 0), |o| o.key()));
+            *combos.entry(key).or_insert_with(|| {
+                reps.push((base_of[i], i));
                 reps.len() - 1
             })
         })
         .collect();
-    let shared: Vec<(Arc<EffectiveGrants>, Arc<GrantVerdicts>)> = reps
+    let base: Vec<EffectiveGrants> = base_reps
         .par_iter()
         .map_init(
             || Expander::new(cat),
-            |ex, &i| {
-                let p = &principals[i];
-                let g = effective_grants(cat, ex, p);
-                let v = grant_verdicts(cat, obs, &fixed, cov, p, &g);
-                (Arc::new(g), Arc::new(v))
-            },
+            |ex, &i| effective_grants(cat, ex, &principals[i]),
         )
         .collect();
+    let shared: Vec<(Arc<EffectiveGrants>, Arc<GrantVerdicts>)> = reps
+        .par_iter()
+        .map(|&(b, i)| {
+            let p = &principals[i];
+            let g = match &org_of[i] {
+                Some(o) => crate::policy::grants::apply_org(base[b].clone(), o.clone()),
+                None => base[b].clone(),
+            };
+            let v = grant_verdicts(cat, obs, &fixed, cov, p, &g);
+            (Arc::new(g), Arc::new(v))
+        })
+        .collect();
+    drop(base);
     let verdicts = principals
         .into_par_iter()
         .zip(combo_of.par_iter())

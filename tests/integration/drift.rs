@@ -437,6 +437,9 @@ fn sets(doc: &Value) -> Vec<(usize, String, &Value)> {
     {
         out.push((i, "unused".to_string(), &p["unused"]));
         out.push((i, "unobservable".to_string(), &p["unobservable"]));
+        if p.get("blocked_by_scp").is_some() {
+            out.push((i, "blocked_by_scp".to_string(), &p["blocked_by_scp"]));
+        }
         for (why, set) in p["unobservable_reasons"].as_object().expect("reasons") {
             out.push((i, format!("unobservable_reasons.{why}"), set));
         }

@@ -40,7 +40,38 @@
 //!       partially_denied: [...]
 //!       denied: [...]
 //!       outside_boundary: [...]    # and not_conditional, not_partially_denied, ...
+//!       blocked_by_org: [...]      # with `organization`: what its SCPs block
+//!       org_limited: [...]         # and what SCPs or RCPs limit
 //! ```
+//!
+//! Cases about organizations and resource policies (`organizations.yaml`,
+//! `resource-policies.yaml`) add, each naming the AWS documentation page it
+//! follows (`documentation`, required with these):
+//!
+//! ```yaml
+//!     documentation: https://docs.aws.amazon.com/...
+//!     principal: arn:aws:iam::123456789012:role/app   # default user/test; its
+//!                                                      # account, path and type
+//!     tags: {team: data}                               # the principal's tags
+//!     organization:                                    # the principal's (and the
+//!       management: "999999999999"                     # resource's) organization
+//!       path: [r-root, ou-prod]                        # parents of 123456789012
+//!       members: ["444455556666"]                      # other accounts, under the root
+//!       scps: [{name: FullAWSAccess, targets: [r-root, ou-prod, "123456789012"], document: {...}}]
+//!       rcps: [...]
+//!     resource:                                        # the resource's own policy
+//!       kind: ordinary                                 # ordinary | key | trust
+//!       account: "123456789012"                        # default: from the request's ARN
+//!       policy: {Statement: [...]}                     # or null: it has none
+//!     caller: {kind: account, arn: "arn:aws:iam::444455556666:root"}   # instead of the
+//!                                                      # principal: one whose identity
+//!                                                      # policies are not known
+//! ```
+//!
+//! With any of `organization`, `resource` or `caller`, requests go through
+//! `policy::access::decide` (the request's context is complete: a key it
+//! lacks is absent), and reasons also name `resource:<label>`,
+//! `scp:<policy>:<label>`, `scp:no-allow:<target id>` and `rcp:...`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -49,9 +80,16 @@ use std::sync::Arc;
 
 use leastpriv::catalog::{ActionSet, Catalog};
 use leastpriv::ingest::policy_json::parse_document;
+use leastpriv::model::organization::{OrgAccount, OrgUnit, OrganizationParts};
+use leastpriv::model::resource::PolicyRole;
 use leastpriv::model::{AttachedPolicy, PolicySource, Principal, PrincipalType};
+use leastpriv::model::{OrgPolicy, OrgPolicyKind, Organization};
+use leastpriv::policy::access::{decide, AccessRequest, IdentityInput, ResourcePolicyInput};
+use leastpriv::policy::caller::{Caller, CallerKind};
 use leastpriv::policy::condition::Context;
+use leastpriv::policy::grants::apply_org;
 use leastpriv::policy::grants::Expander;
+use leastpriv::policy::organization::OrgEval;
 use leastpriv::policy::request::Reason;
 use leastpriv::policy::{effective_grants, evaluate_request, Decision, EffectiveGrants, Request};
 use serde::Deserialize;
@@ -77,6 +115,78 @@ struct Case {
     requests: Vec<RequestCase>,
     #[serde(default)]
     grants: Option<GrantsCase>,
+    /// The AWS documentation page the case follows.
+    #[serde(default)]
+    documentation: Option<String>,
+    #[serde(default)]
+    principal: Option<String>,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+    #[serde(default)]
+    organization: Option<OrgCase>,
+    #[serde(default)]
+    resource: Option<ResourceCase>,
+    #[serde(default)]
+    caller: Option<CallerCase>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrgCase {
+    #[serde(default = "management")]
+    management: String,
+    #[serde(default = "root_path")]
+    path: Vec<String>,
+    #[serde(default)]
+    members: Vec<String>,
+    #[serde(default)]
+    scps: Vec<OrgPolicyCase>,
+    #[serde(default)]
+    rcps: Vec<OrgPolicyCase>,
+}
+
+fn management() -> String {
+    "999999999999".into()
+}
+
+fn root_path() -> Vec<String> {
+    vec!["r-root".into()]
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrgPolicyCase {
+    name: String,
+    #[serde(default)]
+    id: Option<String>,
+    targets: Vec<String>,
+    document: Value,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResourceCase {
+    #[serde(default)]
+    kind: ResourceKindCase,
+    #[serde(default)]
+    account: Option<String>,
+    policy: Option<Value>,
+}
+
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum ResourceKindCase {
+    #[default]
+    Ordinary,
+    Key,
+    Trust,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CallerCase {
+    kind: String,
+    arn: String,
 }
 
 /// An identity policy given with its source rather than as a bare document.
@@ -161,6 +271,14 @@ struct GrantsCase {
     outside_boundary: Vec<String>,
     #[serde(default)]
     not_outside_boundary: Vec<String>,
+    #[serde(default)]
+    blocked_by_org: Vec<String>,
+    #[serde(default)]
+    not_blocked_by_org: Vec<String>,
+    #[serde(default)]
+    org_limited: Vec<String>,
+    #[serde(default)]
+    not_org_limited: Vec<String>,
 }
 
 const ACCOUNT: &str = "123456789012";
@@ -258,21 +376,213 @@ fn principal(case: &Case) -> Result<Principal, String> {
             _ => None,
         })
         .collect();
+    let arn = case
+        .principal
+        .clone()
+        .unwrap_or_else(|| format!("arn:aws:iam::{ACCOUNT}:user/test"));
+    let (principal_type, rest) = if let Some((_, r)) = arn.split_once(":role/") {
+        (PrincipalType::Role, r)
+    } else if let Some((_, r)) = arn.split_once(":user/") {
+        (PrincipalType::User, r)
+    } else {
+        return Err(format!(
+            "principal `{arn}` is neither a user nor a role ARN"
+        ));
+    };
+    let (path, name) = match rest.rsplit_once('/') {
+        Some((p, n)) => (format!("/{p}/"), n.to_string()),
+        None => ("/".to_string(), rest.to_string()),
+    };
     Ok(Principal {
-        arn: format!("arn:aws:iam::{ACCOUNT}:user/test"),
-        name: "test".into(),
-        path: "/".into(),
+        name,
+        path,
         id: "AIDATEST".into(),
-        principal_type: PrincipalType::User,
+        principal_type,
         created: None,
         policies,
         boundary,
         trust_policy: None,
-        tags: Vec::new(),
+        tags: case
+            .tags
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         groups: groups.into_iter().collect(),
         role_last_used: None,
         instance_profiles: Vec::new(),
+        arn,
     })
+}
+
+/// The organization of a case: its path of parents down to the
+/// principal's account, the other members under the root, the policies.
+fn organization(case: &Case, p: &Principal) -> Result<Option<Organization>, String> {
+    let Some(o) = &case.organization else {
+        return Ok(None);
+    };
+    let account = p.arn.split(':').nth(4).unwrap_or(ACCOUNT).to_string();
+    let mut units = Vec::new();
+    let mut parent: Option<String> = None;
+    for id in &o.path {
+        units.push(OrgUnit {
+            id: id.clone(),
+            name: None,
+            parent: parent.clone(),
+        });
+        parent = Some(id.clone());
+    }
+    let root = o.path.first().cloned();
+    let mut accounts = vec![OrgAccount {
+        id: account.clone(),
+        name: None,
+        status: None,
+        parent,
+    }];
+    for m in o.members.iter().chain(std::iter::once(&o.management)) {
+        if *m != account {
+            accounts.push(OrgAccount {
+                id: m.clone(),
+                name: None,
+                status: None,
+                parent: root.clone(),
+            });
+        }
+    }
+    let mut policies = Vec::new();
+    for (kind, list) in [(OrgPolicyKind::Scp, &o.scps), (OrgPolicyKind::Rcp, &o.rcps)] {
+        for (i, pc) in list.iter().enumerate() {
+            policies.push(OrgPolicy {
+                id: pc.id.clone().unwrap_or_else(|| format!("p-{}", pc.name)),
+                arn: None,
+                name: pc.name.clone(),
+                kind,
+                aws_managed: false,
+                document: document(
+                    &pc.document,
+                    &format!("organization.{}[{i}]", kind.as_str()),
+                )?,
+                targets: pc.targets.clone(),
+            });
+        }
+    }
+    Ok(Some(Organization::new(OrganizationParts {
+        id: Some("o-test".into()),
+        arn: None,
+        management_account: Some(o.management.clone()),
+        units,
+        accounts,
+        policies,
+        scp_enabled: !o.scps.is_empty(),
+        rcp_enabled: !o.rcps.is_empty(),
+    })))
+}
+
+fn caller_kind(k: &str) -> Result<CallerKind, String> {
+    Ok(match k {
+        "user" => CallerKind::User,
+        "role" => CallerKind::Role,
+        "account" => CallerKind::Account,
+        "service" => CallerKind::Service,
+        "federated" => CallerKind::Federated,
+        "anyone" => CallerKind::Anyone,
+        other => return Err(format!("caller kind `{other}`")),
+    })
+}
+
+/// A request through the whole decision (identity, boundary, resource
+/// policy, SCPs, RCPs).
+fn check_access(
+    case: &Case,
+    principal: &Principal,
+    org: Option<&Organization>,
+    i: usize,
+    rc: &RequestCase,
+    errors: &mut Vec<String>,
+) {
+    let what = format!("requests[{i}] {} on `{}`", rc.action, rc.resource);
+    let context: Context = rc
+        .context
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+        .collect();
+    let req = Request {
+        action: rc.action.clone(),
+        resource: rc.resource.clone(),
+        context,
+    };
+    let caller = match &case.caller {
+        Some(c) => match caller_kind(&c.kind) {
+            Ok(k) => Caller::named(k, &c.arn, org),
+            Err(e) => return errors.push(e),
+        },
+        None => Caller::of_principal(principal, org),
+    };
+    let doc = match case.resource.as_ref().and_then(|r| r.policy.as_ref()) {
+        Some(v) => match document(v, "resource.policy") {
+            Ok(d) => Some(d),
+            Err(e) => return errors.push(e),
+        },
+        None => None,
+    };
+    let role = match case.resource.as_ref().map(|r| r.kind) {
+        Some(ResourceKindCase::Key) => PolicyRole::KeyPolicy,
+        Some(ResourceKindCase::Trust) => PolicyRole::TrustPolicy,
+        _ => PolicyRole::Ordinary,
+    };
+    let input = match &doc {
+        Some(d) => ResourcePolicyInput::Policy(d, role),
+        None => ResourcePolicyInput::None,
+    };
+    let resource_account = case
+        .resource
+        .as_ref()
+        .and_then(|r| r.account.clone())
+        .or_else(|| {
+            rc.resource
+                .split(':')
+                .nth(4)
+                .filter(|a| !a.is_empty())
+                .map(String::from)
+        })
+        .unwrap_or_else(|| ACCOUNT.to_string());
+    let pols: Vec<&AttachedPolicy> = principal.policies.iter().collect();
+    let resp = decide(&AccessRequest {
+        caller: &caller,
+        identity: IdentityInput {
+            policies: &pols,
+            boundary: principal.boundary.as_ref(),
+            known: case.caller.is_none(),
+        },
+        resource_account: Some(&resource_account),
+        resource_policy: input,
+        org,
+        request: &req,
+        complete: true,
+    });
+    let want = rc.decision.decision();
+    if resp.decision != want {
+        errors.push(format!(
+            "{what}: decision {}, expected {} (notes: {:?})",
+            resp.decision.as_str(),
+            want.as_str(),
+            resp.notes
+        ));
+    }
+    let mut got: BTreeSet<String> = resp.identity.iter().map(reason_label).collect();
+    got.extend(resp.resource.iter().map(|r| {
+        format!(
+            "resource:{}{}",
+            r.statement,
+            if r.certain { "" } else { "?" }
+        )
+    }));
+    for o in [&resp.scp, &resp.rcp].into_iter().flatten() {
+        got.extend(o.reasons.iter().map(|r| r.label()));
+    }
+    let expected: BTreeSet<String> = rc.reasons.iter().cloned().collect();
+    if got != expected {
+        errors.push(format!("{what}: reasons {got:?}, expected {expected:?}"));
+    }
 }
 
 fn reason_label(r: &Reason) -> String {
@@ -337,9 +647,19 @@ fn names(cat: &Catalog, set: &ActionSet) -> String {
     out.join(", ")
 }
 
-fn check_grants(cat: &Catalog, principal: &Principal, g: &GrantsCase, errors: &mut Vec<String>) {
-    let eff: EffectiveGrants = effective_grants(cat, &mut Expander::new(cat), principal);
-    let sets: [(&str, &ActionSet, &[String], &[String]); 5] = [
+fn check_grants(
+    cat: &Catalog,
+    principal: &Principal,
+    org: Option<&Organization>,
+    g: &GrantsCase,
+    errors: &mut Vec<String>,
+) {
+    let mut eff: EffectiveGrants = effective_grants(cat, &mut Expander::new(cat), principal);
+    if let Some(o) = org {
+        let eval = OrgEval::new(cat, o);
+        eff = apply_org(eff, eval.grants_for(principal));
+    }
+    let sets: [(&str, &ActionSet, &[String], &[String]); 7] = [
         ("granted", &eff.granted, &g.granted, &g.not_granted),
         (
             "conditional",
@@ -359,6 +679,18 @@ fn check_grants(cat: &Catalog, principal: &Principal, g: &GrantsCase, errors: &m
             &eff.outside_boundary,
             &g.outside_boundary,
             &g.not_outside_boundary,
+        ),
+        (
+            "blocked_by_org",
+            &eff.blocked_by_org,
+            &g.blocked_by_org,
+            &g.not_blocked_by_org,
+        ),
+        (
+            "org_limited",
+            &eff.org_limited,
+            &g.org_limited,
+            &g.not_org_limited,
         ),
     ];
     for (label, actual, must, must_not) in sets {
@@ -414,13 +746,26 @@ fn run_file(cat: &Catalog, path: &Path, failures: &mut Vec<String>) -> usize {
         if case.requests.is_empty() && case.grants.is_none() {
             errors.push("case has neither `requests` nor `grants`".to_string());
         }
-        match principal(case) {
-            Ok(p) => {
+        let whole = case.organization.is_some() || case.resource.is_some() || case.caller.is_some();
+        if whole
+            && case
+                .documentation
+                .as_deref()
+                .is_none_or(|d| !d.starts_with("https://docs.aws.amazon.com/"))
+        {
+            errors.push("a case about organizations or resource policies names the AWS documentation page it follows (`documentation: https://docs.aws.amazon.com/...`)".into());
+        }
+        match principal(case).and_then(|p| organization(case, &p).map(|o| (p, o))) {
+            Ok((p, org)) => {
                 for (i, rc) in case.requests.iter().enumerate() {
-                    check_request(&p, i, rc, &mut errors);
+                    if whole {
+                        check_access(case, &p, org.as_ref(), i, rc, &mut errors);
+                    } else {
+                        check_request(&p, i, rc, &mut errors);
+                    }
                 }
                 if let Some(g) = &case.grants {
-                    check_grants(cat, &p, g, &mut errors);
+                    check_grants(cat, &p, org.as_ref(), g, &mut errors);
                 }
             }
             Err(e) => errors.push(e),

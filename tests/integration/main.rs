@@ -30,6 +30,7 @@ macro_rules! assert_json_snapshot {
 #[path = "../common/mod.rs"]
 mod common;
 
+mod access;
 mod baseline;
 mod ci_mode;
 mod cli;
@@ -52,6 +53,7 @@ mod rules;
 mod secrets;
 mod store;
 mod ux;
+mod who_can;
 
 /// `cli__help` for the snapshot `help` of `integration::cli` (or of a module
 /// inside it).

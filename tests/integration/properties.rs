@@ -86,6 +86,36 @@ fn granted(identity: &[Value], boundary: Option<&[Value]>) -> ActionSet {
     effective_grants(cat, &mut ex, &account.principals[0]).granted
 }
 
+/// An SCP statement: Allow or Deny, on actions or all but some, on every
+/// resource or some, maybe under a condition the principal decides
+/// (`aws:PrincipalArn`) or one only a request could (`aws:SecureTransport`).
+fn scp_statement() -> impl Strategy<Value = Value> {
+    (
+        prop_oneof![Just("Allow"), Just("Deny")],
+        proptest::sample::subsequence(ACTIONS, 1..3),
+        any::<bool>(),
+        prop_oneof![
+            Just("*"),
+            Just("arn:aws:s3:::b/*"),
+            Just("arn:aws:iam::111122223333:role/*")
+        ],
+        0u8..3,
+    )
+        .prop_map(|(effect, actions, not_action, resource, cond)| {
+            let mut s = json!({ "Effect": effect, "Resource": resource });
+            s[if not_action { "NotAction" } else { "Action" }] = json!(actions);
+            match cond {
+                1 => {
+                    s["Condition"] =
+                        json!({ "ArnLike": { "aws:PrincipalArn": "arn:aws:iam::*:role/r" } })
+                }
+                2 => s["Condition"] = json!({ "Bool": { "aws:SecureTransport": "false" } }),
+                _ => {}
+            }
+            s
+        })
+}
+
 fn subset(a: &ActionSet, b: &ActionSet) -> Option<String> {
     a.iter()
         .find(|id| !b.contains(*id))
@@ -118,6 +148,62 @@ proptest! {
         // ...and never more than the boundary allows on its own.
         let boundary_alone = granted(&boundary, None);
         prop_assert_eq!(subset(&within, &boundary_alone), None);
+    }
+
+    /// SCPs never grant: what they leave is within the identity's grant;
+    /// what they block, no request on any resource is allowed; what they
+    /// neither block nor limit, a request is allowed.
+    #[test]
+    fn an_organization_never_grants_more_and_agrees_with_requests(
+        allows in proptest::collection::vec(statement("Allow"), 1..4),
+        scps in proptest::collection::vec(scp_statement(), 1..4),
+    ) {
+        use leastpriv::model::organization::{OrgAccount, OrgUnit, OrganizationParts};
+        use leastpriv::model::{OrgPolicy, OrgPolicyKind, Organization};
+        use leastpriv::policy::caller::Caller;
+        use leastpriv::policy::organization::{evaluate_request, OrgEval};
+        use leastpriv::policy::request::{Decision, Request};
+        let cat = Catalog::embedded();
+        let file = json!({ "RoleDetailList": [{
+            "RoleName": "r", "Arn": "arn:aws:iam::111122223333:role/r", "Path": "/",
+            "RolePolicyList": [{ "PolicyName": "p", "PolicyDocument": document(allows.clone()) }],
+            "AttachedManagedPolicies": [] }] });
+        let account = iam::parse(&serde_json::to_vec(&file).unwrap(), Path::new("gen.json")).unwrap();
+        let p = &account.principals[0];
+        let parse = |v: Value| std::sync::Arc::new(
+            leastpriv::ingest::policy_json::parse_document(&v, "$").unwrap());
+        let org = Organization::new(OrganizationParts {
+            id: Some("o-1".into()),
+            management_account: Some("999999999999".into()),
+            units: vec![OrgUnit { id: "r-1".into(), name: None, parent: None },
+                        OrgUnit { id: "ou-1".into(), name: None, parent: Some("r-1".into()) }],
+            accounts: vec![OrgAccount { id: "111122223333".into(), name: None, status: None, parent: Some("ou-1".into()) }],
+            policies: vec![
+                OrgPolicy { id: "p-full".into(), arn: None, name: "FullAWSAccess".into(), kind: OrgPolicyKind::Scp,
+                    aws_managed: true, document: parse(document(vec![json!({"Effect": "Allow", "Action": "*", "Resource": "*"})])),
+                    targets: vec!["r-1".into(), "111122223333".into()] },
+                OrgPolicy { id: "p-gen".into(), arn: None, name: "generated".into(), kind: OrgPolicyKind::Scp,
+                    aws_managed: false, document: parse(document(scps)), targets: vec!["ou-1".into()] },
+            ],
+            scp_enabled: true,
+            ..Default::default()
+        });
+        let base = effective_grants(cat, &mut Expander::new(cat), p);
+        let eval = OrgEval::new(cat, &org);
+        let g = leastpriv::policy::grants::apply_org(base.clone(), eval.grants_for(p));
+        prop_assert_eq!(subset(&g.granted, &base.granted), None);
+        prop_assert!(!g.granted.intersects(&g.blocked_by_org));
+        let caller = Caller::of_principal(p, Some(&org));
+        let ask = |id| evaluate_request(&org, OrgPolicyKind::Scp, &caller, None, &Request {
+            action: cat.full_name(id), resource: "*".into(), context: Default::default() }, false).decision;
+        for id in g.blocked_by_org.iter().take(40) {
+            prop_assert_ne!(ask(id), Decision::Allow, "{} is blocked", cat.full_name(id));
+        }
+        let mut free = g.granted.clone();
+        free.subtract(&g.org_limited);
+        for id in free.iter().take(40) {
+            prop_assert_eq!(ask(id), Decision::Allow, "{} is neither blocked nor limited", cat.full_name(id));
+        }
     }
 
     #[test]

@@ -294,9 +294,25 @@ fn denies_and_guardrails_are_kept_unless_they_hit_used_actions() {
         .collect();
     assert!(denies.contains(&"NoSecrets"), "{denies:?}");
     assert!(denies.contains(&"NoTerminateOutsideHome"), "{denies:?}");
+    // bob's audit-trail guardrail is the organization's SCP `protect-audit`
+    // (fixtures/demo/organization.json): nothing to add to his policy.
     assert!(
-        denies.iter().any(|s| s.starts_with("LeastprivGuardrail")),
+        !denies.iter().any(|s| s.starts_with("LeastprivGuardrail")),
         "{denies:?}"
+    );
+    // The SSO administrators are exempt from that SCP: theirs is added.
+    let admin = recs
+        .iter()
+        .find(|r| r.name.starts_with("AWSReservedSSO_AdministratorAccess"))
+        .expect("the SSO administrator role");
+    assert!(
+        statements(admin)
+            .iter()
+            .filter(|s| s["Effect"] == Effect::Deny.as_str())
+            .filter_map(|s| s["Sid"].as_str())
+            .any(|s| s.starts_with("LeastprivGuardrail")),
+        "{}",
+        admin.document
     );
     let agent = rec(recs, IdentityType::Role, "support-agent");
     assert!(

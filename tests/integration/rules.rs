@@ -187,6 +187,20 @@ rule_tests! {
         let f = fires_and_quiet(rule, "user/gina");
         assert_eq!(f["actions"], serde_json::json!(["ec2:DescribeVpcs"]));
     };
+    // A role trusting a third party's account with no sts:ExternalId; quiet:
+    // the same trust with an ExternalId condition.
+    unguarded_cross_account_trust: "unguarded-cross-account-trust" => |rule| {
+        let f = fires_and_quiet(rule, "role/vendor-audit");
+        assert_eq!(severity(&f), "high", "{f:#}");
+        assert!(f["fix"]["Condition"]["StringEquals"]["sts:ExternalId"].is_string(), "{f:#}");
+    };
+    // GitHub Actions trusted for every repository of the owner
+    // (`repo:example-org/*`); quiet: one repository's main branch.
+    unsafe_oidc_trust: "unsafe-oidc-trust" => |rule| {
+        let f = fires_and_quiet(rule, "role/github-any");
+        assert_eq!(severity(&f), "high", "{f:#}");
+        assert!(f["evidence"][0].as_str().unwrap_or_default().contains("repo:example-org/*"), "{f:#}");
+    };
     // A successful `ListBuckets` the user's policies do not grant; quiet: granted.
     used_without_grant: "used-without-grant" => |rule| {
         let f = fires_and_quiet(rule, "user/hank");
@@ -371,4 +385,134 @@ fn demo_findings() {
         })
         .collect();
     assert_snapshot!("demo_findings", lines.join("\n"));
+}
+
+// ---------------------------------------------------------------- trust and organizations
+
+/// The evidence lines of a finding, joined.
+fn evidence(f: &Value) -> String {
+    f["evidence"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn cross_account_trust_of_everyone_is_critical_and_of_the_organization_low() {
+    let found = findings("unguarded-cross-account-trust", "anyone");
+    let f = expect_finding(&found, "unguarded-cross-account-trust", "role/vendor-audit");
+    assert_eq!(severity(f), "critical", "{f:#}");
+    let found = findings("unguarded-cross-account-trust", "same-organization");
+    let f = expect_finding(&found, "unguarded-cross-account-trust", "role/vendor-audit");
+    assert_eq!(severity(f), "low", "{f:#}");
+    assert!(evidence(f).contains("of the same organization"), "{f:#}");
+    // Within the organization, the fix is the organization condition.
+    assert_eq!(
+        f["fix"]["Condition"]["StringEquals"]["aws:PrincipalOrgID"], "o-example",
+        "{f:#}"
+    );
+}
+
+#[test]
+fn oidc_trust_with_only_the_audience_is_critical() {
+    let found = findings("unsafe-oidc-trust", "no-subject");
+    let f = expect_finding(&found, "unsafe-oidc-trust", "role/github-any");
+    assert_eq!(severity(f), "critical", "{f:#}");
+    assert!(evidence(f).contains("no condition pins"), "{f:#}");
+}
+
+/// `ci-runner` (trusted by EC2) may assume `chain-hop`, which may assume
+/// `break-glass-admin` (`*:*`): a privilege-escalation finding on both,
+/// with the chain as evidence, though neither holds an IAM-changing action.
+#[test]
+fn a_chain_of_role_assumptions_to_an_administrator_is_escalation() {
+    let found = findings("privilege-escalation", "chain");
+    let f = expect_finding(&found, "privilege-escalation", "role/ci-runner");
+    let ev = evidence(f);
+    assert!(
+        ev.contains("assume-role chain: ci-runner → chain-hop → break-glass-admin"),
+        "{f:#}"
+    );
+    assert!(ev.contains("can change IAM policies"), "{f:#}");
+    assert_eq!(f["actions"], serde_json::json!(["sts:AssumeRole"]));
+    let hop = expect_finding(&found, "privilege-escalation", "role/chain-hop");
+    assert!(
+        evidence(hop).contains("chain-hop → break-glass-admin"),
+        "{hop:#}"
+    );
+}
+
+/// The same chain with an SCP denying `sts:AssumeRole` on `break-glass-*`:
+/// the last hop is refused, so there is no chain.
+#[test]
+fn an_scp_that_refuses_the_last_hop_breaks_the_chain() {
+    let found = findings("privilege-escalation", "chain-blocked-by-scp");
+    for who in ["role/ci-runner", "role/chain-hop"] {
+        let arn = format!("{ACCOUNT_ARN}{who}");
+        assert!(
+            !found
+                .iter()
+                .any(|f| f["rule"] == "privilege-escalation" && f["principal"] == arn.as_str()),
+            "{who}:\n{}",
+            summary(&found)
+        );
+    }
+}
+
+/// An SCP that denies every audit-trail action to the account's OU is the
+/// agent's guardrail: no `missing-guardrail`.
+#[test]
+fn missing_guardrail_is_satisfied_by_an_scp_deny() {
+    expect_no_finding(
+        &findings("missing-guardrail", "quiet-scp"),
+        "missing-guardrail",
+    );
+}
+
+/// An SCP `NotResource` Deny whose condition names the agent's ARN
+/// (`aws:PrincipalArn`, known for every principal) closes the secrets
+/// guardrail too.
+#[test]
+fn missing_guardrail_is_satisfied_by_an_scp_deny_that_covers_the_principal() {
+    expect_no_finding(
+        &findings("missing-guardrail", "quiet-scp-principal"),
+        "missing-guardrail",
+    );
+}
+
+/// The SCP denies two of the four audit-trail actions: the finding lists
+/// the other two and names the SCP for the two it closes.
+#[test]
+fn missing_guardrail_names_the_scp_that_closes_part_of_it() {
+    let found = findings("missing-guardrail", "scp-partial");
+    let f = expect_finding(&found, "missing-guardrail", "role/ops-agent");
+    assert_eq!(
+        f["actions"],
+        serde_json::json!(["cloudtrail:PutEventSelectors", "cloudtrail:UpdateTrail"])
+    );
+    assert!(
+        evidence(f).contains(
+            "already denied by SCP `protect-trails` (p-trail), statement #0 for: cloudtrail:DeleteTrail, cloudtrail:StopLogging"
+        ),
+        "{f:#}"
+    );
+}
+
+/// `erin`'s own policy grants `iam:ListUsers`; an SCP denies it: the
+/// refusal is attributed to the SCP by name and id, and no Deny is proposed
+/// (the SCP is the explicit guardrail).
+#[test]
+fn a_refusal_only_an_scp_explains_is_attributed_to_it() {
+    let found = findings("guardrail-hit", "scp-refusal");
+    let f = expect_finding(&found, "guardrail-hit", "user/erin");
+    assert!(
+        evidence(f).contains("SCP `no-iam-user-listing` (p-noiamread)"),
+        "{f:#}"
+    );
+    assert!(f["fix"].is_null(), "{f:#}");
 }

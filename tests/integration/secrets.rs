@@ -45,12 +45,55 @@ fn demo_secrets_json() {
     assert_eq!(reads[0]["count"], 60);
     let readers = principals(&db["can_read"]);
     assert!(readers.contains(&"orders-api".to_string()), "{readers:?}");
-    // The agent can read every secret; bob is denied secretsmanager:* explicitly.
+    // The agent may read every secret, but this one is encrypted with a
+    // customer managed key it may not decrypt with; bob is denied
+    // secretsmanager:* explicitly.
     assert!(
-        readers.contains(&"support-agent".to_string()),
+        !readers.contains(&"support-agent".to_string()),
         "{readers:?}"
     );
     assert!(!readers.contains(&"bob".to_string()), "{readers:?}");
+    // The secret's policy lets a role of another account in (its key too).
+    assert!(readers.contains(&"reporting".to_string()), "{readers:?}");
+    assert_eq!(db["other_accounts"], serde_json::json!(["444455556666"]));
+    let reporting = db["can_read"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["principal"] == "arn:aws:iam::444455556666:role/reporting")
+        .unwrap();
+    assert_eq!(
+        reporting["via"], "identity and resource policy",
+        "{reporting:#}"
+    );
+    assert_eq!(reporting["decision"], "conditional", "{reporting:#}");
+    // Through Secrets Manager, its key lets the role decrypt, if its own
+    // account's policies allow it too.
+    assert_eq!(reporting["key"], "conditional", "{reporting:#}");
+    assert!(
+        reporting["statements"].as_array().unwrap().iter().any(|s| s
+            .as_str()
+            .unwrap()
+            .contains("AnalyticsThroughSecretsManager")),
+        "{reporting:#}"
+    );
+    // The helpdesk token uses the AWS managed key: the agent reads it.
+    let helpdesk = entry(&doc, ":secret:prod/support/helpdesk-token");
+    assert!(principals(&helpdesk["can_read"]).contains(&"support-agent".to_string()));
+    // The payments key trusts only orders-api, not the account: IAM is
+    // locked out, and nobody can read the parameter it encrypts.
+    let key = entry(&doc, ":key/9f8e7d6c-5b4a-3210-fedc-ba9876543210");
+    assert_eq!(key["iam_locked_out"], true, "{key:#}");
+    assert_eq!(principals(&key["can_read"]), ["orders-api"]);
+    let param = entry(&doc, ":parameter/prod/payments/api-key");
+    assert_eq!(param["can_read"], serde_json::json!([]), "{param:#}");
+    assert!(
+        param["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("does not trust account"),
+        "{param:#}"
+    );
 
     // kms:Decrypt made by Secrets Manager on the role's behalf counts for the role.
     let key = entry(&doc, ":key/1234abcd-12ab-34cd-56ef-1234567890ab");

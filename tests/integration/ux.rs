@@ -48,6 +48,7 @@ fn verbose_logs_counts_on_stderr_and_keeps_stdout_clean() {
             "read IAM",
             "read activity",
             "evaluate principals",
+            "trust",
             "rules",
             "write the report"
         ],

@@ -106,7 +106,7 @@ def csv_row(name, password=None, key=None, mfa=False):
                      "true" if mfa else "false", k_active, k_rot, k_used, k_reg, k_svc,
                      "false", na, na, na, na, "false", na, "false", na])
 
-def write(rule, case, iam_doc, records=None, csv_rows=None):
+def write(rule, case, iam_doc, records=None, csv_rows=None, org=None):
     d = os.path.join(ROOT, rule, case)
     if os.path.exists(d):
         shutil.rmtree(d)
@@ -122,6 +122,9 @@ def write(rule, case, iam_doc, records=None, csv_rows=None):
     if csv_rows is not None:
         with open(os.path.join(d, "credential-report.csv"), "w") as f:
             f.write(CSV_HEAD + "\n" + "".join(r + "\n" for r in csv_rows))
+    if org is not None:
+        with open(os.path.join(d, "organization.json"), "w") as f:
+            json.dump(org, f, indent=2); f.write("\n")
 
 GSV = "secretsmanager:GetSecretValue"
 
@@ -262,3 +265,102 @@ write("super-user-agent", "fires-bucket",
       iam(roles=[role("support-bot", "bedrock.amazonaws.com",
                       allow(["s3:GetObject"], "arn:aws:s3:::customer-data/*"))]),
       agent_gets(["user-1001", "user-1002"]))
+
+# ---------------------------------------------------------------- organizations and trust
+# An organization: root r-root -> OU ou-root-prod -> this account; management account 999988887777.
+# FullAWSAccess everywhere, plus the given SCPs attached to the OU.
+MGMT = "999988887777"
+def organization(*scps, accounts=()):
+    def pol(pid, name, statements, targets, managed=False):
+        return {"PolicySummary": {"Id": pid, "Arn": f"arn:aws:organizations::{MGMT}:policy/o-example/service_control_policy/{pid}",
+                                  "Name": name, "Type": "SERVICE_CONTROL_POLICY", "AwsManaged": managed},
+                "Content": json.dumps(doc(*statements)),
+                "Targets": [{"TargetId": t} for t in targets]}
+    policies = [pol("p-FullAWSAccess", "FullAWSAccess", [allow(["*"])], ["r-root", "ou-root-prod", ACCT] + [a for a, _ in accounts], True)]
+    policies += [pol(pid, name, stmts, ["ou-root-prod"]) for pid, name, stmts in scps]
+    return {
+        "Organization": {"Id": "o-example", "Arn": f"arn:aws:organizations::{MGMT}:organization/o-example", "MasterAccountId": MGMT},
+        "Roots": [{"Id": "r-root", "Name": "Root", "PolicyTypes": [{"Type": "SERVICE_CONTROL_POLICY", "Status": "ENABLED"}]}],
+        "OrganizationalUnits": [{"Id": "ou-root-prod", "Name": "Prod", "ParentId": "r-root"}],
+        "Accounts": [{"Id": ACCT, "Name": "prod", "Status": "ACTIVE", "ParentId": "ou-root-prod"},
+                     {"Id": MGMT, "Name": "management", "Status": "ACTIVE", "ParentId": "r-root"}]
+                    + [{"Id": a, "Name": n, "Status": "ACTIVE", "ParentId": "r-root"} for a, n in accounts],
+        "Policies": policies,
+    }
+
+def trust_doc(*stmts):
+    return doc(*stmts)
+
+def role_trusting(name, trust, *stmts):
+    r = role(name, "ec2.amazonaws.com", *stmts)
+    r["AssumeRolePolicyDocument"] = trust
+    return r
+
+VENDOR = "444455556666"
+def trusts_aws(who, **cond):
+    s = {"Effect": "Allow", "Principal": {"AWS": who}, "Action": "sts:AssumeRole"}
+    if cond:
+        s["Condition"] = cond
+    return s
+# unguarded-cross-account-trust: a third party's account, no ExternalId (high).
+write("unguarded-cross-account-trust", "fires", iam(roles=[role_trusting("vendor-audit",
+      trust_doc(trusts_aws(f"arn:aws:iam::{VENDOR}:root")), allow(["ec2:DescribeInstances"]))]), [])
+write("unguarded-cross-account-trust", "quiet", iam(roles=[role_trusting("vendor-audit",
+      trust_doc(trusts_aws(f"arn:aws:iam::{VENDOR}:root", StringEquals={"sts:ExternalId": "acme-7f3a"})),
+      allow(["ec2:DescribeInstances"]))]), [])
+# Everyone: critical.
+write("unguarded-cross-account-trust", "anyone", iam(roles=[role_trusting("vendor-audit",
+      trust_doc(trusts_aws("*")), allow(["ec2:DescribeInstances"]))]), [])
+# The trusted account is in the same organization: low.
+write("unguarded-cross-account-trust", "same-organization", iam(roles=[role_trusting("vendor-audit",
+      trust_doc(trusts_aws(f"arn:aws:iam::{VENDOR}:root")), allow(["ec2:DescribeInstances"]))]), [],
+      org=organization(accounts=[(VENDOR, "tools")]))
+
+# unsafe-oidc-trust: GitHub Actions with every repository of the owner (high).
+GH = f"arn:aws:iam::{ACCT}:oidc-provider/token.actions.githubusercontent.com"
+def github_trust(**cond):
+    return trust_doc({"Effect": "Allow", "Principal": {"Federated": GH}, "Action": "sts:AssumeRoleWithWebIdentity",
+                      "Condition": cond})
+AUD = {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}
+write("unsafe-oidc-trust", "fires", iam(roles=[role_trusting("github-any",
+      github_trust(StringEquals=AUD, StringLike={"token.actions.githubusercontent.com:sub": "repo:example-org/*"}),
+      allow(["s3:PutObject"], "arn:aws:s3:::artifacts/*"))]), [])
+write("unsafe-oidc-trust", "quiet", iam(roles=[role_trusting("github-deploy",
+      github_trust(StringEquals=dict(AUD, **{"token.actions.githubusercontent.com:sub": "repo:example-org/app:ref:refs/heads/main"})),
+      allow(["s3:PutObject"], "arn:aws:s3:::artifacts/*"))]), [])
+# Only the audience: any repository of any owner (critical).
+write("unsafe-oidc-trust", "no-subject", iam(roles=[role_trusting("github-any",
+      github_trust(StringEquals=AUD), allow(["s3:PutObject"], "arn:aws:s3:::artifacts/*"))]), [])
+
+# privilege-escalation through a chain of roles: ci-runner -> chain-hop -> break-glass-admin.
+def assume(arn):
+    return allow(["sts:AssumeRole"], arn)
+CHAIN = [
+    role("ci-runner", "ec2.amazonaws.com", assume(f"arn:aws:iam::{ACCT}:role/chain-hop")),
+    role_trusting("chain-hop", trust_doc(trusts_aws(f"arn:aws:iam::{ACCT}:role/ci-runner")),
+                  assume(f"arn:aws:iam::{ACCT}:role/break-glass-admin")),
+    role_trusting("break-glass-admin", trust_doc(trusts_aws(f"arn:aws:iam::{ACCT}:root")), allow(["*"])),
+]
+write("privilege-escalation", "chain", iam(roles=CHAIN), [])
+# The same chain with the last hop blocked by an SCP: no chain.
+write("privilege-escalation", "chain-blocked-by-scp", iam(roles=CHAIN), [],
+      org=organization(("p-nobreakglass", "no-break-glass", [deny(["sts:AssumeRole"], f"arn:aws:iam::*:role/break-glass-*")])))
+
+# missing-guardrail closed by SCPs: every audit-trail action denied to the OU.
+TRAIL_ACTIONS = ["cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "cloudtrail:UpdateTrail", "cloudtrail:PutEventSelectors"]
+OPS_AGENT = iam(roles=[role("ops-agent", "bedrock.amazonaws.com", allow(["cloudtrail:*"]))])
+write("missing-guardrail", "quiet-scp", OPS_AGENT, [],
+      org=organization(("p-trail", "protect-trails", [deny(TRAIL_ACTIONS)])))
+# Two of the four denied by the SCP: the finding names it for those two.
+write("missing-guardrail", "scp-partial", OPS_AGENT, [],
+      org=organization(("p-trail", "protect-trails", [deny(TRAIL_ACTIONS[:2])])))
+# The agent's secrets guardrail closed by an SCP Deny for this principal only (aws:PrincipalArn).
+write("missing-guardrail", "quiet-scp-principal", iam(roles=[role("ops-agent", "bedrock.amazonaws.com", allow([GSV]))]), [],
+      org=organization(("p-agents", "agent-secrets", [{"Sid": "AgentsOwnSecretsOnly", "Effect": "Deny",
+          "Action": ["secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue"],
+          "NotResource": ["arn:aws:secretsmanager:*:*:secret:agents/*"],
+          "Condition": {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/*-agent"}}}])))
+
+# guardrail-hit on a refusal only an SCP explains: erin's policy grants iam:ListUsers.
+write("guardrail-hit", "scp-refusal", iam(users=[user("erin", allow(["iam:ListRoles", "iam:ListUsers"]))]),
+      hit("AccessDenied"), org=organization(("p-noiamread", "no-iam-user-listing", [deny(["iam:ListUsers"])])))

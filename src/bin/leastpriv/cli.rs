@@ -38,6 +38,8 @@ pub enum Command {
     Explain(crate::explain::Args),
     /// For every secret, parameter and key: who can read it, who did, who was refused.
     Secrets(crate::secrets::Args),
+    /// For one resource: every principal allowed to act on it, why, and who did.
+    WhoCan(crate::who_can::Args),
     /// List the rules of the registry (`--format markdown` writes docs/rules.md).
     Rules(crate::rules::Args),
     /// Write a right-sized policy, a Terraform file and a readable diff per principal.
@@ -55,7 +57,8 @@ pub enum Command {
 
 #[derive(Args, Debug, Clone)]
 pub struct InputArgs {
-    /// Snapshot directory (iam.json, credential-report.csv, trails.json, cloudtrail/).
+    /// Snapshot directory (iam.json, credential-report.csv, trails.json, cloudtrail/,
+    /// organization.json, resource-policies.json).
     pub snapshot: Option<PathBuf>,
     /// Authorization details file (overrides SNAPSHOT/iam.json).
     #[arg(long, value_name = "FILE")]
@@ -69,6 +72,12 @@ pub struct InputArgs {
     /// CloudTrail files or directories (overrides SNAPSHOT/cloudtrail/).
     #[arg(long, value_name = "PATH", num_args = 1..)]
     pub cloudtrail: Vec<PathBuf>,
+    /// The organization with its SCPs and RCPs (overrides SNAPSHOT/organization.json).
+    #[arg(long, value_name = "FILE")]
+    pub organization: Option<PathBuf>,
+    /// Resource policies and KMS keys (overrides SNAPSHOT/resource-policies.json).
+    #[arg(long, value_name = "FILE")]
+    pub resource_policies: Option<PathBuf>,
     /// Directory of rule files replacing the shipped ones (classify.yaml, risk.yaml,
     /// guardrails.yaml, observability.yaml; cloudtrail*.yaml add to the shipped maps).
     #[arg(long, value_name = "DIR")]

@@ -62,6 +62,8 @@ pub fn inputs(i: &InputArgs) -> Result<(SnapshotPaths, AuditOptions)> {
             credential_report: i.credential_report.clone(),
             trails: i.trails.clone(),
             cloudtrail: i.cloudtrail.clone(),
+            organization: i.organization.clone(),
+            resource_policies: i.resource_policies.clone(),
         },
     )?;
     let since = i

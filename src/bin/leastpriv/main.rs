@@ -21,6 +21,7 @@ mod pull;
 mod recommend;
 mod rules;
 mod secrets;
+mod who_can;
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -72,6 +73,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Catalog(c) => catalog::run(c),
         Command::Explain(e) => explain::run(e),
         Command::Secrets(s) => secrets::run(s),
+        Command::WhoCan(w) => who_can::run(w),
         Command::Recommend(r) => recommend::run(r),
         Command::Diff(d) => diff::run(d),
         Command::Completions { shell } => completions::run(shell),
