@@ -45,6 +45,7 @@ mod layout;
 mod mapping_rules;
 mod properties;
 mod pull;
+mod pull_org;
 mod recommend;
 mod reports;
 mod rules;
