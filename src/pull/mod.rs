@@ -362,13 +362,7 @@ pub(crate) async fn pull_account(
         let previous = work.previous_objects(job.previous.as_deref());
         let accounts = [m.account_id.clone()];
         s3_ok = s3::pull(
-            clients,
-            opts,
-            &buckets,
-            &accounts,
-            &work.path,
-            &previous,
-            &mut m,
+            clients, opts, &buckets, &accounts, &work.path, &previous, &mut m,
         )
         .await?;
         m.event_source = "s3".into();
@@ -387,7 +381,12 @@ pub(crate) async fn pull_account(
     if opts.source == EventSource::None {
         m.event_source = "none".into();
     } else {
-        save_activity(opts, &work.path, vec![work.path.join("cloudtrail")], Vec::new())?;
+        save_activity(
+            opts,
+            &work.path,
+            vec![work.path.join("cloudtrail")],
+            Vec::new(),
+        )?;
     }
     finish(opts, work, m)
 }
@@ -462,7 +461,8 @@ async fn organization_part(
                     });
                 }
                 Err(msg) => {
-                    m.gaps.push(Gap::new("organization", "DescribeOrganization", msg));
+                    m.gaps
+                        .push(Gap::new("organization", "DescribeOrganization", msg));
                     return Ok(());
                 }
             }
@@ -486,7 +486,9 @@ async fn organization_part(
             work.write_json("identity-center.json", &ic.file)?;
             m.identity_center = Some(ic.counts);
         }
-        Err(msg) => m.gaps.push(Gap::new("identity-center", regions.join(","), msg)),
+        Err(msg) => m
+            .gaps
+            .push(Gap::new("identity-center", regions.join(","), msg)),
     }
     Ok(())
 }

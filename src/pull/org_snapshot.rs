@@ -19,8 +19,7 @@
 
 use super::aws::{self, Clients};
 use super::manifest::{
-    AccountEntry, Gap, Manifest, OrganizationManifest, OrganizationPart,
-    ORGANIZATION_SCHEMA,
+    AccountEntry, Gap, Manifest, OrganizationManifest, OrganizationPart, ORGANIZATION_SCHEMA,
 };
 use super::organization::{Access, AccountInfo};
 use super::{
@@ -41,11 +40,7 @@ pub(super) async fn run(
     let work = Workdir::open(&opts.out)?;
 
     opts.progress.start("organization", 0);
-    let read = super::organization::read(
-        &aws_sdk_organizations::Client::new(&base),
-        opts,
-    )
-    .await;
+    let read = super::organization::read(&aws_sdk_organizations::Client::new(&base), opts).await;
     opts.progress.finish();
     let (membership, org) = match read {
         Ok(Access::Full(m, org)) => (m, org),
@@ -101,13 +96,9 @@ pub(super) async fn run(
         None => clients.regions.clone(),
     };
     opts.progress.start("IAM Identity Center", 0);
-    let ic = super::identity_center::read(
-        &base,
-        opts,
-        &ic_regions,
-        &membership.management_account_id,
-    )
-    .await;
+    let ic =
+        super::identity_center::read(&base, opts, &ic_regions, &membership.management_account_id)
+            .await;
     opts.progress.finish();
     match ic {
         Ok(ic) => {
@@ -238,7 +229,8 @@ pub(super) async fn run(
                     path: None,
                     message: Some(e.to_string()),
                 });
-                om.gaps.push(Gap::new("account", a.id.clone(), e.to_string()));
+                om.gaps
+                    .push(Gap::new("account", a.id.clone(), e.to_string()));
                 outcome
                     .failed
                     .push((format!("{} ({role})", a.id), e.to_string()));

@@ -99,10 +99,14 @@ pub(crate) async fn read(client: &Client, opts: &PullOptions) -> Result<Access, 
         .list_roots()
         .into_paginator()
         .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map(|pages| pages.iter().flat_map(|p| p.roots().to_vec()).collect::<Vec<_>>())
-    {
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map(|pages| {
+            pages
+                .iter()
+                .flat_map(|p| p.roots().to_vec())
+                .collect::<Vec<_>>()
+        }) {
         Ok(r) => r,
         // Members that are not a delegated administrator are refused: the
         // documented rule, not a failure of the pull.
@@ -142,7 +146,12 @@ async fn structure(
             .send()
             .collect::<Result<Vec<_>, _>>()
             .await
-            .map(|pages| pages.iter().flat_map(|p| p.organizational_units().to_vec()).collect::<Vec<_>>())
+            .map(|pages| {
+                pages
+                    .iter()
+                    .flat_map(|p| p.organizational_units().to_vec())
+                    .collect::<Vec<_>>()
+            })
             .map_err(|e| describe(&e))?;
         for ou in children {
             let id = ou.id().unwrap_or_default().to_string();
@@ -159,7 +168,12 @@ async fn structure(
             .send()
             .collect::<Result<Vec<_>, _>>()
             .await
-            .map(|pages| pages.iter().flat_map(|p| p.accounts().to_vec()).collect::<Vec<_>>())
+            .map(|pages| {
+                pages
+                    .iter()
+                    .flat_map(|p| p.accounts().to_vec())
+                    .collect::<Vec<_>>()
+            })
             .map_err(|e| describe(&e))?;
         for a in under {
             accounts.push(AccountInfo {
@@ -194,7 +208,12 @@ async fn structure(
             .send()
             .collect::<Result<Vec<_>, _>>()
             .await
-            .map(|pages| pages.iter().flat_map(|p| p.policies().to_vec()).collect::<Vec<_>>())
+            .map(|pages| {
+                pages
+                    .iter()
+                    .flat_map(|p| p.policies().to_vec())
+                    .collect::<Vec<_>>()
+            })
             .map_err(|e| describe(&e))?;
         summaries.extend(list);
     }
@@ -255,9 +274,14 @@ async fn policy(client: &Client, p: &t::PolicySummary) -> Result<Value, String> 
         .policy_id(id)
         .into_paginator()
         .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map(|pages| pages.iter().flat_map(|p| p.targets().to_vec()).collect::<Vec<_>>())
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map(|pages| {
+            pages
+                .iter()
+                .flat_map(|p| p.targets().to_vec())
+                .collect::<Vec<_>>()
+        })
         .map_err(|e| format!("ListTargetsForPolicy {id}: {}", describe(&e)))?
         .into_iter()
         .map(|t| {

@@ -253,7 +253,13 @@ async fn kms(x: &mut Ctx<'_>) -> Read {
         let c = c.clone();
         async move {
             // Every key has exactly one key policy, named "default".
-            match c.get_key_policy().key_id(id).policy_name("default").send().await {
+            match c
+                .get_key_policy()
+                .key_id(id)
+                .policy_name("default")
+                .send()
+                .await
+            {
                 Ok(p) => Ok(Entry {
                     arn: arn.clone(),
                     kind: KEY,
@@ -348,25 +354,30 @@ async fn parameters(x: &Ctx<'_>) -> Read {
             Some((arn, kms, advanced))
         })
         .collect();
-    let read = super::iam::each_bounded(x.opts, "parameter policies", &items, |(arn, kms, advanced)| {
-        let c = c.clone();
-        async move {
-            let policy = if *advanced {
-                match all!(c.get_resource_policies().resource_arn(arn)) {
-                    Ok(list) => merge(list.iter().filter_map(|p| p.policy())),
-                    Err(e) => return Err(Gap::new("resource-policies", arn.clone(), e)),
-                }
-            } else {
-                None
-            };
-            Ok(Entry {
-                arn: arn.clone(),
-                kind: PARAMETER,
-                policy,
-                kms: kms.clone(),
-            })
-        }
-    })
+    let read = super::iam::each_bounded(
+        x.opts,
+        "parameter policies",
+        &items,
+        |(arn, kms, advanced)| {
+            let c = c.clone();
+            async move {
+                let policy = if *advanced {
+                    match all!(c.get_resource_policies().resource_arn(arn)) {
+                        Ok(list) => merge(list.iter().filter_map(|p| p.policy())),
+                        Err(e) => return Err(Gap::new("resource-policies", arn.clone(), e)),
+                    }
+                } else {
+                    None
+                };
+                Ok(Entry {
+                    arn: arn.clone(),
+                    kind: PARAMETER,
+                    policy,
+                    kms: kms.clone(),
+                })
+            }
+        },
+    )
     .await;
     split(read, Vec::new())
 }
@@ -408,7 +419,12 @@ async fn functions(x: &Ctx<'_>) -> Read {
     };
     let items: Vec<(String, Option<String>)> = list
         .iter()
-        .filter_map(|f| Some((f.function_arn()?.to_string(), f.kms_key_arn().map(|k| x.key_arn(k)))))
+        .filter_map(|f| {
+            Some((
+                f.function_arn()?.to_string(),
+                f.kms_key_arn().map(|k| x.key_arn(k)),
+            ))
+        })
         .collect();
     let read = super::iam::each_bounded(x.opts, "function policies", &items, |(arn, kms)| {
         let c = c.clone();
@@ -479,7 +495,10 @@ async fn topics(x: &Ctx<'_>) -> Read {
         Ok(l) => l,
         Err(e) => return (Vec::new(), vec![x.gap(TOPIC, e)]),
     };
-    let arns: Vec<String> = list.iter().filter_map(|t| t.topic_arn().map(String::from)).collect();
+    let arns: Vec<String> = list
+        .iter()
+        .filter_map(|t| t.topic_arn().map(String::from))
+        .collect();
     let read = super::iam::each_bounded(x.opts, "topic policies", &arns, |arn| {
         let c = c.clone();
         async move {
@@ -527,23 +546,24 @@ async fn repositories(x: &Ctx<'_>) -> Read {
             ))
         })
         .collect();
-    let read = super::iam::each_bounded(x.opts, "repository policies", &items, |(arn, name, kms)| {
-        let c = c.clone();
-        async move {
-            let policy = match c.get_repository_policy().repository_name(name).send().await {
-                Ok(p) => p.policy_text().map(str::to_string),
-                Err(e) if e.code() == Some("RepositoryPolicyNotFoundException") => None,
-                Err(e) => return Err(Gap::new("resource-policies", arn.clone(), describe(&e))),
-            };
-            Ok(Entry {
-                arn: arn.clone(),
-                kind: REPOSITORY,
-                policy,
-                kms: kms.clone(),
-            })
-        }
-    })
-    .await;
+    let read =
+        super::iam::each_bounded(x.opts, "repository policies", &items, |(arn, name, kms)| {
+            let c = c.clone();
+            async move {
+                let policy = match c.get_repository_policy().repository_name(name).send().await {
+                    Ok(p) => p.policy_text().map(str::to_string),
+                    Err(e) if e.code() == Some("RepositoryPolicyNotFoundException") => None,
+                    Err(e) => return Err(Gap::new("resource-policies", arn.clone(), describe(&e))),
+                };
+                Ok(Entry {
+                    arn: arn.clone(),
+                    kind: REPOSITORY,
+                    policy,
+                    kms: kms.clone(),
+                })
+            }
+        })
+        .await;
     split(read, Vec::new())
 }
 
@@ -602,7 +622,11 @@ async fn buckets(c: &Clients, opts: &PullOptions, account: &str, partition: &str
         Err(e) => {
             return (
                 Vec::new(),
-                vec![Gap::new("resource-policies", format!("{BUCKET} (all Regions)"), e)],
+                vec![Gap::new(
+                    "resource-policies",
+                    format!("{BUCKET} (all Regions)"),
+                    e,
+                )],
             )
         }
     };
@@ -610,43 +634,54 @@ async fn buckets(c: &Clients, opts: &PullOptions, account: &str, partition: &str
         .iter()
         .filter_map(|b| Some((b.name()?.to_string(), b.bucket_region().map(String::from))))
         .collect();
-    let read = super::iam::each_bounded(opts, "bucket policies", &items, |(name, region)| async move {
-        let arn = format!("arn:{partition}:s3:::{name}");
-        let gap = |e: String| Gap::new("resource-policies", arn.clone(), e);
-        let client = match region {
-            Some(r) => c.s3_in(r),
-            // ListBuckets names the Region when asked with parameters, as
-            // here; GetBucketLocation is the fallback.
-            None => super::s3::bucket_client(c, name).await,
-        };
-        let region = client
-            .config()
-            .region()
-            .map(|r| r.to_string())
-            .unwrap_or_default();
-        let policy = match client.get_bucket_policy().bucket(name).send().await {
-            Ok(p) => p.policy().map(str::to_string),
-            Err(e) if e.code() == Some("NoSuchBucketPolicy") => None,
-            Err(e) => return Err(gap(describe(&e))),
-        };
-        let kms = match client.get_bucket_encryption().bucket(name).send().await {
-            Ok(enc) => enc
-                .server_side_encryption_configuration()
-                .and_then(|c| c.rules().iter().find_map(|r| r.apply_server_side_encryption_by_default()))
-                .filter(|d| d.sse_algorithm().as_str().starts_with("aws:kms"))
-                .and_then(|d| d.kms_master_key_id())
-                .map(|k| bucket_key_arn(k, partition, &region, account)),
-            // Buckets without a configuration of their own use SSE-S3.
-            Err(e) if e.code() == Some("ServerSideEncryptionConfigurationNotFoundError") => None,
-            Err(e) => return Err(gap(describe(&e))),
-        };
-        Ok(Entry {
-            arn,
-            kind: BUCKET,
-            policy,
-            kms,
-        })
-    })
+    let read = super::iam::each_bounded(
+        opts,
+        "bucket policies",
+        &items,
+        |(name, region)| async move {
+            let arn = format!("arn:{partition}:s3:::{name}");
+            let gap = |e: String| Gap::new("resource-policies", arn.clone(), e);
+            let client = match region {
+                Some(r) => c.s3_in(r),
+                // ListBuckets names the Region when asked with parameters, as
+                // here; GetBucketLocation is the fallback.
+                None => super::s3::bucket_client(c, name).await,
+            };
+            let region = client
+                .config()
+                .region()
+                .map(|r| r.to_string())
+                .unwrap_or_default();
+            let policy = match client.get_bucket_policy().bucket(name).send().await {
+                Ok(p) => p.policy().map(str::to_string),
+                Err(e) if e.code() == Some("NoSuchBucketPolicy") => None,
+                Err(e) => return Err(gap(describe(&e))),
+            };
+            let kms = match client.get_bucket_encryption().bucket(name).send().await {
+                Ok(enc) => enc
+                    .server_side_encryption_configuration()
+                    .and_then(|c| {
+                        c.rules()
+                            .iter()
+                            .find_map(|r| r.apply_server_side_encryption_by_default())
+                    })
+                    .filter(|d| d.sse_algorithm().as_str().starts_with("aws:kms"))
+                    .and_then(|d| d.kms_master_key_id())
+                    .map(|k| bucket_key_arn(k, partition, &region, account)),
+                // Buckets without a configuration of their own use SSE-S3.
+                Err(e) if e.code() == Some("ServerSideEncryptionConfigurationNotFoundError") => {
+                    None
+                }
+                Err(e) => return Err(gap(describe(&e))),
+            };
+            Ok(Entry {
+                arn,
+                kind: BUCKET,
+                policy,
+                kms,
+            })
+        },
+    )
     .await;
     split(read, Vec::new())
 }

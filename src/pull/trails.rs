@@ -141,7 +141,12 @@ fn advanced(list: &[aws_sdk_cloudtrail::types::AdvancedEventSelector]) -> Value 
 /// `IsOrganizationTrail` is set and that delivers to S3.
 pub(super) async fn organization_trail(c: &Clients) -> Option<(String, String)> {
     for (_, ct) in &c.cloudtrail {
-        let Ok(r) = ct.describe_trails().include_shadow_trails(true).send().await else {
+        let Ok(r) = ct
+            .describe_trails()
+            .include_shadow_trails(true)
+            .send()
+            .await
+        else {
             continue;
         };
         let found = r.trail_list().iter().find_map(|t| {

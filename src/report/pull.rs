@@ -70,10 +70,7 @@ pub fn summary(pulls: &[PullSummary]) -> String {
             ]);
         }
         if let Some(ic) = &m.identity_center {
-            t.add_row(vec![
-                "Identity Center".to_string(),
-                identity_center(ic),
-            ]);
+            t.add_row(vec!["Identity Center".to_string(), identity_center(ic)]);
         }
         if let Some(rp) = &m.resource_policies {
             t.add_row(vec![
@@ -149,7 +146,10 @@ pub fn organization_summary(om: &crate::pull::manifest::OrganizationManifest) ->
             "trail log files".to_string(),
             format!(
                 "{} fetched ({} bytes), {} reused from an earlier pull, {} failed",
-                om.downloaded.fetched, om.downloaded.bytes, om.downloaded.reused, om.downloaded.failed
+                om.downloaded.fetched,
+                om.downloaded.bytes,
+                om.downloaded.reused,
+                om.downloaded.failed
             ),
         ]);
     }

@@ -468,7 +468,12 @@ fn assume_role_pulls_one_snapshot_per_account_and_stays_within_its_policy() {
     // The organization, from its management account.
     with_env(leastpriv(), &moto)
         .env("AWS_ACCESS_KEY_ID", org["access_key_id"].as_str().unwrap())
-        .args(["pull", "--organization", "--role-name", "OrganizationAccountAccessRole"])
+        .args([
+            "pull",
+            "--organization",
+            "--role-name",
+            "OrganizationAccountAccessRole",
+        ])
         .arg("--out")
         .arg(tmp.path().join("organization"))
         .args(WINDOW)

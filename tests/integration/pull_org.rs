@@ -27,6 +27,8 @@ struct Org {
 fn org() -> Option<Org> {
     let moto = Moto::start()?;
     let seed = moto.seed_org();
+    // The seeding's own calls (it assumes roles too) are not the pull's.
+    moto.clear_calls();
     Some(Org {
         moto,
         seed,
@@ -138,7 +140,13 @@ fn organization_pull_writes_every_file_with_the_seeded_content() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|t| format!("{}={}", t["Type"].as_str().unwrap(), t["Status"].as_str().unwrap()))
+        .map(|t| {
+            format!(
+                "{}={}",
+                t["Type"].as_str().unwrap(),
+                t["Status"].as_str().unwrap()
+            )
+        })
         .collect();
     assert!(
         types.contains("RESOURCE_CONTROL_POLICY=ENABLED")
@@ -176,23 +184,38 @@ fn organization_pull_writes_every_file_with_the_seeded_content() {
     let guard = policy("prod-guardrails");
     assert_eq!(guard["PolicySummary"]["Type"], "SERVICE_CONTROL_POLICY");
     assert_eq!(guard["PolicySummary"]["AwsManaged"], false);
-    assert_eq!(targets(guard), BTreeSet::from([ous["Prod"].as_str().unwrap().to_string()]));
+    assert_eq!(
+        targets(guard),
+        BTreeSet::from([ous["Prod"].as_str().unwrap().to_string()])
+    );
     let content = doc(&guard["Content"]);
-    assert_eq!(content["Statement"][0]["Action"], "secretsmanager:DeleteSecret");
+    assert_eq!(
+        content["Statement"][0]["Action"],
+        "secretsmanager:DeleteSecret"
+    );
     assert_eq!(content["Statement"][0]["Effect"], "Deny");
     let allow_list = policy("security-allow-list");
-    assert_eq!(targets(allow_list), BTreeSet::from([ous["Security"].as_str().unwrap().to_string()]));
+    assert_eq!(
+        targets(allow_list),
+        BTreeSet::from([ous["Security"].as_str().unwrap().to_string()])
+    );
     let full = policy("FullAWSAccess");
     assert_eq!(full["PolicySummary"]["AwsManaged"], true);
-    assert!(targets(full).contains(root) && !targets(full).contains(ous["Security"].as_str().unwrap()));
+    assert!(
+        targets(full).contains(root) && !targets(full).contains(ous["Security"].as_str().unwrap())
+    );
     let rcp = policy("deny-external-secret-access");
     assert_eq!(rcp["PolicySummary"]["Type"], "RESOURCE_CONTROL_POLICY");
     assert_eq!(targets(rcp), BTreeSet::from([root.to_string()]));
     assert_eq!(
-        doc(&rcp["Content"])["Statement"][0]["Condition"]["StringNotEqualsIfExists"]["aws:PrincipalOrgID"],
+        doc(&rcp["Content"])["Statement"][0]["Condition"]["StringNotEqualsIfExists"]
+            ["aws:PrincipalOrgID"],
         org_id
     );
-    assert_eq!(policy("RCPFullAWSAccess")["PolicySummary"]["Type"], "RESOURCE_CONTROL_POLICY");
+    assert_eq!(
+        policy("RCPFullAWSAccess")["PolicySummary"]["Type"],
+        "RESOURCE_CONTROL_POLICY"
+    );
 
     // identity-center.json: people, groups, permission sets, assignments.
     let ic = read(&out.join("identity-center.json"));
@@ -205,7 +228,10 @@ fn organization_pull_writes_every_file_with_the_seeded_content() {
     assert_eq!(alice["Emails"][0]["Value"], "alice@example.com");
     assert_eq!(ic["Users"].as_array().unwrap().len(), 3);
     let developers = sso["groups"]["Developers"].as_str().unwrap();
-    assert_eq!(by(&ic["Groups"], "GroupId", developers)["DisplayName"], "Developers");
+    assert_eq!(
+        by(&ic["Groups"], "GroupId", developers)["DisplayName"],
+        "Developers"
+    );
     let members: BTreeSet<&str> = ic["GroupMemberships"]
         .as_array()
         .unwrap()
@@ -222,7 +248,10 @@ fn organization_pull_writes_every_file_with_the_seeded_content() {
     );
     let set = |name: &str| by(&ic["PermissionSets"], "Name", name);
     let dev_set = set("DeveloperAccess");
-    assert_eq!(dev_set["PermissionSetArn"], sso["permission_sets"]["DeveloperAccess"]);
+    assert_eq!(
+        dev_set["PermissionSetArn"],
+        sso["permission_sets"]["DeveloperAccess"]
+    );
     assert_eq!(dev_set["SessionDuration"], "PT4H");
     assert_eq!(
         doc(&dev_set["InlinePolicy"])["Statement"][0]["Action"],
@@ -251,7 +280,12 @@ fn organization_pull_writes_every_file_with_the_seeded_content() {
         .iter()
         .map(|a| {
             let f = |k: &str| a[k].as_str().unwrap().to_string();
-            (f("AccountId"), f("PermissionSetArn"), f("PrincipalType"), f("PrincipalId"))
+            (
+                f("AccountId"),
+                f("PermissionSetArn"),
+                f("PrincipalType"),
+                f("PrincipalId"),
+            )
         })
         .collect();
     let want: BTreeSet<(String, String, String, String)> = sso["assignments"]
@@ -294,7 +328,10 @@ fn organization_pull_writes_every_file_with_the_seeded_content() {
         .as_array()
         .unwrap()
         .iter()
-        .all(|r| r["Arn"].as_str().unwrap().starts_with(&format!("arn:aws:iam::{PROD}:"))));
+        .all(|r| r["Arn"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("arn:aws:iam::{PROD}:"))));
     let assumed = o
         .moto
         .calls()
@@ -304,7 +341,11 @@ fn organization_pull_writes_every_file_with_the_seeded_content() {
     assert_eq!(assumed, 3, "one AssumeRole per member account");
 
     // Resource policies of the prod account, `null` where there is none.
-    let rp = read(&out.join("accounts").join(PROD).join("resource-policies.json"));
+    let rp = read(
+        &out.join("accounts")
+            .join(PROD)
+            .join("resource-policies.json"),
+    );
     let r = &s["resources"][PROD];
     let keys = &r["kms_keys"];
     let db = resource(&rp, r["secrets"]["prod/db/credentials"].as_str().unwrap());
@@ -325,7 +366,10 @@ fn organization_pull_writes_every_file_with_the_seeded_content() {
         .iter()
         .map(|s| s["Principal"]["AWS"].as_str().unwrap().to_string())
         .collect();
-    assert!(!principals.contains(&format!("arn:aws:iam::{PROD}:root")), "{principals:?}");
+    assert!(
+        !principals.contains(&format!("arn:aws:iam::{PROD}:root")),
+        "{principals:?}"
+    );
     let bucket = resource(&rp, &format!("arn:aws:s3:::lp-prod-data-{PROD}"));
     assert_eq!(bucket["ResourceType"], "AWS::S3::Bucket");
     assert_eq!(bucket["KmsKeyId"], keys["prod-data"]);
@@ -344,13 +388,18 @@ fn organization_pull_writes_every_file_with_the_seeded_content() {
         format!("arn:aws:kms:us-east-1:{PROD}:alias/aws/ssm"),
         "an AWS managed alias with no key yet stays an alias"
     );
-    assert!(resource(&rp, params["/prod/app/log-level"].as_str().unwrap())
-        .get("KmsKeyId")
-        .is_none());
+    assert!(
+        resource(&rp, params["/prod/app/log-level"].as_str().unwrap())
+            .get("KmsKeyId")
+            .is_none()
+    );
     let shared = resource(&rp, params["/prod/shared/endpoint"].as_str().unwrap());
     assert_eq!(doc(&shared["Policy"])["Statement"][0]["Sid"], "DevReads");
     let topic = resource(&rp, r["topics"]["prod-alerts"].as_str().unwrap());
-    assert_eq!(doc(&topic["Policy"])["Statement"][0]["Action"], "sns:Publish");
+    assert_eq!(
+        doc(&topic["Policy"])["Statement"][0]["Action"],
+        "sns:Publish"
+    );
     let events = resource(&rp, r["queues"]["prod-events"]["arn"].as_str().unwrap());
     assert_eq!(events["KmsKeyId"], keys["prod-data"]);
     let intake = resource(&rp, r["queues"]["prod-intake"]["arn"].as_str().unwrap());
@@ -364,7 +413,10 @@ fn organization_pull_writes_every_file_with_the_seeded_content() {
         .iter()
         .map(|s| s["Sid"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(sids, BTreeSet::from(["DevInvokes".into(), "FromDataBucket".into()]));
+    assert_eq!(
+        sids,
+        BTreeSet::from(["DevInvokes".into(), "FromDataBucket".into()])
+    );
     let repo = resource(&rp, r["repositories"]["prod/app"].as_str().unwrap());
     assert_eq!(doc(&repo["Policy"])["Statement"][0]["Sid"], "DevPulls");
     let table = resource(&rp, r["tables"]["prod-orders"].as_str().unwrap());
@@ -374,23 +426,37 @@ fn organization_pull_writes_every_file_with_the_seeded_content() {
     );
     let am = read(&out.join("accounts").join(PROD).join("manifest.json"));
     assert_eq!(am["resource_policies"]["AWS::SSM::Parameter"], 4, "{am}");
-    assert_eq!(am["resource_policies"]["AWS::SecretsManager::Secret"], 2, "{am}");
+    assert_eq!(
+        am["resource_policies"]["AWS::SecretsManager::Secret"], 2,
+        "{am}"
+    );
 
     // The dev account's own resources, in its own snapshot.
-    let dev_rp = read(&out.join("accounts").join(DEV).join("resource-policies.json"));
+    let dev_rp = read(
+        &out.join("accounts")
+            .join(DEV)
+            .join("resource-policies.json"),
+    );
     let dev = &s["resources"][DEV];
     let dev_shared = resource(&dev_rp, dev["secrets"]["dev/shared"].as_str().unwrap());
     assert_eq!(
-        doc(&dev_shared["Policy"])["Statement"][0]["Condition"]["StringEquals"]["aws:PrincipalOrgID"],
+        doc(&dev_shared["Policy"])["Statement"][0]["Condition"]["StringEquals"]
+            ["aws:PrincipalOrgID"],
         org_id
     );
     let scratch = resource(&dev_rp, &format!("arn:aws:s3:::lp-dev-scratch-{DEV}"));
     assert_eq!(doc(&scratch["Policy"])["Statement"][0]["Principal"], "*");
-    assert!(!dev_rp.to_string().contains("lp-prod-data"), "another account's bucket");
+    assert!(
+        !dev_rp.to_string().contains("lp-prod-data"),
+        "another account's bucket"
+    );
 
     // The organization trail went to the accounts it belongs to: each
     // account's activity store, and no log file in the account snapshots.
-    assert!(out.join("cloudtrail/s3").join(format!("lp-org-trail-{MANAGEMENT}")).is_dir());
+    assert!(out
+        .join("cloudtrail/s3")
+        .join(format!("lp-org-trail-{MANAGEMENT}"))
+        .is_dir());
     assert!(!out.join("accounts").join(PROD).join("cloudtrail").exists());
     let report = audit_json(&out.join("accounts").join(PROD));
     let processor = report["principals"]
@@ -476,7 +542,11 @@ fn members_without_organization_access_get_a_gap_and_still_pull_themselves() {
         .iter()
         .map(|p| p["stage"].as_str().unwrap())
         .collect();
-    assert_eq!(stages, BTreeSet::from(["identity-center", "organization"]), "{m}");
+    assert_eq!(
+        stages,
+        BTreeSet::from(["identity-center", "organization"]),
+        "{m}"
+    );
     assert!(!prod.join("organization.json").exists());
     assert!(!prod.join("identity-center.json").exists());
     // Its own account is whole.
@@ -571,24 +641,42 @@ fn an_organization_pull_resumes_and_an_unreachable_account_does_not_stop_the_oth
     o.moto.fault("AssumeRole", 1, 403, "AccessDenied");
     let run = o.pull_org(
         &out,
-        &["--account-concurrency", "1", "--concurrency", "1", "--max-attempts", "1"],
+        &[
+            "--account-concurrency",
+            "1",
+            "--concurrency",
+            "1",
+            "--max-attempts",
+            "1",
+        ],
     );
     run.code(2);
     assert!(
         run.stderr.contains("1 of 4 account(s) could not be pulled")
-            && run.stderr.contains(&format!("{PROD} (arn:aws:iam::{PROD}:role/{ROLE})")),
+            && run
+                .stderr
+                .contains(&format!("{PROD} (arn:aws:iam::{PROD}:role/{ROLE})")),
         "{}",
         run.stderr
     );
     let m = read(&out.join("manifest.json"));
     let prod = by(&m["accounts"], "id", PROD);
     assert_eq!(prod["status"], "failed");
-    assert!(prod["message"].as_str().unwrap().contains("AccessDenied"), "{prod}");
+    assert!(
+        prod["message"].as_str().unwrap().contains("AccessDenied"),
+        "{prod}"
+    );
     assert_eq!(m["downloaded"]["failed"], 1, "{m}");
     assert_eq!(m["downloaded"]["fetched"], 3, "{m}");
     assert!(!out.join("accounts").join(PROD).exists());
     for id in [MANAGEMENT, DEV, SECURITY] {
-        assert!(out.join("accounts").join(id).join("manifest.json").is_file(), "{id}");
+        assert!(
+            out.join("accounts")
+                .join(id)
+                .join("manifest.json")
+                .is_file(),
+            "{id}"
+        );
     }
 
     // The re-run reuses the fetched log file and fetches the missing one.
@@ -605,5 +693,9 @@ fn an_organization_pull_resumes_and_an_unreachable_account_does_not_stop_the_oth
     assert_eq!(m["downloaded"]["fetched"], 1, "{m}");
     assert_eq!(m["problems"], serde_json::json!([]), "{m}");
     assert_eq!(gets(&o.moto) - before, 1);
-    assert!(out.join("accounts").join(PROD).join("manifest.json").is_file());
+    assert!(out
+        .join("accounts")
+        .join(PROD)
+        .join("manifest.json")
+        .is_file());
 }

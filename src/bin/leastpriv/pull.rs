@@ -42,10 +42,20 @@ pub struct OrganizationArgs {
     #[arg(long, value_name = "NAME", requires = "organization")]
     pub role_name: Option<String>,
     /// Only these accounts (repeat or comma-separate).
-    #[arg(long, value_name = "ID", value_delimiter = ',', requires = "organization")]
+    #[arg(
+        long,
+        value_name = "ID",
+        value_delimiter = ',',
+        requires = "organization"
+    )]
     pub accounts: Vec<String>,
     /// Only the accounts under these OUs or roots, at any depth (repeat or comma-separate).
-    #[arg(long, value_name = "OU_ID", value_delimiter = ',', requires = "organization")]
+    #[arg(
+        long,
+        value_name = "OU_ID",
+        value_delimiter = ',',
+        requires = "organization"
+    )]
     pub ous: Vec<String>,
     /// Accounts pulled at a time.
     #[arg(long, value_name = "N", default_value_t = 4)]
@@ -85,7 +95,11 @@ pub fn run(p: Args) -> Result<ExitCode> {
                 .join("; ")
         );
     }
-    let gaps: usize = outcome.pulled.iter().map(|s| s.manifest.gaps.len()).sum::<usize>()
+    let gaps: usize = outcome
+        .pulled
+        .iter()
+        .map(|s| s.manifest.gaps.len())
+        .sum::<usize>()
         + outcome
             .organization
             .iter()
