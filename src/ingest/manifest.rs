@@ -35,6 +35,115 @@ pub struct Manifest {
     /// What could not be read (`problems` in `manifest.json`).
     #[serde(rename = "problems")]
     pub gaps: Vec<Gap>,
+    /// The account's organization, and whether `organization.json` was
+    /// written; absent in manifests of pulls that did not ask.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<OrganizationPart>,
+    /// `resource-policies.json`: resources written, per resource type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_policies: Option<std::collections::BTreeMap<String, usize>>,
+    /// `identity-center.json`, when it was written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_center: Option<IdentityCenterCounts>,
+}
+
+/// What a pull learnt of the account's organization.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationPart {
+    /// `o-...`; `None` when the account is in no organization.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub management_account_id: Option<String>,
+    /// `organization.json` is in the snapshot: read by this account, or
+    /// copied from the organization snapshot it belongs to.
+    pub written: bool,
+    /// `pulled` (read with this account's credentials), `organization`
+    /// (the organization snapshot's own file), `none` (not in an
+    /// organization), `denied` (a member that cannot read it: a gap).
+    pub source: String,
+    pub accounts: usize,
+    pub organizational_units: usize,
+    pub policies: usize,
+}
+
+/// What `identity-center.json` holds.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityCenterCounts {
+    pub instance_arn: String,
+    pub region: String,
+    pub users: usize,
+    pub groups: usize,
+    pub permission_sets: usize,
+    pub account_assignments: usize,
+}
+
+pub const ORGANIZATION_SCHEMA: &str = "leastpriv.organization-snapshot/v1";
+
+/// `manifest.json` of an organization snapshot (`pull --organization`):
+/// the accounts it holds under `accounts/ACCOUNT_ID/` (each with its own
+/// `manifest.json`), those that could not be pulled, and the organization
+/// trail read once for all of them.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationManifest {
+    pub schema: String,
+    pub tool_version: String,
+    pub organization_id: String,
+    pub management_account_id: String,
+    /// The account and identity the pull ran as (an ARN, never a credential).
+    pub caller_account_id: String,
+    pub caller_arn: String,
+    /// The role assumed in every other account.
+    pub role_name: String,
+    pub pulled_at: i64,
+    pub finished_at: i64,
+    pub since: i64,
+    pub until: i64,
+    pub regions: Vec<String>,
+    /// Every account selected (`--accounts`, `--ous`), in id order.
+    pub accounts: Vec<AccountEntry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_center: Option<IdentityCenterCounts>,
+    /// `s3://BUCKET/PREFIX` of the organization trail read once for every
+    /// account, when one was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trail: Option<String>,
+    /// `s3`, `athena`, or `accounts` (each account read its own events).
+    pub event_source: String,
+    /// The organization trail's log files under `cloudtrail/`.
+    pub objects: Vec<Object>,
+    pub downloaded: Counts,
+    /// What could not be read at the organization's level, and the accounts
+    /// that could not be pulled (stage `account`).
+    #[serde(rename = "problems")]
+    pub gaps: Vec<Gap>,
+}
+
+/// One account of an organization snapshot.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountEntry {
+    pub id: String,
+    pub name: String,
+    /// `pulled` or `failed`.
+    pub status: String,
+    /// Relative to the organization snapshot, when pulled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl OrganizationManifest {
+    /// Reads an organization snapshot's manifest; errors name the file and
+    /// the JSON path.
+    pub fn read(path: &Path) -> Result<OrganizationManifest, crate::ingest::IngestError> {
+        let bytes = crate::ingest::read_file(path)?;
+        crate::ingest::deserialize(&bytes, path)
+    }
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -84,7 +193,8 @@ pub struct LookupCount {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Gap {
-    /// `iam`, `credential-report`, `access-advisor`, `trails`, `s3`, `lookup`.
+    /// `iam`, `credential-report`, `access-advisor`, `trails`, `s3`, `lookup`,
+    /// `organization`, `identity-center`, `resource-policies`, `account`.
     pub stage: String,
     /// What it was about: a region, an object, a principal.
     pub target: String,

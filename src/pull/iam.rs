@@ -306,7 +306,7 @@ async fn credential_report(c: &Clients) -> Result<Vec<u8>, String> {
 /// Runs `job` for each item, `--concurrency` at a time (up to 8: IAM
 /// throttles beyond that), with a progress stage; the results are in the
 /// items' order, so the files written from them are the same from run to run.
-async fn each_bounded<'a, T, F, Fut>(
+pub(super) async fn each_bounded<'a, T, F, Fut>(
     opts: &PullOptions,
     stage: &str,
     items: &'a [T],

@@ -9,7 +9,15 @@
 //! OUT/trails.json                 DescribeTrails + GetEventSelectors
 //! OUT/cloudtrail/s3/BUCKET/KEY    trail log files, as delivered
 //! OUT/cloudtrail/lookup/REGION.ndjson   LookupEvents records
+//! OUT/organization.json           Organizations: OUs, accounts, SCPs and RCPs (when readable)
+//! OUT/identity-center.json        IAM Identity Center (when readable)
+//! OUT/resource-policies.json      resource policies and keys of secrets, keys, buckets...
 //! ```
+//!
+//! `pull --organization` writes an organization snapshot instead: the
+//! organization's files at its top, one account snapshot per account under
+//! `accounts/ACCOUNT_ID/`, and the organization trail under `cloudtrail/`
+//! (see `org_snapshot`).
 //!
 //! The snapshot is assembled in `OUT.partial` and renamed into place at the
 //! end, so a failed pull never leaves a half snapshot. A re-run resumes: log
@@ -19,8 +27,12 @@
 pub mod athena;
 mod aws;
 mod iam;
+mod identity_center;
 mod lookup;
 pub use crate::ingest::manifest;
+mod org_snapshot;
+mod organization;
+mod resources;
 mod s3;
 mod trails;
 
@@ -69,6 +81,24 @@ pub struct PullOptions {
     pub now: Option<i64>,
     /// Aggregate the events in Amazon Athena instead of downloading them.
     pub athena: Option<athena::AthenaOptions>,
+    /// The Region of the IAM Identity Center instance; `None` = try the
+    /// pull's Regions in turn.
+    pub identity_center_region: Option<String>,
+    /// `--organization`: every account of the organization, one role each.
+    pub organization: Option<OrganizationOptions>,
+}
+
+/// `pull --organization --role-name NAME [--accounts ..] [--ous ..]`.
+#[derive(Clone, Debug, Default)]
+pub struct OrganizationOptions {
+    /// The role assumed in every account but the caller's own.
+    pub role_name: String,
+    /// Only these account ids (empty: all).
+    pub accounts: Vec<String>,
+    /// Only accounts under these OUs or roots, at any depth (empty: all).
+    pub ous: Vec<String>,
+    /// Accounts pulled at a time.
+    pub account_concurrency: usize,
 }
 
 /// What stops a pull. Partial failures (one region, one object) do not: they
@@ -117,6 +147,9 @@ pub struct PullSummary {
 /// assumed, its IAM cannot be read) does not stop the others: it is listed
 /// in `failed`.
 pub async fn run(opts: &PullOptions) -> Result<PullOutcome, PullError> {
+    if let Some(o) = &opts.organization {
+        return org_snapshot::run(opts, o).await;
+    }
     let base = aws::load(&opts.aws).await;
     let targets: Vec<Option<String>> = if opts.aws.assume_roles.is_empty() {
         vec![None]
@@ -125,7 +158,18 @@ pub async fn run(opts: &PullOptions) -> Result<PullOutcome, PullError> {
     };
     let several = targets.len() > 1;
     let athena_rows = match &opts.athena {
-        Some(a) => Some(athena_query(opts, a, &base, &targets).await?),
+        Some(a) => {
+            let mut accounts = Vec::new();
+            for t in &targets {
+                accounts.push(match t {
+                    // arn:PARTITION:iam::ACCOUNT:role/NAME
+                    Some(arn) => arn.split(':').nth(4).unwrap_or_default().to_string(),
+                    None => caller(&base).await?.0,
+                });
+            }
+            let loc = trail_location(opts)?;
+            Some(athena_query(opts, a, &base, &loc, &accounts).await?)
+        }
         None => None,
     };
     let mut out = PullOutcome::default();
@@ -143,8 +187,66 @@ pub async fn run(opts: &PullOptions) -> Result<PullOutcome, PullError> {
 #[derive(Clone, Debug, Default)]
 pub struct PullOutcome {
     pub pulled: Vec<PullSummary>,
-    /// Role ARN and why.
+    /// Role ARN (with the account id, for an organization) and why.
     pub failed: Vec<(String, String)>,
+    /// The organization snapshot's manifest, for `--organization`.
+    pub organization: Option<manifest::OrganizationManifest>,
+}
+
+/// The account and ARN of the caller.
+async fn caller(conf: &aws_config::SdkConfig) -> Result<(String, String), PullError> {
+    let who = aws_sdk_sts::Client::new(conf)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| PullError::aws("sts:GetCallerIdentity", e))?;
+    Ok((
+        who.account().unwrap_or_default().to_string(),
+        who.arn().unwrap_or_default().to_string(),
+    ))
+}
+
+/// `--trail-bucket`, required by `--athena`.
+fn trail_location(opts: &PullOptions) -> Result<s3::Location, PullError> {
+    match &opts.trail_bucket {
+        Some(b) => s3::Location::parse(b),
+        None => Err(PullError::Usage(
+            "`--athena` needs `--trail-bucket s3://BUCKET[/PREFIX]`: the bucket the trail delivers to".into(),
+        )),
+    }
+}
+
+/// How an account's snapshot gets its organization part.
+pub(crate) enum OrgInput<'a> {
+    /// Read it with the account's own credentials (a gap when refused).
+    Read,
+    /// The organization snapshot's `organization.json`, already read.
+    Given {
+        file: &'a serde_json::Value,
+        part: manifest::OrganizationPart,
+    },
+}
+
+/// Where an account's events come from, beyond its own trails.
+pub(crate) enum Events<'a> {
+    /// Its trails' buckets, `--trail-bucket` or LookupEvents, per `--source`.
+    Own,
+    /// Rows of the one Athena query.
+    Athena(&'a AthenaRows),
+    /// Its part of the organization trail, already downloaded.
+    OrganizationTrail(Vec<PathBuf>),
+}
+
+/// One account's pull.
+pub(crate) struct AccountJob<'a> {
+    pub account: String,
+    pub caller: String,
+    pub assumed_role: Option<String>,
+    pub org: OrgInput<'a>,
+    pub events: Events<'a>,
+    /// A previous snapshot of the account elsewhere (the previous
+    /// organization snapshot's), whose log files may be reused.
+    pub previous: Option<PathBuf>,
 }
 
 async fn pull_target(
@@ -171,33 +273,33 @@ async fn pull_target(
     } else {
         opts.out.clone()
     };
-    let manifest = pull_account(
-        opts,
-        &clients,
-        &dir,
+    let job = AccountJob {
         account,
-        who.arn().unwrap_or_default().to_string(),
-        role,
-        athena_rows,
-    )
-    .await?;
+        caller: who.arn().unwrap_or_default().to_string(),
+        assumed_role: role,
+        org: OrgInput::Read,
+        events: match athena_rows {
+            Some(rows) => Events::Athena(rows),
+            None => Events::Own,
+        },
+        previous: None,
+    };
+    let manifest = pull_account(opts, &clients, &dir, job).await?;
     Ok(PullSummary { dir, manifest })
 }
 
-async fn pull_account(
+pub(crate) async fn pull_account(
     opts: &PullOptions,
     clients: &aws::Clients,
     dir: &Path,
-    account: String,
-    caller: String,
-    assumed_role: Option<String>,
-    athena_rows: Option<&AthenaRows>,
+    job: AccountJob<'_>,
 ) -> Result<Manifest, PullError> {
     let work = Workdir::open(dir)?;
+    let partition = job.caller.split(':').nth(1).unwrap_or("aws").to_string();
     let mut m = Manifest::new(
-        account,
-        caller,
-        assumed_role,
+        job.account,
+        job.caller,
+        job.assumed_role,
         opts.since,
         opts.until,
         opts.now.unwrap_or_else(|| chrono::Utc::now().timestamp()),
@@ -206,6 +308,13 @@ async fn pull_account(
 
     iam::pull(clients, opts, &work.path, &mut m).await?;
     let trail_list = trails::pull(clients, &work.path, &mut m).await?;
+    organization_part(opts, clients, &work, job.org, &mut m).await?;
+    opts.progress.start("resource policies", 0);
+    let rp = resources::pull(clients, opts, &m.account_id.clone(), &partition).await;
+    opts.progress.finish();
+    work.write_json("resource-policies.json", &rp.file)?;
+    m.resource_policies = Some(rp.counts);
+    m.gaps.extend(rp.gaps);
 
     let buckets = match &opts.trail_bucket {
         Some(b) => vec![s3::Location::parse(b)?],
@@ -219,18 +328,22 @@ async fn pull_account(
             })
             .collect(),
     };
-    if let Some(rows) = athena_rows {
-        let none = Vec::new();
-        let mine = rows.rows.get(&m.account_id).unwrap_or(&none);
-        save_athena_activity(opts, &work.path, &rows.table, mine, &mut m)?;
-        m.event_source = "athena".into();
-        m.finished_at = chrono::Utc::now().timestamp();
-        if opts.now.is_some() {
-            m.finished_at = m.pulled_at;
+    match job.events {
+        Events::Own => {}
+        Events::Athena(rows) => {
+            let none = Vec::new();
+            let mine = rows.rows.get(&m.account_id).unwrap_or(&none);
+            save_athena_activity(opts, &work.path, &rows.table, mine, &mut m)?;
+            m.event_source = "athena".into();
+            return finish(opts, work, m);
         }
-        work.write_json("manifest.json", &m)?;
-        work.commit()?;
-        return Ok(m);
+        Events::OrganizationTrail(logs) => {
+            let note = "aggregated from the organization trail in the organization snapshot's \
+                        cloudtrail/ (the logs are not in this account's snapshot)";
+            save_activity(opts, &work.path, logs, vec![note.to_string()])?;
+            m.event_source = "organization-trail".into();
+            return finish(opts, work, m);
+        }
     }
     let use_s3 = match opts.source {
         EventSource::S3 => true,
@@ -246,8 +359,12 @@ async fn pull_account(
                 "no trail delivers to S3 and no --trail-bucket was given",
             ));
         }
-        let previous = work.previous_objects();
-        s3_ok = s3::pull(clients, opts, &buckets, &work.path, &previous, &mut m).await?;
+        let previous = work.previous_objects(job.previous.as_deref());
+        let accounts = [m.account_id.clone()];
+        s3_ok = s3::pull(
+            clients, opts, &buckets, &accounts, &work.path, &previous, &mut m,
+        )
+        .await?;
         m.event_source = "s3".into();
     }
     let use_lookup = match opts.source {
@@ -264,8 +381,18 @@ async fn pull_account(
     if opts.source == EventSource::None {
         m.event_source = "none".into();
     } else {
-        save_activity(opts, &work.path)?;
+        save_activity(
+            opts,
+            &work.path,
+            vec![work.path.join("cloudtrail")],
+            Vec::new(),
+        )?;
     }
+    finish(opts, work, m)
+}
+
+/// Writes the manifest and moves the snapshot into place.
+fn finish(opts: &PullOptions, work: Workdir, mut m: Manifest) -> Result<Manifest, PullError> {
     m.finished_at = chrono::Utc::now().timestamp();
     if opts.now.is_some() {
         m.finished_at = m.pulled_at;
@@ -273,6 +400,97 @@ async fn pull_account(
     work.write_json("manifest.json", &m)?;
     work.commit()?;
     Ok(m)
+}
+
+/// `organization.json` (and `identity-center.json`) of one account: read
+/// with its credentials, or the organization snapshot's. A member that may
+/// not read its organization gets a gap, never a failed pull.
+async fn organization_part(
+    opts: &PullOptions,
+    clients: &aws::Clients,
+    work: &Workdir,
+    org: OrgInput<'_>,
+    m: &mut Manifest,
+) -> Result<(), PullError> {
+    match org {
+        OrgInput::Given { file, part } => {
+            work.write_json("organization.json", file)?;
+            m.organization = Some(part);
+            return Ok(());
+        }
+        OrgInput::Read => {
+            opts.progress.start("organization", 0);
+            let client = aws_sdk_organizations::Client::new(&clients.conf);
+            let read = organization::read(&client, opts).await;
+            opts.progress.finish();
+            match read {
+                Ok(organization::Access::NotInOrganization) => {
+                    m.organization = Some(manifest::OrganizationPart {
+                        source: "none".into(),
+                        ..Default::default()
+                    });
+                    return Ok(());
+                }
+                Ok(organization::Access::Member(o, why)) => {
+                    m.gaps.push(Gap::new(
+                        "organization",
+                        o.id.clone(),
+                        format!(
+                            "the organization's policies cannot be read from this account (the management \
+                             account or a delegated administrator can): {why}"
+                        ),
+                    ));
+                    m.organization = Some(manifest::OrganizationPart {
+                        id: Some(o.id),
+                        management_account_id: Some(o.management_account_id),
+                        written: false,
+                        source: "denied".into(),
+                        ..Default::default()
+                    });
+                }
+                Ok(organization::Access::Full(o, org)) => {
+                    work.write_json("organization.json", &org.file)?;
+                    m.organization = Some(manifest::OrganizationPart {
+                        id: Some(o.id.clone()),
+                        management_account_id: Some(o.management_account_id.clone()),
+                        written: true,
+                        source: "pulled".into(),
+                        accounts: org.accounts.len(),
+                        organizational_units: org.organizational_units(),
+                        policies: org.policies,
+                    });
+                }
+                Err(msg) => {
+                    m.gaps
+                        .push(Gap::new("organization", "DescribeOrganization", msg));
+                    return Ok(());
+                }
+            }
+        }
+    }
+    // Identity Center: only an organization's instance has permission sets.
+    let management = m
+        .organization
+        .as_ref()
+        .and_then(|o| o.management_account_id.clone())
+        .unwrap_or_default();
+    let regions = match &opts.identity_center_region {
+        Some(r) => vec![r.clone()],
+        None => clients.regions.clone(),
+    };
+    opts.progress.start("IAM Identity Center", 0);
+    let ic = identity_center::read(&clients.conf, opts, &regions, &management).await;
+    opts.progress.finish();
+    match ic {
+        Ok(ic) => {
+            work.write_json("identity-center.json", &ic.file)?;
+            m.identity_center = Some(ic.counts);
+        }
+        Err(msg) => m
+            .gaps
+            .push(Gap::new("identity-center", regions.join(","), msg)),
+    }
+    Ok(())
 }
 
 /// What Athena returned, per account, and the table it read.
@@ -287,29 +505,9 @@ async fn athena_query(
     opts: &PullOptions,
     a: &athena::AthenaOptions,
     base: &aws_config::SdkConfig,
-    targets: &[Option<String>],
+    loc: &s3::Location,
+    accounts: &[String],
 ) -> Result<AthenaRows, PullError> {
-    let Some(bucket) = &opts.trail_bucket else {
-        return Err(PullError::Usage(
-            "`--athena` needs `--trail-bucket s3://BUCKET[/PREFIX]`: the bucket the trail delivers to".into(),
-        ));
-    };
-    let loc = s3::Location::parse(bucket)?;
-    let mut accounts = Vec::new();
-    for t in targets {
-        match t {
-            // arn:PARTITION:iam::ACCOUNT:role/NAME
-            Some(arn) => accounts.push(arn.split(':').nth(4).unwrap_or_default().to_string()),
-            None => {
-                let who = aws_sdk_sts::Client::new(base)
-                    .get_caller_identity()
-                    .send()
-                    .await
-                    .map_err(|e| PullError::aws("sts:GetCallerIdentity", e))?;
-                accounts.push(who.account().unwrap_or_default().to_string());
-            }
-        }
-    }
     let clients = aws::Clients::new(base, &opts.aws);
     let s3 = s3::bucket_client(&clients, &loc.bucket).await;
     let org = athena::org_layout(&s3, &loc.bucket, &loc.prefix).await?;
@@ -319,7 +517,7 @@ async fn athena_query(
         &loc.bucket,
         &loc.prefix,
         org.as_deref(),
-        &accounts,
+        accounts,
     )?;
     opts.progress.start("aggregating in Athena", 0);
     let rows = athena::query(&clients.conf, opts, a, &spec).await;
@@ -371,12 +569,16 @@ fn save_athena_activity(
 
 /// Aggregates the fetched logs into the snapshot's activity store, so the
 /// audit need not parse them again.
-fn save_activity(opts: &PullOptions, dir: &Path) -> Result<(), PullError> {
+fn save_activity(
+    opts: &PullOptions,
+    dir: &Path,
+    logs: Vec<PathBuf>,
+    limitations: Vec<String>,
+) -> Result<(), PullError> {
     use crate::usage::store;
     let cat = opts.catalog;
     let mapper = crate::usage::mapping::EventMapper::embedded(cat)
         .map_err(|e| PullError::Usage(e.to_string()))?;
-    let logs = vec![dir.join("cloudtrail")];
     let fingerprint = store::logs_fingerprint(&logs);
     // The pulled account(s), as the audit takes them from iam.json.
     let accounts = crate::ingest::iam::load(&dir.join("iam.json"))
@@ -403,7 +605,7 @@ fn save_activity(opts: &PullOptions, dir: &Path) -> Result<(), PullError> {
             until: Some(opts.until),
             mapping: mapper.fingerprint().to_string(),
             logs: Some(fingerprint),
-            limitations: Vec::new(),
+            limitations,
         },
     )?;
     Ok(())
@@ -442,13 +644,16 @@ impl Workdir {
     }
 
     /// Log files fetched before: by a failed run into this work directory
-    /// (its ledger) or by the previous complete snapshot (its manifest).
-    fn previous_objects(&self) -> s3::Previous {
+    /// (its ledger), by the previous complete snapshot (its manifest), or
+    /// by the snapshot at `also` (the previous organization snapshot's).
+    fn previous_objects(&self, also: Option<&Path>) -> s3::Previous {
         let mut prev = s3::Previous::default();
-        if let Ok(m) = manifest::read(&self.target.join("manifest.json")) {
-            for o in m.objects {
-                let p = self.target.join(&o.path);
-                prev.insert(o, p);
+        for dir in also.into_iter().chain([self.target.as_path()]) {
+            if let Ok(m) = manifest::read(&dir.join("manifest.json")) {
+                for o in m.objects {
+                    let p = dir.join(&o.path);
+                    prev.insert(o, p);
+                }
             }
         }
         for o in s3::read_ledger(&self.path) {
@@ -456,6 +661,11 @@ impl Workdir {
             prev.insert(o, p);
         }
         prev
+    }
+
+    /// Where the snapshot goes when it is complete.
+    pub(crate) fn target(&self) -> &Path {
+        &self.target
     }
 
     pub(crate) fn write_json<T: serde::Serialize>(

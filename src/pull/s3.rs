@@ -94,6 +94,7 @@ pub(super) async fn pull(
     c: &Clients,
     opts: &PullOptions,
     locations: &[Location],
+    accounts: &[String],
     dir: &Path,
     previous: &Previous,
     m: &mut Manifest,
@@ -109,7 +110,7 @@ pub(super) async fn pull(
     let mut any_ok = false;
     for loc in locations {
         let client = &clients[&loc.bucket];
-        match list_location(client, opts, loc, &m.account_id.clone(), &c.regions, m).await {
+        match list_location(client, opts, loc, accounts, &c.regions, m).await {
             Ok(mut objs) => {
                 any_ok = true;
                 listed.append(&mut objs);
@@ -289,37 +290,40 @@ async fn list_all(
 }
 
 /// Lists `AWSLogs/[o-ORG/]ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/` for each
-/// region and each day of the window (plus the next day: CloudTrail delivers
-/// up to about 15 minutes late).
+/// account, region and day of the window (plus the next day: CloudTrail
+/// delivers up to about 15 minutes late).
 async fn list_location(
     client: &aws_sdk_s3::Client,
     opts: &PullOptions,
     loc: &Location,
-    account: &str,
+    accounts: &[String],
     regions: &[String],
     m: &mut Manifest,
 ) -> Result<Vec<Listed>, String> {
     let base = loc.base();
     let (_, tops) = list_all(client, &loc.bucket, &base, true).await?;
     let mut account_bases = Vec::new();
-    for top in &tops {
-        let name = top[base.len()..].trim_end_matches('/');
-        if name == account {
-            account_bases.push(format!("{top}CloudTrail/"));
-        } else if name.starts_with("o-") {
-            let org_account = format!("{top}{account}/");
-            let (_, inner) = list_all(client, &loc.bucket, top, true).await?;
-            if inner.contains(&org_account) {
-                account_bases.push(format!("{org_account}CloudTrail/"));
+    for account in accounts {
+        let before = account_bases.len();
+        for top in &tops {
+            let name = top[base.len()..].trim_end_matches('/');
+            if name == account {
+                account_bases.push(format!("{top}CloudTrail/"));
+            } else if name.starts_with("o-") {
+                let org_account = format!("{top}{account}/");
+                let (_, inner) = list_all(client, &loc.bucket, top, true).await?;
+                if inner.contains(&org_account) {
+                    account_bases.push(format!("{org_account}CloudTrail/"));
+                }
             }
         }
-    }
-    if account_bases.is_empty() {
-        m.gaps.push(Gap::new(
-            "s3",
-            format!("s3://{}/{base}", loc.bucket),
-            format!("no CloudTrail logs for account {account} under this prefix"),
-        ));
+        if account_bases.len() == before {
+            m.gaps.push(Gap::new(
+                "s3",
+                format!("s3://{}/{base}", loc.bucket),
+                format!("no CloudTrail logs for account {account} under this prefix"),
+            ));
+        }
     }
     let explicit_regions = !opts.aws.regions.is_empty();
     let mut day_prefixes = Vec::new();

@@ -135,3 +135,30 @@ fn advanced(list: &[aws_sdk_cloudtrail::types::AdvancedEventSelector]) -> Value 
         })
         .collect()
 }
+
+/// The organization trail's bucket and prefix, as the management account
+/// (or the trail's delegated administrator) sees it: the first trail whose
+/// `IsOrganizationTrail` is set and that delivers to S3.
+pub(super) async fn organization_trail(c: &Clients) -> Option<(String, String)> {
+    for (_, ct) in &c.cloudtrail {
+        let Ok(r) = ct
+            .describe_trails()
+            .include_shadow_trails(true)
+            .send()
+            .await
+        else {
+            continue;
+        };
+        let found = r.trail_list().iter().find_map(|t| {
+            if t.is_organization_trail() != Some(true) {
+                return None;
+            }
+            let bucket = t.s3_bucket_name()?.to_string();
+            Some((bucket, t.s3_key_prefix().unwrap_or_default().to_string()))
+        });
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
+}

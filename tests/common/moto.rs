@@ -87,6 +87,23 @@ impl Moto {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
+    /// Runs `seed.py URL --scenario org` (an AWS Organization, IAM Identity
+    /// Center, resource policies and an organization trail); returns its
+    /// JSON summary (ids, ARNs, the management account's access key).
+    pub fn seed_org(&self) -> serde_json::Value {
+        let out = Command::new(python().expect("python"))
+            .arg(super::repo().join("tests/support/seed.py"))
+            .args([&self.url, "--scenario", "org"])
+            .output()
+            .expect("seed.py runs");
+        assert!(
+            out.status.success(),
+            "seeding failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("seed JSON")
+    }
+
     fn http(&self, method: &str, path: &str, body: &str) -> String {
         let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
         write!(

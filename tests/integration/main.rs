@@ -46,6 +46,7 @@ mod layout;
 mod mapping_rules;
 mod properties;
 mod pull;
+mod pull_org;
 mod recommend;
 mod record_kinds;
 mod reports;

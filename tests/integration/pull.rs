@@ -431,6 +431,9 @@ fn assume_role_pulls_one_snapshot_per_account_and_stays_within_its_policy() {
     let first = moto.seed(None);
     let second = moto.seed(Some("arn:aws:iam::210987654321:role/audit"));
     assert_eq!(second, "210987654321");
+    // An organization beside them (its own accounts), so that every read
+    // of the organization, Identity Center and resource policies is made.
+    let org = moto.seed_org();
     moto.clear_calls();
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("org");
@@ -462,6 +465,20 @@ fn assume_role_pulls_one_snapshot_per_account_and_stays_within_its_policy() {
 
     // LookupEvents too, so that every read the tool can make is made once.
     pull(&moto, &tmp.path().join("lookup"), &["--source", "lookup"]).code(0);
+    // The organization, from its management account.
+    with_env(leastpriv(), &moto)
+        .env("AWS_ACCESS_KEY_ID", org["access_key_id"].as_str().unwrap())
+        .args([
+            "pull",
+            "--organization",
+            "--role-name",
+            "OrganizationAccountAccessRole",
+        ])
+        .arg("--out")
+        .arg(tmp.path().join("organization"))
+        .args(WINDOW)
+        .run()
+        .code(0);
 
     // The auditor's own least privilege: every call it made is in
     // docs/leastpriv-policy.json, and every action there was needed.
@@ -503,6 +520,8 @@ fn iam_action(service: &str, operation: &str) -> Option<String> {
         ("sts", "GetCallerIdentity") => return None,
         ("s3", "ListObjectsV2" | "ListObjects") => "ListBucket",
         ("s3", "HeadObject") => "GetObject",
+        ("s3", "ListBuckets") => "ListAllMyBuckets",
+        ("s3", "GetBucketEncryption") => "GetEncryptionConfiguration",
         (_, op) => op,
     };
     Some(format!("{service}:{action}"))

@@ -411,7 +411,14 @@ def all_buckets(self):
     if size and len(buckets) > int(size):
         buckets = buckets[: int(size)]
         result["ContinuationToken"] = buckets[-1].name
-    result["Buckets"] = [{"Name": b.name, "CreationDate": b.creation_date_ISO8601} for b in buckets]
+    # "BucketRegion ... is included in the response" when the request has a
+    # parameter, as paging requests do (AWS ListBuckets reference).
+    asked = any(self._get_param(p) for p in ("prefix", "bucket-region", "max-buckets", "continuation-token"))
+    result["Buckets"] = [
+        dict({"Name": b.name, "CreationDate": b.creation_date_ISO8601},
+             **({"BucketRegion": b.region_name} if asked else {}))
+        for b in buckets
+    ]
     if prefix:
         result["Prefix"] = prefix
     self.data["Action"] = "ListBuckets"
@@ -850,6 +857,53 @@ SSOAdminResponse.get_permissions_boundary_for_permission_set = get_permissions_b
 SSOAdminResponse.delete_permissions_boundary_from_permission_set = delete_permissions_boundary_from_permission_set
 
 
+# --- SSM parameter resource policies (moto has none) --------------------------
+#
+# Advanced-tier parameters can be shared through AWS RAM, which gives them a
+# resource policy; PutResourcePolicy and GetResourcePolicies manage it.
+# https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetResourcePolicies.html
+
+from moto.ssm.responses import SimpleSystemManagerResponse  # noqa: E402
+
+SSM_POLICIES = {}  # (account, region, parameter ARN) -> [(policy id, hash, text)]
+
+
+def _ssm_parameter_of(self, arn):
+    name = arn.split(":parameter", 1)[-1] if ":parameter" in arn else arn
+    params = self.ssm_backend._parameters
+    for candidate in (name, name.lstrip("/")):
+        if candidate in params and params[candidate]:
+            return params[candidate][-1]
+    raise JsonRESTError("ResourceNotFoundException", f"Parameter {arn} not found.")
+
+
+def ssm_put_resource_policy(self):
+    import hashlib
+
+    arn, text = self._get_param("ResourceArn"), self._get_param("Policy")
+    param = _ssm_parameter_of(self, arn)
+    if getattr(param, "tier", None) != "Advanced":
+        raise JsonRESTError("ResourcePolicyInvalidParameterException",
+                            "Only advanced-tier parameters can have a resource policy.")
+    key = (self.current_account, self.region, arn)
+    policies = SSM_POLICIES.setdefault(key, [])
+    pid = self._get_param("PolicyId") or hashlib.sha256(f"{arn}|{len(policies)}".encode()).hexdigest()[:32]
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    policies[:] = [p for p in policies if p[0] != pid] + [(pid, digest, text)]
+    return json.dumps({"PolicyId": pid, "PolicyHash": digest})
+
+
+def ssm_get_resource_policies(self):
+    arn = self._get_param("ResourceArn")
+    _ssm_parameter_of(self, arn)
+    policies = SSM_POLICIES.get((self.current_account, self.region, arn), [])
+    return json.dumps({"Policies": [{"PolicyId": i, "PolicyHash": h, "Policy": t} for i, h, t in policies]})
+
+
+SimpleSystemManagerResponse.put_resource_policy = ssm_put_resource_policy
+SimpleSystemManagerResponse.get_resource_policies = ssm_get_resource_policies
+
+
 # --- recorder, seeding and faults: a WSGI layer in front of moto ------------
 
 
@@ -871,6 +925,10 @@ def _s3_operation(method, path, query):
     if len(parts) == 1:
         if method == "GET" and "location" in q:
             return "GetBucketLocation"
+        if method == "GET" and "policy" in q:
+            return "GetBucketPolicy"
+        if method == "GET" and "encryption" in q:
+            return "GetBucketEncryption"
         if method == "GET":
             return "ListObjectsV2" if q.get("list-type") == ["2"] else "ListObjects"
         if method == "HEAD":
@@ -881,6 +939,16 @@ def _s3_operation(method, path, query):
     )
 
 
+# Lambda's REST paths, as the API reference gives them.
+_LAMBDA_OPERATIONS = [
+    ("GET", re.compile(r"^/2015-03-31/functions/?$"), "ListFunctions"),
+    ("GET", re.compile(r"^/2015-03-31/functions/[^/]+/policy/?$"), "GetPolicy"),
+    ("POST", re.compile(r"^/2015-03-31/functions/?$"), "CreateFunction"),
+    ("POST", re.compile(r"^/2015-03-31/functions/[^/]+/policy/?$"), "AddPermission"),
+    ("GET", re.compile(r"^/2015-03-31/functions/[^/]+/?$"), "GetFunction"),
+]
+
+
 def _operation(environ, service):
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target:
@@ -888,6 +956,11 @@ def _operation(environ, service):
     method = environ["REQUEST_METHOD"]
     if service == "s3":
         return _s3_operation(method, environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))
+    if service == "lambda":
+        path = environ.get("PATH_INFO", "")
+        for m, pattern, name in _LAMBDA_OPERATIONS:
+            if m == method and pattern.match(path):
+                return name
     query = parse_qs(environ.get("QUERY_STRING", ""))
     if "Action" in query:
         return query["Action"][0]

@@ -508,7 +508,77 @@ def seed_org(endpoint, access_key=ORG_ACCESS_KEY):
     out["resources"] = {PROD: _prod_resources(members[PROD], PROD),
                         DEV: _dev_resources(members[DEV], DEV, org_id)}
     _identity_center(c, out)
+    # Last, so that every id above stays as it was.
+    out["resources"][PROD]["parameters"].update(_shared_parameter(members[PROD], PROD))
+    out["trail"] = _org_trail(c, org_id)
     return out
+
+
+def _org_trail(c, org_id):
+    """An organization trail in the management account: bucket
+    lp-org-trail-111111111111, logs under AWSLogs/o-ORG/ACCOUNT/ for every
+    account (one file each, 2026-10-20, inside the tests' window)."""
+    bucket = f"lp-org-trail-{MANAGEMENT}"
+    s3, ct = c("s3"), c("cloudtrail")
+    s3.create_bucket(Bucket=bucket)
+    ct.create_trail(Name="org-trail", S3BucketName=bucket, IsMultiRegionTrail=True,
+                    IsOrganizationTrail=True)
+
+    def session(account, role, n, source, name):
+        return {
+            "eventVersion": "1.09",
+            "userIdentity": {
+                "type": "AssumedRole",
+                "principalId": f"AROAEXAMPLE{role.upper().replace('-', '')}:s",
+                "arn": f"arn:aws:sts::{account}:assumed-role/{role}/s",
+                "accountId": account,
+                "sessionContext": {"sessionIssuer": {
+                    "type": "Role", "arn": f"arn:aws:iam::{account}:role/{role}",
+                    "userName": role, "accountId": account}},
+            },
+            "eventTime": f"2026-10-20T10:{n:02d}:00Z",
+            "eventSource": source,
+            "eventName": name,
+            "awsRegion": ORG_REGION,
+            "sourceIPAddress": "203.0.113.10",
+            "requestParameters": {},
+            "eventID": f"00000000-0000-4000-9000-{int(account) % 1000:03d}{n:09d}",
+            "readOnly": True,
+            "eventType": "AwsApiCall",
+            "managementEvent": True,
+            "recipientAccountId": account,
+            "eventCategory": "Management",
+        }
+
+    keys = {}
+    for account, records in (
+        (PROD, [session(PROD, "processor-role", 1, "sqs.amazonaws.com", "ReceiveMessage")]),
+        (DEV, [session(DEV, "chain-hop", 2, "sts.amazonaws.com", "AssumeRole")]),
+        (SECURITY, [session(SECURITY, "org-audit-readonly", 3, "iam.amazonaws.com", "ListRoles")]),
+        (MANAGEMENT, [session(MANAGEMENT, "OrganizationAccountAccessRole", 4, "organizations.amazonaws.com",
+                              "ListAccounts")]),
+    ):
+        body = io.BytesIO()
+        with gzip.GzipFile(fileobj=body, mode="wb", mtime=0) as gz:
+            gz.write(json.dumps({"Records": records}).encode())
+        key = (f"AWSLogs/{org_id}/{account}/CloudTrail/{ORG_REGION}/2026/10/20/"
+               f"{account}_CloudTrail_{ORG_REGION}_20261020T1000Z_org.json.gz")
+        s3.put_object(Bucket=bucket, Key=key, Body=body.getvalue())
+        keys[account] = key
+    return {"bucket": bucket, "keys": keys}
+
+
+def _shared_parameter(c, account):
+    """An advanced-tier parameter with a resource policy (as AWS RAM sharing
+    leaves it): the dev account may read it."""
+    ssm = c("ssm")
+    name = "/prod/shared/endpoint"
+    ssm.put_parameter(Name=name, Value="https://api.example.com", Type="String", Tier="Advanced")
+    arn = f"arn:aws:ssm:{ORG_REGION}:{account}:parameter{name}"
+    ssm.put_resource_policy(ResourceArn=arn, Policy=_doc(
+        {"Sid": "DevReads", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{DEV}:root"},
+         "Action": ["ssm:GetParameter", "ssm:GetParameters"], "Resource": arn}))
+    return {name: arn}
 
 
 if __name__ == "__main__" and len(sys.argv) > 2 and sys.argv[2] == "--scenario":

@@ -555,11 +555,16 @@ def s3(e):
 def ssm(e):
     params = pages(e.a(PROD, "ssm"), "describe_parameters", "Parameters")
     by_name = {p["Name"]: p for p in params}
-    assert set(by_name) == {"/prod/db/password", "/prod/api/token", "/prod/app/log-level"}
+    assert set(by_name) == {"/prod/db/password", "/prod/api/token", "/prod/app/log-level", "/prod/shared/endpoint"}
     assert by_name["/prod/db/password"]["Type"] == "SecureString"
     assert by_name["/prod/db/password"]["KeyId"] == "alias/prod-secrets"
     assert by_name["/prod/api/token"]["KeyId"] == "alias/aws/ssm"
     assert "KeyId" not in by_name["/prod/app/log-level"]
+    # Only the advanced-tier parameter has a resource policy.
+    assert by_name["/prod/shared/endpoint"]["Tier"] == "Advanced"
+    shared = e.s["resources"][PROD]["parameters"]["/prod/shared/endpoint"]
+    pols = e.a(PROD, "ssm").get_resource_policies(ResourceArn=shared)["Policies"]
+    assert len(pols) == 1 and json.loads(pols[0]["Policy"])["Statement"][0]["Sid"] == "DevReads"
 
 
 @check

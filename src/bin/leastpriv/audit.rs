@@ -136,7 +136,7 @@ pub fn run(mut a: Args) -> Result<ExitCode> {
                 d
             }
         };
-        let outcome = crate::pull::fetch(&a.aws, dir.clone(), since, until)?;
+        let outcome = crate::pull::fetch(&a.aws, dir.clone(), since, until, None)?;
         log::info!(
             "{}",
             leastpriv::report::pull::summary(&outcome.pulled).trim_end()

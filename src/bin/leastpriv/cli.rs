@@ -132,6 +132,9 @@ pub struct AwsArgs {
     /// Attempts per AWS call, including the first; throttling and 5xx are retried with backoff.
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub max_attempts: u32,
+    /// Region of the IAM Identity Center instance (default: try each --region in turn).
+    #[arg(long, value_name = "REGION")]
+    pub identity_center_region: Option<String>,
     /// GetAccountAuthorizationDetails page size (tests use small pages).
     #[arg(long, default_value_t = 1000, hide = true)]
     pub iam_page_size: i32,
@@ -236,6 +239,8 @@ impl AwsArgs {
                     no_ddl: self.athena.athena_no_ddl,
                     timeout: std::time::Duration::from_secs(self.athena.athena_timeout.max(1)),
                 }),
+            identity_center_region: self.identity_center_region.clone(),
+            organization: None,
         }
     }
 }

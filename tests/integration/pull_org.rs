@@ -1,0 +1,747 @@
+//! `leastpriv pull` of an AWS Organization against moto server, seeded by
+//! `tests/support/seed.py --scenario org`: a management account
+//! (111111111111) and three members (222222222222 prod, 333333333333 dev,
+//! 444444444444 security, the delegated administrator of Identity Center),
+//! SCPs and an RCP, IAM Identity Center, resource policies and an
+//! organization trail. Each test has its own server.
+
+use crate::common::moto::Moto;
+use crate::common::{leastpriv, Run};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+const WINDOW: [&str; 4] = ["--since", "2026-10-01", "--until", "2026-10-31"];
+const MANAGEMENT: &str = "111111111111";
+const PROD: &str = "222222222222";
+const DEV: &str = "333333333333";
+const SECURITY: &str = "444444444444";
+const ROLE: &str = "OrganizationAccountAccessRole";
+
+struct Org {
+    moto: Moto,
+    seed: Value,
+    tmp: tempfile::TempDir,
+}
+
+fn org() -> Option<Org> {
+    let moto = Moto::start()?;
+    let seed = moto.seed_org();
+    // The seeding's own calls (it assumes roles too) are not the pull's.
+    moto.clear_calls();
+    Some(Org {
+        moto,
+        seed,
+        tmp: tempfile::tempdir().unwrap(),
+    })
+}
+
+impl Org {
+    /// `leastpriv pull` as the management account (its access key).
+    fn pull(&self, out: &Path, extra: &[&str]) -> Run {
+        let mut cmd = leastpriv();
+        for (k, v) in self.moto.env() {
+            cmd = cmd.env(k, &v);
+        }
+        cmd.env(
+            "AWS_ACCESS_KEY_ID",
+            self.seed["access_key_id"].as_str().unwrap(),
+        )
+        .arg("pull")
+        .arg("--out")
+        .arg(out)
+        .args(WINDOW)
+        .args(["--no-access-advisor", "--iam-page-size", "7"])
+        .args(extra)
+        .tmp(self.tmp.path())
+        .run()
+    }
+
+    fn pull_org(&self, out: &Path, extra: &[&str]) -> Run {
+        let mut args = vec!["--organization", "--role-name", ROLE];
+        args.extend_from_slice(extra);
+        self.pull(out, &args)
+    }
+
+    fn out(&self, name: &str) -> PathBuf {
+        self.tmp.path().join(name)
+    }
+}
+
+fn read(path: &Path) -> Value {
+    serde_json::from_slice(
+        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn by<'a>(list: &'a Value, key: &str, value: &str) -> &'a Value {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v[key] == value)
+        .unwrap_or_else(|| panic!("no {key} = {value} in {list}"))
+}
+
+/// A policy string as JSON.
+fn doc(v: &Value) -> Value {
+    serde_json::from_str(v.as_str().unwrap_or_else(|| panic!("not a string: {v}"))).unwrap()
+}
+
+fn resource<'a>(rp: &'a Value, arn: &str) -> &'a Value {
+    by(&rp["ResourcePolicies"], "ResourceArn", arn)
+}
+
+#[test]
+fn organization_pull_writes_every_file_with_the_seeded_content() {
+    let Some(o) = org() else { return };
+    let out = o.out("org");
+    let run = o.pull_org(&out, &[]);
+    run.code(0);
+    assert!(
+        run.stdout.contains("Organization o-") && run.stdout.contains("4 of 4 pulled"),
+        "{}",
+        run.stdout
+    );
+    let s = &o.seed;
+    let org_id = s["organization"]["id"].as_str().unwrap();
+    let root = s["organization"]["root_id"].as_str().unwrap();
+    let ous = &s["ous"];
+
+    // The organization snapshot's manifest: every account, the trail read once.
+    let m = read(&out.join("manifest.json"));
+    assert_eq!(m["schema"], "leastpriv.organization-snapshot/v1");
+    assert_eq!(m["organization_id"], org_id);
+    assert_eq!(m["management_account_id"], MANAGEMENT);
+    assert_eq!(m["role_name"], ROLE);
+    let ids: Vec<&str> = m["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [MANAGEMENT, PROD, DEV, SECURITY]);
+    assert!(m["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["status"] == "pulled"));
+    assert_eq!(m["problems"], serde_json::json!([]), "{m}");
+    assert_eq!(m["event_source"], "s3");
+    assert_eq!(m["trail"], format!("s3://lp-org-trail-{MANAGEMENT}/"));
+    assert_eq!(m["downloaded"]["fetched"], 4, "{m}");
+
+    // organization.json: the tree, the policies with content and targets.
+    let org = read(&out.join("organization.json"));
+    assert_eq!(org["Organization"]["Id"], org_id);
+    assert_eq!(org["Organization"]["MasterAccountId"], MANAGEMENT);
+    assert_eq!(org["Roots"][0]["Id"], root);
+    let types: BTreeSet<String> = org["Roots"][0]["PolicyTypes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            format!(
+                "{}={}",
+                t["Type"].as_str().unwrap(),
+                t["Status"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(
+        types.contains("RESOURCE_CONTROL_POLICY=ENABLED")
+            && types.contains("SERVICE_CONTROL_POLICY=ENABLED"),
+        "{types:?}"
+    );
+    let ou = |name: &str| by(&org["OrganizationalUnits"], "Name", name);
+    assert_eq!(ou("Prod")["Id"], ous["Prod"]);
+    assert_eq!(ou("Prod")["ParentId"], ous["Workloads"]);
+    assert_eq!(ou("Workloads")["ParentId"], root);
+    assert_eq!(ou("Security")["ParentId"], root);
+    let account = |id: &str| by(&org["Accounts"], "Id", id);
+    assert_eq!(account(PROD)["ParentId"], ous["Prod"]);
+    assert_eq!(account(PROD)["Name"], "prod");
+    assert_eq!(account(PROD)["Status"], "ACTIVE");
+    assert_eq!(account(DEV)["ParentId"], ous["Dev"]);
+    assert_eq!(account(SECURITY)["ParentId"], ous["Security"]);
+    assert_eq!(account(MANAGEMENT)["ParentId"], root);
+    let policy = |name: &str| {
+        org["Policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["PolicySummary"]["Name"] == name)
+            .unwrap_or_else(|| panic!("no policy {name}"))
+    };
+    let targets = |p: &Value| -> BTreeSet<String> {
+        p["Targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["TargetId"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let guard = policy("prod-guardrails");
+    assert_eq!(guard["PolicySummary"]["Type"], "SERVICE_CONTROL_POLICY");
+    assert_eq!(guard["PolicySummary"]["AwsManaged"], false);
+    assert_eq!(
+        targets(guard),
+        BTreeSet::from([ous["Prod"].as_str().unwrap().to_string()])
+    );
+    let content = doc(&guard["Content"]);
+    assert_eq!(
+        content["Statement"][0]["Action"],
+        "secretsmanager:DeleteSecret"
+    );
+    assert_eq!(content["Statement"][0]["Effect"], "Deny");
+    let allow_list = policy("security-allow-list");
+    assert_eq!(
+        targets(allow_list),
+        BTreeSet::from([ous["Security"].as_str().unwrap().to_string()])
+    );
+    let full = policy("FullAWSAccess");
+    assert_eq!(full["PolicySummary"]["AwsManaged"], true);
+    assert!(
+        targets(full).contains(root) && !targets(full).contains(ous["Security"].as_str().unwrap())
+    );
+    let rcp = policy("deny-external-secret-access");
+    assert_eq!(rcp["PolicySummary"]["Type"], "RESOURCE_CONTROL_POLICY");
+    assert_eq!(targets(rcp), BTreeSet::from([root.to_string()]));
+    assert_eq!(
+        doc(&rcp["Content"])["Statement"][0]["Condition"]["StringNotEqualsIfExists"]
+            ["aws:PrincipalOrgID"],
+        org_id
+    );
+    assert_eq!(
+        policy("RCPFullAWSAccess")["PolicySummary"]["Type"],
+        "RESOURCE_CONTROL_POLICY"
+    );
+
+    // identity-center.json: people, groups, permission sets, assignments.
+    let ic = read(&out.join("identity-center.json"));
+    let sso = &s["sso"];
+    assert_eq!(ic["InstanceArn"], sso["instance_arn"]);
+    assert_eq!(ic["IdentityStoreId"], sso["identity_store_id"]);
+    let alice = by(&ic["Users"], "UserName", "alice");
+    assert_eq!(alice["UserId"], sso["users"]["alice"]);
+    assert_eq!(alice["DisplayName"], "Alice Admin");
+    assert_eq!(alice["Emails"][0]["Value"], "alice@example.com");
+    assert_eq!(ic["Users"].as_array().unwrap().len(), 3);
+    let developers = sso["groups"]["Developers"].as_str().unwrap();
+    assert_eq!(
+        by(&ic["Groups"], "GroupId", developers)["DisplayName"],
+        "Developers"
+    );
+    let members: BTreeSet<&str> = ic["GroupMemberships"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["GroupId"] == developers)
+        .map(|m| m["MemberId"]["UserId"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        members,
+        BTreeSet::from([
+            sso["users"]["bob"].as_str().unwrap(),
+            sso["users"]["carol"].as_str().unwrap()
+        ])
+    );
+    let set = |name: &str| by(&ic["PermissionSets"], "Name", name);
+    let dev_set = set("DeveloperAccess");
+    assert_eq!(
+        dev_set["PermissionSetArn"],
+        sso["permission_sets"]["DeveloperAccess"]
+    );
+    assert_eq!(dev_set["SessionDuration"], "PT4H");
+    assert_eq!(
+        doc(&dev_set["InlinePolicy"])["Statement"][0]["Action"],
+        serde_json::json!(["lambda:*", "sqs:*", "dynamodb:*", "s3:*"])
+    );
+    assert_eq!(
+        dev_set["CustomerManagedPolicyReferences"],
+        serde_json::json!([{"Name": "lp-dev-extra", "Path": "/"}])
+    );
+    assert_eq!(
+        dev_set["PermissionsBoundary"],
+        serde_json::json!({"CustomerManagedPolicyReference": {"Name": "lp-sso-boundary", "Path": "/"}})
+    );
+    let admin = set("AdministratorAccess");
+    assert_eq!(
+        admin["AttachedManagedPolicies"],
+        serde_json::json!([{"Name": "AdministratorAccess", "Arn": "arn:aws:iam::aws:policy/AdministratorAccess"}])
+    );
+    assert_eq!(admin["SessionDuration"], "PT1H");
+    let read_only = set("ReadOnly");
+    assert_eq!(read_only["InlinePolicy"], Value::Null);
+    assert_eq!(read_only["PermissionsBoundary"], Value::Null);
+    let got: BTreeSet<(String, String, String, String)> = ic["AccountAssignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let f = |k: &str| a[k].as_str().unwrap().to_string();
+            (
+                f("AccountId"),
+                f("PermissionSetArn"),
+                f("PrincipalType"),
+                f("PrincipalId"),
+            )
+        })
+        .collect();
+    let want: BTreeSet<(String, String, String, String)> = sso["assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["account"].as_str().unwrap().to_string(),
+                sso["permission_sets"][a["permission_set"].as_str().unwrap()]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+                a["principal_type"].as_str().unwrap().to_string(),
+                a["principal_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+
+    // One account snapshot per account, each with the organization's file.
+    for id in [MANAGEMENT, PROD, DEV, SECURITY] {
+        let dir = out.join("accounts").join(id);
+        let am = read(&dir.join("manifest.json"));
+        assert_eq!(am["account_id"], id);
+        assert_eq!(am["organization"]["source"], "organization", "{am}");
+        assert_eq!(am["problems"], serde_json::json!([]), "{id}: {am}");
+        assert_eq!(read(&dir.join("organization.json")), org);
+        assert!(dir.join("iam.json").is_file() && dir.join("resource-policies.json").is_file());
+        // The caller's own account is read with its own credentials.
+        if id == MANAGEMENT {
+            assert!(am.get("assumed_role").is_none(), "{am}");
+        } else {
+            assert_eq!(am["assumed_role"], format!("arn:aws:iam::{id}:role/{ROLE}"));
+            assert_eq!(am["event_source"], "organization-trail");
+        }
+    }
+    let prod_iam = read(&out.join("accounts").join(PROD).join("iam.json"));
+    assert!(prod_iam["RoleDetailList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["Arn"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("arn:aws:iam::{PROD}:"))));
+    let assumed = o
+        .moto
+        .calls()
+        .iter()
+        .filter(|c| c["operation"] == "AssumeRole")
+        .count();
+    assert_eq!(assumed, 3, "one AssumeRole per member account");
+
+    // Resource policies of the prod account, `null` where there is none.
+    let rp = read(
+        &out.join("accounts")
+            .join(PROD)
+            .join("resource-policies.json"),
+    );
+    let r = &s["resources"][PROD];
+    let keys = &r["kms_keys"];
+    let db = resource(&rp, r["secrets"]["prod/db/credentials"].as_str().unwrap());
+    assert_eq!(db["ResourceType"], "AWS::SecretsManager::Secret");
+    assert_eq!(db["KmsKeyId"], keys["prod-secrets"]);
+    assert_eq!(
+        doc(&db["Policy"])["Statement"][0]["Principal"]["AWS"],
+        format!("arn:aws:iam::{DEV}:root")
+    );
+    let api = resource(&rp, r["secrets"]["prod/api-key"].as_str().unwrap());
+    assert_eq!(api["Policy"], Value::Null);
+    assert!(api.get("KmsKeyId").is_none(), "{api}");
+    let data_key = resource(&rp, keys["prod-data"].as_str().unwrap());
+    assert_eq!(data_key["ResourceType"], "AWS::KMS::Key");
+    let principals: Vec<String> = doc(&data_key["Policy"])["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["Principal"]["AWS"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        !principals.contains(&format!("arn:aws:iam::{PROD}:root")),
+        "{principals:?}"
+    );
+    let bucket = resource(&rp, &format!("arn:aws:s3:::lp-prod-data-{PROD}"));
+    assert_eq!(bucket["ResourceType"], "AWS::S3::Bucket");
+    assert_eq!(bucket["KmsKeyId"], keys["prod-data"]);
+    assert_eq!(doc(&bucket["Policy"])["Statement"][1]["Sid"], "TlsOnly");
+    let artifacts = resource(&rp, &format!("arn:aws:s3:::lp-artifacts-{PROD}"));
+    assert_eq!(artifacts["Policy"], Value::Null);
+    assert!(artifacts.get("KmsKeyId").is_none(), "{artifacts}");
+    let params = &r["parameters"];
+    // Named by alias in SSM, by the key's ARN here.
+    let password = resource(&rp, params["/prod/db/password"].as_str().unwrap());
+    assert_eq!(password["KmsKeyId"], keys["prod-secrets"]);
+    assert_eq!(password["Policy"], Value::Null);
+    let token = resource(&rp, params["/prod/api/token"].as_str().unwrap());
+    assert_eq!(
+        token["KmsKeyId"],
+        format!("arn:aws:kms:us-east-1:{PROD}:alias/aws/ssm"),
+        "an AWS managed alias with no key yet stays an alias"
+    );
+    assert!(
+        resource(&rp, params["/prod/app/log-level"].as_str().unwrap())
+            .get("KmsKeyId")
+            .is_none()
+    );
+    let shared = resource(&rp, params["/prod/shared/endpoint"].as_str().unwrap());
+    assert_eq!(doc(&shared["Policy"])["Statement"][0]["Sid"], "DevReads");
+    let topic = resource(&rp, r["topics"]["prod-alerts"].as_str().unwrap());
+    assert_eq!(
+        doc(&topic["Policy"])["Statement"][0]["Action"],
+        "sns:Publish"
+    );
+    let events = resource(&rp, r["queues"]["prod-events"]["arn"].as_str().unwrap());
+    assert_eq!(events["KmsKeyId"], keys["prod-data"]);
+    let intake = resource(&rp, r["queues"]["prod-intake"]["arn"].as_str().unwrap());
+    assert_eq!(doc(&intake["Policy"])["Statement"][0]["Principal"], "*");
+    assert!(intake.get("KmsKeyId").is_none());
+    let function = resource(&rp, r["functions"]["prod-processor"].as_str().unwrap());
+    assert_eq!(function["ResourceType"], "AWS::Lambda::Function");
+    let sids: BTreeSet<String> = doc(&function["Policy"])["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["Sid"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        sids,
+        BTreeSet::from(["DevInvokes".into(), "FromDataBucket".into()])
+    );
+    let repo = resource(&rp, r["repositories"]["prod/app"].as_str().unwrap());
+    assert_eq!(doc(&repo["Policy"])["Statement"][0]["Sid"], "DevPulls");
+    let table = resource(&rp, r["tables"]["prod-orders"].as_str().unwrap());
+    assert_eq!(
+        doc(&table["Policy"])["Statement"][0]["Principal"]["AWS"],
+        format!("arn:aws:iam::{DEV}:role/github-deploy")
+    );
+    let am = read(&out.join("accounts").join(PROD).join("manifest.json"));
+    assert_eq!(am["resource_policies"]["AWS::SSM::Parameter"], 4, "{am}");
+    assert_eq!(
+        am["resource_policies"]["AWS::SecretsManager::Secret"], 2,
+        "{am}"
+    );
+
+    // The dev account's own resources, in its own snapshot.
+    let dev_rp = read(
+        &out.join("accounts")
+            .join(DEV)
+            .join("resource-policies.json"),
+    );
+    let dev = &s["resources"][DEV];
+    let dev_shared = resource(&dev_rp, dev["secrets"]["dev/shared"].as_str().unwrap());
+    assert_eq!(
+        doc(&dev_shared["Policy"])["Statement"][0]["Condition"]["StringEquals"]
+            ["aws:PrincipalOrgID"],
+        org_id
+    );
+    let scratch = resource(&dev_rp, &format!("arn:aws:s3:::lp-dev-scratch-{DEV}"));
+    assert_eq!(doc(&scratch["Policy"])["Statement"][0]["Principal"], "*");
+    assert!(
+        !dev_rp.to_string().contains("lp-prod-data"),
+        "another account's bucket"
+    );
+
+    // The organization trail went to the accounts it belongs to: each
+    // account's activity store, and no log file in the account snapshots.
+    assert!(out
+        .join("cloudtrail/s3")
+        .join(format!("lp-org-trail-{MANAGEMENT}"))
+        .is_dir());
+    assert!(!out.join("accounts").join(PROD).join("cloudtrail").exists());
+    let report = audit_json(&out.join("accounts").join(PROD));
+    let processor = report["principals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "processor-role")
+        .expect("processor-role");
+    assert!(
+        processor["used"].to_string().contains("sqs:ReceiveMessage"),
+        "{processor}"
+    );
+    assert_eq!(report["coverage"]["records"], 1, "only prod's own record");
+    // What the pull wrote is what the audit reads (issue 22's files): the
+    // organization and resource policies are inputs, they parse without a
+    // problem, prod's SCP blocks grants, and the trust rules see the roles.
+    let inputs = report["coverage"]["inputs"].to_string();
+    for file in ["organization.json", "resource-policies.json"] {
+        assert!(inputs.contains(file), "{file} not an input: {inputs}");
+    }
+    let problems = report["coverage"]["problems"].to_string();
+    assert!(
+        !problems.contains("organization.json") && !problems.contains("resource-policies.json"),
+        "{problems}"
+    );
+    let admin = report["principals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "break-glass-admin")
+        .expect("break-glass-admin");
+    assert!(
+        admin["blocked_by_scp"]
+            .to_string()
+            .contains("iam:CreateUser"),
+        "prod-guardrails blocks iam:CreateUser: {}",
+        admin["blocked_by_scp"]
+    );
+    let fired: BTreeSet<(String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap_or_default().to_string(),
+                f["principal"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    for (rule, role) in [
+        ("unguarded-cross-account-trust", "vendor-audit"),
+        ("unsafe-oidc-trust", "github-any"),
+    ] {
+        let arn = format!("arn:aws:iam::{PROD}:role/{role}");
+        assert!(
+            fired.contains(&(rule.to_string(), arn.clone())),
+            "{rule} on {arn}: {fired:?}"
+        );
+    }
+    let dev_report = audit_json(&out.join("accounts").join(DEV));
+    let hop = dev_report["principals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "chain-hop")
+        .expect("chain-hop");
+    assert!(hop["used"].to_string().contains("sts:AssumeRole"), "{hop}");
+
+    // No credential anywhere in what the pull wrote.
+    for f in walk(&out) {
+        let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();
+        assert!(
+            !text.contains(o.seed["access_key_id"].as_str().unwrap()),
+            "{} holds the access key",
+            f.display()
+        );
+    }
+}
+
+fn audit_json(dir: &Path) -> Value {
+    let run = leastpriv()
+        .arg("audit")
+        .arg(dir)
+        .args(WINDOW)
+        .args(["--format", "json"])
+        .run();
+    run.code(0);
+    run.json()
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn members_without_organization_access_get_a_gap_and_still_pull_themselves() {
+    let Some(o) = org() else { return };
+    let out = o.out("members");
+    // The prod member and the delegated administrator, through the
+    // management account's key (today's --assume-role, several accounts).
+    let run = o.pull(
+        &out,
+        &[
+            "--assume-role",
+            &format!("arn:aws:iam::{PROD}:role/{ROLE}"),
+            "--assume-role",
+            &format!("arn:aws:iam::{SECURITY}:role/{ROLE}"),
+            "--source",
+            "none",
+        ],
+    );
+    run.code(0);
+    let prod = out.join(PROD);
+    let m = read(&prod.join("manifest.json"));
+    assert_eq!(m["organization"]["source"], "denied", "{m}");
+    assert_eq!(m["organization"]["id"], o.seed["organization"]["id"]);
+    let stages: BTreeSet<&str> = m["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        stages,
+        BTreeSet::from(["identity-center", "organization"]),
+        "{m}"
+    );
+    assert!(!prod.join("organization.json").exists());
+    assert!(!prod.join("identity-center.json").exists());
+    // Its own account is whole.
+    assert!(prod.join("iam.json").is_file());
+    let rp = read(&prod.join("resource-policies.json"));
+    assert!(rp["ResourcePolicies"].as_array().unwrap().len() > 10);
+    assert!(run.stderr.contains("organization"), "{}", run.stderr);
+
+    // The delegated administrator reads the organization and Identity Center.
+    let sec = out.join(SECURITY);
+    let m = read(&sec.join("manifest.json"));
+    assert_eq!(m["organization"]["source"], "pulled", "{m}");
+    assert_eq!(m["problems"], serde_json::json!([]), "{m}");
+    assert_eq!(m["identity_center"]["permission_sets"], 3, "{m}");
+    let org = read(&sec.join("organization.json"));
+    assert_eq!(org["Accounts"].as_array().unwrap().len(), 4);
+    let ic = read(&sec.join("identity-center.json"));
+    assert_eq!(ic["InstanceArn"], o.seed["sso"]["instance_arn"]);
+
+    // --strict makes the member's gap an error (the snapshot is written).
+    o.pull(
+        &o.out("strict"),
+        &[
+            "--assume-role",
+            &format!("arn:aws:iam::{PROD}:role/{ROLE}"),
+            "--source",
+            "none",
+            "--strict",
+        ],
+    )
+    .code(2);
+    assert!(o.out("strict").join("manifest.json").is_file());
+}
+
+#[test]
+fn accounts_and_ous_narrow_the_organization_pull() {
+    let Some(o) = org() else { return };
+    let workloads = o.seed["ous"]["Workloads"].as_str().unwrap();
+    let out = o.out("workloads");
+    o.pull_org(&out, &["--ous", workloads, "--source", "none"])
+        .code(0);
+    let m = read(&out.join("manifest.json"));
+    let ids: Vec<&str> = m["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [PROD, DEV], "the OU's accounts at any depth");
+    let dirs: BTreeSet<String> = std::fs::read_dir(out.join("accounts"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(dirs, BTreeSet::from([PROD.to_string(), DEV.to_string()]));
+    // The whole organization is still described (the SCP path needs it).
+    assert_eq!(
+        read(&out.join("organization.json"))["Accounts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+
+    // --accounts, again into the same directory: the snapshot is replaced.
+    o.pull_org(&out, &["--accounts", SECURITY, "--source", "none"])
+        .code(0);
+    let dirs: Vec<String> = std::fs::read_dir(out.join("accounts"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(dirs, [SECURITY]);
+    assert!(!o.tmp.path().join("workloads.partial").exists());
+
+    // Unknown ids are usage errors that name them.
+    let run = o.pull_org(&o.out("x"), &["--accounts", "999999999999"]);
+    run.code(2);
+    assert!(run.stderr.contains("`999999999999`"), "{}", run.stderr);
+    let run = o.pull_org(&o.out("x"), &["--ous", "ou-nope-12345678"]);
+    run.code(2);
+    assert!(run.stderr.contains("`ou-nope-12345678`"), "{}", run.stderr);
+    // --role-name is required, --assume-role excluded.
+    o.pull(&o.out("x"), &["--organization"]).code(2);
+}
+
+#[test]
+fn an_organization_pull_resumes_and_an_unreachable_account_does_not_stop_the_others() {
+    let Some(o) = org() else { return };
+    let out = o.out("org");
+    // The first log download fails on its only attempt; the second account
+    // assumed is refused.
+    o.moto.fault("GetObject", 1, 500, "InternalError");
+    o.moto.fault("AssumeRole", 1, 403, "AccessDenied");
+    let run = o.pull_org(
+        &out,
+        &[
+            "--account-concurrency",
+            "1",
+            "--concurrency",
+            "1",
+            "--max-attempts",
+            "1",
+        ],
+    );
+    run.code(2);
+    assert!(
+        run.stderr.contains("1 of 4 account(s) could not be pulled")
+            && run
+                .stderr
+                .contains(&format!("{PROD} (arn:aws:iam::{PROD}:role/{ROLE})")),
+        "{}",
+        run.stderr
+    );
+    let m = read(&out.join("manifest.json"));
+    let prod = by(&m["accounts"], "id", PROD);
+    assert_eq!(prod["status"], "failed");
+    assert!(
+        prod["message"].as_str().unwrap().contains("AccessDenied"),
+        "{prod}"
+    );
+    assert_eq!(m["downloaded"]["failed"], 1, "{m}");
+    assert_eq!(m["downloaded"]["fetched"], 3, "{m}");
+    assert!(!out.join("accounts").join(PROD).exists());
+    for id in [MANAGEMENT, DEV, SECURITY] {
+        assert!(
+            out.join("accounts")
+                .join(id)
+                .join("manifest.json")
+                .is_file(),
+            "{id}"
+        );
+    }
+
+    // The re-run reuses the fetched log file and fetches the missing one.
+    let gets = |moto: &Moto| {
+        moto.calls()
+            .iter()
+            .filter(|c| c["operation"] == "GetObject")
+            .count()
+    };
+    let before = gets(&o.moto);
+    o.pull_org(&out, &[]).code(0);
+    let m = read(&out.join("manifest.json"));
+    assert_eq!(m["downloaded"]["reused"], 3, "{m}");
+    assert_eq!(m["downloaded"]["fetched"], 1, "{m}");
+    assert_eq!(m["problems"], serde_json::json!([]), "{m}");
+    assert_eq!(gets(&o.moto) - before, 1);
+    assert!(out
+        .join("accounts")
+        .join(PROD)
+        .join("manifest.json")
+        .is_file());
+}
