@@ -261,6 +261,7 @@ pub fn run_with(
                 principal: &a.principal,
                 credentials: creds,
                 activity: a.activity.as_ref(),
+                sessions: a.sessions_granted.as_ref(),
             });
             let advisor = advisor
                 .as_ref()
@@ -289,6 +290,8 @@ pub fn run_with(
         catalog: cat,
         risk: &rules.risk,
         guardrails: &rules.guardrails,
+        pipelines: &rules.pipelines,
+        channels: rules.mapper.channels(),
         settings,
         now,
         window: window.start.zip(window.end),

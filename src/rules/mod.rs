@@ -12,10 +12,12 @@
 pub mod classify;
 pub mod files;
 pub mod guardrails;
+pub mod pipelines;
 pub mod risk;
 
 mod agents;
 mod category;
+mod change_outside_pipeline;
 mod dormant;
 mod guardrail_rules;
 mod unused_permissions;
@@ -164,6 +166,9 @@ pub struct RuleContext<'a> {
     pub catalog: &'a Catalog,
     pub risk: &'a Risk,
     pub guardrails: &'a Guardrails,
+    pub pipelines: &'a pipelines::Pipelines,
+    /// How calls were made, and which channels are a person's.
+    pub channels: &'a crate::usage::channel::Channels,
     pub settings: &'a Settings,
     /// The report's time, Unix seconds: ages are measured against it.
     pub now: i64,
@@ -310,6 +315,7 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &guardrail_rules::GuardrailHit,
     &agents::SuperUserAgent,
     &agents::AgentWithoutSourceIdentity,
+    &change_outside_pipeline::ChangeOutsidePipeline,
     &dormant::DormantPrincipal,
     &dormant::StaleAccessKey,
     &dormant::StaleConsolePassword,

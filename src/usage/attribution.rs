@@ -45,6 +45,9 @@ pub struct Actor<'a> {
     pub source_identity: Option<Cow<'a, str>>,
     /// The service that made the call on the principal's behalf.
     pub invoked_by: Option<Cow<'a, str>>,
+    /// The person or workload the session acts for (`onBehalfOf`: the
+    /// Identity Center user id, else the subject), when the record says.
+    pub on_behalf_of: Option<Cow<'a, str>>,
 }
 
 /// Attributes a record; `None` for AWS service identities and records
@@ -59,12 +62,18 @@ pub fn attribute<'a>(id: &'a RawIdentity<'_>) -> Option<Actor<'a>> {
         .as_ref()
         .and_then(|s| s.source_identity.as_deref())
         .map(Cow::Borrowed);
+    let on_behalf_of = id
+        .on_behalf_of
+        .as_ref()
+        .and_then(|o| o.user_id.as_deref().or(o.subject.as_deref()))
+        .map(Cow::Borrowed);
     let actor = |kind, arn: Cow<'a, str>, session| Actor {
         kind,
         arn,
         session,
         source_identity: source_identity.clone(),
         invoked_by: invoked_by.clone(),
+        on_behalf_of: on_behalf_of.clone(),
     };
     match kind {
         "IAMUser" => {
@@ -142,6 +151,7 @@ impl Actor<'_> {
             session: self.session.map(own),
             source_identity: self.source_identity.map(own),
             invoked_by: self.invoked_by.map(own),
+            on_behalf_of: self.on_behalf_of.map(own),
         }
     }
 }

@@ -6,7 +6,7 @@
 use super::activity::{Activity, ActorActivity, Occurrence, Outcome, RESOURCE_SAMPLES};
 use super::attribution::Actor;
 use super::mapping::{EventMapper, MappedRef};
-use crate::catalog::ActionId;
+use crate::catalog::{AccessLevel, ActionId, Catalog};
 use crate::ingest::cloudtrail::RawRecord;
 use std::collections::BTreeMap;
 
@@ -66,6 +66,19 @@ pub(super) fn note_assume_role(rec: &RawRecord<'_>, source: &str, name: &str, ac
         .and_then(|u| u.arn.as_deref().or(u.invoked_by.as_deref()))
         .unwrap_or("unknown");
     *e.callers.entry(caller.to_string()).or_default() += 1;
+    // AgentCore Runtime with a workload identity: "CloudTrail records the
+    // agent's identity in userIdentity.onBehalfOf on the AssumeRole event
+    // that starts its role session" (AgentCore developer guide, agent and
+    // workload identity).
+    if let Some(o) = rec.user_identity.as_ref().and_then(|u| u.on_behalf_of.as_ref()) {
+        if o.subject_type.as_deref() == Some("workload") {
+            if let Some(s) = o.subject.as_deref() {
+                if e.workloads.len() < RESOURCE_SAMPLES || e.workloads.contains_key(s) {
+                    *e.workloads.entry(s.to_string()).or_default() += 1;
+                }
+            }
+        }
+    }
 }
 
 /// Access errors: the call was refused for lack of permission.
@@ -84,6 +97,9 @@ pub struct Call<'a> {
     pub source: &'a str,
     pub name: &'a str,
     pub error_code: Option<&'a str>,
+    /// How the call was made (`usage::channel`); `other` when the source
+    /// cannot tell (Athena rows).
+    pub channel: &'a str,
 }
 
 /// Adds `occ` calls by `actor` to the activity: one record from a log file,
@@ -99,12 +115,23 @@ pub fn fold(
     resources: &mut Vec<String>,
 ) {
     let mapped = mapper.map_ref(call.source, call.name);
-    fold_mapped(acc, mapped, actor, call, occ, extract, resources);
+    fold_mapped(
+        acc,
+        mapper.catalog(),
+        mapped,
+        actor,
+        call,
+        occ,
+        extract,
+        resources,
+    );
 }
 
 /// [`fold`] of a call already mapped.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn fold_mapped(
     acc: &mut Activity,
+    cat: &Catalog,
     mapped: MappedRef<'_>,
     actor: &Actor,
     call: Call<'_>,
@@ -116,6 +143,7 @@ pub(super) fn fold_mapped(
         source,
         name,
         error_code,
+        channel,
     } = call;
     let stats = &mut acc.stats;
     if !acc.actors.contains_key(actor.arn.as_ref()) {
@@ -135,8 +163,12 @@ pub(super) fn fold_mapped(
         bump(&mut a.sessions, s, occ.count);
         if actor.source_identity.is_none() {
             a.sessions_without_source_identity += occ.count;
+            if actor.on_behalf_of.is_none() {
+                a.calls_without_user_identity += occ.count;
+            }
         }
     }
+    bump(&mut a.channels, channel, occ.count);
     let one: [ActionId; 1];
     let listed: Option<&[ActionId]> = match mapped {
         MappedRef::Actions(ids) => Some(ids),
@@ -164,6 +196,25 @@ pub(super) fn fold_mapped(
                 for r in resources.iter() {
                     e.insert(r);
                 }
+            }
+        }
+        if outcome == Outcome::Success {
+            for &id in actions {
+                let action = cat.action(id);
+                let writes = action
+                    .access_levels
+                    .iter()
+                    .any(|l| !matches!(l, AccessLevel::Read | AccessLevel::List));
+                if !writes {
+                    continue;
+                }
+                let key = (action.service.to_string(), channel.to_string());
+                a.changes.entry(key).or_default().add(
+                    occ,
+                    &cat.full_name(id),
+                    actor.session.as_deref(),
+                    resources,
+                );
             }
         }
         for &id in actions {

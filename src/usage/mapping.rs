@@ -146,8 +146,17 @@ pub struct EventMapper {
     rules: FastMap<String, FastMap<String, Rule>>,
     /// The default rule (the event name is the action name) looks here.
     cat: &'static Catalog,
-    /// SHA-256 of the rules texts, so that activity mapped with other rules is recognised.
+    /// SHA-256 of the rules texts and the channel rules, so that activity
+    /// mapped with other rules is recognised.
     fingerprint: String,
+    /// SHA-256 of the mapping rules texts alone.
+    texts_digest: String,
+    /// How calls were made (`rules/channels.yaml`): aggregated with the
+    /// activity, so part of the fingerprint.
+    channels: super::channel::Channels,
+    /// The `events` entries as written (event names keep their case, which
+    /// EventBridge patterns need), in load order: `(source or prefix, name)`.
+    written: Vec<(String, String)>,
 }
 
 impl EventMapper {
@@ -163,11 +172,16 @@ impl EventMapper {
         cat: &'static Catalog,
         texts: &[(&str, &str)],
     ) -> Result<EventMapper, MappingError> {
+        let channels = super::channel::Channels::embedded();
+        let texts_digest = fingerprint(cat, texts);
         let mut mapper = EventMapper {
             sources: FastMap::default(),
             rules: FastMap::default(),
             cat,
-            fingerprint: fingerprint(cat, texts),
+            fingerprint: with_channels(&texts_digest, channels.text()),
+            texts_digest,
+            channels,
+            written: Vec::new(),
         };
         for (file, text) in texts {
             mapper.load(cat, file, text)?;
@@ -178,6 +192,61 @@ impl EventMapper {
     /// Identifies the rules and catalog this mapper was built from (hex SHA-256).
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
+    }
+
+    /// Replaces the channel rules (a `--rules DIR` copy of `channels.yaml`);
+    /// the fingerprint changes with them.
+    pub fn set_channels(&mut self, channels: super::channel::Channels) {
+        self.fingerprint = with_channels(&self.texts_digest, channels.text());
+        self.channels = channels;
+    }
+
+    /// The channel rules.
+    pub fn channels(&self) -> &super::channel::Channels {
+        &self.channels
+    }
+
+    /// The catalog the mapper looks actions up in.
+    pub fn catalog(&self) -> &'static Catalog {
+        self.cat
+    }
+
+    /// The event sources whose calls authorize as `prefix` actions: the
+    /// default `PREFIX.amazonaws.com` and every `sources` entry naming it.
+    pub fn sources_of(&self, prefix: &str) -> Vec<String> {
+        let mut out = vec![format!("{prefix}.amazonaws.com")];
+        let mut extra: Vec<String> = self
+            .sources
+            .iter()
+            .filter(|(_, p)| p.as_str() == prefix)
+            .map(|(s, _)| s.clone())
+            .collect();
+        extra.sort();
+        for s in extra {
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+        out
+    }
+
+    /// Every event a rule maps to actions, as written (name case kept), with
+    /// the rule's current meaning: `(source or prefix, event name, actions)`.
+    /// An event overridden by a later file appears once, with its last meaning.
+    pub fn exception_events(&self) -> Vec<(&str, &str, &[ActionId])> {
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for (key, name) in self.written.iter().rev() {
+            let (lk, ln) = (key.to_ascii_lowercase(), name.to_ascii_lowercase());
+            if !seen.insert((lk.clone(), ln.clone())) {
+                continue;
+            }
+            if let Some(Rule::Actions(ids)) = self.rules.get(&lk).and_then(|r| r.get(&ln)) {
+                out.push((key.as_str(), name.as_str(), ids.as_slice()));
+            }
+        }
+        out.reverse();
+        out
     }
 
     /// The rules files shipped in the binary, `(name, text)` in load order.
@@ -252,6 +321,7 @@ impl EventMapper {
                     }
                 }
                 self.insert(key, name, Rule::Actions(ids));
+                self.written.push((key.clone(), name.clone()));
             }
         }
         for (section, lists) in [
@@ -391,6 +461,16 @@ fn with_lowercase<R>(text: &str, f: impl FnOnce(&str) -> R) -> R {
         }
     }
     f(&text.to_ascii_lowercase())
+}
+
+/// The fingerprint of the mapping texts together with the channel rules.
+fn with_channels(texts_digest: &str, channels: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(texts_digest.as_bytes());
+    h.update([0]);
+    h.update(channels.as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn fingerprint(cat: &Catalog, texts: &[(&str, &str)]) -> String {

@@ -262,14 +262,17 @@ fn record<'a>(
         return Ok(());
     };
     let (mapped, prefix) = file.map(source_cow, name_cow);
+    let channel = file.mapper.channels().of(rec);
     fold_mapped(
         acc,
+        file.mapper.catalog(),
         mapped,
         &actor,
         Call {
             source,
             name,
             error_code: rec.error_code.as_deref(),
+            channel,
         },
         Occurrence {
             count: 1,

@@ -120,6 +120,9 @@ pub struct StoredSessions {
     pub count: u64,
     pub tags: BTreeMap<String, BTreeSet<String>>,
     pub callers: BTreeMap<String, u64>,
+    /// Added in 0.x (issue 24); absent from older sidecars.
+    #[serde(default)]
+    pub workloads: BTreeMap<String, u64>,
 }
 
 /// Per-identity facts that are not per action.
@@ -135,6 +138,24 @@ pub struct ActorFacts {
     pub sessions_without_source_identity: u64,
     pub non_iam: BTreeMap<String, u64>,
     pub unmapped: BTreeMap<String, u64>,
+    /// Calls by channel, changes by service and channel, and calls whose
+    /// session named no person; absent from sidecars written before them
+    /// (whose fingerprint no longer matches, so their logs are re-read).
+    #[serde(default)]
+    pub channels: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub changes: Vec<StoredChange>,
+    #[serde(default)]
+    pub calls_without_user_identity: u64,
+}
+
+/// One entry of [`ActorFacts::changes`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredChange {
+    pub service: String,
+    pub channel: String,
+    #[serde(flatten)]
+    pub stats: crate::usage::activity::ChangeStats,
 }
 
 fn kind_from(s: &str) -> Option<ActorKind> {
@@ -328,6 +349,17 @@ pub fn save(
                         sessions_without_source_identity: a.sessions_without_source_identity,
                         non_iam: a.non_iam.clone(),
                         unmapped: a.unmapped.clone(),
+                        channels: a.channels.clone(),
+                        changes: a
+                            .changes
+                            .iter()
+                            .map(|((service, channel), stats)| StoredChange {
+                                service: service.clone(),
+                                channel: channel.clone(),
+                                stats: stats.clone(),
+                            })
+                            .collect(),
+                        calls_without_user_identity: a.calls_without_user_identity,
                     },
                 )
             })
@@ -342,6 +374,7 @@ pub fn save(
                         count: v.count,
                         tags: v.tags.clone(),
                         callers: v.callers.clone(),
+                        workloads: v.workloads.clone(),
                     },
                 )
             })
@@ -446,6 +479,13 @@ pub fn load(dir: &Path, cat: &Catalog, meta: &Meta) -> Result<Activity, StoreErr
         a.sessions_without_source_identity = f.sessions_without_source_identity;
         a.non_iam = f.non_iam.clone();
         a.unmapped = f.unmapped.clone();
+        a.channels = f.channels.clone();
+        a.changes = f
+            .changes
+            .iter()
+            .map(|c| ((c.service.clone(), c.channel.clone()), c.stats.clone()))
+            .collect();
+        a.calls_without_user_identity = f.calls_without_user_identity;
         activity.actors.insert(arn.clone(), a);
     }
     for (k, v) in &meta.sessions_granted {
@@ -455,6 +495,7 @@ pub fn load(dir: &Path, cat: &Catalog, meta: &Meta) -> Result<Activity, StoreErr
                 count: v.count,
                 tags: v.tags.clone(),
                 callers: v.callers.clone(),
+                workloads: v.workloads.clone(),
             },
         );
     }
