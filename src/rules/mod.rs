@@ -15,6 +15,7 @@ pub mod guardrails;
 pub mod pipelines;
 pub mod risk;
 
+mod agentcore;
 mod agents;
 mod category;
 mod change_outside_pipeline;
@@ -315,6 +316,10 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &guardrail_rules::GuardrailHit,
     &agents::SuperUserAgent,
     &agents::AgentWithoutSourceIdentity,
+    &agentcore::AgentRoleShared,
+    &agentcore::PassRoleToAgentCore,
+    &agentcore::AgentCallsAsExecutionRole,
+    &agentcore::AgentUseUnobservable,
     &change_outside_pipeline::ChangeOutsidePipeline,
     &dormant::DormantPrincipal,
     &dormant::StaleAccessKey,
