@@ -766,6 +766,9 @@ pub(crate) fn document(audit: &Audit) -> Vec<Block> {
         audit.catalog.date()
     ))]));
     out.push(para(window_line(audit)));
+    for n in &audit.notices {
+        out.push(para(vec![strong("Notice:"), text(format!(" {n}"))]));
+    }
     out.push(Block::Heading(2, "Summary".into(), "summary".into()));
     let sums = kind_summaries(audit);
     out.push(Block::Table {

@@ -160,7 +160,11 @@ pub fn render(audit: &Audit, width: u16) -> String {
         })
         .collect();
     let s = &audit.stats;
-    let mut out = render_rows(rows, width);
+    let mut out = String::new();
+    for n in &audit.notices {
+        out.push_str(&format!("NOTICE: {}\n\n", n.replace('`', "")));
+    }
+    out.push_str(&render_rows(rows, width));
     out.push('\n');
     let window = match (audit.window.start, audit.window.end) {
         (Some(a), Some(b)) => format!("{} .. {}", time(a), time(b)),

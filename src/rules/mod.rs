@@ -16,6 +16,7 @@ pub mod pipelines;
 pub mod risk;
 
 mod agentcore;
+pub use agentcore::is_agent_data_event;
 mod agents;
 mod category;
 mod change_outside_pipeline;
