@@ -22,6 +22,8 @@
 //! - `audit`: the pipeline end to end; its `Audit` carries the catalog it was
 //!   made with, and everything after reads it;
 //! - `secrets`, `recommend`: the secrets view and right-sized policies;
+//! - `alerts`: EventBridge rules and metric filters per principal, from the
+//!   audit, its guardrails and the recommendations;
 //! - `report`: one pure renderer per output format;
 //! - `drift`: the `diff` command, reading what the renderers wrote.
 //!
@@ -29,6 +31,7 @@
 //! does.
 #![forbid(unsafe_code)]
 
+pub mod alerts;
 pub mod audit;
 pub mod baseline;
 pub mod catalog;

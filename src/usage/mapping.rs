@@ -154,7 +154,7 @@ pub struct EventMapper {
     /// How calls were made (`rules/channels.yaml`): aggregated with the
     /// activity, so part of the fingerprint.
     channels: super::channel::Channels,
-    /// The `events` entries as written (event names keep their case, which
+    /// The entries as written (event names keep their case, which
     /// EventBridge patterns need), in load order: `(source or prefix, name)`.
     written: Vec<(String, String)>,
 }
@@ -230,10 +230,11 @@ impl EventMapper {
         out
     }
 
-    /// Every event a rule maps to actions, as written (name case kept), with
-    /// the rule's current meaning: `(source or prefix, event name, actions)`.
-    /// An event overridden by a later file appears once, with its last meaning.
-    pub fn exception_events(&self) -> Vec<(&str, &str, &[ActionId])> {
+    /// Every event a rule names, as written (name case kept, which
+    /// EventBridge patterns need), with the rule's current meaning:
+    /// `(source or prefix, event name, meaning)`. An event that a later file
+    /// overrides appears once, with its last meaning.
+    pub fn written_events(&self) -> Vec<(&str, &str, MappedRef<'_>)> {
         let mut seen = std::collections::HashSet::new();
         let mut out = Vec::new();
         for (key, name) in self.written.iter().rev() {
@@ -241,8 +242,8 @@ impl EventMapper {
             if !seen.insert((lk.clone(), ln.clone())) {
                 continue;
             }
-            if let Some(Rule::Actions(ids)) = self.rules.get(&lk).and_then(|r| r.get(&ln)) {
-                out.push((key.as_str(), name.as_str(), ids.as_slice()));
+            if let Some(rule) = self.rules.get(&lk).and_then(|r| r.get(&ln)) {
+                out.push((key.as_str(), name.as_str(), rule.as_ref()));
             }
         }
         out.reverse();
@@ -339,6 +340,7 @@ impl EventMapper {
                         Rule::NotIam
                     };
                     self.insert(key, name, rule);
+                    self.written.push((key.clone(), name.clone()));
                 }
             }
         }

@@ -30,6 +30,7 @@ macro_rules! assert_json_snapshot {
 #[path = "../common/mod.rs"]
 mod common;
 
+mod alerts;
 mod baseline;
 mod ci_mode;
 mod cli;

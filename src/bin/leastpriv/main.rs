@@ -7,6 +7,7 @@
 //! groups several commands share. Only the binary prints and exits.
 #![forbid(unsafe_code)]
 
+mod alerts;
 mod audit;
 mod catalog;
 mod cli;
@@ -73,6 +74,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Explain(e) => explain::run(e),
         Command::Secrets(s) => secrets::run(s),
         Command::Recommend(r) => recommend::run(r),
+        Command::Alerts(a) => alerts::run(a),
         Command::Diff(d) => diff::run(d),
         Command::Completions { shell } => completions::run(shell),
         Command::Man => man::run(),
