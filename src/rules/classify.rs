@@ -340,6 +340,72 @@ mod tests {
         Classifier::embedded().unwrap();
     }
 
+    fn role(name: &str, trust: &str, policy: &str) -> Principal {
+        let text = format!(
+            r#"{{"RoleDetailList":[{{"RoleName":"{name}","Arn":"arn:aws:iam::1:role/{name}","AssumeRolePolicyDocument":{trust},
+               "RolePolicyList":[{{"PolicyName":"p","PolicyDocument":{policy}}}]}}]}}"#
+        );
+        crate::ingest::iam::parse(text.as_bytes(), std::path::Path::new("iam.json"))
+            .unwrap()
+            .principals
+            .remove(0)
+    }
+
+    const ACCOUNT_TRUST: &str = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::1:root"},"Action":"sts:AssumeRole"}]}"#;
+    const ANY: &str = r#"{"Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}"#;
+
+    fn facts<'a>(
+        p: &'a Principal,
+        activity: Option<&'a ActorActivity>,
+        sessions: Option<&'a crate::usage::SessionsGranted>,
+    ) -> Facts<'a> {
+        Facts {
+            principal: p,
+            credentials: None,
+            activity,
+            sessions,
+        }
+    }
+
+    /// The agent signals of issue 24, each with its reason.
+    #[test]
+    fn agents_by_identity_keys_workload_sessions_and_the_mcp_channel() {
+        let c = Classifier::embedded().unwrap();
+        // `aws:OriginIdentity/*` in an identity policy's condition.
+        let keyed = role(
+            "keyed",
+            ACCOUNT_TRUST,
+            r#"{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{"StringLike":{"aws:OriginIdentity/Subject":"spiffe://example.org/*"}}}]}"#,
+        );
+        let (k, why) = c.classify(&facts(&keyed, None, None));
+        assert_eq!(k, Kind::Agent, "{why}");
+        assert!(why.contains("aws:OriginIdentity/Subject"), "{why}");
+        // AssumeRole on behalf of a workload identity.
+        let plain = role("plain", ACCOUNT_TRUST, ANY);
+        let mut s = crate::usage::SessionsGranted::default();
+        s.workloads.insert("spiffe://example.org/agents/triage".into(), 2);
+        let (k, why) = c.classify(&facts(&plain, None, Some(&s)));
+        assert_eq!(k, Kind::Agent, "{why}");
+        assert!(why.contains("spiffe://example.org/agents/triage"), "{why}");
+        // Most calls through the AWS MCP server: an agent; a few: the kind
+        // stays, and the reason counts them.
+        let mut a = ActorActivity::empty(crate::usage::ActorKind::Principal);
+        a.records = 10;
+        a.channels.insert("mcp".into(), 6);
+        let (k, why) = c.classify(&facts(&plain, Some(&a), None));
+        assert_eq!(k, Kind::Agent, "{why}");
+        a.channels.insert("mcp".into(), 2);
+        let (k, why) = c.classify(&facts(&plain, Some(&a), None));
+        assert_eq!(k, Kind::Npe, "{why}");
+        assert!(why.contains("2 of 10 call(s) through channel `mcp`"), "{why}");
+        // A structural signal wins over the channel.
+        let sso = role("AWSReservedSSO_Admin_0123", ACCOUNT_TRUST, ANY);
+        a.channels.insert("mcp".into(), 10);
+        let (k, why) = c.classify(&facts(&sso, Some(&a), None));
+        assert_eq!(k, Kind::Human, "{why}");
+        assert!(why.contains("channel `mcp`"), "{why}");
+    }
+
     #[test]
     fn unknown_fields_are_errors() {
         let text = EMBEDDED.replace("tag_keys:", "tag_kyes:");

@@ -168,6 +168,10 @@ mod tests {
         );
         assert_eq!(channel(r#"{"userAgent":"console.amazonaws.com"}"#), "console");
         assert_eq!(
+            channel(r#"{"userAgent":"aws-cli/2.17.50 md/awscrt#0.21.2 ua/2.0 exec-env/Jenkins command/s3.cp"}"#),
+            "ci"
+        );
+        assert_eq!(
             channel(r#"{"userAgent":"APN/1.0 HashiCorp/1.0 Terraform/1.9.8 (+https://www.terraform.io) aws-sdk-go-v2/1.32"}"#),
             "iac"
         );

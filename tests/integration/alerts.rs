@@ -65,15 +65,17 @@ fn records(dir: &Path) -> Vec<Value> {
     let mut out = Vec::new();
     for f in found.files {
         let bytes = leastpriv::ingest::cloudtrail::read_log_bytes(&f).expect("log file");
-        let v: Value = serde_json::from_slice(&bytes).expect("JSON log file");
-        match v {
-            Value::Object(mut o) => {
-                if let Some(Value::Array(r)) = o.remove("Records") {
-                    out.extend(r);
-                }
+        // One document, or one record per line (NDJSON).
+        for v in serde_json::Deserializer::from_slice(&bytes).into_iter::<Value>() {
+            match v.expect("JSON log file") {
+                Value::Object(mut o) => match o.remove("Records") {
+                    Some(Value::Array(r)) => out.extend(r),
+                    Some(_) => {}
+                    None => out.push(Value::Object(o)),
+                },
+                Value::Array(r) => out.extend(r),
+                _ => {}
             }
-            Value::Array(r) => out.extend(r),
-            _ => {}
         }
     }
     // The same event delivered twice counts once.
