@@ -245,23 +245,74 @@ mod tests {
             "errorCode": "AccessDenied", "n": 5,
             "userIdentity": {"sessionContext": {"sessionIssuer": {"arn": "arn:aws:iam::1:role/r"}}},
             "resources": [{"type": "AWS::S3::Object", "ARN": "a"}, {"type": "AWS::S3::Bucket", "ARN": "b"}]}});
-        assert!(m(json!({"detail": {"eventName": ["CreateUser", "X"]}}), ev.clone()));
-        assert!(!m(json!({"detail": {"eventName": ["createuser"]}}), ev.clone()));
-        assert!(m(json!({"detail": {"eventName": [{"equals-ignore-case": "createuser"}]}}), ev.clone()));
-        assert!(m(json!({"detail": {"errorCode": [{"prefix": {"equals-ignore-case": "accessdenied"}}]}}), ev.clone()));
-        assert!(m(json!({"detail": {"errorCode": [{"suffix": "Denied"}]}}), ev.clone()));
-        assert!(!m(json!({"detail": {"eventName": [{"anything-but": ["CreateUser"]}]}}), ev.clone()));
-        assert!(m(json!({"detail": {"eventName": [{"anything-but": "DeleteUser"}]}}), ev.clone()));
-        assert!(!m(json!({"detail": {"nope": [{"anything-but": "x"}]}}), ev.clone()), "anything-but never matches absence");
-        assert!(m(json!({"detail": {"nope": [{"exists": false}]}}), ev.clone()));
-        assert!(!m(json!({"detail": {"errorCode": [{"exists": false}]}}), ev.clone()));
-        assert!(m(json!({"detail": {"n": [{"numeric": [">", 4, "<=", 5]}]}}), ev.clone()));
-        assert!(m(json!({"detail": {"$or": [{"eventName": ["A"]}, {"eventSource": ["iam.amazonaws.com"]}]}}), ev.clone()));
-        assert!(!m(json!({"detail": {"$or": [{"eventName": ["A"]}, {"eventSource": ["s3.amazonaws.com"]}]}}), ev.clone()));
+        assert!(m(
+            json!({"detail": {"eventName": ["CreateUser", "X"]}}),
+            ev.clone()
+        ));
+        assert!(!m(
+            json!({"detail": {"eventName": ["createuser"]}}),
+            ev.clone()
+        ));
+        assert!(m(
+            json!({"detail": {"eventName": [{"equals-ignore-case": "createuser"}]}}),
+            ev.clone()
+        ));
+        assert!(m(
+            json!({"detail": {"errorCode": [{"prefix": {"equals-ignore-case": "accessdenied"}}]}}),
+            ev.clone()
+        ));
+        assert!(m(
+            json!({"detail": {"errorCode": [{"suffix": "Denied"}]}}),
+            ev.clone()
+        ));
+        assert!(!m(
+            json!({"detail": {"eventName": [{"anything-but": ["CreateUser"]}]}}),
+            ev.clone()
+        ));
+        assert!(m(
+            json!({"detail": {"eventName": [{"anything-but": "DeleteUser"}]}}),
+            ev.clone()
+        ));
+        assert!(
+            !m(
+                json!({"detail": {"nope": [{"anything-but": "x"}]}}),
+                ev.clone()
+            ),
+            "anything-but never matches absence"
+        );
+        assert!(m(
+            json!({"detail": {"nope": [{"exists": false}]}}),
+            ev.clone()
+        ));
+        assert!(!m(
+            json!({"detail": {"errorCode": [{"exists": false}]}}),
+            ev.clone()
+        ));
+        assert!(m(
+            json!({"detail": {"n": [{"numeric": [">", 4, "<=", 5]}]}}),
+            ev.clone()
+        ));
+        assert!(m(
+            json!({"detail": {"$or": [{"eventName": ["A"]}, {"eventSource": ["iam.amazonaws.com"]}]}}),
+            ev.clone()
+        ));
+        assert!(!m(
+            json!({"detail": {"$or": [{"eventName": ["A"]}, {"eventSource": ["s3.amazonaws.com"]}]}}),
+            ev.clone()
+        ));
         // Arrays of objects: consistent within one element.
-        assert!(m(json!({"detail": {"resources": {"type": ["AWS::S3::Object"], "ARN": ["a"]}}}), ev.clone()));
-        assert!(!m(json!({"detail": {"resources": {"type": ["AWS::S3::Object"], "ARN": ["b"]}}}), ev.clone()));
-        assert!(m(json!({"detail": {"userIdentity": {"sessionContext": {"sessionIssuer": {"arn": ["arn:aws:iam::1:role/r"]}}}}}), ev.clone()));
+        assert!(m(
+            json!({"detail": {"resources": {"type": ["AWS::S3::Object"], "ARN": ["a"]}}}),
+            ev.clone()
+        ));
+        assert!(!m(
+            json!({"detail": {"resources": {"type": ["AWS::S3::Object"], "ARN": ["b"]}}}),
+            ev.clone()
+        ));
+        assert!(m(
+            json!({"detail": {"userIdentity": {"sessionContext": {"sessionIssuer": {"arn": ["arn:aws:iam::1:role/r"]}}}}}),
+            ev.clone()
+        ));
         assert!(matches(&json!({"detail": {"eventName": []}}), &ev).is_err());
         assert!(matches(&json!({"detail": {"eventName": "x"}}), &ev).is_err());
         assert!(matches(&json!({"detail": {"$or": [{"a": ["b"]}]}}), &ev).is_err());

@@ -44,7 +44,14 @@ pub const GLOBAL_SOURCES: &[&str] = &[
 /// Correct this list when a trail shows another.
 const VERSIONED: &[(&str, &[&str])] = &[(
     "lambda.amazonaws.com",
-    &["20150331", "20150331v2", "20161107", "20170331", "20171031", "20181031"],
+    &[
+        "20150331",
+        "20150331v2",
+        "20161107",
+        "20170331",
+        "20171031",
+        "20181031",
+    ],
 )];
 
 /// Error codes of refused calls, as the fold counts them (`Outcome::Denied`):
@@ -200,7 +207,10 @@ impl Branch {
         match self {
             Branch::In(s, n) if n.len() > 1 => {
                 let (a, b) = n.split_at(n.len() / 2);
-                Some((Branch::In(s.clone(), a.to_vec()), Branch::In(s.clone(), b.to_vec())))
+                Some((
+                    Branch::In(s.clone(), a.to_vec()),
+                    Branch::In(s.clone(), b.to_vec()),
+                ))
             }
             _ => None,
         }
@@ -259,7 +269,8 @@ impl<'a> Events<'a> {
             }
         }
         for (source, name, ids) in &self.exceptions {
-            if ids.iter().all(|&id| set.contains(id)) && (!ids.is_empty() || out.contains_key(source))
+            if ids.iter().all(|&id| set.contains(id))
+                && (!ids.is_empty() || out.contains_key(source))
             {
                 out.entry(source.clone()).or_default().insert(name.clone());
             }
@@ -294,7 +305,10 @@ impl<'a> Events<'a> {
         }
         for (source, name, ids) in &self.exceptions {
             if !whole.contains(source) && ids.iter().any(|&id| set.contains(id)) {
-                names.entry(source.clone()).or_default().insert(name.clone());
+                names
+                    .entry(source.clone())
+                    .or_default()
+                    .insert(name.clone());
             }
         }
         names.retain(|s, _| !whole.contains(s));
@@ -407,7 +421,13 @@ fn stem(p: &AuditedPrincipal) -> String {
     let clean: String = pr
         .name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .take(32)
         .collect();
     let h = Sha256::digest(pr.arn.as_bytes());
@@ -436,7 +456,15 @@ pub fn alerts(
         .principals
         .iter()
         .filter(|p| !p.verdicts.principal.path.starts_with("/aws-service-role/"))
-        .map(|p| one(cat, &events, p, by_arn.get(p.verdicts.principal.arn.as_str()).copied(), guardrails))
+        .map(|p| {
+            one(
+                cat,
+                &events,
+                p,
+                by_arn.get(p.verdicts.principal.arn.as_str()).copied(),
+                guardrails,
+            )
+        })
         .collect()
 }
 
@@ -459,8 +487,16 @@ fn refused_logs() -> String {
         .iter()
         .map(|x| format!("$.errorCode = \"{x}*\""))
         .collect();
-    c.extend(REFUSED_SUFFIX.iter().map(|x| format!("$.errorCode = \"*{x}\"")));
-    c.extend(REFUSED_EXACT.iter().map(|x| format!("$.errorCode = \"{x}\"")));
+    c.extend(
+        REFUSED_SUFFIX
+            .iter()
+            .map(|x| format!("$.errorCode = \"*{x}\"")),
+    );
+    c.extend(
+        REFUSED_EXACT
+            .iter()
+            .map(|x| format!("$.errorCode = \"{x}\"")),
+    );
     c.join(" || ")
 }
 
@@ -508,7 +544,15 @@ fn one(
         notes: Vec::new(),
     };
     let rule_name = |purpose: Purpose, i: usize| {
-        format!("lp-{stem}-{}{}", purpose.as_str(), if i == 0 { String::new() } else { format!("-{}", i + 1) })
+        format!(
+            "lp-{stem}-{}{}",
+            purpose.as_str(),
+            if i == 0 {
+                String::new()
+            } else {
+                format!("-{}", i + 1)
+            }
+        )
     };
 
     // Refused calls.
@@ -551,12 +595,28 @@ fn one(
     }
     if !guarded.is_empty() {
         let branches = events.touching(&guarded);
-        let desc = format!("Calls by {} of actions its guardrails deny ({})", pr.arn, ids.join(", "));
-        push_rules(&mut out, Purpose::Guardrail, &desc, &ident, branches.clone(), &rule_name);
+        let desc = format!(
+            "Calls by {} of actions its guardrails deny ({})",
+            pr.arn,
+            ids.join(", ")
+        );
+        push_rules(
+            &mut out,
+            Purpose::Guardrail,
+            &desc,
+            &ident,
+            branches.clone(),
+            &rule_name,
+        );
         let (filters, big) = pack(
             branches,
             FILTER_LIMIT,
-            |b| format!("{{ ({ident_logs}) && {api} && ({}) }}", b.iter().map(Branch::logs).collect::<Vec<_>>().join(" || ")),
+            |b| {
+                format!(
+                    "{{ ({ident_logs}) && {api} && ({}) }}",
+                    b.iter().map(Branch::logs).collect::<Vec<_>>().join(" || ")
+                )
+            },
             |s| s.chars().count(),
         );
         note_too_big(&mut out, Purpose::Guardrail, "metric filter", &big);
@@ -579,9 +639,9 @@ fn one(
 
     // Calls outside the recommended policy.
     match rec {
-        None => out.notes.push(
-            "no recommended policy for this principal: no outside-policy alert".into(),
-        ),
+        None => out
+            .notes
+            .push("no recommended policy for this principal: no outside-policy alert".into()),
         Some(r) => {
             let inside = events.covered_by(&allowed(cat, &r.document));
             let sources: Vec<String> = inside.keys().cloned().collect();
@@ -593,7 +653,9 @@ fn one(
             );
             let desc = format!(
                 "Calls by {} of actions outside its recommended policy ({}/{}.json)",
-                pr.arn, r.identity_type.as_str(), r.name
+                pr.arn,
+                r.identity_type.as_str(),
+                r.name
             );
             if inside.is_empty() {
                 // The policy allows nothing: every call is outside it.
@@ -605,7 +667,14 @@ fn one(
                     global_events: true,
                 });
             } else {
-                push_rules(&mut out, Purpose::OutsidePolicy, &desc, &ident, branches, &rule_name);
+                push_rules(
+                    &mut out,
+                    Purpose::OutsidePolicy,
+                    &desc,
+                    &ident,
+                    branches,
+                    &rule_name,
+                );
             }
             // Metric filters cannot say "anything but": count all calls and
             // the calls the policy covers, and alarm on the difference.
@@ -624,13 +693,25 @@ fn one(
             let (filters, big) = pack(
                 positive,
                 FILTER_LIMIT,
-                |b| format!("{{ ({ident_logs}) && {api} && ({}) }}", b.iter().map(Branch::logs).collect::<Vec<_>>().join(" || ")),
+                |b| {
+                    format!(
+                        "{{ ({ident_logs}) && {api} && ({}) }}",
+                        b.iter().map(Branch::logs).collect::<Vec<_>>().join(" || ")
+                    )
+                },
                 |s| s.chars().count(),
             );
             note_too_big(&mut out, Purpose::OutsidePolicy, "metric filter", &big);
             for (i, f) in filters.into_iter().enumerate() {
                 out.filters.push(MetricFilter {
-                    name: format!("lp-{stem}-covered{}", if i == 0 { String::new() } else { format!("-{}", i + 1) }),
+                    name: format!(
+                        "lp-{stem}-covered{}",
+                        if i == 0 {
+                            String::new()
+                        } else {
+                            format!("-{}", i + 1)
+                        }
+                    ),
                     purpose: Purpose::OutsidePolicy,
                     pattern: f,
                     metric: covered.clone(),

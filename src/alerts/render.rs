@@ -95,7 +95,11 @@ impl<'a> AlertsV1<'a> {
                     name: &x.name,
                     purpose: x.purpose.as_str(),
                     description: &x.description,
-                    metrics: x.metrics.iter().map(|(i, m)| (i.as_str(), m.as_str())).collect(),
+                    metrics: x
+                        .metrics
+                        .iter()
+                        .map(|(i, m)| (i.as_str(), m.as_str()))
+                        .collect(),
                     expression: x.expression.as_deref(),
                 })
                 .collect(),
@@ -115,7 +119,13 @@ fn hcl(s: &str) -> String {
 
 fn ident(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect::<String>()
         .replace('-', "_")
 }
@@ -238,7 +248,13 @@ fn file_stem(a: &PrincipalAlerts) -> String {
     let clean: String = a
         .name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("{}-{clean}", a.identity_type)
 }
@@ -264,8 +280,10 @@ pub fn readme(all: &[PrincipalAlerts]) -> String {
         }
     ));
     out.push_str("- Event names are CloudTrail's, derived from the IAM actions through leastpriv's CloudTrail mapping read backwards (`rules/cloudtrail*.yaml`): an event the mapping does not know may be reported as outside the policy.\n");
-    let notes: Vec<(&PrincipalAlerts, &String)> =
-        all.iter().flat_map(|a| a.notes.iter().map(move |n| (a, n))).collect();
+    let notes: Vec<(&PrincipalAlerts, &String)> = all
+        .iter()
+        .flat_map(|a| a.notes.iter().map(move |n| (a, n)))
+        .collect();
     if !notes.is_empty() {
         out.push_str("\n## Notes\n\n");
         for (a, n) in notes {

@@ -90,9 +90,8 @@ impl Rule for AgentRoleShared {
             ));
         }
         if !wildcards.is_empty() {
-            evidence.push(
-                "a wildcard admits every agent it matches, present and future".to_string(),
-            );
+            evidence
+                .push("a wildcard admits every agent it matches, present and future".to_string());
         }
         if workloads.len() >= 2 {
             evidence.push(format!(
@@ -402,7 +401,8 @@ static UNOBS: RuleMeta = RuleMeta {
 
 /// Whether a data-event type is a Bedrock or AgentCore one.
 pub fn is_agent_data_event(resource_type: &str) -> bool {
-    resource_type.starts_with("AWS::Bedrock::") || resource_type.starts_with("AWS::BedrockAgentCore::")
+    resource_type.starts_with("AWS::Bedrock::")
+        || resource_type.starts_with("AWS::BedrockAgentCore::")
 }
 
 impl Rule for AgentUseUnobservable {

@@ -73,8 +73,7 @@ impl Rule for ChangeOutsidePipeline {
             let permissions = ids.iter().any(|&id| {
                 cat.action(id)
                     .access_levels
-                    .iter()
-                    .any(|l| *l == AccessLevel::PermissionsManagement)
+                    .contains(&AccessLevel::PermissionsManagement)
             });
             let mut evidence = vec![
                 format!(
@@ -95,17 +94,31 @@ impl Rule for ChangeOutsidePipeline {
             if !sessions.is_empty() {
                 evidence.push(format!(
                     "sessions: {}",
-                    sessions.iter().take(10).copied().collect::<Vec<_>>().join(", ")
+                    sessions
+                        .iter()
+                        .take(10)
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
             }
             if !resources.is_empty() {
                 evidence.push(format!(
                     "resources: {}",
-                    resources.iter().take(10).copied().collect::<Vec<_>>().join(", ")
+                    resources
+                        .iter()
+                        .take(10)
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
             }
             evidence.push(if person {
-                format!("`{}` is a person's principal ({})", s.name(), s.kind.as_str())
+                format!(
+                    "`{}` is a person's principal ({})",
+                    s.name(),
+                    s.kind.as_str()
+                )
             } else {
                 format!(
                     "`{}` is not a pipeline principal; these calls came from a console or a shell",

@@ -352,7 +352,8 @@ mod tests {
     }
 
     const ACCOUNT_TRUST: &str = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::1:root"},"Action":"sts:AssumeRole"}]}"#;
-    const ANY: &str = r#"{"Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}"#;
+    const ANY: &str =
+        r#"{"Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}"#;
 
     fn facts<'a>(
         p: &'a Principal,
@@ -383,7 +384,8 @@ mod tests {
         // AssumeRole on behalf of a workload identity.
         let plain = role("plain", ACCOUNT_TRUST, ANY);
         let mut s = crate::usage::SessionsGranted::default();
-        s.workloads.insert("spiffe://example.org/agents/triage".into(), 2);
+        s.workloads
+            .insert("spiffe://example.org/agents/triage".into(), 2);
         let (k, why) = c.classify(&facts(&plain, None, Some(&s)));
         assert_eq!(k, Kind::Agent, "{why}");
         assert!(why.contains("spiffe://example.org/agents/triage"), "{why}");
@@ -397,7 +399,10 @@ mod tests {
         a.channels.insert("mcp".into(), 2);
         let (k, why) = c.classify(&facts(&plain, Some(&a), None));
         assert_eq!(k, Kind::Npe, "{why}");
-        assert!(why.contains("2 of 10 call(s) through channel `mcp`"), "{why}");
+        assert!(
+            why.contains("2 of 10 call(s) through channel `mcp`"),
+            "{why}"
+        );
         // A structural signal wins over the channel.
         let sso = role("AWSReservedSSO_Admin_0123", ACCOUNT_TRUST, ANY);
         a.channels.insert("mcp".into(), 10);

@@ -135,8 +135,12 @@ impl Channels {
                 || (c.from_console && console)
                 || ua.is_some_and(|ua| {
                     c.user_agent_exact.iter().any(|x| x == ua)
-                        || c.user_agent_prefix.iter().any(|x| ua.starts_with(x.as_str()))
-                        || c.user_agent_contains.iter().any(|x| ua.contains(x.as_str()))
+                        || c.user_agent_prefix
+                            .iter()
+                            .any(|x| ua.starts_with(x.as_str()))
+                        || c.user_agent_contains
+                            .iter()
+                            .any(|x| ua.contains(x.as_str()))
                 });
             if hit {
                 return &c.id;
@@ -166,18 +170,30 @@ mod tests {
             channel(r#"{"userAgent":"aws-cli/2.18.4","sessionCredentialFromConsole":"true"}"#),
             "console"
         );
-        assert_eq!(channel(r#"{"userAgent":"console.amazonaws.com"}"#), "console");
         assert_eq!(
-            channel(r#"{"userAgent":"aws-cli/2.17.50 md/awscrt#0.21.2 ua/2.0 exec-env/Jenkins command/s3.cp"}"#),
+            channel(r#"{"userAgent":"console.amazonaws.com"}"#),
+            "console"
+        );
+        assert_eq!(
+            channel(
+                r#"{"userAgent":"aws-cli/2.17.50 md/awscrt#0.21.2 ua/2.0 exec-env/Jenkins command/s3.cp"}"#
+            ),
             "ci"
         );
         assert_eq!(
-            channel(r#"{"userAgent":"APN/1.0 HashiCorp/1.0 Terraform/1.9.8 (+https://www.terraform.io) aws-sdk-go-v2/1.32"}"#),
+            channel(
+                r#"{"userAgent":"APN/1.0 HashiCorp/1.0 Terraform/1.9.8 (+https://www.terraform.io) aws-sdk-go-v2/1.32"}"#
+            ),
             "iac"
         );
-        assert_eq!(channel(r#"{"userAgent":"Boto3/1.35.0 md/Botocore#1.35.0"}"#), "sdk");
         assert_eq!(
-            channel(r#"{"userIdentity":{"invokedBy":"aws-mcp.amazonaws.com"},"userAgent":"aws-mcp.amazonaws.com"}"#),
+            channel(r#"{"userAgent":"Boto3/1.35.0 md/Botocore#1.35.0"}"#),
+            "sdk"
+        );
+        assert_eq!(
+            channel(
+                r#"{"userIdentity":{"invokedBy":"aws-mcp.amazonaws.com"},"userAgent":"aws-mcp.amazonaws.com"}"#
+            ),
             "mcp"
         );
         assert_eq!(

@@ -70,7 +70,11 @@ pub(super) fn note_assume_role(rec: &RawRecord<'_>, source: &str, name: &str, ac
     // agent's identity in userIdentity.onBehalfOf on the AssumeRole event
     // that starts its role session" (AgentCore developer guide, agent and
     // workload identity).
-    if let Some(o) = rec.user_identity.as_ref().and_then(|u| u.on_behalf_of.as_ref()) {
+    if let Some(o) = rec
+        .user_identity
+        .as_ref()
+        .and_then(|u| u.on_behalf_of.as_ref())
+    {
         if o.subject_type.as_deref() == Some("workload") {
             if let Some(s) = o.subject.as_deref() {
                 if e.workloads.len() < RESOURCE_SAMPLES || e.workloads.contains_key(s) {

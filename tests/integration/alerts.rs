@@ -200,7 +200,12 @@ fn demo_patterns_match_the_records_they_should_and_no_others() {
             }
         }
     }
-    assert!(wrong.is_empty(), "{} mismatches:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} mismatches:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
     for purpose in ["refused", "guardrail", "outside-policy"] {
         assert!(
             hits.get(purpose).copied().unwrap_or(0) > 0,
@@ -214,16 +219,26 @@ fn patterns_and_names_respect_the_service_limits() {
     let d = demo();
     for p in &d.alerts {
         for r in &p.rules {
-            assert!(eventbridge::size(&r.pattern) <= eventbridge::PATTERN_LIMIT, "{}", r.name);
+            assert!(
+                eventbridge::size(&r.pattern) <= eventbridge::PATTERN_LIMIT,
+                "{}",
+                r.name
+            );
             assert!(r.name.len() <= 64, "{}", r.name);
             assert!(
-                r.name.chars().all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c)),
+                r.name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c)),
                 "{}",
                 r.name
             );
         }
         for f in &p.filters {
-            assert!(f.pattern.chars().count() <= alerts::FILTER_LIMIT, "{}", f.name);
+            assert!(
+                f.pattern.chars().count() <= alerts::FILTER_LIMIT,
+                "{}",
+                f.name
+            );
             assert!(f.name.len() <= 512, "{}", f.name);
         }
     }
@@ -255,19 +270,34 @@ fn the_matcher_agrees_with_the_python_oracle() {
         repo().join("tests/support").display().to_string(),
         input.display().to_string()
     );
-    let out = match std::process::Command::new("python3").args(["-c", &script]).output() {
+    let out = match std::process::Command::new("python3")
+        .args(["-c", &script])
+        .output()
+    {
         Ok(o) => o,
         Err(e) => {
-            assert!(std::env::var("CI").is_err(), "python3 is needed under CI: {e}");
+            assert!(
+                std::env::var("CI").is_err(),
+                "python3 is needed under CI: {e}"
+            );
             eprintln!("skipped: no python3 ({e})");
             return;
         }
     };
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let theirs: Vec<bool> = serde_json::from_slice(&out.stdout).expect("oracle output");
     assert_eq!(theirs.len(), ours.len());
     let differ: Vec<usize> = (0..ours.len()).filter(|&i| ours[i] != theirs[i]).collect();
-    assert!(differ.is_empty(), "{} disagreements, first: {}", differ.len(), cases[differ[0]]);
+    assert!(
+        differ.is_empty(),
+        "{} disagreements, first: {}",
+        differ.len(),
+        cases[differ[0]]
+    );
     assert!(ours.iter().any(|&m| m) && ours.iter().any(|&m| !m));
 }
 
@@ -291,13 +321,17 @@ fn alerts_command_writes_terraform_and_patterns() {
         let tf = std::fs::read_to_string(out.join(format!("{stem}.tf"))).expect("tf");
         assert!(tf.contains("aws_cloudwatch_event_rule"), "{stem}");
         assert!(tf.contains("aws_cloudwatch_log_metric_filter"), "{stem}");
-        let doc: Value = serde_json::from_slice(
-            &std::fs::read(out.join(format!("{stem}.json"))).expect("json"),
-        )
-        .expect("valid json");
+        let doc: Value =
+            serde_json::from_slice(&std::fs::read(out.join(format!("{stem}.json"))).expect("json"))
+                .expect("valid json");
         assert_eq!(doc["schema"], alerts::SCHEMA);
         assert_eq!(doc["principal"], p.principal.as_str());
-        for (r, want) in doc["event_rules"].as_array().expect("rules").iter().zip(&p.rules) {
+        for (r, want) in doc["event_rules"]
+            .as_array()
+            .expect("rules")
+            .iter()
+            .zip(&p.rules)
+        {
             assert_eq!(r["event_pattern"], want.pattern);
             // The Terraform holds the same pattern text.
             let text = serde_json::to_string(&want.pattern.to_string()).expect("string");

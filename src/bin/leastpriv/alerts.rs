@@ -27,7 +27,9 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let all = timed("alerts", || {
         leastpriv::alerts::alerts(&result, &recs, &rules.guardrails, &rules.mapper)
     });
-    let files = timed("write alerts", || leastpriv::alerts::write_all(&all, &a.out))?;
+    let files = timed("write alerts", || {
+        leastpriv::alerts::write_all(&all, &a.out)
+    })?;
     let unchanged = files
         .iter()
         .filter(|(_, f)| *f == leastpriv::output::Fate::Unchanged)
