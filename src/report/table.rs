@@ -244,6 +244,19 @@ pub fn render(audit: &Audit, width: u16) -> String {
             summary.join(", ")
         }
     ));
+    // Which rules fired, in registry order: the table names no finding, and
+    // this line says where to look (`--format markdown` has them all).
+    let by_rule: Vec<String> = crate::rules::REGISTRY
+        .iter()
+        .map(|r| r.meta().id)
+        .filter_map(|id| {
+            let n = audit.findings.iter().filter(|f| f.rule == id).count();
+            (n > 0).then(|| format!("{id} {n}"))
+        })
+        .collect();
+    if !by_rule.is_empty() {
+        out.push_str(&format!("By rule: {}\n", by_rule.join(", ")));
+    }
     out
 }
 

@@ -346,3 +346,275 @@ fn alerts_command_writes_terraform_and_patterns() {
     again.code(0);
     assert!(again.stdout.contains(" 0 written"), "{}", again.stdout);
 }
+
+/// A reader of the CloudWatch Logs JSON filter syntax the alerts write
+/// (`{ ... }` with `&&`, `||`, parentheses, `$.a.b = "v"` and `!=`, `*` as
+/// a wildcard inside values), from "Using filter patterns to match terms in
+/// JSON log events" (CloudWatch Logs User Guide).
+mod logs_filter {
+    use serde_json::Value;
+
+    #[derive(Debug, PartialEq)]
+    enum Tok {
+        Open,
+        Close,
+        And,
+        Or,
+        Eq,
+        Ne,
+        Path(Vec<String>),
+        Str(String),
+    }
+
+    fn lex(s: &str) -> Vec<Tok> {
+        let b: Vec<char> = s.chars().collect();
+        let mut i = 0;
+        let mut out = Vec::new();
+        while i < b.len() {
+            match b[i] {
+                ' ' | '{' | '}' => i += 1,
+                '(' => {
+                    out.push(Tok::Open);
+                    i += 1
+                }
+                ')' => {
+                    out.push(Tok::Close);
+                    i += 1
+                }
+                '&' => {
+                    out.push(Tok::And);
+                    i += 2
+                }
+                '|' => {
+                    out.push(Tok::Or);
+                    i += 2
+                }
+                '=' => {
+                    out.push(Tok::Eq);
+                    i += 1
+                }
+                '!' => {
+                    out.push(Tok::Ne);
+                    i += 2
+                }
+                '$' => {
+                    let start = i + 2;
+                    i = start;
+                    while i < b.len() && !" )=!".contains(b[i]) {
+                        i += 1;
+                    }
+                    let p: String = b[start..i].iter().collect();
+                    out.push(Tok::Path(p.split('.').map(String::from).collect()));
+                }
+                '"' => {
+                    let mut v = String::new();
+                    i += 1;
+                    while b[i] != '"' {
+                        if b[i] == '\\' {
+                            i += 1;
+                        }
+                        v.push(b[i]);
+                        i += 1;
+                    }
+                    i += 1;
+                    out.push(Tok::Str(v));
+                }
+                c => panic!("unexpected `{c}` in filter {s}"),
+            }
+        }
+        out
+    }
+
+    fn wild(p: &str, s: &str) -> bool {
+        let parts: Vec<&str> = p.split('*').collect();
+        if parts.len() == 1 {
+            return p == s;
+        }
+        let (first, last) = (parts[0], parts[parts.len() - 1]);
+        if !s.starts_with(first) || !s[first.len()..].ends_with(last) {
+            return false;
+        }
+        let mut rest = &s[first.len()..s.len() - last.len()];
+        for mid in &parts[1..parts.len() - 1] {
+            match rest.find(mid) {
+                Some(k) => rest = &rest[k + mid.len()..],
+                None => return false,
+            }
+        }
+        true
+    }
+
+    struct P<'a> {
+        t: &'a [Tok],
+        i: usize,
+        ev: &'a Value,
+    }
+
+    impl P<'_> {
+        fn or(&mut self) -> bool {
+            let mut v = self.and();
+            while self.t.get(self.i) == Some(&Tok::Or) {
+                self.i += 1;
+                v |= self.and();
+            }
+            v
+        }
+        fn and(&mut self) -> bool {
+            let mut v = self.atom();
+            while self.t.get(self.i) == Some(&Tok::And) {
+                self.i += 1;
+                v &= self.atom();
+            }
+            v
+        }
+        fn atom(&mut self) -> bool {
+            if self.t[self.i] == Tok::Open {
+                self.i += 1;
+                let v = self.or();
+                assert_eq!(self.t[self.i], Tok::Close);
+                self.i += 1;
+                return v;
+            }
+            let (Tok::Path(p), op, Tok::Str(want)) =
+                (&self.t[self.i], &self.t[self.i + 1], &self.t[self.i + 2])
+            else {
+                panic!("bad comparison at {}", self.i)
+            };
+            self.i += 3;
+            let got = p
+                .iter()
+                .try_fold(self.ev, |v, k| v.get(k))
+                .and_then(Value::as_str);
+            match (op, got) {
+                (Tok::Eq, Some(g)) => wild(want, g),
+                (Tok::Ne, Some(g)) => !wild(want, g),
+                _ => false,
+            }
+        }
+    }
+
+    /// Whether the filter matches the log event (a CloudTrail record).
+    pub fn matches(filter: &str, record: &Value) -> bool {
+        let t = lex(filter);
+        let mut p = P {
+            t: &t,
+            i: 0,
+            ev: record,
+        };
+        let v = p.or();
+        assert_eq!(p.i, t.len(), "trailing tokens in {filter}");
+        v
+    }
+}
+
+/// The metric filters count what the EventBridge rules match: per record,
+/// the refused and guardrail metrics add 1 exactly when the rule matches,
+/// and `calls - covered` is 1 exactly for calls outside the policy.
+#[test]
+fn metric_filters_count_the_records_the_rules_match() {
+    let d = demo();
+    let mut wrong = Vec::new();
+    let mut counted = 0;
+    for p in &d.alerts {
+        let sum = |metric: &str, r: &Value| {
+            p.filters
+                .iter()
+                .filter(|f| f.metric == metric)
+                .filter(|f| logs_filter::matches(&f.pattern, r))
+                .count()
+        };
+        for r in &d.records {
+            for purpose in [Purpose::Refused, Purpose::Guardrail, Purpose::OutsidePolicy] {
+                if !p.rules.iter().any(|x| x.purpose == purpose) {
+                    continue;
+                }
+                let want = usize::from(expected(d, p, purpose, r));
+                let got = match purpose {
+                    Purpose::Refused | Purpose::Guardrail => {
+                        sum(&format!("{}-{}", p.stem, purpose.as_str()), r)
+                    }
+                    Purpose::OutsidePolicy => {
+                        let calls = sum(&format!("{}-calls", p.stem), r);
+                        let covered = sum(&format!("{}-covered", p.stem), r);
+                        assert!(covered <= calls, "{} covered but not counted", r["eventID"]);
+                        calls - covered
+                    }
+                };
+                counted += got;
+                if got != want {
+                    wrong.push(format!(
+                        "{} {}: {} {}:{} got {got} want {want}",
+                        p.principal,
+                        purpose.as_str(),
+                        r["eventID"],
+                        r["eventSource"],
+                        r["eventName"]
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} mismatches:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+    assert!(counted > 0);
+}
+
+/// The refused alert and the fold agree on which error codes are refusals,
+/// over the codes AWS services return for refusals and other failures.
+#[test]
+fn refused_alerts_use_the_folds_refusal_codes() {
+    let d = demo();
+    let p = d
+        .alerts
+        .iter()
+        .find(|p| p.identity_type == "user")
+        .expect("a user");
+    let rule = p
+        .rules
+        .iter()
+        .find(|r| r.purpose == Purpose::Refused)
+        .expect("rule");
+    let filter = p
+        .filters
+        .iter()
+        .find(|f| f.purpose == Purpose::Refused)
+        .expect("filter");
+    let codes = [
+        "AccessDenied",
+        "AccessDeniedException",
+        "Client.UnauthorizedOperation",
+        "UnauthorizedOperation",
+        "UnauthorizedAccess",
+        "UnauthorizedException",
+        "Forbidden",
+        "ForbiddenException",
+        "NotAuthorizedException",
+        "VpceAccessDenied",
+        "KMS.AccessDeniedException",
+        "ThrottlingException",
+        "NoSuchKey",
+        "ResourceNotFoundException",
+        "ValidationException",
+        "ExpiredToken",
+        "Client.DryRunOperation",
+    ];
+    for code in codes {
+        let r = json!({"eventType": "AwsApiCall", "errorCode": code,
+                       "userIdentity": {"type": "IAMUser", "arn": p.principal}});
+        let want = leastpriv::usage::fold::is_access_denied(code);
+        assert_eq!(
+            eventbridge::matches(&rule.pattern, &envelope(&r)).expect("valid"),
+            want,
+            "event pattern, {code}"
+        );
+        assert_eq!(
+            logs_filter::matches(&filter.pattern, &r),
+            want,
+            "metric filter, {code}"
+        );
+    }
+}
