@@ -40,16 +40,18 @@ impl Rule for ChangeOutsidePipeline {
         // in its role.
         let person = s.kind == Kind::Human;
         let mut by_service: BTreeMap<&str, Vec<(&str, &ChangeStats)>> = BTreeMap::new();
-        for ((service, channel), stats) in &act.changes {
-            if person || ctx.channels.is_manual(channel) {
-                by_service
-                    .entry(service.as_str())
-                    .or_default()
-                    .push((channel.as_str(), stats));
+        for (service, by_channel) in &act.changes {
+            for (channel, stats) in by_channel {
+                if person || ctx.channels.is_manual(channel) {
+                    by_service
+                        .entry(service.as_str())
+                        .or_default()
+                        .push((channel.as_str(), stats));
+                }
             }
         }
         for (service, parts) in by_service {
-            let mut actions: BTreeMap<&str, u64> = BTreeMap::new();
+            let mut actions: BTreeMap<String, u64> = BTreeMap::new();
             let mut sessions: Vec<&str> = Vec::new();
             let mut resources: Vec<&str> = Vec::new();
             let (mut count, mut first, mut last) = (0u64, i64::MAX, i64::MIN);
@@ -60,7 +62,7 @@ impl Rule for ChangeOutsidePipeline {
                 last = last.max(st.last);
                 channels.push(format!("{channel} ×{}", st.count));
                 for (a, n) in st.actions.iter() {
-                    *actions.entry(a).or_default() += n;
+                    *actions.entry(format!("{service}:{a}")).or_default() += n;
                 }
                 sessions.extend(st.sessions.iter());
                 resources.extend(st.resources.iter());

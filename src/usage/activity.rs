@@ -367,7 +367,7 @@ pub struct ChangeStats {
     pub count: u64,
     pub first: i64,
     pub last: i64,
-    /// Full action names (`ec2:RunInstances`) with counts.
+    /// Action names within the service (`RunInstances`) with counts.
     pub actions: Counts,
     /// Up to `RESOURCE_SAMPLES` session names (the smallest).
     pub sessions: ResourceSample,
@@ -435,8 +435,9 @@ pub struct ActorActivity {
     /// Calls by channel (`rules/channels.yaml`: console, cli, sdk, iac,
     /// service, mcp, other).
     pub channels: BTreeMap<String, u64>,
-    /// Changes by `(service prefix, channel)`.
-    pub changes: BTreeMap<(String, String), ChangeStats>,
+    /// Changes by service prefix, then channel: looked up by borrowed
+    /// names on every write record, so a key is allocated once.
+    pub changes: BTreeMap<String, BTreeMap<String, ChangeStats>>,
     /// Assumed-role calls whose session named no person: neither a
     /// `sourceIdentity` nor an `onBehalfOf`.
     pub calls_without_user_identity: u64,
@@ -488,8 +489,11 @@ impl ActorActivity {
                 .or_default()
                 .merge(v);
         }
-        for (k, v) in o.changes {
-            self.changes.entry(k).or_default().merge(v);
+        for (service, by_channel) in o.changes {
+            let mine = self.changes.entry(service).or_default();
+            for (channel, v) in by_channel {
+                mine.entry(channel).or_default().merge(v);
+            }
         }
         self.sessions_without_source_identity += o.sessions_without_source_identity;
         self.calls_without_user_identity += o.calls_without_user_identity;

@@ -212,13 +212,19 @@ pub(super) fn fold_mapped(
                 if !writes {
                     continue;
                 }
-                let key = (action.service.to_string(), channel.to_string());
-                a.changes.entry(key).or_default().add(
-                    occ,
-                    &cat.full_name(id),
-                    actor.session.as_deref(),
-                    resources,
-                );
+                if !a.changes.contains_key(action.service) {
+                    a.changes
+                        .insert(action.service.to_string(), BTreeMap::new());
+                }
+                let Some(by_channel) = a.changes.get_mut(action.service) else {
+                    continue;
+                };
+                if !by_channel.contains_key(channel) {
+                    by_channel.insert(channel.to_string(), Default::default());
+                }
+                if let Some(st) = by_channel.get_mut(channel) {
+                    st.add(occ, action.name, actor.session.as_deref(), resources);
+                }
             }
         }
         for &id in actions {

@@ -353,10 +353,12 @@ pub fn save(
                         changes: a
                             .changes
                             .iter()
-                            .map(|((service, channel), stats)| StoredChange {
-                                service: service.clone(),
-                                channel: channel.clone(),
-                                stats: stats.clone(),
+                            .flat_map(|(service, by_channel)| {
+                                by_channel.iter().map(move |(channel, stats)| StoredChange {
+                                    service: service.clone(),
+                                    channel: channel.clone(),
+                                    stats: stats.clone(),
+                                })
                             })
                             .collect(),
                         calls_without_user_identity: a.calls_without_user_identity,
@@ -480,11 +482,12 @@ pub fn load(dir: &Path, cat: &Catalog, meta: &Meta) -> Result<Activity, StoreErr
         a.non_iam = f.non_iam.clone();
         a.unmapped = f.unmapped.clone();
         a.channels = f.channels.clone();
-        a.changes = f
-            .changes
-            .iter()
-            .map(|c| ((c.service.clone(), c.channel.clone()), c.stats.clone()))
-            .collect();
+        for c in &f.changes {
+            a.changes
+                .entry(c.service.clone())
+                .or_default()
+                .insert(c.channel.clone(), c.stats.clone());
+        }
         a.calls_without_user_identity = f.calls_without_user_identity;
         activity.actors.insert(arn.clone(), a);
     }
