@@ -118,6 +118,7 @@ ROLES = {
     SSO_ROLE_NAME: role(SSO_ROLE_NAME, "/aws-reserved/sso.amazonaws.com/"),
     "github-deploy": role("github-deploy"),
     "legacy-batch": role("legacy-batch"),
+    "triage-agent": role("triage-agent", "/agents/"),
 }
 
 SECRET_ORDERS = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:prod/orders/db-AbCdEf"
@@ -906,6 +907,7 @@ def build_iam():
                                               "Action": "sts:AssumeRole"})}]}],
                    last_used={"LastUsedDate": "2025-11-03T08:12:44+00:00", "Region": "us-east-1"}),
     ]
+    roles.extend(agentcore_roles(role_entry, d))
     policies = [
         managed("ci-deploy-policy", "/", [
             policy_version(CI_POLICY_V2, "v2", True, d(2025, 4, 9, 10, 3)),
@@ -1028,6 +1030,117 @@ def write(path, data: bytes):
         f.write(data)
 
 
+# ----------------------------------------------------------------------------------------------
+# Agents as AWS runs them today, and a console change (issue 24). Their records fall on
+# 2026-10-20 in us-east-1, so they go to the uncompressed export of that day and no S3 log file
+# is added or renamed; they draw from their own random stream (`own_random`), so the records and
+# names generated before them stay as they were.
+
+AGENTCORE_RUNTIMES = [f"arn:aws:bedrock-agentcore:{REGION}:{ACCOUNT}:runtime/triage-Ab12Cd34Ef",
+                      f"arn:aws:bedrock-agentcore:{REGION}:{ACCOUNT}:runtime/billing-Gh56Ij78Kl"]
+AGENTCORE_WORKLOAD = "spiffe://acme.example.com/agents/triage"
+TICKETS_TABLE = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/tickets"
+
+
+class own_random:
+    """Swaps the module's random stream for one of its own while the block runs."""
+
+    def __init__(self, seed):
+        self.seed = seed
+
+    def __enter__(self):
+        global rng
+        self.saved, rng = rng, random.Random(self.seed)
+
+    def __exit__(self, *exc):
+        global rng
+        rng = self.saved
+
+
+def agentcore_roles(role_entry, d):
+    """triage-agent: the execution role of two AgentCore runtimes (triage and billing)."""
+    trust = doc({"Effect": "Allow", "Principal": {"Service": "bedrock-agentcore.amazonaws.com"},
+                 "Action": "sts:AssumeRole",
+                 "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT},
+                               "ArnLike": {"aws:SourceArn": AGENTCORE_RUNTIMES}}})
+    policy = doc(
+        {"Sid": "Model", "Effect": "Allow", "Action": "bedrock:InvokeModel",
+         "Resource": f"arn:aws:bedrock:{REGION}::foundation-model/{MODEL_ID}"},
+        {"Sid": "Tickets", "Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:Query"],
+         "Resource": TICKETS_TABLE},
+        {"Sid": "Memory", "Effect": "Allow",
+         "Action": ["bedrock-agentcore:CreateEvent", "bedrock-agentcore:RetrieveMemoryRecords"],
+         "Resource": f"arn:aws:bedrock-agentcore:{REGION}:{ACCOUNT}:memory/*"},
+        {"Sid": "OutboundTokens", "Effect": "Allow",
+         "Action": ["bedrock-agentcore:GetResourceOauth2Token",
+                    "bedrock-agentcore:GetWorkloadAccessTokenForUserId"],
+         "Resource": "*"})
+    return [role_entry("triage-agent", trust, d(2026, 9, 15, 9, 0),
+                       inline=[("triage-agent-runtime", policy)], tags=[("app", "triage")])]
+
+
+def gen_agentcore_agent():
+    r = ROLES["triage-agent"]
+    since = T(20, 11, 5, 12)
+    sess = f"agentcore-{hexstr(12)}"
+    key = session_key()
+    rec("aws-service", since - timedelta(seconds=1), "sts.amazonaws.com", "AssumeRole",
+        {"type": "AWSService", "invokedBy": "bedrock-agentcore.amazonaws.com",
+         "onBehalfOf": {"subject": AGENTCORE_WORKLOAD, "subjectType": "workload",
+                        "issuer": f"arn:aws:iam::{ACCOUNT}:workload-identity-provider/acme-agents"}},
+        ip="bedrock-agentcore.amazonaws.com", ua="bedrock-agentcore.amazonaws.com", tls=False,
+        req={"roleArn": r["arn"], "roleSessionName": sess, "durationSeconds": 3600},
+        resp={"credentials": fake_credentials(key, since + timedelta(hours=1)),
+              "assumedRoleUser": {"assumedRoleId": f"{r['id']}:{sess}",
+                                  "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/triage-agent/{sess}"}},
+        resources=[{"accountId": ACCOUNT, "type": "AWS::IAM::Role", "ARN": r["arn"]}],
+        shared_event_id=new_uuid())
+    ui = ui_role("triage-agent", sess, key, since)
+    t = since
+    for name, source, req in (
+            ("InvokeModel", "bedrock.amazonaws.com", {"modelId": MODEL_ID}),
+            ("Query", "dynamodb.amazonaws.com", {"tableName": "tickets", "keyConditionExpression": "pk = :p"}),
+            ("InvokeModel", "bedrock.amazonaws.com", {"modelId": MODEL_ID})):
+        t = jitter(t, 30)
+        rec("triage-agent", t, source, name, ui, ip=IP["support-agent"], ua=UA["agent"], req=req,
+            resources=([{"accountId": ACCOUNT, "type": "AWS::DynamoDB::Table", "ARN": TICKETS_TABLE}]
+                       if source.startswith("dynamodb") else None))
+
+
+def gen_console_change():
+    """carol, through the Identity Center admin role, opens a security group in the console."""
+    r = ROLES[SSO_ROLE_NAME]
+    since = T(20, 15, 2, 40)
+    key = session_key()
+    ui = ui_role(SSO_ROLE_NAME, "carol@example.com", key, since)
+    t = jitter(since, 60)
+    rec("sso-admin", t, "ec2.amazonaws.com", "AuthorizeSecurityGroupIngress", ui, ip=IP["carol"],
+        ua=UA["browser"], console=True, read_only=False,
+        req={"groupId": "sg-0a1b2c3d4e5f67890",
+             "ipPermissions": {"items": [{"ipProtocol": "tcp", "fromPort": 22, "toPort": 22,
+                                          "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]}},
+        resp={"_return": True},
+        resources=[{"accountId": ACCOUNT, "type": "AWS::EC2::SecurityGroup",
+                    "ARN": f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/sg-0a1b2c3d4e5f67890"}])
+
+
+def agentcore_readme():
+    return f"""**triage-agent** (role, path `/agents/`, trusted by `bedrock-agentcore.amazonaws.com` for two
+AgentCore runtimes by `aws:SourceArn`, kind **agent**). One session started by AgentCore on behalf
+of the workload identity `{AGENTCORE_WORKLOAD}` (`onBehalfOf` on the AssumeRole) calls
+`bedrock:InvokeModel` (2) and `dynamodb:Query` on `tickets` with no `sourceIdentity`: the agent
+reaches AWS as its execution role (`agent-calls-as-execution-role`), and two runtimes share the
+role (`agent-role-shared`). It may read OAuth2 tokens and workload access tokens for any user id
+on `*` (`bedrock-agentcore:GetResourceOauth2Token`, `GetWorkloadAccessTokenForUserId`): secrets
+access, critical for an agent. Its AgentCore memory actions are data events the trail does not
+record (`agent-use-unobservable`), and the report says so first.
+
+**Console change**: on 2026-10-20 carol, in the Identity Center admin role's console session,
+opens port 22 of `sg-0a1b2c3d4e5f67890` to the world (`ec2:AuthorizeSecurityGroupIngress`,
+`sessionCredentialFromConsole`): `change-outside-pipeline`.
+"""
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-o", "--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -1042,6 +1155,9 @@ def main():
     gen_sso()
     gen_github()
     gen_service_and_root()
+    with own_random(20261020):
+        gen_agentcore_agent()
+        gen_console_change()
     RECORDS.sort(key=lambda r: (r["eventTime"], r["eventID"]))
 
     for name in ("iam.json", "credential-report.csv", "trails.json", "README.md",
@@ -1412,6 +1528,7 @@ its identity in the window (`RoleLastUsed` 2025-11-03); everything is unused (S3
 actions outside `acme-customer-data` are strictly unobservable, but the role has no activity at
 all). Being *passed* by bob in `RunInstances` is bob's action, not use of the role.
 
+{agentcore_readme()}
 ## Records that must not become principals
 
 - `userIdentity.type = AWSService`: `AssumeRole` by `lambda.amazonaws.com` (orders-api, 3) and

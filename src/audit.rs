@@ -125,6 +125,9 @@ pub struct Audit {
     pub resources: Option<std::sync::Arc<crate::model::resource::Resources>>,
     /// Who can assume each role, from trust policies and `sts:AssumeRole` grants.
     pub trust: crate::policy::trust::TrustGraph,
+    /// What every report says first: gaps of the evidence that change how
+    /// it reads.
+    pub notices: Vec<String>,
 }
 
 impl Audit {
@@ -368,6 +371,7 @@ pub fn run_with(
                 principal: &a.principal,
                 credentials: creds,
                 activity: a.activity.as_ref(),
+                sessions: a.sessions_granted.as_ref(),
             });
             let advisor = advisor
                 .as_ref()
@@ -402,6 +406,8 @@ pub fn run_with(
         catalog: cat,
         risk: &rules.risk,
         guardrails: &rules.guardrails,
+        pipelines: &rules.pipelines,
+        channels: rules.mapper.channels(),
         settings,
         now,
         window: window.start.zip(window.end),
@@ -411,11 +417,13 @@ pub fn run_with(
     };
     let findings = timed("rules", || crate::rules::evaluate(&ctx, &subjects));
     drop(subjects);
+    let notices = notices(&principals);
     Ok(Audit {
         account_id: account.account_id.clone(),
         organization,
         resources,
         trust,
+        notices,
         baseline: None,
         risk: rules.risk.clone(),
         input_hashes,
@@ -433,6 +441,38 @@ pub fn run_with(
         missing_policies: account.missing_policies,
         credentials,
     })
+}
+
+/// The report's notices: the agents whose Bedrock or AgentCore data events
+/// the trails do not record (the "the report says so at the top").
+fn notices(principals: &[AuditedPrincipal]) -> Vec<String> {
+    use crate::verdict::observability::Unobservable;
+    use std::collections::BTreeSet;
+    let mut types: BTreeSet<&str> = BTreeSet::new();
+    let mut agents: Vec<&str> = Vec::new();
+    for p in principals.iter().filter(|p| p.kind == Kind::Agent) {
+        let mut any = false;
+        for (_, why) in p.verdicts.unobservable().iter() {
+            if let Unobservable::DataEventNotRecorded(t) = why {
+                if crate::rules::is_agent_data_event(t) {
+                    types.insert(t);
+                    any = true;
+                }
+            }
+        }
+        if any {
+            agents.push(&p.verdicts.principal.name);
+        }
+    }
+    if agents.is_empty() {
+        return Vec::new();
+    }
+    vec![format!(
+        "The trails do not record the Bedrock and AgentCore data events {} of {} agent(s) ({}): what they did is unobservable, and their grants there can be neither shown used nor proven unused (rule `agent-use-unobservable`).",
+        types.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", "),
+        agents.len(),
+        agents.iter().take(10).map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
+    )]
 }
 
 /// Every log record of the window, aggregated.

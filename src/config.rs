@@ -21,6 +21,29 @@ pub struct Settings {
     pub classify: ClassifySettings,
     /// A directory of rule files that replace the shipped ones.
     pub rules: Option<PathBuf>,
+    /// Which principals deploy the account (`change-outside-pipeline`).
+    pub pipeline: PipelineSettings,
+}
+
+/// `pipeline:` in `leastpriv.yaml`: the principals whose changes are the
+/// reviewed pipeline's, not changes made outside it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineSettings {
+    /// ARN patterns (IAM wildcards) of principals that count as the pipeline.
+    pub principals: Vec<String>,
+    /// Roles trusted by the CI identity providers or deployment services of
+    /// `rules/pipelines.yaml` count as the pipeline too (default: yes).
+    pub ci_trusted: bool,
+}
+
+impl Default for PipelineSettings {
+    fn default() -> Self {
+        PipelineSettings {
+            principals: Vec::new(),
+            ci_trusted: true,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -46,6 +69,7 @@ impl Default for Settings {
             credential_max_age_days: 90,
             classify: ClassifySettings::default(),
             rules: None,
+            pipeline: PipelineSettings::default(),
         }
     }
 }

@@ -25,6 +25,8 @@
 //!   key and trust policies, SCPs and RCPs), who did, who was refused;
 //! - `secrets`, `recommend`: the secrets view (built on `who_can`) and
 //!   right-sized policies;
+//! - `alerts`: EventBridge rules and metric filters per principal, from the
+//!   audit, its guardrails and the recommendations;
 //! - `report`: one pure renderer per output format;
 //! - `drift`: the `diff` command, reading what the renderers wrote.
 //!
@@ -32,6 +34,7 @@
 //! does.
 #![forbid(unsafe_code)]
 
+pub mod alerts;
 pub mod audit;
 pub mod baseline;
 pub mod catalog;

@@ -304,6 +304,14 @@ pub struct RawOnBehalfOf<'a> {
     pub user_id: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "lenient")]
     pub identity_store_arn: Option<Cow<'a, str>>,
+    /// Agent and workload identity, and federation: who (`spiffe://...`, a
+    /// user), of which type (`workload` or `user`), issued by whom.
+    #[serde(borrow, default, deserialize_with = "lenient")]
+    pub subject: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "lenient")]
+    pub subject_type: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "lenient")]
+    pub issuer: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

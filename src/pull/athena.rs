@@ -448,6 +448,8 @@ pub fn fold_rows(rows: &[Row], mapper: &EventMapper, acc: &mut Activity) -> Vec<
                 source,
                 name,
                 error_code: r.get("error_code"),
+                // The aggregation keeps no user agent: the channel is unknown.
+                channel: crate::usage::channel::OTHER,
             },
             Occurrence { count, first, last },
             |out| out.extend(listed),

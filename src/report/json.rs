@@ -118,6 +118,11 @@ pub struct CoverageV1 {
     pub inputs: Vec<InputV1>,
     pub trails: TrailsV1,
     pub missing_policies: Vec<String>,
+    /// What the report says first: gaps of the evidence that change how it
+    /// reads (e.g. agents whose data events the trails do not record).
+    /// Absent when there is none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -799,6 +804,7 @@ fn build_doc<'a, L: ActionList>(
                     .collect(),
             },
             missing_policies: audit.missing_policies.clone(),
+            notices: audit.notices.clone(),
         },
         principals: PrincipalsDoc(audit, PhantomData),
         other_identities: audit

@@ -798,6 +798,14 @@ pub(crate) fn document(audit: &Audit) -> Vec<Block> {
         out.push(para(vec![strong("Warning:"), text(format!(" {w}."))]));
     }
     out.push(para(window_line(audit)));
+    for n in &audit.notices {
+        // The notice marks names with backticks: code spans, not escaped text.
+        let mut line = vec![strong("Notice:"), text(" ")];
+        for (i, part) in n.split('`').enumerate() {
+            line.push(if i % 2 == 1 { code(part) } else { text(part) });
+        }
+        out.push(para(line));
+    }
     out.push(Block::Heading(2, "Summary".into(), "summary".into()));
     let sums = kind_summaries(audit);
     out.push(Block::Table {

@@ -164,6 +164,9 @@ pub fn render(audit: &Audit, width: u16) -> String {
     if let Some(w) = audit.evidence_warning() {
         out.push_str(&format!("WARNING: {w}\n"));
     }
+    for n in &audit.notices {
+        out.push_str(&format!("NOTICE: {}\n\n", n.replace('`', "")));
+    }
     out.push_str(&render_rows(rows, width));
     out.push('\n');
     let window = match (audit.window.start, audit.window.end) {
@@ -257,6 +260,19 @@ pub fn render(audit: &Audit, width: u16) -> String {
             summary.join(", ")
         }
     ));
+    // Which rules fired, in registry order: the table names no finding, and
+    // this line says where to look (`--format markdown` has them all).
+    let by_rule: Vec<String> = crate::rules::REGISTRY
+        .iter()
+        .map(|r| r.meta().id)
+        .filter_map(|id| {
+            let n = audit.findings.iter().filter(|f| f.rule == id).count();
+            (n > 0).then(|| format!("{id} {n}"))
+        })
+        .collect();
+    if !by_rule.is_empty() {
+        out.push_str(&format!("By rule: {}\n", by_rule.join(", ")));
+    }
     out
 }
 

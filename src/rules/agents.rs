@@ -115,7 +115,9 @@ impl Rule for AgentWithoutSourceIdentity {
     }
 
     fn check(&self, ctx: &RuleContext, s: &Subject, out: &mut Vec<Finding>) {
-        if s.kind != Kind::Agent {
+        // AgentCore execution roles: `agent-calls-as-execution-role` reports
+        // their sessions without a person, with what they reached.
+        if s.kind != Kind::Agent || super::agentcore::is_agentcore_role(s) {
             return;
         }
         let Some(act) = &s.verdicts.activity else {

@@ -10,6 +10,7 @@
 
 use super::classify::{Classifier, ClassifyError};
 use super::guardrails::{GuardrailError, Guardrails};
+use super::pipelines::{Pipelines, PipelinesError};
 use super::risk::{Risk, RiskError};
 use crate::catalog::Catalog;
 use crate::config::Settings;
@@ -36,6 +37,10 @@ pub enum LoadError {
     Risk(#[from] RiskError),
     #[error(transparent)]
     Guardrail(#[from] GuardrailError),
+    #[error(transparent)]
+    Pipelines(#[from] PipelinesError),
+    #[error(transparent)]
+    Channels(#[from] crate::usage::channel::ChannelError),
 }
 
 /// Every rule file, loaded and checked against the catalog.
@@ -45,6 +50,7 @@ pub struct RuleFiles {
     pub classifier: Classifier,
     pub risk: Risk,
     pub guardrails: Guardrails,
+    pub pipelines: Pipelines,
 }
 
 fn local(dir: Option<&Path>, name: &str) -> Result<Option<(String, String)>, LoadError> {
@@ -89,7 +95,10 @@ impl RuleFiles {
             .iter()
             .map(|(n, t)| (n.as_str(), t.as_str()))
             .collect();
-        let mapper = EventMapper::from_yaml(cat, &refs)?;
+        let mut mapper = EventMapper::from_yaml(cat, &refs)?;
+        if let Some((n, t)) = local(dir, "channels.yaml")? {
+            mapper.set_channels(crate::usage::channel::Channels::from_yaml(&n, &t)?);
+        }
         let observability = match local(dir, "observability.yaml")? {
             Some((n, t)) => Observability::from_yaml(cat, &n, &t)?,
             None => Observability::embedded(cat)?,
@@ -110,12 +119,17 @@ impl RuleFiles {
             Some((n, t)) => Guardrails::from_yaml(cat, &n, &t)?,
             None => Guardrails::embedded(cat)?,
         };
+        let pipelines = match local(dir, "pipelines.yaml")? {
+            Some((n, t)) => Pipelines::from_yaml(&n, &t)?,
+            None => Pipelines::embedded()?,
+        };
         Ok(RuleFiles {
             mapper,
             observability,
             classifier,
             risk,
             guardrails,
+            pipelines,
         })
     }
 }

@@ -12,10 +12,14 @@
 pub mod classify;
 pub mod files;
 pub mod guardrails;
+pub mod pipelines;
 pub mod risk;
 
+mod agentcore;
+pub use agentcore::is_agent_data_event;
 mod agents;
 mod category;
+mod change_outside_pipeline;
 mod dormant;
 mod guardrail_rules;
 pub mod trust_rules;
@@ -165,6 +169,9 @@ pub struct RuleContext<'a> {
     pub catalog: &'a Catalog,
     pub risk: &'a Risk,
     pub guardrails: &'a Guardrails,
+    pub pipelines: &'a pipelines::Pipelines,
+    /// How calls were made, and which channels are a person's.
+    pub channels: &'a crate::usage::channel::Channels,
     pub settings: &'a Settings,
     /// The report's time, Unix seconds: ages are measured against it.
     pub now: i64,
@@ -319,6 +326,11 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &trust_rules::UnsafeOidcTrust,
     &agents::SuperUserAgent,
     &agents::AgentWithoutSourceIdentity,
+    &agentcore::AgentRoleShared,
+    &agentcore::PassRoleToAgentCore,
+    &agentcore::AgentCallsAsExecutionRole,
+    &agentcore::AgentUseUnobservable,
+    &change_outside_pipeline::ChangeOutsidePipeline,
     &dormant::DormantPrincipal,
     &dormant::StaleAccessKey,
     &dormant::StaleConsolePassword,

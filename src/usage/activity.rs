@@ -358,6 +358,63 @@ impl<'a> IntoIterator for &'a ActionMap {
     }
 }
 
+/// The changes (successful calls of actions of access level Write,
+/// Permissions management or Tagging) an identity made in one service: what
+/// `change-outside-pipeline` reports, kept per channel so that a workload's
+/// own writes and a person's console edits stay apart.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChangeStats {
+    pub count: u64,
+    pub first: i64,
+    pub last: i64,
+    /// Action names within the service (`RunInstances`) with counts.
+    pub actions: Counts,
+    /// Up to `RESOURCE_SAMPLES` session names (the smallest).
+    pub sessions: ResourceSample,
+    pub resources: ResourceSample,
+    #[serde(default)]
+    pub resources_truncated: bool,
+}
+
+impl ChangeStats {
+    pub(super) fn add(
+        &mut self,
+        occ: Occurrence,
+        action: &str,
+        session: Option<&str>,
+        resources: &[String],
+    ) {
+        if self.count == 0 || occ.first < self.first {
+            self.first = occ.first;
+        }
+        if self.count == 0 || occ.last > self.last {
+            self.last = occ.last;
+        }
+        self.count += occ.count;
+        self.actions.add(action, occ.count);
+        if let Some(s) = session {
+            self.sessions.insert(s);
+        }
+        for r in resources {
+            self.resources_truncated |= self.resources.insert(r);
+        }
+    }
+
+    fn merge(&mut self, o: ChangeStats) {
+        if self.count == 0 {
+            *self = o;
+            return;
+        }
+        self.first = self.first.min(o.first);
+        self.last = self.last.max(o.last);
+        self.count += o.count;
+        self.actions.merge(o.actions);
+        self.sessions.merge(o.sessions);
+        self.resources_truncated |= o.resources_truncated;
+        self.resources_truncated |= self.resources.merge(o.resources);
+    }
+}
+
 /// Everything one identity did in the window.
 #[derive(Clone, Debug)]
 pub struct ActorActivity {
@@ -390,6 +447,15 @@ pub struct ActorActivity {
     pub non_iam: BTreeMap<String, u64>,
     /// Events we could not map to a catalog action, by `source:name`.
     pub unmapped: BTreeMap<String, u64>,
+    /// Calls by channel (`rules/channels.yaml`: console, cli, sdk, iac,
+    /// service, mcp, other).
+    pub channels: BTreeMap<String, u64>,
+    /// Changes by service prefix, then channel: looked up by borrowed
+    /// names on every write record, so a key is allocated once.
+    pub changes: BTreeMap<String, BTreeMap<String, ChangeStats>>,
+    /// Assumed-role calls whose session named no person: neither a
+    /// `sourceIdentity` nor an `onBehalfOf`.
+    pub calls_without_user_identity: u64,
     pub records: u64,
     pub first: i64,
     pub last: i64,
@@ -411,6 +477,9 @@ impl ActorActivity {
             passes_unknown: 0,
             non_iam: BTreeMap::new(),
             unmapped: BTreeMap::new(),
+            channels: BTreeMap::new(),
+            changes: BTreeMap::new(),
+            calls_without_user_identity: 0,
             records: 0,
             first: i64::MAX,
             last: i64::MIN,
@@ -429,6 +498,7 @@ impl ActorActivity {
             (&mut self.federated_users, o.federated_users),
             (&mut self.non_iam, o.non_iam),
             (&mut self.unmapped, o.unmapped),
+            (&mut self.channels, o.channels),
         ] {
             for (k, v) in other {
                 *map.entry(k).or_default() += v;
@@ -445,6 +515,13 @@ impl ActorActivity {
         }
         self.sessions_without_source_identity += o.sessions_without_source_identity;
         self.passes_unknown += o.passes_unknown;
+        for (service, by_channel) in o.changes {
+            let mine = self.changes.entry(service).or_default();
+            for (channel, v) in by_channel {
+                mine.entry(channel).or_default().merge(v);
+            }
+        }
+        self.calls_without_user_identity += o.calls_without_user_identity;
         self.records += o.records;
         self.first = self.first.min(o.first);
         self.last = self.last.max(o.last);
@@ -661,6 +738,10 @@ pub struct SessionsGranted {
     pub tags: BTreeMap<String, BTreeSet<String>>,
     /// Who called AssumeRole (principal ARN or service), with counts.
     pub callers: BTreeMap<String, u64>,
+    /// Agent and workload identities (`onBehalfOf.subject` of type
+    /// `workload`) whose sessions these calls started, with counts: AgentCore
+    /// records the agent's identity there.
+    pub workloads: BTreeMap<String, u64>,
 }
 
 impl Activity {
@@ -681,6 +762,9 @@ impl Activity {
             }
             for (c, n) in v.callers {
                 *e.callers.entry(c).or_default() += n;
+            }
+            for (w, n) in v.workloads {
+                *e.workloads.entry(w).or_default() += n;
             }
         }
         self.stats.merge(o.stats);

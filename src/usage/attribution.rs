@@ -62,6 +62,11 @@ pub struct Actor<'a> {
     /// The federated user's name when the call was made with a federation
     /// token that this (IAM user or root) actor issued.
     pub federated_name: Option<Cow<'a, str>>,
+    /// The subject of `onBehalfOf` (an agent's or workload's identity,
+    /// `spiffe://...`, or a federated user), when the record names one:
+    /// with `on_behalf_of` and `source_identity`, whether the session says
+    /// who it acts for.
+    pub on_behalf_of_subject: Option<Cow<'a, str>>,
 }
 
 /// `IDENTITY_STORE/USER_ID` of an `onBehalfOf` element (the store's id is
@@ -93,6 +98,12 @@ pub fn attribute<'a>(id: &'a RawIdentity<'_>) -> Option<Actor<'a>> {
         .and_then(|s| s.source_identity.as_deref())
         .map(Cow::Borrowed);
     let on_behalf_of = person(id).map(Cow::Owned);
+    let on_behalf_of_subject = id
+        .on_behalf_of
+        .as_ref()
+        .and_then(|o| o.subject.as_deref())
+        .filter(|s| !s.is_empty())
+        .map(Cow::Borrowed);
     let actor = |kind, arn: Cow<'a, str>, session| Actor {
         kind,
         arn,
@@ -101,6 +112,7 @@ pub fn attribute<'a>(id: &'a RawIdentity<'_>) -> Option<Actor<'a>> {
         invoked_by: invoked_by.clone(),
         on_behalf_of: on_behalf_of.clone(),
         federated_name: None,
+        on_behalf_of_subject: on_behalf_of_subject.clone(),
     };
     match kind {
         "IAMUser" => {
@@ -234,6 +246,7 @@ impl Actor<'_> {
             invoked_by: self.invoked_by.map(own),
             on_behalf_of: self.on_behalf_of.map(own),
             federated_name: self.federated_name.map(own),
+            on_behalf_of_subject: self.on_behalf_of_subject.map(own),
         }
     }
 }
@@ -282,6 +295,27 @@ mod tests {
         assert_eq!(
             actor(r#"{"userIdentity":{"type":"FederatedUser","arn":"arn:aws:sts::1:federated-user/bob"}}"#).unwrap().kind,
             ActorKind::Federated
+        );
+    }
+
+    /// Issue 21 names the Identity Center person of a session; issue 24
+    /// needs to know whether the session names anyone, a workload included:
+    /// the two readings of `onBehalfOf` stay apart.
+    #[test]
+    fn on_behalf_of_a_person_and_of_a_workload_stay_apart() {
+        let person = actor(r#"{"userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/r/s",
+            "onBehalfOf":{"userId":"u-1","identityStoreArn":"arn:aws:identitystore::1:identitystore/d-1"}}}"#).unwrap();
+        assert_eq!(person.on_behalf_of.as_deref(), Some("d-1/u-1"));
+        assert_eq!(person.on_behalf_of_subject, None);
+        let workload = actor(r#"{"userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/r/s",
+            "onBehalfOf":{"subject":"spiffe://example.org/agents/triage","subjectType":"workload"}}}"#).unwrap();
+        assert_eq!(
+            workload.on_behalf_of, None,
+            "a workload is no Identity Center user"
+        );
+        assert_eq!(
+            workload.on_behalf_of_subject.as_deref(),
+            Some("spiffe://example.org/agents/triage")
         );
     }
 }

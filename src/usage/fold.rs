@@ -6,7 +6,7 @@
 use super::activity::{Activity, ActorActivity, Occurrence, Outcome, RESOURCE_SAMPLES};
 use super::attribution::Actor;
 use super::mapping::{EventMapper, MappedRef};
-use crate::catalog::ActionId;
+use crate::catalog::{AccessLevel, ActionId, Catalog};
 use crate::ingest::cloudtrail::RawRecord;
 use std::collections::BTreeMap;
 
@@ -66,6 +66,23 @@ pub(super) fn note_assume_role(rec: &RawRecord<'_>, source: &str, name: &str, ac
         .and_then(|u| u.arn.as_deref().or(u.invoked_by.as_deref()))
         .unwrap_or("unknown");
     *e.callers.entry(caller.to_string()).or_default() += 1;
+    // AgentCore Runtime with a workload identity: "CloudTrail records the
+    // agent's identity in userIdentity.onBehalfOf on the AssumeRole event
+    // that starts its role session" (AgentCore developer guide, agent and
+    // workload identity).
+    if let Some(o) = rec
+        .user_identity
+        .as_ref()
+        .and_then(|u| u.on_behalf_of.as_ref())
+    {
+        if o.subject_type.as_deref() == Some("workload") {
+            if let Some(s) = o.subject.as_deref() {
+                if e.workloads.len() < RESOURCE_SAMPLES || e.workloads.contains_key(s) {
+                    *e.workloads.entry(s.to_string()).or_default() += 1;
+                }
+            }
+        }
+    }
 }
 
 /// Access errors: the call was refused for lack of permission.
@@ -84,6 +101,9 @@ pub struct Call<'a> {
     pub source: &'a str,
     pub name: &'a str,
     pub error_code: Option<&'a str>,
+    /// How the call was made (`usage::channel`); `other` when the source
+    /// cannot tell (Athena rows).
+    pub channel: &'a str,
 }
 
 /// Adds `occ` calls by `actor` to the activity: one record from a log file,
@@ -99,12 +119,23 @@ pub fn fold(
     resources: &mut Vec<String>,
 ) {
     let mapped = mapper.map_ref(call.source, call.name);
-    fold_mapped(acc, mapped, actor, call, occ, extract, resources);
+    fold_mapped(
+        acc,
+        mapper.catalog(),
+        mapped,
+        actor,
+        call,
+        occ,
+        extract,
+        resources,
+    );
 }
 
 /// [`fold`] of a call already mapped.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn fold_mapped(
     acc: &mut Activity,
+    cat: &Catalog,
     mapped: MappedRef<'_>,
     actor: &Actor,
     call: Call<'_>,
@@ -116,6 +147,7 @@ pub(super) fn fold_mapped(
         source,
         name,
         error_code,
+        channel,
     } = call;
     let stats = &mut acc.stats;
     if !acc.actors.contains_key(actor.arn.as_ref()) {
@@ -135,6 +167,9 @@ pub(super) fn fold_mapped(
         bump(&mut a.sessions, s, occ.count);
         if actor.source_identity.is_none() {
             a.sessions_without_source_identity += occ.count;
+            if actor.on_behalf_of.is_none() && actor.on_behalf_of_subject.is_none() {
+                a.calls_without_user_identity += occ.count;
+            }
         }
     }
     if let Some(p) = &actor.on_behalf_of {
@@ -143,6 +178,7 @@ pub(super) fn fold_mapped(
     if let Some(f) = &actor.federated_name {
         bump(&mut a.federated_users, f, occ.count);
     }
+    bump(&mut a.channels, channel, occ.count);
     let one: [ActionId; 1];
     let listed: Option<&[ActionId]> = match mapped {
         MappedRef::Actions(ids) => Some(ids),
@@ -169,6 +205,31 @@ pub(super) fn fold_mapped(
                     .or_default();
                 for r in resources.iter() {
                     e.insert(r);
+                }
+            }
+        }
+        if outcome == Outcome::Success {
+            for &id in actions {
+                let action = cat.action(id);
+                let writes = action
+                    .access_levels
+                    .iter()
+                    .any(|l| !matches!(l, AccessLevel::Read | AccessLevel::List));
+                if !writes {
+                    continue;
+                }
+                if !a.changes.contains_key(action.service) {
+                    a.changes
+                        .insert(action.service.to_string(), BTreeMap::new());
+                }
+                let Some(by_channel) = a.changes.get_mut(action.service) else {
+                    continue;
+                };
+                if !by_channel.contains_key(channel) {
+                    by_channel.insert(channel.to_string(), Default::default());
+                }
+                if let Some(st) = by_channel.get_mut(channel) {
+                    st.add(occ, action.name, actor.session.as_deref(), resources);
                 }
             }
         }

@@ -185,7 +185,8 @@ pub struct EventMapper {
     rules: FastMap<String, FastMap<String, Rule>>,
     /// The default rule (the event name is the action name) looks here.
     cat: &'static Catalog,
-    /// SHA-256 of the rules texts, so that activity mapped with other rules is recognised.
+    /// SHA-256 of the rules texts and the channel rules, so that activity
+    /// mapped with other rules is recognised.
     fingerprint: String,
     /// The API-version suffix shapes of every rules file (`api_version_suffixes`).
     suffixes: Vec<String>,
@@ -194,6 +195,14 @@ pub struct EventMapper {
     passes: FastMap<String, FastMap<String, Vec<RoleParam>>>,
     /// `iam:PassRole`, which those calls are evidence of.
     pass_role: Option<ActionId>,
+    /// SHA-256 of the mapping rules texts alone.
+    texts_digest: String,
+    /// How calls were made (`rules/channels.yaml`): aggregated with the
+    /// activity, so part of the fingerprint.
+    channels: super::channel::Channels,
+    /// The entries as written (event names keep their case, which
+    /// EventBridge patterns need), in load order: `(source or prefix, name)`.
+    written: Vec<(String, String)>,
 }
 
 impl EventMapper {
@@ -209,14 +218,19 @@ impl EventMapper {
         cat: &'static Catalog,
         texts: &[(&str, &str)],
     ) -> Result<EventMapper, MappingError> {
+        let channels = super::channel::Channels::embedded();
+        let texts_digest = fingerprint(cat, texts);
         let mut mapper = EventMapper {
             sources: FastMap::default(),
             rules: FastMap::default(),
             cat,
-            fingerprint: fingerprint(cat, texts),
             suffixes: Vec::new(),
             passes: FastMap::default(),
             pass_role: cat.lookup("iam:PassRole"),
+            fingerprint: with_channels(&texts_digest, channels.text()),
+            texts_digest,
+            channels,
+            written: Vec::new(),
         };
         for (file, text) in texts {
             mapper.load(cat, file, text)?;
@@ -227,6 +241,62 @@ impl EventMapper {
     /// Identifies the rules and catalog this mapper was built from (hex SHA-256).
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
+    }
+
+    /// Replaces the channel rules (a `--rules DIR` copy of `channels.yaml`);
+    /// the fingerprint changes with them.
+    pub fn set_channels(&mut self, channels: super::channel::Channels) {
+        self.fingerprint = with_channels(&self.texts_digest, channels.text());
+        self.channels = channels;
+    }
+
+    /// The channel rules.
+    pub fn channels(&self) -> &super::channel::Channels {
+        &self.channels
+    }
+
+    /// The catalog the mapper looks actions up in.
+    pub fn catalog(&self) -> &'static Catalog {
+        self.cat
+    }
+
+    /// The event sources whose calls authorize as `prefix` actions: the
+    /// default `PREFIX.amazonaws.com` and every `sources` entry naming it.
+    pub fn sources_of(&self, prefix: &str) -> Vec<String> {
+        let mut out = vec![format!("{prefix}.amazonaws.com")];
+        let mut extra: Vec<String> = self
+            .sources
+            .iter()
+            .filter(|(_, p)| p.as_str() == prefix)
+            .map(|(s, _)| s.clone())
+            .collect();
+        extra.sort();
+        for s in extra {
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+        out
+    }
+
+    /// Every event a rule names, as written (name case kept, which
+    /// EventBridge patterns need), with the rule's current meaning:
+    /// `(source or prefix, event name, meaning)`. An event that a later file
+    /// overrides appears once, with its last meaning.
+    pub fn written_events(&self) -> Vec<(&str, &str, MappedRef<'_>)> {
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for (key, name) in self.written.iter().rev() {
+            let (lk, ln) = (key.to_ascii_lowercase(), name.to_ascii_lowercase());
+            if !seen.insert((lk.clone(), ln.clone())) {
+                continue;
+            }
+            if let Some(rule) = self.rules.get(&lk).and_then(|r| r.get(&ln)) {
+                out.push((key.as_str(), name.as_str(), rule.as_ref()));
+            }
+        }
+        out.reverse();
+        out
     }
 
     /// The rules files shipped in the binary, `(name, text)` in load order.
@@ -336,6 +406,7 @@ impl EventMapper {
                     }
                 }
                 self.insert(key, name, Rule::Actions(ids));
+                self.written.push((key.clone(), name.clone()));
             }
         }
         for (section, lists) in [
@@ -353,6 +424,7 @@ impl EventMapper {
                         Rule::NotIam
                     };
                     self.insert(key, name, rule);
+                    self.written.push((key.clone(), name.clone()));
                 }
             }
         }
@@ -387,11 +459,6 @@ impl EventMapper {
         with_lowercase(event_source, |source| {
             with_lowercase(event_name, |name| self.map_lower(source, name))
         })
-    }
-
-    /// The catalog the mapper names actions in.
-    pub fn catalog(&self) -> &'static Catalog {
-        self.cat
     }
 
     /// `iam:PassRole`, when the catalog has it.
@@ -514,6 +581,16 @@ fn with_lowercase<R>(text: &str, f: impl FnOnce(&str) -> R) -> R {
         }
     }
     f(&text.to_ascii_lowercase())
+}
+
+/// The fingerprint of the mapping texts together with the channel rules.
+fn with_channels(texts_digest: &str, channels: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(texts_digest.as_bytes());
+    h.update([0]);
+    h.update(channels.as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn fingerprint(cat: &Catalog, texts: &[(&str, &str)]) -> String {

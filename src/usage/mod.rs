@@ -11,6 +11,7 @@
 
 pub mod activity;
 pub mod attribution;
+pub mod channel;
 mod dedup;
 pub mod fold;
 pub mod mapping;

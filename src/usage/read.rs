@@ -127,6 +127,8 @@ struct Deferred {
     source: String,
     name: String,
     error_code: Option<String>,
+    /// How the call was made (`usage::channel`).
+    channel: String,
     time: i64,
     resources: Vec<String>,
 }
@@ -145,6 +147,7 @@ fn settle(deferred: Vec<Deferred>, dedup: &Dedup, mapper: &EventMapper, acc: &mu
             source,
             name,
             error_code,
+            channel,
             time,
             resources,
             ..
@@ -157,6 +160,7 @@ fn settle(deferred: Vec<Deferred>, dedup: &Dedup, mapper: &EventMapper, acc: &mu
                 source: &source,
                 name: &name,
                 error_code: error_code.as_deref(),
+                channel: &channel,
             },
             occ(time),
             |out| out.extend(resources),
@@ -440,6 +444,7 @@ fn record<'a>(
                 source: source.to_string(),
                 name: name.to_string(),
                 error_code: rec.error_code.as_deref().map(str::to_string),
+                channel: file.mapper.channels().of(rec).to_string(),
                 time: t,
                 resources,
             });
@@ -457,14 +462,17 @@ fn record<'a>(
     } else {
         mapped
     };
+    let channel = file.mapper.channels().of(rec);
     fold_mapped(
         acc,
+        file.mapper.catalog(),
         mapped,
         &actor,
         Call {
             source,
             name,
             error_code: rec.error_code.as_deref(),
+            channel,
         },
         occ(t),
         |out| super::resources::extract(rec, prefix, out),

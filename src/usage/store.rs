@@ -120,6 +120,9 @@ pub struct StoredSessions {
     pub count: u64,
     pub tags: BTreeMap<String, BTreeSet<String>>,
     pub callers: BTreeMap<String, u64>,
+    /// Added in 0.x (issue 24); absent from older sidecars.
+    #[serde(default)]
+    pub workloads: BTreeMap<String, u64>,
 }
 
 /// Per-identity facts that are not per action.
@@ -143,6 +146,24 @@ pub struct ActorFacts {
     pub passed_roles: BTreeMap<String, crate::usage::activity::PassedRole>,
     #[serde(default)]
     pub passes_unknown: u64,
+    /// Calls by channel, changes by service and channel, and calls whose
+    /// session named no person; absent from sidecars written before them
+    /// (whose fingerprint no longer matches, so their logs are re-read).
+    #[serde(default)]
+    pub channels: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub changes: Vec<StoredChange>,
+    #[serde(default)]
+    pub calls_without_user_identity: u64,
+}
+
+/// One entry of [`ActorFacts::changes`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredChange {
+    pub service: String,
+    pub channel: String,
+    #[serde(flatten)]
+    pub stats: crate::usage::activity::ChangeStats,
 }
 
 fn kind_from(s: &str) -> Option<ActorKind> {
@@ -341,6 +362,19 @@ pub fn save(
                         federated_users: a.federated_users.clone(),
                         passed_roles: a.passed_roles.clone(),
                         passes_unknown: a.passes_unknown,
+                        channels: a.channels.clone(),
+                        changes: a
+                            .changes
+                            .iter()
+                            .flat_map(|(service, by_channel)| {
+                                by_channel.iter().map(move |(channel, stats)| StoredChange {
+                                    service: service.clone(),
+                                    channel: channel.clone(),
+                                    stats: stats.clone(),
+                                })
+                            })
+                            .collect(),
+                        calls_without_user_identity: a.calls_without_user_identity,
                     },
                 )
             })
@@ -355,6 +389,7 @@ pub fn save(
                         count: v.count,
                         tags: v.tags.clone(),
                         callers: v.callers.clone(),
+                        workloads: v.workloads.clone(),
                     },
                 )
             })
@@ -463,6 +498,14 @@ pub fn load(dir: &Path, cat: &Catalog, meta: &Meta) -> Result<Activity, StoreErr
         a.federated_users = f.federated_users.clone();
         a.passed_roles = f.passed_roles.clone();
         a.passes_unknown = f.passes_unknown;
+        a.channels = f.channels.clone();
+        for c in &f.changes {
+            a.changes
+                .entry(c.service.clone())
+                .or_default()
+                .insert(c.channel.clone(), c.stats.clone());
+        }
+        a.calls_without_user_identity = f.calls_without_user_identity;
         activity.actors.insert(arn.clone(), a);
     }
     for (k, v) in &meta.sessions_granted {
@@ -472,6 +515,7 @@ pub fn load(dir: &Path, cat: &Catalog, meta: &Meta) -> Result<Activity, StoreErr
                 count: v.count,
                 tags: v.tags.clone(),
                 callers: v.callers.clone(),
+                workloads: v.workloads.clone(),
             },
         );
     }

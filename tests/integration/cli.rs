@@ -544,7 +544,7 @@ fn iam_override_replaces_the_snapshot_iam_json() {
     let report = run.json();
     assert_eq!(principal_names(&report), ["dev"]);
     // The demo's CloudTrail is still read.
-    assert_eq!(coverage(&report, "records"), 272);
+    assert_eq!(coverage(&report, "records"), 277);
 }
 
 #[test]

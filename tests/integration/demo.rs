@@ -168,6 +168,7 @@ fn principals_are_the_snapshot_users_and_roles() {
             "legacy-batch",
             "orders-api",
             "support-agent",
+            "triage-agent",
         ]
     );
 }
@@ -186,6 +187,7 @@ fn kinds() {
         ),
         ("github-deploy", "npe"),
         ("legacy-batch", "npe"),
+        ("triage-agent", "agent"),
     ] {
         principal(name).kind(kind);
     }
@@ -200,9 +202,10 @@ fn record_counts_per_principal() {
         ("ci-deploy", 23),
         ("orders-api", 138),
         ("support-agent", 25),
-        ("AWSReservedSSO_AdministratorAccess_0123456789abcdef", 5),
+        ("AWSReservedSSO_AdministratorAccess_0123456789abcdef", 6),
         ("github-deploy", 8),
         ("legacy-batch", 0),
+        ("triage-agent", 3),
     ] {
         assert_eq!(principal(name).count("records"), records, "{name}");
     }
@@ -370,8 +373,59 @@ fn sso_administrator() {
     assert_eq!(p.0["path"], "/aws-reserved/sso.amazonaws.com/");
     p.used("iam:ListRoles");
     p.used("ec2:DescribeVpcs");
-    assert_eq!(p.used_actions().len(), 2);
+    // The console change of issue 24: carol opens a security group.
+    p.used("ec2:AuthorizeSecurityGroupIngress");
+    assert_eq!(p.used_actions().len(), 3);
     p.is_unused("iam:CreateUser");
+}
+
+/// The AgentCore agent (issue 24): an execution role shared by two
+/// runtimes, reaching AWS as itself, holding credential actions on `*`, with
+/// AgentCore data events the trail does not record; and the console change.
+#[test]
+fn agentcore_agent_and_console_change() {
+    let p = principal("triage-agent");
+    p.used("bedrock:InvokeModel");
+    p.used("dynamodb:Query");
+    let findings = report()["findings"].as_array().unwrap();
+    let of = |rule: &str, who: &str| {
+        findings
+            .iter()
+            .filter(|f| f["rule"] == rule && f["principal"].as_str().unwrap_or("").ends_with(who))
+            .count()
+    };
+    for rule in [
+        "agent-role-shared",
+        "agent-calls-as-execution-role",
+        "agent-use-unobservable",
+    ] {
+        assert_eq!(of(rule, "/triage-agent"), 1, "{rule}");
+    }
+    let secrets = findings
+        .iter()
+        .find(|f| {
+            f["rule"] == "secrets-access"
+                && f["principal"]
+                    .as_str()
+                    .unwrap_or("")
+                    .ends_with("/triage-agent")
+        })
+        .expect("secrets-access on triage-agent");
+    assert_eq!(secrets["severity"], "critical", "{secrets:#}");
+    assert!(
+        secrets["actions"]
+            .to_string()
+            .contains("GetResourceOauth2Token"),
+        "{secrets:#}"
+    );
+    assert_eq!(
+        of("change-outside-pipeline", "role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_AdministratorAccess_0123456789abcdef"),
+        1
+    );
+    assert_eq!(of("change-outside-pipeline", "role/github-deploy"), 0);
+    assert_eq!(of("change-outside-pipeline", "user/ci-deploy"), 0);
+    let notices = report()["coverage"]["notices"].to_string();
+    assert!(notices.contains("triage-agent"), "{notices}");
 }
 
 #[test]
@@ -403,7 +457,7 @@ fn aws_services_never_become_principals() {
         let arn = o["arn"].as_str().unwrap_or_default();
         assert!(!arn.contains("amazonaws.com"), "service as identity: {arn}");
     }
-    assert_eq!(report()["coverage"]["records_aws_service"], 12);
+    assert_eq!(report()["coverage"]["records_aws_service"], 13);
 }
 
 #[test]
@@ -462,8 +516,8 @@ fn duplicates_and_digest_files() {
     assert_eq!(c["records_skipped"], 0);
     assert_eq!(c["records_unmapped"], 0);
     assert_eq!(c["problems"].as_array().map(Vec::len), Some(0));
-    // 270 unique records + 2 duplicates.
-    assert_eq!(c["records"], 272);
+    // 275 unique records + 2 duplicates.
+    assert_eq!(c["records"], 277);
 }
 
 #[test]

@@ -31,6 +31,7 @@ macro_rules! assert_json_snapshot {
 mod common;
 
 mod access;
+mod alerts;
 mod baseline;
 mod ci_mode;
 mod cli;

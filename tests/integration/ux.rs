@@ -22,7 +22,7 @@ fn verbose_logs_counts_on_stderr_and_keeps_stdout_clean() {
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("info: 272 records"), "{}", run.stderr);
+    assert!(run.stderr.contains("info: 277 records"), "{}", run.stderr);
     assert!(
         !run.stderr.contains("stage "),
         "stage timings are debug output: {}",

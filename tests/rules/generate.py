@@ -106,7 +106,7 @@ def csv_row(name, password=None, key=None, mfa=False):
                      "true" if mfa else "false", k_active, k_rot, k_used, k_reg, k_svc,
                      "false", na, na, na, na, "false", na, "false", na])
 
-def write(rule, case, iam_doc, records=None, csv_rows=None, org=None):
+def write(rule, case, iam_doc, records=None, csv_rows=None, trails=None, config=None, org=None):
     d = os.path.join(ROOT, rule, case)
     if os.path.exists(d):
         shutil.rmtree(d)
@@ -114,7 +114,10 @@ def write(rule, case, iam_doc, records=None, csv_rows=None, org=None):
     with open(os.path.join(d, "iam.json"), "w") as f:
         json.dump(iam_doc, f, indent=2); f.write("\n")
     with open(os.path.join(d, "trails.json"), "w") as f:
-        json.dump(TRAILS, f, indent=2); f.write("\n")
+        json.dump(trails or TRAILS, f, indent=2); f.write("\n")
+    if config is not None:
+        with open(os.path.join(d, "leastpriv.yaml"), "w") as f:
+            f.write(config)
     if records is not None:
         os.makedirs(os.path.join(d, "cloudtrail"))
         with open(os.path.join(d, "cloudtrail", "events.json"), "w") as f:
@@ -364,3 +367,116 @@ write("missing-guardrail", "quiet-scp-principal", iam(roles=[role("ops-agent", "
 # guardrail-hit on a refusal only an SCP explains: erin's policy grants iam:ListUsers.
 write("guardrail-hit", "scp-refusal", iam(users=[user("erin", allow(["iam:ListRoles", "iam:ListUsers"]))]),
       hit("AccessDenied"), org=organization(("p-noiamread", "no-iam-user-listing", [deny(["iam:ListUsers"])])))
+
+# ================================================================ issue 24: agents, pipeline
+
+def role_trust(name, trust_doc, *stmts):
+    r = role(name, "lambda.amazonaws.com", *stmts)
+    r["AssumeRolePolicyDocument"] = trust_doc
+    return r
+
+def via(r, user_agent=None, console=False):
+    """A record made through another channel than the CLI."""
+    if user_agent:
+        r["userAgent"] = user_agent
+    if console:
+        r["sessionCredentialFromConsole"] = "true"
+    return r
+
+CONSOLE_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36"
+TERRAFORM_UA = "APN/1.0 HashiCorp/1.0 Terraform/1.9.8 (+https://www.terraform.io) terraform-provider-aws/5.80.0 aws-sdk-go-v2/1.32.6"
+BOTO_UA = "Boto3/1.35.40 md/Botocore#1.35.40 ua/2.0 os/linux lang/python#3.12"
+RUN = ["ec2:RunInstances", "ec2:DescribeInstances"]
+GITHUB = f"arn:aws:iam::{ACCT}:oidc-provider/token.actions.githubusercontent.com"
+
+def github_main_trust():
+    return doc({"Effect": "Allow", "Principal": {"Federated": GITHUB},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                                               "token.actions.githubusercontent.com:sub": "repo:example/infra:ref:refs/heads/main"}}})
+
+def runs(who, ua=None, console=False, name="RunInstances"):
+    return [via(rec(who, "ec2", name, "2026-10-20T10:00:00Z",
+                    {"instanceType": "t3.micro", "imageId": "ami-0abcdef1234567890"}), ua, console)]
+
+# ---------------------------------------------------------------- change-outside-pipeline
+# A person (IAM user) launches an instance from the console.
+write("change-outside-pipeline", "fires", iam(users=[user("ivan", allow(RUN))]),
+      runs(as_user("ivan"), CONSOLE_UA, console=True))
+# The same change by the deploy role that GitHub Actions assumes, through Terraform.
+write("change-outside-pipeline", "quiet", iam(roles=[role_trust("deploy", github_main_trust(), allow(RUN))]),
+      runs(as_role("deploy", "GitHubActions"), TERRAFORM_UA))
+# Read-only use by the same person.
+write("change-outside-pipeline", "quiet-read-only", iam(users=[user("ivan", allow(RUN))]),
+      runs(as_user("ivan"), CONSOLE_UA, console=True, name="DescribeInstances"))
+# A person at the CLI in a workload's role: reported (the role is not the pipeline).
+write("change-outside-pipeline", "fires-cli-in-workload-role",
+      iam(roles=[role("batch-runner", "ec2.amazonaws.com", allow(RUN))]),
+      runs(as_role("batch-runner", "ivan-laptop")))
+# The workload itself writing through its SDK: not a person, not reported.
+write("change-outside-pipeline", "quiet-workload-sdk",
+      iam(roles=[role("batch-runner", "ec2.amazonaws.com", allow(RUN))]),
+      runs(as_role("batch-runner", "i-0123456789abcdef0"), BOTO_UA))
+# ivan is listed as a pipeline principal in leastpriv.yaml (e.g. a legacy CI user).
+write("change-outside-pipeline", "pipeline-configured", iam(users=[user("ivan", allow(RUN))]),
+      runs(as_user("ivan"), CONSOLE_UA, console=True),
+      config="pipeline:\n  principals: [\"arn:aws:iam::*:user/ivan\"]\n")
+
+# ---------------------------------------------------------------- agent-role-shared
+def agentcore_trust(source_arns):
+    st = {"Effect": "Allow", "Principal": {"Service": "bedrock-agentcore.amazonaws.com"},
+          "Action": "sts:AssumeRole"}
+    if source_arns:
+        st["Condition"] = {"StringEquals": {"aws:SourceAccount": ACCT},
+                           "ArnLike": {"aws:SourceArn": source_arns}}
+    return doc(st)
+
+def runtime(name):
+    return f"arn:aws:bedrock-agentcore:us-east-1:{ACCT}:runtime/{name}"
+
+KB_READ = allow(["bedrock:Retrieve"], f"arn:aws:bedrock:us-east-1:{ACCT}:knowledge-base/KB12345678")
+write("agent-role-shared", "fires",
+      iam(roles=[role_trust("agents-exec", agentcore_trust([runtime("triage-AbCd1234"), runtime("billing-EfGh5678")]), KB_READ)]), [])
+write("agent-role-shared", "quiet",
+      iam(roles=[role_trust("agents-exec", agentcore_trust([runtime("triage-AbCd1234")]), KB_READ)]), [])
+
+def assume_for_workload(role_name, subject, t):
+    r = rec({"type": "AWSService", "invokedBy": "bedrock-agentcore.amazonaws.com",
+             "onBehalfOf": {"subject": subject, "subjectType": "workload",
+                            "issuer": f"arn:aws:iam::{ACCT}:workload-identity-provider/agents"}},
+            "sts", "AssumeRole", t,
+            {"roleArn": f"arn:aws:iam::{ACCT}:role/{role_name}", "roleSessionName": "agentcore-runtime"})
+    r["userAgent"] = "bedrock-agentcore.amazonaws.com"
+    return r
+# No SourceArn at all, but the trail shows sessions for two workload identities.
+write("agent-role-shared", "fires-workloads",
+      iam(roles=[role_trust("agents-exec", agentcore_trust(None), KB_READ)]),
+      [assume_for_workload("agents-exec", "spiffe://example.org/agents/triage", "2026-10-20T10:00:00Z"),
+       assume_for_workload("agents-exec", "spiffe://example.org/agents/billing", "2026-10-21T10:00:00Z")])
+
+# ---------------------------------------------------------------- passrole-to-agentcore
+write("passrole-to-agentcore", "fires",
+      iam(users=[user("dev", allow(["iam:PassRole"]), allow(["bedrock-agentcore:CreateAgentRuntime"]))]), [])
+write("passrole-to-agentcore", "quiet",
+      iam(users=[user("dev", allow(["iam:PassRole"], "*", Condition={"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}),
+                      allow(["bedrock-agentcore:CreateAgentRuntime"]))]), [])
+
+# ---------------------------------------------------------------- agent-calls-as-execution-role
+def runtime_reads(source_identity):
+    return [rec(as_role("runtime-agent", "agentcore-session-1", source_identity), "s3", "GetObject",
+                "2026-10-20T10:00:00Z", {"bucketName": "tickets", "key": "t/1.json"})]
+RUNTIME_AGENT = iam(roles=[role_trust("runtime-agent", agentcore_trust([runtime("triage-AbCd1234")]),
+                                      allow(["s3:GetObject"], "arn:aws:s3:::tickets/*"))])
+write("agent-calls-as-execution-role", "fires", RUNTIME_AGENT, runtime_reads(None))
+write("agent-calls-as-execution-role", "quiet", RUNTIME_AGENT, runtime_reads("user-1001"))
+
+# ---------------------------------------------------------------- agent-use-unobservable
+KB_AGENT = iam(roles=[role("kb-agent", "bedrock.amazonaws.com", KB_READ)])
+write("agent-use-unobservable", "fires", KB_AGENT, [])
+KB_TRAILS = json.loads(json.dumps(TRAILS))
+KB_TRAILS["trailList"][0]["AdvancedEventSelectors"] = [
+    {"Name": "management", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]},
+    {"Name": "knowledge bases", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Data"]},
+                                                    {"Field": "resources.type", "Equals": ["AWS::Bedrock::KnowledgeBase"]}]}]
+del KB_TRAILS["trailList"][0]["EventSelectors"]
+write("agent-use-unobservable", "quiet", KB_AGENT, [], trails=KB_TRAILS)

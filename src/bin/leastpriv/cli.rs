@@ -44,6 +44,9 @@ pub enum Command {
     Rules(crate::rules::Args),
     /// Write a right-sized policy, a Terraform file and a readable diff per principal.
     Recommend(crate::recommend::Args),
+    /// Write alerting as code per principal: EventBridge rules and CloudWatch
+    /// Logs metric filters with alarms, as Terraform and raw JSON patterns.
+    Alerts(crate::alerts::Args),
     /// Compare two JSON reports: new and resolved findings, permission drift.
     Diff(crate::diff::Args),
     /// Print a shell completion script.

@@ -30,6 +30,12 @@ pub fn rules(i: &InputArgs) -> Result<(Settings, RuleFiles)> {
 /// The audit of the inputs, with the configured settings and rules; input
 /// problems are warnings, or with `--strict` an error.
 pub fn audit(i: &InputArgs, save_activity: bool) -> Result<Audit> {
+    audit_and_rules(i, save_activity).map(|(a, _)| a)
+}
+
+/// [`audit`], with the rule files it was made with (`alerts` reads the
+/// guardrails and the CloudTrail mapping again).
+pub fn audit_and_rules(i: &InputArgs, save_activity: bool) -> Result<(Audit, RuleFiles)> {
     let (paths, mut opts) = inputs(i)?;
     opts.save_activity = save_activity;
     let (settings, rules) = rules(i)?;
@@ -50,7 +56,7 @@ pub fn audit(i: &InputArgs, save_activity: bool) -> Result<Audit> {
         }
         log::warn!("{w}");
     }
-    Ok(result)
+    Ok((result, rules))
 }
 
 /// The input files and the audit's options (window, time, progress).

@@ -7,6 +7,7 @@
 //! groups several commands share. Only the binary prints and exits.
 #![forbid(unsafe_code)]
 
+mod alerts;
 mod audit;
 mod catalog;
 mod cli;
@@ -75,6 +76,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Secrets(s) => secrets::run(s),
         Command::WhoCan(w) => who_can::run(w),
         Command::Recommend(r) => recommend::run(r),
+        Command::Alerts(a) => alerts::run(a),
         Command::Diff(d) => diff::run(d),
         Command::Completions { shell } => completions::run(shell),
         Command::Man => man::run(),

@@ -618,6 +618,18 @@ impl<'b> Parser<'b> {
                     seen.once(1)?;
                     o.identity_store_arn = p.lenient_str()?;
                 }
+                b"subject" => {
+                    seen.once(2)?;
+                    o.subject = p.lenient_str()?;
+                }
+                b"subjectType" => {
+                    seen.once(3)?;
+                    o.subject_type = p.lenient_str()?;
+                }
+                b"issuer" => {
+                    seen.once(4)?;
+                    o.issuer = p.lenient_str()?;
+                }
                 _ => p.skip()?,
             }
             Ok(())
@@ -705,7 +717,7 @@ mod tests {
         super::records(text, &mut |_, _| {}).is_ok()
     }
 
-    const FULL: &str = r#"{"Records": [{"eventVersion": "1.09", "userIdentity": {"type": "AssumedRole", "principalId": "AROA1:s", "arn": "arn:aws:sts::1:assumed-role/r/s", "accountId": "1", "accessKeyId": "ASIA", "invokedBy": "x.amazonaws.com", "userName": null, "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": "AROA1", "arn": "arn:aws:iam::1:role/r", "accountId": "1", "userName": "r"}, "webIdFederationData": {}, "attributes": {"creationDate": "2026-10-23T04:48:00Z", "mfaAuthenticated": "false"}, "sourceIdentity": "alice"}}, "eventTime": "2026-10-23T04:48:00Z", "eventSource": "s3.amazonaws.com", "eventName": "GetObject", "awsRegion": "us-east-1", "sourceIPAddress": "192.0.2.10", "userAgent": "aws-sdk-go/1.44 (\"q\")", "errorCode": "AccessDenied", "errorMessage": "Access Denied \u00e9\ud83d\ude00", "requestParameters": {"bucketName": "b", "key": "k/0", "n": [1, -2, 3.5, -0.0e+10, 1E3, 0.25e-1, true, false, null, {}, [], [[]], {"a": {"b": [{}]}}]}, "responseElements": null, "additionalEventData": {"bytesTransferredIn": 0, "x": "\/\b\f\n\r\t\\"}, "requestID": "R", "eventID": "E", "readOnly": true, "resources": [{"accountId": "1", "type": "AWS::S3::Bucket", "ARN": "arn:aws:s3:::b"}, {"type": "AWS::S3::Object", "arn": "arn:aws:s3:::b/k/0"}, {}], "eventType": "AwsApiCall", "managementEvent": false, "recipientAccountId": "1", "eventCategory": "Data", "tlsDetails": {"tlsVersion": "TLSv1.2"}}, {"eventName": "A\u0042", "requestParameters": "text", "resources": null, "userIdentity": null, "managementEvent": null, "errorMessage": 5, "userAgent": {"a": [1, "b"]}, "sharedEventID": "S", "vpcEndpointId": "vpce-1", "sessionCredentialFromConsole": "true", "responseElements": {"credentials": {"accessKeyId": "ASIB"}}}, {"eventName": "Ünïcødé", "requestParameters": [1,2], "userIdentity": {"sessionContext": null, "onBehalfOf": {"userId": "u-\u0031", "identityStoreArn": "arn:aws:identitystore::1:identitystore/d-1", "extra": [1]}, "identityProvider": "accounts.google.com", "accessKeyId": null}, "errorMessage": null, "sourceIPAddress": true}, {}]}"#;
+    const FULL: &str = r#"{"Records": [{"eventVersion": "1.09", "userIdentity": {"type": "AssumedRole", "principalId": "AROA1:s", "arn": "arn:aws:sts::1:assumed-role/r/s", "accountId": "1", "accessKeyId": "ASIA", "invokedBy": "x.amazonaws.com", "userName": null, "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": "AROA1", "arn": "arn:aws:iam::1:role/r", "accountId": "1", "userName": "r"}, "webIdFederationData": {}, "attributes": {"creationDate": "2026-10-23T04:48:00Z", "mfaAuthenticated": "false"}, "sourceIdentity": "alice"}}, "eventTime": "2026-10-23T04:48:00Z", "eventSource": "s3.amazonaws.com", "eventName": "GetObject", "awsRegion": "us-east-1", "sourceIPAddress": "192.0.2.10", "userAgent": "aws-sdk-go/1.44 (\"q\")", "errorCode": "AccessDenied", "errorMessage": "Access Denied \u00e9\ud83d\ude00", "requestParameters": {"bucketName": "b", "key": "k/0", "n": [1, -2, 3.5, -0.0e+10, 1E3, 0.25e-1, true, false, null, {}, [], [[]], {"a": {"b": [{}]}}]}, "responseElements": null, "additionalEventData": {"bytesTransferredIn": 0, "x": "\/\b\f\n\r\t\\"}, "requestID": "R", "eventID": "E", "readOnly": true, "resources": [{"accountId": "1", "type": "AWS::S3::Bucket", "ARN": "arn:aws:s3:::b"}, {"type": "AWS::S3::Object", "arn": "arn:aws:s3:::b/k/0"}, {}], "eventType": "AwsApiCall", "managementEvent": false, "recipientAccountId": "1", "eventCategory": "Data", "tlsDetails": {"tlsVersion": "TLSv1.2"}}, {"eventName": "A\u0042", "requestParameters": "text", "resources": null, "userIdentity": null, "managementEvent": null, "errorMessage": 5, "userAgent": {"a": [1, "b"]}, "sharedEventID": "S", "vpcEndpointId": "vpce-1", "sessionCredentialFromConsole": "true", "responseElements": {"credentials": {"accessKeyId": "ASIB"}}}, {"eventName": "Ünïcødé", "requestParameters": [1,2], "userIdentity": {"sessionContext": null, "onBehalfOf": {"userId": "u-\u0031", "identityStoreArn": "arn:aws:identitystore::1:identitystore/d-1", "extra": [1], "subject": "spiffe://example.org/agent", "subjectType": "workload", "issuer": 7}, "identityProvider": "accounts.google.com", "accessKeyId": null}, "errorMessage": null, "sourceIPAddress": true}, {}]}"#;
 
     #[test]
     fn the_fast_path_reads_every_shape_of_a_record_as_serde_does() {
