@@ -85,8 +85,8 @@ pub struct AdvisorNote {
     pub action: String,
     pub last_accessed: i64,
     pub region: Option<String>,
-    /// The trail's verdict for the same action: `used`, `unused`,
-    /// `unobservable`, `denied` or `not granted`.
+    /// The trail's verdict for the same action: `used`, `used-failed`,
+    /// `attempted`, `denied`, `unused`, `unobservable` or `not granted`.
     pub trail_verdict: &'static str,
 }
 
@@ -684,17 +684,11 @@ fn advisor_notes(
         return Vec::new();
     };
     let in_window = |t: Option<i64>| t.filter(|t| since.is_none_or(|s| *t >= s));
+    // The verdict's name; "not granted" as `trail_verdict` always wrote it.
     let verdict = |id: crate::catalog::ActionId| -> &'static str {
-        if a.used.iter().any(|u| u.action == id) {
-            "used"
-        } else if a.denied.iter().any(|d| d.action == id) {
-            "denied"
-        } else if a.unused().contains(id) {
-            "unused"
-        } else if a.unobservable().get(id).is_some() {
-            "unobservable"
-        } else {
-            "not granted"
+        match a.verdict(id) {
+            crate::verdict::Verdict::NotGranted => "not granted",
+            v => v.as_str(),
         }
     };
     let mut notes = Vec::new();
@@ -709,7 +703,8 @@ fn advisor_notes(
                 .iter()
                 .map(verdict)
                 .collect();
-            let v = ["used", "denied", "unused", "unobservable"]
+            // The strongest verdict first (`Verdict::NAMES` is in that order).
+            let v = crate::verdict::Verdict::NAMES
                 .into_iter()
                 .find(|v| vs.contains(v))
                 .unwrap_or("not granted");

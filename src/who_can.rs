@@ -529,7 +529,10 @@ pub fn build(audit: &Audit, arn: &str, actions: &[ActionId]) -> Result<WhoCan, W
             match outcome {
                 Outcome::Success => did.push(c),
                 Outcome::Denied => refused.push(c),
-                Outcome::Error => {}
+                // Evidence lists of successes and refusals only: failed
+                // calls are neither (the verdict stage decides what they
+                // mean for the account's own principals).
+                Outcome::Failed | Outcome::FailedLikely | Outcome::DryRun | Outcome::Error => {}
             }
         }
         if did.is_empty() && refused.is_empty() {

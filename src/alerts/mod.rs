@@ -68,6 +68,21 @@ const REFUSED_SUFFIX: &[&str] = &[
 ];
 const REFUSED_EXACT: &[&str] = &["Forbidden", "ForbiddenException"];
 
+/// The error codes the `refused` alerts match, as one predicate (the
+/// patterns above express it for EventBridge and CloudWatch Logs). Wider
+/// than what the fold counts as a refusal (`rules/error-codes.yaml`: e.g.
+/// Cognito's `NotAuthorizedException` is authentication there): an alert
+/// may over-match, a verdict may not. Deriving the patterns from the
+/// error-code rules is left to do.
+pub fn refused_code(code: &str) -> bool {
+    let c = code.to_ascii_lowercase();
+    c.contains("accessdenied")
+        || c.contains("unauthorized")
+        || c == "forbidden"
+        || c == "forbiddenexception"
+        || c.contains("notauthorized")
+}
+
 /// What an alert watches for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Purpose {

@@ -71,6 +71,9 @@ struct ServiceActions<'a> {
     sets: [Option<Part<'a>>; 2],
     /// Used actions (name without prefix) and whether each was granted.
     used: Vec<(&'a str, bool)>,
+    /// Failed, attempted and denied actions with the verdict the report
+    /// wrote for them, and whether granted.
+    recorded: Vec<(&'a str, Status, bool)>,
 }
 
 impl ActionsIn {
@@ -228,6 +231,17 @@ fn side(p: &PrincipalIn) -> Side<'_> {
             .used
             .push((name, u.granted));
     }
+    for a in p.failed.iter().chain(&p.denied) {
+        let Some(status) = a.verdict.as_deref().and_then(Status::of_verdict) else {
+            continue;
+        };
+        let (svc, name) = split_name(&a.action);
+        by_service
+            .entry(svc)
+            .or_default()
+            .recorded
+            .push((name, status, a.granted));
+    }
     by_service
 }
 
@@ -244,6 +258,12 @@ fn statuses<'a>(
         for name in part.iter().flat_map(|p| p.names(all)) {
             status.insert(name, (st, true));
         }
+    }
+    // The verdict of a failed, attempted or refused action (the report
+    // wrote the same one on each of its entries), then used, which wins.
+    for &(name, st, granted) in &s.recorded {
+        let e = status.entry(name).or_insert((st, false));
+        *e = (st, e.1 || granted);
     }
     for &(name, granted) in &s.used {
         let e = status.entry(name).or_insert((Status::Used, false));
@@ -298,6 +318,8 @@ impl<'a> Catalogs<'a> {
         o.used == n.used
             && o.unused == n.unused
             && o.unobservable == n.unobservable
+            && o.failed == n.failed
+            && o.denied == n.denied
             && same_catalog(&n.unused)
             && same_catalog(&n.unobservable)
     }

@@ -93,10 +93,15 @@ fn at(json_path: &Option<String>) -> String {
 
 // ---- the drift ----
 
-/// Where an action stands for a principal in one report.
+/// Where an action stands for a principal in one report: its verdict as
+/// the report wrote it (reports from before the one verdict know used,
+/// unused and unobservable only).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Status {
     Used,
+    UsedFailed,
+    Attempted,
+    Denied,
     Unused,
     Unobservable,
 }
@@ -105,9 +110,26 @@ impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Used => "used",
+            Status::UsedFailed => "used-failed",
+            Status::Attempted => "attempted",
+            Status::Denied => "denied",
             Status::Unused => "unused",
             Status::Unobservable => "unobservable",
         }
+    }
+
+    /// The status of a verdict a report wrote, if it is one.
+    pub fn of_verdict(v: &str) -> Option<Status> {
+        [
+            Status::Used,
+            Status::UsedFailed,
+            Status::Attempted,
+            Status::Denied,
+            Status::Unused,
+            Status::Unobservable,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == v)
     }
 }
 
@@ -191,9 +213,12 @@ impl PrincipalDrift {
             && self.denied_new.is_empty()
     }
 
-    /// Actions now used that were unused or unobservable.
+    /// Actions now used (or used, then failed after authorization) that
+    /// were not.
     pub fn newly_used(&self) -> impl Iterator<Item = &Move> {
-        self.moved.iter().filter(|m| m.to == Status::Used)
+        self.moved
+            .iter()
+            .filter(|m| matches!(m.to, Status::Used | Status::UsedFailed))
     }
 
     /// Actions now unused that were used or unobservable.

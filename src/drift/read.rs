@@ -47,6 +47,10 @@ pub(super) struct PrincipalIn {
     pub(super) unobservable: ActionsIn,
     #[serde(default)]
     pub(super) denied: Vec<AttemptIn>,
+    /// Reports since the one verdict: failed and attempted actions, each
+    /// with its verdict (older reports listed them in `unused` too).
+    #[serde(default)]
+    pub(super) failed: Vec<AttemptIn>,
 }
 
 /// A v1 list of `service:Action` names, or a v2 set grouped by service.
@@ -243,11 +247,16 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, PartialEq, Eq)]
 pub(super) struct AttemptIn {
     pub(super) action: String,
     #[serde(default)]
     pub(super) count: u64,
+    #[serde(default)]
+    pub(super) granted: bool,
+    /// The action's verdict; absent in reports from before the one verdict.
+    #[serde(default)]
+    pub(super) verdict: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -352,12 +361,23 @@ fn read_export(path: &Path, parquet: bool) -> Result<DocIn, DriftError> {
                 unused: ActionsIn::default(),
                 unobservable: ActionsIn::default(),
                 denied: vec![],
+                failed: vec![],
             });
             granted.push(BTreeSet::new());
             lists.push(Default::default());
             principals.len() - 1
         });
         let p = &mut principals[at];
+        // Exports since the one verdict have a `grant` column and one row
+        // per action; older ones wrote a refused or failed action's
+        // attempts as extra rows beside its used, unused or unobservable one.
+        let one_verdict = r.grant.is_some();
+        let attempt = |verdict: Option<&str>| AttemptIn {
+            action: r.action.clone(),
+            count: r.count,
+            granted: r.granted,
+            verdict: verdict.map(str::to_string),
+        };
         match r.verdict.as_str() {
             "used" => p.used.push(UsedIn {
                 action: r.action.clone(),
@@ -365,12 +385,12 @@ fn read_export(path: &Path, parquet: bool) -> Result<DocIn, DriftError> {
             }),
             "unused" => lists[at][0].push(r.action.clone()),
             "unobservable" => lists[at][1].push(r.action.clone()),
-            "denied" => p.denied.push(AttemptIn {
-                action: r.action.clone(),
-                count: r.count,
-            }),
-            // A failed call is neither use nor a refusal; reports do not diff it.
-            "failed" => continue,
+            "denied" if one_verdict => p.denied.push(attempt(Some("denied"))),
+            "denied" => p.denied.push(attempt(None)),
+            v @ ("used-failed" | "attempted") => p.failed.push(attempt(Some(v))),
+            // An older export's failed call: neither use nor a refusal, and
+            // its action has a row of its own.
+            "failed" if !one_verdict => continue,
             other => {
                 return Err(DriftError::Verdict {
                     path: path.to_path_buf(),
@@ -379,7 +399,9 @@ fn read_export(path: &Path, parquet: bool) -> Result<DocIn, DriftError> {
                 })
             }
         }
-        if r.granted && matches!(r.verdict.as_str(), "used" | "unused" | "unobservable") {
+        if r.granted
+            && (matches!(r.verdict.as_str(), "used" | "unused" | "unobservable") || one_verdict)
+        {
             granted[at].insert(r.action);
         }
     }

@@ -450,6 +450,9 @@ pub fn fold_rows(rows: &[Row], mapper: &EventMapper, acc: &mut Activity) -> Vec<
                 error_code: r.get("error_code"),
                 // The aggregation keeps no user agent: the channel is unknown.
                 channel: crate::usage::channel::OTHER,
+                // The aggregation groups by code, not by message (messages
+                // name resources): refusals read no policy type here.
+                error_message: None,
             },
             Occurrence { count, first, last },
             |out| out.extend(listed),

@@ -561,6 +561,9 @@ fn save_athena_activity(
                 "no session names (counted per role, not per session)".into(),
                 "no session tags from AssumeRole calls (request parameters are not queried)".into(),
                 "resources only from the records' `resources` field".into(),
+                "no error messages (grouped by error code only): a refusal names neither the \
+                 refused action nor the policy type that refused it"
+                    .into(),
             ],
         },
     )?;

@@ -21,6 +21,7 @@ use crate::model::{
 use crate::policy::grants::{statement, statement_resources, EffectiveGrants, PolicyRef};
 use crate::policy::request::statement_matches;
 use crate::rules::Finding;
+use crate::verdict::Verdict;
 use resources::{narrow, ResourceSel};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -81,6 +82,7 @@ enum Section {
     Used,
     InferredPassRole,
     KeptUnobservable,
+    KeptAttempted,
 }
 
 impl Section {
@@ -89,6 +91,7 @@ impl Section {
             Section::Used => "Used",
             Section::InferredPassRole => "InferredPassRole",
             Section::KeptUnobservable => "KeptUnobservable",
+            Section::KeptAttempted => "KeptAttempted",
         }
     }
 }
@@ -251,6 +254,9 @@ struct UseEvidence {
     /// `iam:PassRole` only: the services the roles were passed to, for an
     /// `iam:PassedToService` condition (when every role's service is known).
     passed_to: Option<BTreeSet<String>>,
+    /// Not narrowed to the resources named, and why: the calls failed
+    /// after authorization (a missing object names no resource to keep).
+    keep_granted: Option<String>,
 }
 
 impl UseEvidence {
@@ -260,6 +266,9 @@ impl UseEvidence {
         self.last = self.last.max(o.last);
         self.observed.extend(o.observed);
         self.truncated |= o.truncated;
+        if self.keep_granted.is_none() {
+            self.keep_granted = o.keep_granted;
+        }
     }
 
     /// The resources a request for this use names, for checking Denies.
@@ -289,6 +298,9 @@ fn plan_used(cat: &Catalog, e: &UseEvidence) -> (Vec<(String, ResourceSel)>, Opt
             note,
         )
     };
+    if let Some(why) = &e.keep_granted {
+        return fallback(Some(why.clone()));
+    }
     if cat.action(e.id).resource_types.is_empty() {
         return (
             base(&e.groups)
@@ -473,11 +485,14 @@ struct Subject<'a> {
     members: Vec<String>,
     used: Vec<UseEvidence>,
     unobservable: Vec<(ActionId, String, Vec<GrantGroup>)>,
+    /// Attempted (no success, no authorized failure) and granted: kept,
+    /// with the evidence, since nothing proves them unneeded.
+    attempted: Vec<(ActionId, String, Vec<GrantGroup>)>,
     /// `iam:PassRole` granted in scope, and the compute actions used that need it.
     passrole: Option<(Vec<GrantGroup>, Vec<String>)>,
     /// Granted in scope today.
     granted: ActionSet,
-    /// Refused attempts, never used: no wildcard may add them.
+    /// Actions whose verdict is denied: no wildcard may add them.
     forbidden: ActionSet,
     denies: Vec<Value>,
     guardrails: Vec<Value>,
@@ -564,32 +579,70 @@ fn collect(cat: &Catalog, audit: &Audit, ap: &AuditedPrincipal, scope: Scope, s:
         }
         s.passes_unknown += act.passes_unknown;
     }
-    for u in &a.used {
-        if !u.granted || !in_scope(u.action) {
+    // What to keep is the verdict's: used and used-failed actions (narrowed
+    // to the resources used, unless the calls failed), attempted ones on
+    // today's resources; denied ones are never added.
+    for d in &a.decided {
+        let id = d.action;
+        let stats = match &d.verdict {
+            Verdict::Used => a.used_entry(id).map(|u| (&u.stats, None)),
+            Verdict::UsedFailed => a.failed_entry(id).map(|f| {
+                let why = if f.failures.failed + f.failures.failed_likely == 0 {
+                    "dry run only: proves the grant, not the need; granted resources kept"
+                        .to_string()
+                } else {
+                    format!(
+                        "failed after authorization ({}): granted resources kept",
+                        f.stats.error_codes.keys().collect::<Vec<_>>().join(", ")
+                    )
+                };
+                (&f.stats, Some(why))
+            }),
+            Verdict::Attempted => {
+                if let (Some(f), true) = (a.failed_entry(id), a.grants.granted.contains(id)) {
+                    let groups = grant_groups(cat, p, &a.grants, scope, id);
+                    if in_scope(id) && !groups.is_empty() && !s.attempted.iter().any(|x| x.0 == id)
+                    {
+                        let why = format!(
+                            "{} call(s), none succeeded; {}: nothing says whether they were authorized",
+                            f.stats.count,
+                            f.stats.error_codes.keys().collect::<Vec<_>>().join(", ")
+                        );
+                        s.attempted.push((id, why, groups));
+                    }
+                }
+                None
+            }
+            Verdict::Denied(_) => {
+                s.forbidden.insert(id);
+                None
+            }
+            Verdict::Unused | Verdict::Unobservable(_) | Verdict::NotGranted => None,
+        };
+        let Some((stats, keep_granted)) = stats else {
+            continue;
+        };
+        if !a.grants.granted.contains(id) || !in_scope(id) {
             continue;
         }
-        let groups = grant_groups(cat, p, &a.grants, scope, u.action);
+        let groups = grant_groups(cat, p, &a.grants, scope, id);
         if groups.is_empty() {
             continue;
         }
         let e = UseEvidence {
-            id: u.action,
-            count: u.stats.count,
-            first: u.stats.first,
-            last: u.stats.last,
-            observed: u.stats.resources.iter().map(String::from).collect(),
-            truncated: u.stats.resources_truncated,
+            id,
+            count: stats.count,
+            first: stats.first,
+            last: stats.last,
+            observed: stats.resources.iter().map(String::from).collect(),
+            truncated: stats.resources_truncated,
             groups,
             passed_to: None,
+            keep_granted,
         };
-        match s.used.iter_mut().find(|x| x.id == u.action) {
+        match s.used.iter_mut().find(|x| x.id == id) {
             Some(x) => x.merge(e),
             None => s.used.push(e),
-        }
-    }
-    for d in &a.denied {
-        if !a.used.iter().any(|u| u.action == d.action) {
-            s.forbidden.insert(d.action);
         }
     }
     s.granted
@@ -639,6 +692,7 @@ fn empty_subject(
         members: Vec::new(),
         used: Vec::new(),
         unobservable: Vec::new(),
+        attempted: Vec::new(),
         passrole: None,
         granted: ActionSet::empty(cat),
         forbidden: ActionSet::empty(cat),
@@ -735,14 +789,18 @@ fn principal_subject<'a>(
     collect(cat, audit, ap, Scope::Own, &mut s);
     let a = &ap.verdicts;
     for d in &a.denied {
+        let Some(Verdict::Denied(by)) = a.recorded(d.action) else {
+            continue;
+        };
         s.refused.push(format!(
-            "`{}` ×{} ({})",
+            "`{}` ×{} ({}; refused by {})",
             cat.full_name(d.action),
             d.stats.count,
-            d.stats.error_codes.keys().collect::<Vec<_>>().join(", ")
+            d.stats.error_codes.keys().collect::<Vec<_>>().join(", "),
+            by.describe(&a.principal)
         ));
     }
-    for u in a.used.iter().filter(|u| !u.granted) {
+    for u in a.used.iter().filter(|u| !u.granted()) {
         s.without_grant
             .push(format!("`{}` ×{}", cat.full_name(u.action), u.stats.count));
     }
@@ -813,6 +871,7 @@ fn build(cat: &Catalog, audit: &Audit, mut s: Subject) -> Recommendation {
     let mut kept = ActionSet::empty(cat);
     s.used.sort_by_key(|e| e.id);
     s.unobservable.sort_by_key(|(id, _, _)| *id);
+    s.attempted.sort_by_key(|(id, _, _)| *id);
     let describe_groups = |groups: &[GrantGroup]| {
         groups
             .iter()
@@ -943,6 +1002,25 @@ fn build(cat: &Catalog, audit: &Audit, mut s: Subject) -> Recommendation {
         });
     }
 
+    let mut attempted_lines = Vec::new();
+    for (id, why, groups) in &s.attempted {
+        let name = cat.full_name(*id);
+        for g in base(groups) {
+            stmts
+                .entry((Section::KeptAttempted, g.sel.clone(), g.conditions.clone()))
+                .or_default()
+                .insert(name.clone());
+        }
+        kept.insert(*id);
+        attempted_lines.push(Line {
+            action: name,
+            evidence: why.clone(),
+            today: describe_groups(groups),
+            recommended: String::new(),
+            note: None,
+        });
+    }
+
     // Guardrails: added unless they would deny what was used.
     let mut guardrail_lines = Vec::new();
     let mut denies = s.denies.clone();
@@ -1018,6 +1096,7 @@ fn build(cat: &Catalog, audit: &Audit, mut s: Subject) -> Recommendation {
         used: &used_lines,
         inferred: &inferred_lines,
         unobservable: &unobs_lines,
+        attempted: &attempted_lines,
         removed: &removed,
         dropped_passrole: dropped_passrole.as_deref(),
         guardrails: &guardrail_lines,

@@ -196,6 +196,7 @@ pub(super) struct DiffInput<'a> {
     pub used: &'a [Line],
     pub inferred: &'a [Line],
     pub unobservable: &'a [Line],
+    pub attempted: &'a [Line],
     pub removed: &'a [ActionId],
     pub dropped_passrole: Option<&'a str>,
     pub guardrails: &'a [String],
@@ -274,9 +275,14 @@ pub(super) fn diff(d: &DiffInput) -> String {
             );
         }
     }
+    let attempted = if d.attempted.is_empty() {
+        String::new()
+    } else {
+        format!(", {} kept attempted", d.attempted.len())
+    };
     let _ = writeln!(
         o,
-        "- Today: {} action(s) granted; recommended: {} used, {} inferred, {} kept unobservable; {} removed",
+        "- Today: {} action(s) granted; recommended: {} used, {} inferred, {} kept unobservable{attempted}; {} removed",
         s.granted.len(),
         d.used.len(),
         d.inferred.len(),
@@ -368,6 +374,16 @@ pub(super) fn diff(d: &DiffInput) -> String {
         ),
         &["action", "why unobservable", "resources"],
         d.unobservable,
+        |l| vec![cell(&l.evidence), cell(&l.today)],
+    );
+    section(
+        &mut o,
+        &format!(
+            "Kept: attempted ({}, statements `KeptAttempted*`)\n\nCalled in the window, never successfully, and the errors say nothing about authorization (throttling, validation, unknown codes): kept on today's resources. Remove them if the workload does not need them.",
+            d.attempted.len()
+        ),
+        &["action", "evidence", "resources"],
+        d.attempted,
         |l| vec![cell(&l.evidence), cell(&l.today)],
     );
 

@@ -3,10 +3,10 @@
 
 use crate::audit::Audit;
 use crate::model::Effect;
-use crate::policy::grants::statement;
+use crate::policy::grants::{statement, StmtRef};
 use crate::policy::PolicyRef;
 use crate::util::time;
-use crate::verdict::granted_resources;
+use crate::verdict::{granted_resources, GrantCheck, Verdict};
 
 /// A principal that `explain` could not find.
 #[derive(Debug, thiserror::Error)]
@@ -27,8 +27,9 @@ pub fn render(
         .ok_or_else(|| UnknownPrincipal(principal.to_string()))?;
     let a = &ap.verdicts;
     let p = &a.principal;
+    let n = a.counts();
     let mut out = format!(
-        "{} ({}, {})\n  kind: {} — {}\n  granted {} actions ({} conditional); used {}, unused {}, unobservable {}, denied {}\n",
+        "{} ({}, {})\n  kind: {} — {}\n  granted {} actions ({} conditional); used {}, used-failed {}, attempted {}, unused {}, unobservable {}, denied {}\n",
         p.arn,
         p.principal_type.as_str(),
         p.path,
@@ -36,10 +37,12 @@ pub fn render(
         ap.kind_reason,
         a.grants.granted.len(),
         a.grants.conditional.len(),
-        a.used.len(),
-        a.unused().len(),
-        a.unobservable().len(),
-        a.denied.len()
+        n.used,
+        n.used_failed,
+        n.attempted,
+        n.unused,
+        n.unobservable,
+        n.denied
     );
     out.push_str("  policies:\n");
     for pol in &p.policies {
@@ -164,27 +167,45 @@ pub fn render(
     for id in set.iter() {
         let name = cat.full_name(id);
         let g = &a.grants;
-        let verdict = if a.used.iter().any(|u| u.action == id) {
-            "used".to_string()
-        } else if a.denied.iter().any(|d| d.action == id) && !g.granted.contains(id) {
-            "denied (not granted)".to_string()
-        } else if let Some(why) = a.unobservable().get(id) {
-            format!("unobservable: {}", why.describe())
-        } else if a.unused().contains(id) {
-            "unused".to_string()
-        } else if g.denied.contains(id) {
-            "not granted: removed by an explicit Deny".to_string()
-        } else if g.outside_boundary.contains(id) {
-            "not granted: outside the permissions boundary".to_string()
-        } else if g.blocked_by_org.contains(id) {
-            "not granted: blocked by the organization's SCPs".to_string()
-        } else {
-            "not granted".to_string()
-        };
+        let v = a.verdict(id);
+        let used = a.used_entry(id);
+        let (failed, denied) = (a.failed_entry(id), a.denied_entry(id));
         let reasons: Vec<_> = g.reasons(id).collect();
-        if reasons.is_empty() && !a.denied.iter().any(|d| d.action == id) && set.len() > 1 {
+        if reasons.is_empty() && !v.is_recorded() && set.len() > 1 {
             continue;
         }
+        let verdict = match &v {
+            Verdict::Used if used.is_some_and(|u| !u.granted()) => {
+                "used without grant (its own policies do not allow it on the named resources)"
+                    .to_string()
+            }
+            Verdict::Used => "used".to_string(),
+            Verdict::UsedFailed
+                if failed.is_some_and(|f| f.failures.failed + f.failures.failed_likely == 0) =>
+            {
+                "used-failed: dry run only (proves the grant, not the need)".to_string()
+            }
+            Verdict::UsedFailed => {
+                "used-failed: calls passed authorization, then failed".to_string()
+            }
+            Verdict::Attempted => {
+                "attempted: no call succeeded, and the errors say nothing about authorization"
+                    .to_string()
+            }
+            Verdict::Denied(by) => format!("denied: refused by {}", by.describe(p)),
+            Verdict::Unobservable(why) => format!("unobservable: {}", why.describe()),
+            Verdict::Unused => "unused".to_string(),
+            Verdict::NotGranted if g.denied.contains(id) => {
+                "not granted: removed by an explicit Deny".to_string()
+            }
+            Verdict::NotGranted if g.outside_boundary.contains(id) => {
+                "not granted: outside the permissions boundary".to_string()
+            }
+            Verdict::NotGranted if g.blocked_by_org.contains(id) => {
+                "not granted: blocked by the organization's SCPs".to_string()
+            }
+            Verdict::NotGranted => "not granted".to_string(),
+        };
         out.push_str(&format!("\n{name}: {verdict}\n"));
         if g.conditional.contains(id) {
             out.push_str("  granted only under conditions\n");
@@ -218,6 +239,27 @@ pub fn render(
                 }
             }
         }
+        // The grant decision for the resources the records named: only the
+        // Allow statements that match them are credited.
+        let checks: Vec<(&str, &GrantCheck)> = [
+            used.map(|u| ("successful calls", &u.grant)),
+            failed.map(|f| ("failed calls", &f.grant)),
+            denied.map(|d| ("refused calls", &d.grant)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let credited: Option<Vec<StmtRef>> = (!checks.is_empty()).then(|| {
+            let mut all: Vec<StmtRef> = Vec::new();
+            for (_, c) in &checks {
+                for s in &c.statements {
+                    if !all.contains(s) {
+                        all.push(*s);
+                    }
+                }
+            }
+            all
+        });
         for c in reasons {
             let Some(st) = statement(p, c.at) else {
                 continue;
@@ -230,13 +272,16 @@ pub fn render(
                     .map(|b| b.source.label())
                     .unwrap_or_default(),
             };
+            let own_allow = c.effect == Effect::Allow && c.at.policy != PolicyRef::Boundary;
+            let matches = credited.as_ref().is_none_or(|s| s.contains(&c.at));
             let verb = match (c.effect, c.at.policy) {
                 (Effect::Allow, PolicyRef::Boundary) => "boundary allows",
-                (Effect::Allow, _) => "allowed by",
+                (Effect::Allow, _) if matches => "allowed by",
+                (Effect::Allow, _) => "not on the named resources:",
                 (Effect::Deny, _) => "denied by",
             };
             out.push_str(&format!("  {verb} {pol}, statement {}\n", st.label()));
-            if c.effect == Effect::Allow && c.at.policy != PolicyRef::Boundary {
+            if own_allow {
                 let res = crate::policy::grants::statement_resources(cat, st, id);
                 out.push_str(&format!("    resources: {}\n", res.join(", ")));
             }
@@ -248,7 +293,26 @@ pub fn render(
             let res = granted_resources(cat, p, g, id);
             out.push_str(&format!("  effective resources: {}\n", res.join(", ")));
         }
-        for u in a.used.iter().filter(|u| u.action == id) {
+        for (what, c) in &checks {
+            if c.no_resource {
+                out.push_str(&format!(
+                    "  {what}: granted {} (the records name no resource of it: decided per action)\n",
+                    c.granted.as_str()
+                ));
+            } else if c.not_granted.is_empty() {
+                out.push_str(&format!(
+                    "  {what}: granted {} on the named resources\n",
+                    c.granted.as_str()
+                ));
+            } else {
+                out.push_str(&format!(
+                    "  {what}: granted {}; not on {}\n",
+                    c.granted.as_str(),
+                    c.not_granted.join(", ")
+                ));
+            }
+        }
+        if let Some(u) = used {
             out.push_str(&format!(
                 "  evidence: {} successful call(s), {} .. {}\n",
                 u.stats.count,
@@ -264,13 +328,33 @@ pub fn render(
                 ));
             }
         }
-        for d in a.denied.iter().filter(|d| d.action == id) {
+        if let Some(f) = failed {
+            let how: Vec<String> = f
+                .failures
+                .iter()
+                .map(|(o, n)| format!("{o} ×{n}"))
+                .collect();
+            out.push_str(&format!(
+                "  evidence: {} failed call(s), last {} ({}; {})\n",
+                f.stats.count,
+                time(f.stats.last),
+                f.stats.error_codes.keys().collect::<Vec<_>>().join(", "),
+                how.join(", ")
+            ));
+        }
+        if let Some(d) = denied {
             out.push_str(&format!(
                 "  evidence: {} refused attempt(s), last {} ({})\n",
                 d.stats.count,
                 time(d.stats.last),
                 d.stats.error_codes.keys().collect::<Vec<_>>().join(", ")
             ));
+            if let (Some(by), false) = (&d.refused_by, matches!(v, Verdict::Denied(_))) {
+                out.push_str(&format!("    refused by {}\n", by.describe(p)));
+            }
+            for (t, n) in d.stats.refused_by.iter() {
+                out.push_str(&format!("    {n} message(s) name {t}\n"));
+            }
         }
     }
     Ok(out)

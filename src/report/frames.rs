@@ -1,5 +1,6 @@
 //! CSV and Parquet through polars: one row per principal × action with its
-//! verdict and evidence, for analysts' own tools.
+//! verdict (`verdict::Verdict`, as every output gives it) and the evidence
+//! it was decided on, for analysts' own tools.
 
 use crate::audit::Audit;
 use crate::util::time;
@@ -23,6 +24,9 @@ pub const COLUMNS: &[&str] = &[
     "resources",
     "invoked_by",
     "detail",
+    "grant",
+    "refused_by",
+    "not_granted",
 ];
 
 #[derive(Default)]
@@ -43,19 +47,27 @@ struct Rows {
     resources: Vec<String>,
     invoked_by: Vec<String>,
     detail: Vec<Option<String>>,
+    grant: Vec<Option<&'static str>>,
+    refused_by: Vec<Option<&'static str>>,
+    not_granted: Vec<String>,
 }
 
-/// One row per principal and action: every granted action (used, unused or
-/// unobservable) and every refused or failed attempt.
+/// One row per principal and action: every granted action and every
+/// action the records show, with its verdict. A recorded action carries the
+/// evidence its verdict was decided on (the successes of a used action, the
+/// failures of a used-failed or attempted one, the refusals of a denied
+/// one) and the grant decision for the resources they named.
 pub fn principal_actions(audit: &Audit) -> PolarsResult<DataFrame> {
+    use crate::verdict::{Grant, GrantCheck, Verdict};
     let cat = audit.catalog;
     let mut r = Rows::default();
     for ap in &audit.principals {
         let a = &ap.verdicts;
         let p = &a.principal;
         let mut push = |id: crate::catalog::ActionId,
-                        verdict: &'static str,
+                        verdict: &Verdict,
                         stats: Option<&crate::usage::ActionStats>,
+                        grant: Option<&GrantCheck>,
                         detail: Option<String>| {
             let action = cat.action(id);
             r.principal_arn.push(p.arn.clone());
@@ -73,9 +85,25 @@ pub fn principal_actions(audit: &Audit) -> PolarsResult<DataFrame> {
             );
             r.risk_category
                 .push(audit.risk.category(id).map(|c| c.id.clone()));
-            r.verdict.push(verdict);
-            r.granted.push(a.grants.granted.contains(id));
-            r.conditional.push(a.grants.conditional.contains(id));
+            r.verdict.push(verdict.as_str());
+            match grant {
+                Some(g) => {
+                    r.granted.push(g.granted.granted());
+                    r.conditional.push(g.granted == Grant::Conditional);
+                    r.grant.push(Some(g.granted.as_str()));
+                    r.not_granted.push(g.not_granted.join(" "));
+                }
+                None => {
+                    r.granted.push(a.grants.granted.contains(id));
+                    r.conditional.push(a.grants.conditional.contains(id));
+                    r.grant.push(None);
+                    r.not_granted.push(String::new());
+                }
+            }
+            r.refused_by.push(match verdict {
+                Verdict::Denied(by) => Some(by.code()),
+                _ => None,
+            });
             r.count.push(stats.map_or(0, |s| s.count));
             r.first_seen.push(stats.map(|s| time(s.first)));
             r.last_seen.push(stats.map(|s| time(s.last)));
@@ -91,20 +119,67 @@ pub fn principal_actions(audit: &Audit) -> PolarsResult<DataFrame> {
             );
             r.detail.push(detail);
         };
-        for u in &a.used {
-            push(u.action, "used", Some(&u.stats), None);
+        let codes =
+            |s: &crate::usage::ActionStats| s.error_codes.keys().collect::<Vec<_>>().join(" ");
+        // Recorded, unused and unobservable actions are disjoint; rows come
+        // by principal, then recorded before unused before unobservable, each
+        // by action (as the lists of the JSON report).
+        for d in &a.decided {
+            let id = d.action;
+            match &d.verdict {
+                Verdict::Used => {
+                    let u = a.used_entry(id);
+                    push(
+                        id,
+                        &d.verdict,
+                        u.map(|u| &u.stats),
+                        u.map(|u| &u.grant),
+                        None,
+                    );
+                }
+                Verdict::Denied(by) => {
+                    let t = a.denied_entry(id);
+                    let detail =
+                        t.map(|t| format!("{}; refused by {}", codes(&t.stats), by.describe(p)));
+                    push(
+                        id,
+                        &d.verdict,
+                        t.map(|t| &t.stats),
+                        t.map(|t| &t.grant),
+                        detail,
+                    );
+                }
+                _ => {
+                    let t = a.failed_entry(id);
+                    let detail = t.map(|t| {
+                        let how: Vec<String> = t
+                            .failures
+                            .iter()
+                            .map(|(o, n)| format!("{o} ×{n}"))
+                            .collect();
+                        format!("{} ({})", codes(&t.stats), how.join(", "))
+                    });
+                    push(
+                        id,
+                        &d.verdict,
+                        t.map(|t| &t.stats),
+                        t.map(|t| &t.grant),
+                        detail,
+                    );
+                }
+            }
         }
         for id in a.unused().iter() {
-            push(id, "unused", None, None);
+            push(id, &Verdict::Unused, None, None, None);
         }
         for (id, why) in a.unobservable().iter() {
-            push(*id, "unobservable", None, Some(why.describe()));
-        }
-        for (verdict, attempts) in [("denied", &a.denied), ("failed", &a.failed)] {
-            for t in attempts {
-                let codes = t.stats.error_codes.keys().collect::<Vec<_>>().join(" ");
-                push(t.action, verdict, Some(&t.stats), Some(codes));
-            }
+            push(
+                *id,
+                &Verdict::Unobservable(why.clone()),
+                None,
+                None,
+                Some(why.describe()),
+            );
         }
     }
     let height = r.action.len();
@@ -127,6 +202,9 @@ pub fn principal_actions(audit: &Audit) -> PolarsResult<DataFrame> {
             Column::new("resources".into(), r.resources),
             Column::new("invoked_by".into(), r.invoked_by),
             Column::new("detail".into(), r.detail),
+            Column::new("grant".into(), r.grant),
+            Column::new("refused_by".into(), r.refused_by),
+            Column::new("not_granted".into(), r.not_granted),
         ],
     )
 }
@@ -179,6 +257,10 @@ pub struct ExportRow {
     pub verdict: String,
     pub granted: bool,
     pub count: u64,
+    /// Written since the one-verdict exports (one row per principal and
+    /// action, verdicts `used-failed`, `attempted`); `None` in older ones,
+    /// which wrote a refused or failed action's attempts as extra rows.
+    pub grant: Option<String>,
 }
 
 /// Reads back the rows of an export written by [`principal_actions`] (as
@@ -225,6 +307,11 @@ pub fn read_export(path: &std::path::Path) -> Result<Vec<ExportRow>, FrameError>
         text("granted")?,
         text("count")?,
     );
+    let grant = df
+        .column("grant")
+        .is_ok()
+        .then(|| text("grant"))
+        .transpose()?;
     let mut rows = Vec::with_capacity(df.height());
     for i in 0..df.height() {
         let cell = |column: &'static str, message: String| FrameError::Cell {
@@ -261,6 +348,9 @@ pub fn read_export(path: &std::path::Path) -> Result<Vec<ExportRow>, FrameError>
             verdict: need(&verdict, "verdict")?,
             granted,
             count,
+            grant: grant
+                .as_ref()
+                .map(|g| g.get(i).unwrap_or_default().to_string()),
         });
     }
     Ok(rows)

@@ -113,6 +113,9 @@ pub struct CoverageV1 {
     /// Files read as `aws cloudtrail lookup-events` output.
     pub lookup_events_files: u64,
     pub unmapped_events: BTreeMap<String, u64>,
+    /// Calls with an error code no rule of `error-codes.yaml` knows, by
+    /// code: counted as attempts, never use.
+    pub unknown_error_codes: BTreeMap<String, u64>,
     pub problems: Vec<ProblemV1>,
     /// sha256 of each single-file input (iam.json, credential report, trails.json).
     pub inputs: Vec<InputV1>,
@@ -241,6 +244,8 @@ pub struct PassedRoleV1 {
     pub calls: Vec<String>,
 }
 
+/// A successful action. `granted` is decided for the resources the calls
+/// named (`grant`, `not_granted`, `no_resource` say how).
 #[derive(Serialize)]
 pub struct UsedV1 {
     pub action: String,
@@ -252,8 +257,25 @@ pub struct UsedV1 {
     pub granted: bool,
     pub conditional: bool,
     pub invoked_by: crate::usage::activity::Counts,
+    /// The action's verdict (`used`).
+    pub verdict: &'static str,
+    #[serde(flatten)]
+    pub grant: GrantV1,
 }
 
+/// The grant decision for the resources a list of records named.
+#[derive(Serialize)]
+pub struct GrantV1 {
+    /// `yes`, `conditional`, `partly` or `no`.
+    pub grant: &'static str,
+    /// Named resources the principal's own policies do not allow.
+    pub not_granted: Vec<String>,
+    /// The records named no resource of the action: decided per action.
+    pub no_resource: bool,
+}
+
+/// Refused or failed attempts of an action. `verdict` is the action's
+/// (an action refused here may be used elsewhere).
 #[derive(Serialize)]
 pub struct AttemptV1 {
     pub action: String,
@@ -263,6 +285,27 @@ pub struct AttemptV1 {
     pub granted: bool,
     pub error_codes: crate::usage::activity::Counts,
     pub resources: Vec<String>,
+    pub verdict: &'static str,
+    #[serde(flatten)]
+    pub grant: GrantV1,
+    /// Refusals: who refused (`no-grant`, `own-deny`, `not-resource`,
+    /// `boundary`, `condition`, a policy type outside the snapshot such as
+    /// `service-control-policy`, or `outside`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused_by: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused_by_detail: Option<String>,
+    /// Refusals: the policy types their messages named, with counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_types_named: Option<crate::usage::activity::Counts>,
+    /// Failures: some calls passed authorization, then failed (or were
+    /// dry runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_after_authorization: Option<bool>,
+    /// Failures: how the calls ended (`failed`, `failed-likely`, `dry-run`,
+    /// `error`), with counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcomes: Option<BTreeMap<&'static str, u64>>,
 }
 
 #[derive(Serialize)]
@@ -310,15 +353,35 @@ pub struct BaselineV1 {
     pub unused_entries: Vec<String>,
 }
 
-fn attempt(cat: &Catalog, a: &crate::verdict::Attempt) -> AttemptV1 {
+fn grant(g: &crate::verdict::GrantCheck) -> GrantV1 {
+    GrantV1 {
+        grant: g.granted.as_str(),
+        not_granted: g.not_granted.clone(),
+        no_resource: g.no_resource,
+    }
+}
+
+fn attempt(
+    cat: &Catalog,
+    v: &crate::verdict::PrincipalVerdicts,
+    a: &crate::verdict::Attempt,
+) -> AttemptV1 {
+    let failed = a.refused_by.is_none();
     AttemptV1 {
         action: cat.full_name(a.action),
         count: a.stats.count,
         first_seen: time(a.stats.first),
         last_seen: time(a.stats.last),
-        granted: a.granted,
+        granted: a.granted(),
         error_codes: a.stats.error_codes.clone(),
         resources: a.stats.resources.to_vec(),
+        verdict: v.verdict(a.action).as_str(),
+        grant: grant(&a.grant),
+        refused_by: a.refused_by.as_ref().map(|r| r.code()),
+        refused_by_detail: a.refused_by.as_ref().map(|r| r.describe(&v.principal)),
+        policy_types_named: (!failed).then(|| a.stats.refused_by.clone()),
+        failed_after_authorization: failed.then(|| a.failures.after_authorization() > 0),
+        outcomes: failed.then(|| a.failures.iter().collect()),
     }
 }
 
@@ -554,9 +617,11 @@ fn principal<L: ActionList>(
                 last_seen: time(u.stats.last),
                 resources: u.stats.resources.to_vec(),
                 resources_truncated: u.stats.resources_truncated,
-                granted: u.granted,
-                conditional: u.conditional,
+                granted: u.granted(),
+                conditional: u.conditional(),
                 invoked_by: u.stats.invoked_by.clone(),
+                verdict: a.verdict(u.action).as_str(),
+                grant: grant(&u.grant),
             })
             .collect(),
         unused: L::from_ids(cat, a.unused().iter().collect()),
@@ -565,8 +630,8 @@ fn principal<L: ActionList>(
             .into_iter()
             .map(|(why, ids)| (why, L::from_ids(cat, ids)))
             .collect(),
-        denied: a.denied.iter().map(|d| attempt(cat, d)).collect(),
-        failed: a.failed.iter().map(|d| attempt(cat, d)).collect(),
+        denied: a.denied.iter().map(|d| attempt(cat, a, d)).collect(),
+        failed: a.failed.iter().map(|d| attempt(cat, a, d)).collect(),
         source_identities: a.activity.as_ref().map_or(0, |x| x.source_identities.len()),
         sessions: a.activity.as_ref().map_or(0, |x| x.sessions.len()),
         on_behalf_of: OnBehalfV1 {
@@ -763,6 +828,7 @@ fn build_doc<'a, L: ActionList>(
             audited_accounts: audit.accounts.iter().cloned().collect(),
             lookup_events_files: s.lookup_files,
             unmapped_events: s.unmapped_events.clone(),
+            unknown_error_codes: s.unknown_error_codes.clone(),
             problems: audit
                 .problems
                 .iter()

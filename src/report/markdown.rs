@@ -119,12 +119,13 @@ pub(crate) fn kind_summaries(audit: &Audit) -> Vec<KindSummary> {
             };
             for p in audit.principals.iter().filter(|p| p.kind == kind) {
                 let a = &p.verdicts;
+                let n = a.counts();
                 s.principals += 1;
                 s.granted += a.grants.granted.len();
-                s.used += a.used.len();
-                s.unused += a.unused().len();
-                s.unobservable += a.unobservable().len();
-                s.denied += a.denied.len();
+                s.used += n.used;
+                s.unused += n.unused;
+                s.unobservable += n.unobservable;
+                s.denied += n.denied;
             }
             s
         })
@@ -349,7 +350,7 @@ fn findings_blocks(audit: &Audit, out: &mut Vec<Block>) {
 fn principal_blocks(audit: &Audit, cat: &Catalog, out: &mut Vec<Block>) {
     out.push(Block::Heading(2, "Principals".into(), "principals".into()));
     out.push(para(vec![text(
-        "Granted: the effective permissions evaluated from iam.json (identity policies, permissions boundaries, explicit Deny) over the action catalog. Used, denied: CloudTrail records in the window, one count per record. Unused: granted, recordable by the trails, not seen. Unobservable: granted, but the trails could not have recorded it.",
+        "Granted: the effective permissions evaluated from iam.json (identity policies, permissions boundaries, explicit Deny) over the action catalog. Used, denied: CloudTrail records in the window, one count per record. Used-failed: calls that passed authorization, then failed. Attempted: calls whose errors say nothing about authorization. Unused: granted, recordable by the trails, not seen. Unobservable: granted, but the trails could not have recorded it. Each action has one verdict.",
     )]));
     for ap in &audit.principals {
         let a = &ap.verdicts;
@@ -376,15 +377,22 @@ fn principal_blocks(audit: &Audit, cat: &Catalog, out: &mut Vec<Block>) {
                 text(format!("Kind: {}, because ", ap.kind.as_str())),
                 Inline::Ticked(ap.kind_reason.clone()),
             ],
-            vec![text(format!(
-                "Granted {} ({} conditional); used {}; unused {}; unobservable {}; denied {}",
-                a.grants.granted.len(),
-                a.grants.conditional.len(),
-                a.used.len(),
-                a.unused().len(),
-                a.unobservable().len(),
-                a.denied.len()
-            ))],
+            vec![text({
+                let n = a.counts();
+                let failed = match (n.used_failed, n.attempted) {
+                    (0, 0) => String::new(),
+                    (f, t) => format!("; used-failed {f}; attempted {t}"),
+                };
+                format!(
+                    "Granted {} ({} conditional); used {}; unused {}; unobservable {}; denied {}{failed}",
+                    a.grants.granted.len(),
+                    a.grants.conditional.len(),
+                    n.used,
+                    n.unused,
+                    n.unobservable,
+                    n.denied
+                )
+            })],
             vec![text(format!("Activity: {activity}"))],
         ]));
         if !a.used.is_empty() {
@@ -407,9 +415,9 @@ fn principal_blocks(audit: &Audit, cat: &Catalog, out: &mut Vec<Block>) {
                     .iter()
                     .map(|u| {
                         let mut action = vec![code(cat.full_name(u.action))];
-                        if !u.granted {
+                        if !u.granted() {
                             action.push(text(" (not granted by its policies)"));
-                        } else if u.conditional {
+                        } else if u.conditional() {
                             action.push(text(" (conditional grant)"));
                         }
                         if !u.stats.invoked_by.is_empty() {
@@ -490,8 +498,11 @@ fn principal_blocks(audit: &Audit, cat: &Catalog, out: &mut Vec<Block>) {
                     .iter()
                     .map(|d| {
                         let mut action = vec![code(cat.full_name(d.action))];
-                        if d.granted {
-                            action.push(text(" (granted, refused by another policy)"));
+                        match &d.refused_by {
+                            Some(by) if !by.is_own() || d.granted() => {
+                                action.push(text(format!(" (refused by {})", by.describe(p))));
+                            }
+                            _ => {}
                         }
                         let codes: Vec<String> = d
                             .stats
@@ -505,6 +516,44 @@ fn principal_blocks(audit: &Audit, cat: &Catalog, out: &mut Vec<Block>) {
                             num(time(d.stats.last)),
                             num(codes.join(", ")),
                             resources_line(&d.stats.resources, d.stats.resources_truncated),
+                        ]
+                    })
+                    .collect(),
+            });
+        }
+        if !a.failed.is_empty() {
+            out.push(Block::Heading(
+                4,
+                format!("Failed ({})", a.failed.len()),
+                String::new(),
+            ));
+            out.push(Block::Table {
+                head: vec![
+                    "Action",
+                    "Verdict",
+                    "Count",
+                    "Last seen",
+                    "Error codes",
+                    "Resources",
+                ],
+                numeric: vec![false, false, true, false, false, false],
+                rows: a
+                    .failed
+                    .iter()
+                    .map(|f| {
+                        let codes: Vec<String> = f
+                            .stats
+                            .error_codes
+                            .iter()
+                            .map(|(c, n)| format!("{c} ×{n}"))
+                            .collect();
+                        vec![
+                            vec![code(cat.full_name(f.action))],
+                            num(a.verdict(f.action).as_str()),
+                            num(f.stats.count),
+                            num(time(f.stats.last)),
+                            num(codes.join(", ")),
+                            resources_line(&f.stats.resources, f.stats.resources_truncated),
                         ]
                     })
                     .collect(),
@@ -640,6 +689,17 @@ fn coverage_blocks(audit: &Audit, out: &mut Vec<Block>) {
         out.push(para(vec![strong("Unmapped events:")]));
         out.push(Block::List(
             s.unmapped_events
+                .iter()
+                .map(|(e, n)| vec![code(e), text(format!(" ×{n}"))])
+                .collect(),
+        ));
+    }
+    if !s.unknown_error_codes.is_empty() {
+        out.push(para(vec![strong(
+            "Unknown error codes (no rule of error-codes.yaml knows them; their calls count as attempts, never use):",
+        )]));
+        out.push(Block::List(
+            s.unknown_error_codes
                 .iter()
                 .map(|(e, n)| vec![code(e), text(format!(" ×{n}"))])
                 .collect(),

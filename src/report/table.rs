@@ -141,7 +141,8 @@ pub fn render(audit: &Audit, width: u16) -> String {
                 .into_iter()
                 .map(|id| cat.name(id))
                 .collect();
-            let unused = a.unused().len();
+            let n = a.counts();
+            let unused = n.unused;
             let more = format!("+{} more", unused.saturating_sub(TOP_UNUSED));
             if unused > TOP_UNUSED {
                 top.push(&more);
@@ -151,10 +152,10 @@ pub fn render(audit: &Audit, width: u16) -> String {
                 a.principal.principal_type.as_str().to_string(),
                 ap.kind.as_str().to_string(),
                 a.grants.granted.len().to_string(),
-                a.used.len().to_string(),
+                n.used.to_string(),
                 unused.to_string(),
-                a.unobservable().len().to_string(),
-                a.denied.len().to_string(),
+                n.unobservable.to_string(),
+                n.denied.to_string(),
                 top.join("\n"),
             ]
         })
@@ -237,6 +238,26 @@ pub fn render(audit: &Audit, width: u16) -> String {
     }
     if let Some(org) = audit.organization.as_deref() {
         out.push_str(&organization_line(audit, org));
+    }
+    let mut n = crate::verdict::VerdictCounts::default();
+    for ap in &audit.principals {
+        n += ap.verdicts.counts();
+    }
+    if n.used_failed + n.attempted > 0 {
+        out.push_str(&format!(
+            "Failed calls: {} action(s) used but failed after authorization, {} attempted without success (see --format json)\n",
+            n.used_failed, n.attempted
+        ));
+    }
+    if !s.unknown_error_codes.is_empty() {
+        out.push_str(&format!(
+            "Unknown error codes (counted as attempts): {}\n",
+            s.unknown_error_codes
+                .iter()
+                .map(|(c, k)| format!("{c} ×{k}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     if !audit.problems.is_empty() {
         out.push_str(&format!(

@@ -1,9 +1,9 @@
 //! One rule per risk category of `rules/risk.yaml`: what the principal can do
 //! in that category, scored so that removable, broad grants to agents rise.
 
-use super::risk::Verdict;
 use super::{Finding, Rule, RuleContext, RuleMeta, Severity, Subject};
 use crate::catalog::ActionId;
+use crate::verdict::Verdict;
 
 /// A rule over the grants of one risk category.
 pub struct CategoryRule {
@@ -105,7 +105,7 @@ impl Rule for CategoryRule {
                 let breadth = s.breadth_only(cat, id);
                 (
                     ctx.risk
-                        .score(cat_risk.weight, v, breadth, s.kind, exposure),
+                        .score(cat_risk.weight, &v, breadth, s.kind, exposure),
                     id,
                     v,
                 )
@@ -145,7 +145,7 @@ impl Rule for CategoryRule {
             }
         }
         let severity = ctx.risk.severity(score);
-        let count = |v: Verdict| scored.iter().filter(|x| x.2 == v).count();
+        let count = |f: fn(&Verdict) -> bool| scored.iter().filter(|x| f(&x.2)).count();
         for (sc, id, v) in scored.iter().take(12) {
             let (res, _) = s.breadth(cat, *id);
             let used = s.verdicts.used.iter().find(|u| u.action == *id);
@@ -158,7 +158,12 @@ impl Rule for CategoryRule {
                         crate::util::time(u.stats.last)
                     )
                 }
-                (Verdict::Unobservable, _) => "unobservable".to_string(),
+                (Verdict::Unobservable(_), _) => "unobservable".to_string(),
+                (Verdict::UsedFailed, _) => "used, failed after authorization".to_string(),
+                (Verdict::Attempted, _) => "attempted, never successfully".to_string(),
+                (Verdict::Denied(by), _) => {
+                    format!("refused by {}", by.describe(&s.verdicts.principal))
+                }
                 _ => "never used".to_string(),
             };
             evidence.push(format!(
@@ -180,14 +185,23 @@ impl Rule for CategoryRule {
             kind: s.kind,
             actions: scored.iter().map(|x| x.1).collect(),
             message: format!(
-                "{} `{}` {}: {} action(s), {} used, {} never used, {} unobservable",
+                "{} `{}` {}: {} action(s), {} used, {} never used, {} unobservable{}",
                 s.kind.as_str(),
                 s.name(),
                 self.verb,
                 scored.len(),
-                count(Verdict::Used),
-                count(Verdict::Unused),
-                count(Verdict::Unobservable)
+                count(|v| matches!(v, Verdict::Used)),
+                count(|v| matches!(v, Verdict::Unused)),
+                count(|v| matches!(v, Verdict::Unobservable(_))),
+                match count(|v| {
+                    matches!(
+                        v,
+                        Verdict::UsedFailed | Verdict::Attempted | Verdict::Denied(_)
+                    )
+                }) {
+                    0 => String::new(),
+                    n => format!(", {n} failed, attempted or refused"),
+                }
             ),
             evidence: evidence.into(),
             remediation: self.meta.remediation.into(),

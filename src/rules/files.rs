@@ -4,6 +4,9 @@
 //! local exception does not need a copy of the whole map). Unknown fields are
 //! errors everywhere.
 //!
+//! `error-codes.yaml` is replaced like the others, and goes with the mapping
+//! (`usage::mapping` carries it): both say what a record means.
+//!
 //! Loading them needs every stage that reads one (`usage::mapping`,
 //! `verdict::observability`, and the classifier, risk data and guardrails
 //! here), so they are loaded here rather than with the settings (`config`).
@@ -98,6 +101,11 @@ impl RuleFiles {
         let mut mapper = EventMapper::from_yaml(cat, &refs)?;
         if let Some((n, t)) = local(dir, "channels.yaml")? {
             mapper.set_channels(crate::usage::channel::Channels::from_yaml(&n, &t)?);
+        }
+        if let Some((n, t)) = local(dir, "error-codes.yaml")? {
+            let codes = crate::usage::error_codes::ErrorCodes::from_yaml(&n, &t)
+                .map_err(MappingError::from)?;
+            mapper = mapper.with_error_codes(codes);
         }
         let observability = match local(dir, "observability.yaml")? {
             Some((n, t)) => Observability::from_yaml(cat, &n, &t)?,

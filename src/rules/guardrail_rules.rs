@@ -3,7 +3,8 @@
 use super::{Finding, Rule, RuleContext, RuleMeta, Severity, Subject};
 use crate::model::Effect;
 use crate::model::Kind;
-use crate::policy::PolicyRef;
+use crate::verdict::outside::OrgRefusal;
+use crate::verdict::{OutsideRefusal, RefusedBy};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// The Deny statement for one action with no guardrail, built once per
@@ -280,23 +281,6 @@ impl Rule for GuardrailHit {
                 (None, Some(w)) if w >= 90.0 => Severity::Medium,
                 _ => Severity::Low,
             };
-            let stopped_by: Vec<String> = s
-                .verdicts
-                .grants
-                .reasons(d.action)
-                .filter(|c| c.effect == Effect::Deny)
-                .filter_map(|c| {
-                    let pol = match c.at.policy {
-                        PolicyRef::Identity(i) => p.policies.get(i)?.source.label(),
-                        PolicyRef::Boundary => p.boundary.as_ref()?.source.label(),
-                    };
-                    let st = crate::policy::grants::statement(p, c.at)?;
-                    Some(format!(
-                        "stopped by explicit Deny in {pol}, statement {}",
-                        st.label()
-                    ))
-                })
-                .collect();
             let mut evidence = vec![format!(
                 "{} refused attempt(s) between {} and {}: {}",
                 d.stats.count,
@@ -315,41 +299,41 @@ impl Rule for GuardrailHit {
                     d.stats.resources.iter().collect::<Vec<_>>().join(", ")
                 ));
             }
-            let org_refusal = ctx.org.and_then(|o| {
-                let sample: Vec<String> = d.stats.resources.iter().map(String::from).collect();
-                crate::verdict::outside::org_refusal(
-                    cat,
-                    o,
-                    p,
-                    &s.verdicts.grants,
-                    d.action,
-                    &sample,
-                )
-            });
-            let fix = if stopped_by.is_empty() {
-                if s.verdicts.grants.outside_boundary.contains(d.action) {
-                    evidence.push("stopped by the permissions boundary".to_string());
-                } else if let Some(r) = &org_refusal {
+            // Who refused, as the verdict decided it: an explicit Deny of
+            // its own, or an SCP or RCP that refuses it, is the explicit
+            // guardrail already; anything else gets one.
+            let fix = match &d.refused_by {
+                Some(RefusedBy::OwnDeny(at)) => {
+                    evidence.push(format!(
+                        "stopped by explicit Deny in {}",
+                        crate::verdict::decide::statement_label(p, *at)
+                    ));
+                    None
+                }
+                Some(RefusedBy::Outside(OutsideRefusal {
+                    org: Some(r @ (OrgRefusal::Blocked(_) | OrgRefusal::Refuses(_))),
+                    ..
+                })) => {
                     evidence.push(r.describe());
-                } else if d.granted {
-                    evidence.push("granted by the principal's policies: refused by a resource policy, SCP or condition".to_string());
-                } else {
-                    evidence.push("not granted (implicit deny): no explicit guardrail".to_string());
+                    None
                 }
-                // An organization policy that refuses it is the explicit
-                // guardrail already.
-                match &org_refusal {
-                    Some(
-                        crate::verdict::outside::OrgRefusal::Blocked(_)
-                        | crate::verdict::outside::OrgRefusal::Refuses(_),
-                    ) => None,
-                    _ => Some(
-                        guard.map_or_else(|| explicit_deny(cat, d.action), |g| g.deny_statement()),
-                    ),
+                by => {
+                    evidence.push(match by {
+                        Some(RefusedBy::Boundary) => "stopped by the permissions boundary".to_string(),
+                        Some(RefusedBy::NoGrant) | None => {
+                            "not granted (implicit deny): no explicit guardrail".to_string()
+                        }
+                        Some(RefusedBy::NotResource(at)) => format!(
+                            "not granted on the named resource (NotResource in {}): no explicit guardrail",
+                            crate::verdict::decide::statement_label(p, *at)
+                        ),
+                        Some(other) => format!(
+                            "granted by the principal's policies: refused by {}",
+                            other.describe(p)
+                        ),
+                    });
+                    Some(guard.map_or_else(|| explicit_deny(cat, d.action), |g| g.deny_statement()))
                 }
-            } else {
-                evidence.extend(stopped_by);
-                None
             };
             if let Some(g) = guard {
                 evidence.push(format!(

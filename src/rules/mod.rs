@@ -31,8 +31,9 @@ use crate::config::Settings;
 use crate::ingest::credential_report::CredentialRow;
 use crate::model::Kind;
 use crate::verdict::PrincipalVerdicts;
+use crate::verdict::Verdict;
 use guardrails::Guardrails;
-use risk::{Breadth, Risk, Verdict};
+use risk::{Breadth, Risk};
 
 /// How urgent a finding is. Ordered: `Critical` is the greatest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -241,15 +242,9 @@ impl Subject<'_> {
         (m, why)
     }
 
-    /// The verdict of a granted action.
+    /// The verdict of an action (`verdict::PrincipalVerdicts::verdict`).
     pub fn verdict(&self, id: ActionId) -> Verdict {
-        if self.verdicts.is_used(id) {
-            Verdict::Used
-        } else if self.verdicts.unobservable().get(id).is_some() {
-            Verdict::Unobservable
-        } else {
-            Verdict::Unused
-        }
+        self.verdicts.verdict(id)
     }
 
     /// Granted resource patterns of an action and their breadth.

@@ -4,6 +4,7 @@
 use crate::catalog::{ActionId, ActionSet, Catalog};
 use crate::model::Kind;
 use crate::rules::Severity;
+use crate::verdict::Verdict;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -116,14 +117,6 @@ impl Breadth {
             Breadth::Specific => "named resources",
         }
     }
-}
-
-/// The verdict side of the score.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    Used,
-    Unused,
-    Unobservable,
 }
 
 /// The risk data.
@@ -277,11 +270,14 @@ impl Risk {
         self.categories.iter().find(|c| c.id == id)
     }
 
-    /// The score of one grant.
+    /// The score of one grant. The verdict weighs as `scoring.verdict`
+    /// says: a use (or an authorized failure, or an attempt, which nothing
+    /// proves unneeded) as used; a grant that is refused anyway, or unused,
+    /// as unused; unobservable as unobservable.
     pub fn score(
         &self,
         weight: f64,
-        verdict: Verdict,
+        verdict: &Verdict,
         breadth: Breadth,
         kind: Kind,
         exposure: f64,
@@ -289,12 +285,14 @@ impl Risk {
         let s = &self.scoring;
         let v = match verdict {
             // A broad grant used on a few resources is mostly removable.
-            Verdict::Used if breadth != Breadth::Specific => {
+            Verdict::Used | Verdict::UsedFailed | Verdict::Attempted
+                if breadth != Breadth::Specific =>
+            {
                 (s.verdict.used + s.verdict.unused) / 2.0
             }
-            Verdict::Used => s.verdict.used,
-            Verdict::Unused => s.verdict.unused,
-            Verdict::Unobservable => s.verdict.unobservable,
+            Verdict::Used | Verdict::UsedFailed | Verdict::Attempted => s.verdict.used,
+            Verdict::Unused | Verdict::Denied(_) | Verdict::NotGranted => s.verdict.unused,
+            Verdict::Unobservable(_) => s.verdict.unobservable,
         };
         let b = match breadth {
             Breadth::All => s.breadth.all,
@@ -361,9 +359,9 @@ mod tests {
     #[test]
     fn agent_reading_every_secret_unused_is_critical() {
         let r = Risk::embedded(Catalog::embedded()).unwrap();
-        let s = r.score(100.0, Verdict::Unused, Breadth::All, Kind::Agent, 1.0);
+        let s = r.score(100.0, &Verdict::Unused, Breadth::All, Kind::Agent, 1.0);
         assert_eq!(r.severity(s), Severity::Critical);
-        let s = r.score(100.0, Verdict::Used, Breadth::Specific, Kind::Human, 1.0);
+        let s = r.score(100.0, &Verdict::Used, Breadth::Specific, Kind::Human, 1.0);
         assert!(r.severity(s) <= Severity::Low);
     }
 
@@ -397,15 +395,13 @@ mod tests {
             "s3:GetObject",
             "iam:PassRole",
         ];
-        let used: Vec<crate::verdict::UsedAction> = {
+        let used: Vec<crate::verdict::Decided> = {
             let mut ids: Vec<ActionId> = used_ids.iter().map(|a| cat.lookup(a).unwrap()).collect();
             ids.sort();
             ids.into_iter()
-                .map(|action| crate::verdict::UsedAction {
+                .map(|action| crate::verdict::Decided {
                     action,
-                    stats: Default::default(),
-                    granted: true,
-                    conditional: false,
+                    verdict: Verdict::Used,
                 })
                 .collect()
         };

@@ -33,7 +33,8 @@ impl Rule for UnusedPermissions {
             Severity::Low
         };
         let ranked = ctx.risk.riskiest_in(p.unused(), MAX_ACTIONS);
-        let used = p.used.len();
+        let n = p.counts();
+        let used = n.used;
         out.push(Finding {
             rule: META.id,
             severity,
@@ -50,11 +51,15 @@ impl Rule for UnusedPermissions {
                 unused
             ),
             evidence: vec![format!(
-                "{} used, {} unused, {} unobservable, {} denied",
+                "{} used, {} unused, {} unobservable, {} denied{}",
                 used,
                 unused,
-                p.unobservable().len(),
-                p.denied.len()
+                n.unobservable,
+                n.denied,
+                match (n.used_failed, n.attempted) {
+                    (0, 0) => String::new(),
+                    (f, a) => format!(", {f} used-failed, {a} attempted"),
+                }
             )].into(),
             remediation: META.remediation.into(),
             fix: None,

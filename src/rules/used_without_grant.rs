@@ -6,7 +6,7 @@ static META: RuleMeta = RuleMeta {
     id: "used-without-grant",
     title: "Actions used that the principal's own policies do not grant",
     default_severity: Severity::Info,
-    rationale: "A successful call that no identity policy allows came through a resource policy (bucket, key or secret policy), or the policies changed during the window. Either way the principal's access is not fully described by its own policies.",
+    rationale: "A successful call (or one that passed authorization and then failed) that no identity policy of the principal allows on the resource it named (its ARN, account and Region are matched against each statement's `Resource` and `NotResource`, the boundary and the Deny statements) came through a resource policy (bucket, key, table or secret policy), or the policies changed during the window. Either way the principal's access is not fully described by its own policies. A failure that only probably passed authorization never counts.",
     remediation: "Find the resource policy that grants the access and review it, or re-run the audit on a snapshot taken at the end of the window.",
 };
 
@@ -16,8 +16,31 @@ impl Rule for UsedWithoutGrant {
     }
 
     fn check(&self, ctx: &RuleContext, s: &Subject, out: &mut Vec<Finding>) {
+        use crate::verdict::{GrantCheck, Verdict};
         let p = s.verdicts;
-        let ungranted: Vec<_> = p.used.iter().filter(|u| !u.granted).collect();
+        // Uses whose grant decision, for the resources they named, is no or
+        // partly: successes, and failures that surely passed authorization.
+        let mut ungranted: Vec<(
+            crate::catalog::ActionId,
+            &crate::usage::ActionStats,
+            &GrantCheck,
+            &str,
+        )> = Vec::new();
+        for d in &p.decided {
+            let hit = match d.verdict {
+                Verdict::Used => p
+                    .used_entry(d.action)
+                    .map(|u| (&u.stats, &u.grant, "call(s)")),
+                Verdict::UsedFailed => p
+                    .failed_entry(d.action)
+                    .filter(|f| f.failures.failed + f.failures.dry_run > 0)
+                    .map(|f| (&f.stats, &f.grant, "authorized call(s) that then failed")),
+                _ => None,
+            };
+            if let Some((stats, grant, what)) = hit.filter(|h| !h.1.granted.granted()) {
+                ungranted.push((d.action, stats, grant, what));
+            }
+        }
         if ungranted.is_empty() {
             return;
         }
@@ -28,7 +51,7 @@ impl Rule for UsedWithoutGrant {
             score: 0.0,
             kind: s.kind,
             principal: p.principal.arn.clone(),
-            actions: ungranted.iter().map(|u| u.action).collect(),
+            actions: ungranted.iter().map(|u| u.0).collect(),
             message: format!(
                 "`{}` used {} action(s) that its identity policies do not grant",
                 p.principal.name,
@@ -36,13 +59,14 @@ impl Rule for UsedWithoutGrant {
             ),
             evidence: ungranted
                 .iter()
-                .map(|u| {
-                    let via = u.stats.via_suffix();
-                    format!(
-                        "{}: {} call(s){via}",
-                        cat.full_name(u.action),
-                        u.stats.count
-                    )
+                .map(|(id, stats, grant, what)| {
+                    let via = stats.via_suffix();
+                    let on = if grant.not_granted.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" on {}", grant.not_granted.join(", "))
+                    };
+                    format!("{}: {} {what}{on}{via}", cat.full_name(*id), stats.count)
                 })
                 .collect(),
             remediation: META.remediation.into(),

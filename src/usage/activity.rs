@@ -14,14 +14,51 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 /// How many distinct resources are kept as evidence per principal and action.
 pub const RESOURCE_SAMPLES: usize = 20;
 
-/// Whether a call went through.
+/// How a call ended, as `rules/error-codes.yaml` reads its error code
+/// (`error_codes`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Outcome {
     Success,
-    /// Refused for lack of permission (AccessDenied and its relatives).
+    /// Passed authorization, then failed (a code documented as, or only
+    /// decidable, after the service acted): the permission was used.
+    Failed,
+    /// Most likely passed authorization, then failed (the service normally
+    /// authorizes first; not documented per code).
+    FailedLikely,
+    /// A dry run (`DryRunOperation`): authorized, not performed.
+    DryRun,
+    /// Refused by an authorization decision (AccessDenied and its relatives).
     Denied,
-    /// Failed for another reason: an attempt, not use.
+    /// Anything else: an unknown code, authentication, throttling,
+    /// validation, a server fault. An attempt, never use.
     Error,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 6] = [
+        Outcome::Success,
+        Outcome::Failed,
+        Outcome::FailedLikely,
+        Outcome::DryRun,
+        Outcome::Denied,
+        Outcome::Error,
+    ];
+
+    /// The name the activity store and the reports use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failed => "failed",
+            Outcome::FailedLikely => "failed-likely",
+            Outcome::DryRun => "dry-run",
+            Outcome::Denied => "denied",
+            Outcome::Error => "error",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.as_str() == s)
+    }
 }
 
 /// Evidence for one principal, action and outcome.
@@ -39,6 +76,9 @@ pub struct ActionStats {
     /// Services that made the call on the principal's behalf, with counts.
     pub invoked_by: Counts,
     pub error_codes: Counts,
+    /// Refusals only: the policy types their messages named
+    /// ([`super::error_codes::PolicyType::as_str`]), with counts.
+    pub refused_by: Counts,
 }
 
 impl ActionStats {
@@ -79,7 +119,9 @@ impl ActionStats {
         }
     }
 
-    fn merge(&mut self, o: ActionStats) {
+    /// Adds the evidence of the same action from elsewhere (another
+    /// reading thread, or another outcome of it).
+    pub fn merge(&mut self, o: ActionStats) {
         if self.count == 0 {
             *self = o;
             return;
@@ -91,6 +133,7 @@ impl ActionStats {
         self.resources_truncated |= self.resources.merge(o.resources);
         self.invoked_by.merge(o.invoked_by);
         self.error_codes.merge(o.error_codes);
+        self.refused_by.merge(o.refused_by);
     }
 }
 
@@ -587,6 +630,10 @@ pub struct IngestStats {
     /// Files of `aws cloudtrail lookup-events` output read, and their events.
     #[serde(default)]
     pub lookup_files: u64,
+    /// Calls of mapped actions whose error code no rule of
+    /// `error-codes.yaml` knows, by code: counted as attempts, never use.
+    #[serde(default)]
+    pub unknown_error_codes: BTreeMap<String, u64>,
     /// First and last event time seen (Unix seconds), if any.
     pub first_event: Option<i64>,
     pub last_event: Option<i64>,
@@ -636,6 +683,9 @@ impl IngestStats {
         self.lookup_files += o.lookup_files;
         for (k, v) in o.unmapped_events {
             *self.unmapped_events.entry(k).or_default() += v;
+        }
+        for (k, v) in o.unknown_error_codes {
+            *self.unknown_error_codes.entry(k).or_default() += v;
         }
         self.first_event = min_opt(self.first_event, o.first_event);
         self.last_event = max_opt(self.last_event, o.last_event);

@@ -6,7 +6,7 @@
 use super::activity::{Activity, ActorActivity, Occurrence, Outcome, RESOURCE_SAMPLES};
 use super::attribution::Actor;
 use super::mapping::{EventMapper, MappedRef};
-use crate::catalog::{AccessLevel, ActionId, Catalog};
+use crate::catalog::{AccessLevel, ActionId};
 use crate::ingest::cloudtrail::RawRecord;
 use std::collections::BTreeMap;
 
@@ -85,16 +85,6 @@ pub(super) fn note_assume_role(rec: &RawRecord<'_>, source: &str, name: &str, ac
     }
 }
 
-/// Access errors: the call was refused for lack of permission.
-pub fn is_access_denied(code: &str) -> bool {
-    let c = code.to_ascii_lowercase();
-    c.contains("accessdenied")
-        || c.contains("unauthorized")
-        || c == "forbidden"
-        || c == "forbiddenexception"
-        || c.contains("notauthorized")
-}
-
 /// The event of a record or of an aggregated row: what was called, and how it ended.
 #[derive(Clone, Copy, Debug)]
 pub struct Call<'a> {
@@ -104,6 +94,8 @@ pub struct Call<'a> {
     /// How the call was made (`usage::channel`); `other` when the source
     /// cannot tell (Athena rows).
     pub channel: &'a str,
+    /// Read for refusals: the action and policy type it names.
+    pub error_message: Option<&'a str>,
 }
 
 /// Adds `occ` calls by `actor` to the activity: one record from a log file,
@@ -119,23 +111,14 @@ pub fn fold(
     resources: &mut Vec<String>,
 ) {
     let mapped = mapper.map_ref(call.source, call.name);
-    fold_mapped(
-        acc,
-        mapper.catalog(),
-        mapped,
-        actor,
-        call,
-        occ,
-        extract,
-        resources,
-    );
+    fold_mapped(acc, mapper, mapped, actor, call, occ, extract, resources);
 }
 
 /// [`fold`] of a call already mapped.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn fold_mapped(
     acc: &mut Activity,
-    cat: &Catalog,
+    mapper: &EventMapper,
     mapped: MappedRef<'_>,
     actor: &Actor,
     call: Call<'_>,
@@ -148,7 +131,9 @@ pub(super) fn fold_mapped(
         name,
         error_code,
         channel,
+        error_message,
     } = call;
+    let cat = mapper.catalog();
     let stats = &mut acc.stats;
     if !acc.actors.contains_key(actor.arn.as_ref()) {
         acc.actors
@@ -190,11 +175,22 @@ pub(super) fn fold_mapped(
     };
     if let Some(actions) = listed {
         stats.mapped += occ.count;
-        let outcome = match error_code {
-            None | Some("") => Outcome::Success,
-            Some(c) if is_access_denied(c) => Outcome::Denied,
-            Some(_) => Outcome::Error,
-        };
+        let class = mapper
+            .error_codes()
+            .classify(source, error_code, error_message);
+        if let (true, Some(code)) = (class.unknown, error_code) {
+            bump(&mut stats.unknown_error_codes, code, occ.count);
+        }
+        let outcome = class.outcome;
+        // A refusal message may name the refused action (`iam:PassRole` on
+        // a `RunInstances` record): the refusal counts on it, and the mapped
+        // actions, whose own authorization the record does not show, are
+        // attempts. A failed dependency (`KMS.AccessDeniedException` on an
+        // S3 call) refuses the named action, and the mapped ones passed.
+        let named = class
+            .refused_action
+            .and_then(|n| mapper.catalog().lookup(n))
+            .filter(|_| matches!(outcome, Outcome::Denied | Outcome::FailedLikely));
         resources.clear();
         extract(resources);
         if outcome == Outcome::Success {
@@ -233,13 +229,25 @@ pub(super) fn fold_mapped(
                 }
             }
         }
+        let via = actor.invoked_by.as_deref();
         for &id in actions {
-            a.actions.stats_mut((id, outcome)).add(
-                occ,
-                resources,
-                actor.invoked_by.as_deref(),
-                error_code,
-            );
+            let o = match named {
+                Some(n) if outcome == Outcome::Denied && n != id => Outcome::Error,
+                _ => outcome,
+            };
+            let s = a.actions.stats_mut((id, o));
+            s.add(occ, resources, via, error_code);
+            if let (Outcome::Denied, Some(p)) = (o, class.refused_by) {
+                s.refused_by.add(p.as_str(), occ.count);
+            }
+        }
+        if let Some(n) = named.filter(|n| !actions.contains(n)) {
+            // The record's resources are the event's, not the named action's.
+            let s = a.actions.stats_mut((n, Outcome::Denied));
+            s.add(occ, &[], via, error_code);
+            if let Some(p) = class.refused_by {
+                s.refused_by.add(p.as_str(), occ.count);
+            }
         }
         return;
     }

@@ -7,7 +7,9 @@
 //! `rules/cloudtrail-sdk.yaml` (generated from iam-dataset by `scripts/gen-cloudtrail-map.py`).
 //!
 //! This module only classifies names. It does not read records, resolve principals or resources,
-//! and it never prints: callers decide what an unmapped event means.
+//! and it never prints: callers decide what an unmapped event means. The mapper also carries the
+//! error-code rules (`error_codes`), which say how a mapped call ended: both are what a record
+//! means, and both make the fingerprint an activity store is checked against.
 
 use std::collections::HashMap;
 
@@ -132,6 +134,9 @@ pub enum MappingError {
         entry: String,
         other: String,
     },
+    /// The error-code rules (`rules/error-codes.yaml`) do not load.
+    #[error(transparent)]
+    ErrorCodes(#[from] super::error_codes::ErrorCodesError),
 }
 
 /// The schema of a rules file; see the header of `rules/cloudtrail.yaml`.
@@ -185,8 +190,10 @@ pub struct EventMapper {
     rules: FastMap<String, FastMap<String, Rule>>,
     /// The default rule (the event name is the action name) looks here.
     cat: &'static Catalog,
-    /// SHA-256 of the rules texts and the channel rules, so that activity
-    /// mapped with other rules is recognised.
+    /// How a mapped call ended, by its error code.
+    error_codes: super::error_codes::ErrorCodes,
+    /// SHA-256 of the rules texts, the channel rules and the error-code
+    /// rules, so that activity mapped with other rules is recognised.
     fingerprint: String,
     /// The API-version suffix shapes of every rules file (`api_version_suffixes`).
     suffixes: Vec<String>,
@@ -224,21 +231,40 @@ impl EventMapper {
             sources: FastMap::default(),
             rules: FastMap::default(),
             cat,
+            error_codes: super::error_codes::ErrorCodes::embedded()?,
             suffixes: Vec::new(),
             passes: FastMap::default(),
             pass_role: cat.lookup("iam:PassRole"),
-            fingerprint: with_channels(&texts_digest, channels.text()),
+            fingerprint: String::new(),
             texts_digest,
             channels,
             written: Vec::new(),
         };
+        mapper.fingerprint = mapper.combined_fingerprint();
         for (file, text) in texts {
             mapper.load(cat, file, text)?;
         }
         Ok(mapper)
     }
 
-    /// Identifies the rules and catalog this mapper was built from (hex SHA-256).
+    /// The mapper with other error-code rules (`--rules DIR/error-codes.yaml`).
+    pub fn with_error_codes(mut self, codes: super::error_codes::ErrorCodes) -> EventMapper {
+        self.error_codes = codes;
+        self.fingerprint = self.combined_fingerprint();
+        self
+    }
+
+    fn combined_fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(with_channels(&self.texts_digest, self.channels.text()).as_bytes());
+        h.update([0]);
+        h.update(self.error_codes.fingerprint().as_bytes());
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Identifies the rules, error-code rules and catalog this mapper was built from (hex
+    /// SHA-256).
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
     }
@@ -246,8 +272,8 @@ impl EventMapper {
     /// Replaces the channel rules (a `--rules DIR` copy of `channels.yaml`);
     /// the fingerprint changes with them.
     pub fn set_channels(&mut self, channels: super::channel::Channels) {
-        self.fingerprint = with_channels(&self.texts_digest, channels.text());
         self.channels = channels;
+        self.fingerprint = self.combined_fingerprint();
     }
 
     /// The channel rules.
@@ -297,6 +323,11 @@ impl EventMapper {
         }
         out.reverse();
         out
+    }
+
+    /// How a mapped call ended, by its error code and message.
+    pub fn error_codes(&self) -> &super::error_codes::ErrorCodes {
+        &self.error_codes
     }
 
     /// The rules files shipped in the binary, `(name, text)` in load order.

@@ -2,7 +2,8 @@
 //!
 //! `read` reads the log files, record by record; `dedup` counts a record that
 //! arrives twice once; `attribution` decides which principal a record counts
-//! for; `mapping` turns an event into IAM actions; `fold` adds one call to the
+//! for; `mapping` turns an event into IAM actions and `error_codes` says how the call ended
+//! (`rules/error-codes.yaml`); `fold` adds one call to the
 //! `activity`, whose size grows with principals × actions, never with events;
 //! `store` keeps it in the snapshot as Parquet for later audits.
 //!
@@ -13,6 +14,7 @@ pub mod activity;
 pub mod attribution;
 pub mod channel;
 mod dedup;
+pub mod error_codes;
 pub mod fold;
 pub mod mapping;
 pub mod passrole;
@@ -25,4 +27,5 @@ pub use activity::{
     ActionStats, Activity, ActorActivity, IngestStats, Outcome, ResourceSample, SessionsGranted,
 };
 pub use attribution::{Actor, ActorKind};
+pub use error_codes::PolicyType;
 pub use read::{ingest, IngestOptions};

@@ -129,6 +129,8 @@ struct Deferred {
     error_code: Option<String>,
     /// How the call was made (`usage::channel`).
     channel: String,
+    /// Read for refusals: the action and policy type it names.
+    error_message: Option<String>,
     time: i64,
     resources: Vec<String>,
 }
@@ -148,6 +150,7 @@ fn settle(deferred: Vec<Deferred>, dedup: &Dedup, mapper: &EventMapper, acc: &mu
             name,
             error_code,
             channel,
+            error_message,
             time,
             resources,
             ..
@@ -161,6 +164,7 @@ fn settle(deferred: Vec<Deferred>, dedup: &Dedup, mapper: &EventMapper, acc: &mu
                 name: &name,
                 error_code: error_code.as_deref(),
                 channel: &channel,
+                error_message: error_message.as_deref(),
             },
             occ(time),
             |out| out.extend(resources),
@@ -445,6 +449,7 @@ fn record<'a>(
                 name: name.to_string(),
                 error_code: rec.error_code.as_deref().map(str::to_string),
                 channel: file.mapper.channels().of(rec).to_string(),
+                error_message: rec.error_message.as_deref().map(str::to_string),
                 time: t,
                 resources,
             });
@@ -465,7 +470,7 @@ fn record<'a>(
     let channel = file.mapper.channels().of(rec);
     fold_mapped(
         acc,
-        file.mapper.catalog(),
+        file.mapper,
         mapped,
         &actor,
         Call {
@@ -473,6 +478,7 @@ fn record<'a>(
             name,
             error_code: rec.error_code.as_deref(),
             channel,
+            error_message: rec.error_message.as_deref(),
         },
         occ(t),
         |out| super::resources::extract(rec, prefix, out),

@@ -26,8 +26,16 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// The sidecar's schema tag; the Parquet columns are part of it.
-pub const SCHEMA: &str = "leastpriv.activity/v1";
+/// The sidecar's schema tag; the Parquet columns are part of it. v2: the
+/// outcomes of `rules/error-codes.yaml` (`failed`, `failed-likely`,
+/// `dry-run` beside `success`, `denied`, `error`) and `refused_by`.
+pub const SCHEMA: &str = "leastpriv.activity/v2";
+/// The schemas of older stores, which are refused with the reason.
+const OLD_SCHEMAS: &[(&str, &str)] = &[(
+    "leastpriv.activity/v1",
+    "its outcomes predate the error-code rules (a failed call after authorization was an \
+     `error`, and refusals named no policy type)",
+)];
 pub const PARQUET: &str = "activity.parquet";
 pub const SIDECAR: &str = "activity.json";
 
@@ -44,6 +52,7 @@ pub const COLUMNS: &[&str] = &[
     "resources_truncated",
     "invoked_by",
     "error_codes",
+    "refused_by",
 ];
 
 /// A store that cannot be written or read. Each names the file and place.
@@ -178,23 +187,6 @@ fn kind_from(s: &str) -> Option<ActorKind> {
     .find(|k| k.as_str() == s)
 }
 
-fn outcome_str(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Success => "success",
-        Outcome::Denied => "denied",
-        Outcome::Error => "error",
-    }
-}
-
-fn outcome_from(s: &str) -> Option<Outcome> {
-    match s {
-        "success" => Some(Outcome::Success),
-        "denied" => Some(Outcome::Denied),
-        "error" => Some(Outcome::Error),
-        _ => None,
-    }
-}
-
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -260,11 +252,12 @@ pub fn frame(cat: &Catalog, activity: &Activity) -> PolarsResult<DataFrame> {
     let mut truncated = Vec::with_capacity(n);
     let mut invoked_by = Vec::with_capacity(n);
     let mut error_codes = Vec::with_capacity(n);
+    let mut refused_by = Vec::with_capacity(n);
     for (arn, name, o, s, k) in keys {
         principal.push(arn.as_str());
         kind.push(k);
         action.push(name);
-        outcome.push(outcome_str(o));
+        outcome.push(o.as_str());
         count.push(s.count);
         first.push(s.first);
         last.push(s.last);
@@ -275,6 +268,7 @@ pub fn frame(cat: &Catalog, activity: &Activity) -> PolarsResult<DataFrame> {
         truncated.push(s.resources_truncated);
         invoked_by.push(serde_json::to_string(&s.invoked_by).unwrap_or_default());
         error_codes.push(serde_json::to_string(&s.error_codes).unwrap_or_default());
+        refused_by.push(serde_json::to_string(&s.refused_by).unwrap_or_default());
     }
     let resources = if resources.is_empty() {
         Series::new_empty(
@@ -298,6 +292,7 @@ pub fn frame(cat: &Catalog, activity: &Activity) -> PolarsResult<DataFrame> {
             Column::new("resources_truncated".into(), truncated),
             Column::new("invoked_by".into(), invoked_by),
             Column::new("error_codes".into(), error_codes),
+            Column::new("refused_by".into(), refused_by),
         ],
     )
 }
@@ -408,10 +403,15 @@ pub fn read_meta(sidecar: &Path) -> Result<Meta, StoreError> {
     let bytes = crate::ingest::read_file(sidecar)?;
     let meta: Meta = crate::ingest::deserialize(&bytes, sidecar)?;
     if meta.schema != SCHEMA {
+        let why = OLD_SCHEMAS
+            .iter()
+            .find(|(s, _)| *s == meta.schema)
+            .map_or(String::new(), |(_, why)| format!(" ({why})"));
         return Err(StoreError::Invalid {
             path: sidecar.to_path_buf(),
             message: format!(
-                "schema `{}` is not `{SCHEMA}`: re-create it with this version",
+                "schema `{}` is not `{SCHEMA}`{why}: re-read the logs (`audit --reread-logs \
+                 --save-activity`, or `pull` again) to re-create it with this version",
                 meta.schema
             ),
         });
@@ -467,6 +467,9 @@ pub fn load(dir: &Path, cat: &Catalog, meta: &Meta) -> Result<Activity, StoreErr
     let error_codes = col("error_codes")?
         .str()
         .map_err(|e| typed("error_codes", e))?;
+    let refused_by = col("refused_by")?
+        .str()
+        .map_err(|e| typed("refused_by", e))?;
     if df.height() as u64 != meta.rows {
         return Err(invalid(format!(
             "{} rows, but `{SIDECAR}` says {}",
@@ -545,7 +548,7 @@ pub fn load(dir: &Path, cat: &Catalog, meta: &Meta) -> Result<Activity, StoreErr
         let out_s = need(outcome.get(row), "outcome")?;
         let kind = kind_from(&kind_s).ok_or_else(|| row_err(format!("unknown kind `{kind_s}`")))?;
         let o =
-            outcome_from(&out_s).ok_or_else(|| row_err(format!("unknown outcome `{out_s}`")))?;
+            Outcome::parse(&out_s).ok_or_else(|| row_err(format!("unknown outcome `{out_s}`")))?;
         let list = resources.get_as_series(row);
         let mut res = ResourceSample::default();
         if let Some(s) = list {
@@ -572,6 +575,7 @@ pub fn load(dir: &Path, cat: &Catalog, meta: &Meta) -> Result<Activity, StoreErr
             resources_truncated: truncated.get(row).unwrap_or(false),
             invoked_by: map(invoked_by.get(row), "invoked_by")?,
             error_codes: map(error_codes.get(row), "error_codes")?,
+            refused_by: map(refused_by.get(row), "refused_by")?,
         };
         let Some(id) = cat.lookup(&name) else {
             activity.problems.push(Problem {

@@ -1,15 +1,23 @@
-//! Granted versus used, per principal and action, with evidence.
+//! Granted versus used, per principal and action, with evidence: one
+//! [`Verdict`] per principal and action, decided in one place
+//! ([`decide::decide`], with the grant decision for the resources the
+//! records named, [`decide::check_grant`]), which every renderer, rule,
+//! `recommend`, `explain`, `secrets` and `diff` reads.
 //!
-//! Verdicts: **used** (succeeded in the window), **unused** (granted, the
-//! trails would have shown it, never seen), **unobservable** (granted, the
-//! trails could not have shown it), **denied** (attempted and refused). A
-//! record with an error code is an attempt, never use.
+//! Verdicts: **used** (succeeded in the window), **used-failed** (passed
+//! authorization, then failed, or a dry run), **attempted** (an error that
+//! says nothing about authorization), **denied** (only refused, with who
+//! refused), **unused** (granted, the trails would have shown it, never
+//! seen), **unobservable** (granted, the trails could not have shown it),
+//! **not granted**. "Used without grant" is a use whose grant decision for
+//! the named resources is no (or partly).
 //!
 //! This stage reads the account's principals (`model`), their effective
 //! grants (`policy`), what the trails record (`ingest::trails`) and the
 //! activity (`usage`); it may not import the rules, the audit or any renderer,
 //! which all come after it.
 
+pub mod decide;
 pub mod observability;
 pub mod outside;
 
@@ -20,48 +28,93 @@ use crate::policy::grants::{
     effective_grants, statement, statement_resources, EffectiveGrants, Expander,
 };
 use crate::usage::{ActionStats, ActorActivity, ActorKind, Outcome, SessionsGranted};
+pub use decide::{
+    check_grant, Failures, Grant, GrantCheck, MessagesOnly, OutsideEvidence, OutsideRefusal,
+    RefusedBy, Verdict,
+};
 use observability::{Observability, Unobservable};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// One action a principal used, with its evidence.
+/// One action a principal used (a call succeeded), with its evidence.
 #[derive(Clone, Debug)]
 pub struct UsedAction {
     pub action: ActionId,
     pub stats: ActionStats,
-    /// Whether the principal's own policies grant it (a use without a grant
-    /// came through a resource policy, or the policies changed since).
-    pub granted: bool,
-    pub conditional: bool,
+    /// Whether the principal's own policies allow it on the resources the
+    /// successful calls named (a use without a grant came through a
+    /// resource policy, or the policies changed since).
+    pub grant: GrantCheck,
 }
 
-/// One action a principal tried and was refused (or failed).
+impl UsedAction {
+    /// Granted for every resource its calls named.
+    pub fn granted(&self) -> bool {
+        self.grant.granted.granted()
+    }
+
+    /// Granted only under conditions.
+    pub fn conditional(&self) -> bool {
+        self.grant.granted == Grant::Conditional
+    }
+}
+
+/// The entry of `id` in a list sorted by action.
+fn find_attempt(list: &[Attempt], id: ActionId) -> Option<&Attempt> {
+    let i = list.binary_search_by_key(&id, |a| a.action).ok()?;
+    Some(&list[i])
+}
+
+/// One action a principal tried and was refused, or whose calls failed.
 #[derive(Clone, Debug)]
 pub struct Attempt {
     pub action: ActionId,
     pub stats: ActionStats,
-    pub granted: bool,
+    /// The grant decision for the resources these calls named.
+    pub grant: GrantCheck,
+    /// Refusals: who refused. `None` for failures.
+    pub refused_by: Option<RefusedBy>,
+    /// Failures: how they ended. Zero for refusals.
+    pub failures: Failures,
+}
+
+impl Attempt {
+    /// Granted for every resource these calls named.
+    pub fn granted(&self) -> bool {
+        self.grant.granted.granted()
+    }
+}
+
+/// An action the records show, with its verdict.
+#[derive(Clone, Debug)]
+pub struct Decided {
+    pub action: ActionId,
+    pub verdict: Verdict,
 }
 
 /// Granted versus used for one principal: its grants, what it used, was
-/// refused or failed to do, and what it left unused or could not be seen
-/// doing.
+/// refused or failed to do, the verdict of each of those actions, and what
+/// it left unused or could not be seen doing.
 #[derive(Clone, Debug)]
 pub struct PrincipalVerdicts {
     pub principal: Principal,
     /// Shared by every principal with the same policy documents and boundary.
     pub grants: Arc<EffectiveGrants>,
     /// What the grants leave unused and unobservable before this principal's
-    /// use is taken out; shared like the grants. A broad grant leaves tens of
-    /// thousands of actions unused: a copy per principal was the largest
-    /// part of a 10,000-principal audit.
+    /// activity is taken out; shared like the grants. A broad grant leaves
+    /// tens of thousands of actions unused: a copy per principal was the
+    /// largest part of a 10,000-principal audit.
     by_grants: Arc<GrantVerdicts>,
-    /// Sorted by action, one entry per action.
+    /// Evidence of success: sorted by action, one entry per action.
     pub used: Vec<UsedAction>,
+    /// Evidence of refusal, whatever the action's verdict (a used action
+    /// refused elsewhere keeps its refusals here).
     pub denied: Vec<Attempt>,
-    /// Attempts that failed for reasons other than permissions.
+    /// Evidence of calls that neither succeeded nor were refused.
     pub failed: Vec<Attempt>,
+    /// The verdict of every action the records show, sorted by action.
+    pub decided: Vec<Decided>,
     /// The principal's activity, if it appears in the logs.
     pub activity: Option<ActorActivity>,
     /// Roles: what the AssumeRole calls for it asked for (session tags).
@@ -73,16 +126,118 @@ impl PrincipalVerdicts {
         self.grants.granted.len()
     }
 
-    /// Whether the principal used `id` in the window.
+    /// Whether the principal used `id` in the window (a call succeeded).
     pub fn is_used(&self, id: ActionId) -> bool {
         self.used.binary_search_by_key(&id, |u| u.action).is_ok()
+    }
+
+    /// The successes of `id`, if any.
+    pub fn used_entry(&self, id: ActionId) -> Option<&UsedAction> {
+        let i = self.used.binary_search_by_key(&id, |u| u.action).ok()?;
+        Some(&self.used[i])
+    }
+
+    /// The failed calls of `id`, if any.
+    pub fn failed_entry(&self, id: ActionId) -> Option<&Attempt> {
+        find_attempt(&self.failed, id)
+    }
+
+    /// The refusals of `id`, if any.
+    pub fn denied_entry(&self, id: ActionId) -> Option<&Attempt> {
+        find_attempt(&self.denied, id)
+    }
+
+    /// The verdict of `id`, recorded or not: the one every output reads.
+    pub fn verdict(&self, id: ActionId) -> Verdict {
+        match self.recorded(id) {
+            Some(v) => v.clone(),
+            None => self.unrecorded(id),
+        }
+    }
+
+    /// The verdict of `id` if the records show it.
+    pub fn recorded(&self, id: ActionId) -> Option<&Verdict> {
+        let i = self.decided.binary_search_by_key(&id, |d| d.action).ok()?;
+        Some(&self.decided[i].verdict)
+    }
+
+    /// The verdict of an action the records do not show: from the grants.
+    fn unrecorded(&self, id: ActionId) -> Verdict {
+        let list = &self.by_grants.unobservable;
+        if let Ok(i) = list.binary_search_by_key(&id, |x| x.0) {
+            Verdict::Unobservable(list[i].1.clone())
+        } else if self.by_grants.unused.contains(id) {
+            Verdict::Unused
+        } else {
+            Verdict::NotGranted
+        }
+    }
+
+    /// The verdict of `id` on one resource `arn`: only the records that
+    /// named it count, and the grant is decided for it alone.
+    pub fn verdict_on<'a>(&'a self, cat: &Catalog, id: ActionId, arn: &str) -> Verdict {
+        let one: crate::usage::ResourceSample = std::iter::once(arn).collect();
+        let check = check_grant(cat, &self.principal, &self.grants, id, &one);
+        let find = |list: &'a [Attempt]| {
+            find_attempt(list, id).filter(|a| a.stats.resources.contains(arn))
+        };
+        let used = self
+            .used
+            .binary_search_by_key(&id, |u| u.action)
+            .ok()
+            .filter(|&i| self.used[i].stats.resources.contains(arn))
+            .map(|_| &check);
+        let failures = find(&self.failed).map(|f| f.failures);
+        let refused = find(&self.denied).map(|d| {
+            check
+                .own_refusal()
+                .cloned()
+                .or_else(|| d.refused_by.clone())
+                .unwrap_or(RefusedBy::NoGrant)
+        });
+        let e = decide::Evidence {
+            used,
+            failed: failures.as_ref().map(|f| (f, &check)),
+            denied: refused.as_ref(),
+        };
+        if let Some(v) = decide::decide(e) {
+            return v;
+        }
+        if check.granted == Grant::No {
+            return Verdict::NotGranted;
+        }
+        match self.unrecorded(id) {
+            // Recorded on other resources only: the grant on this one is unused.
+            Verdict::NotGranted if self.recorded(id).is_some() => Verdict::Unused,
+            v => v,
+        }
+    }
+
+    /// How many actions have each verdict: what every summary counts.
+    pub fn counts(&self) -> VerdictCounts {
+        let mut c = VerdictCounts {
+            unused: self.unused().len(),
+            unobservable: self.unobservable().len(),
+            ..VerdictCounts::default()
+        };
+        for d in &self.decided {
+            match d.verdict {
+                Verdict::Used => c.used += 1,
+                Verdict::UsedFailed => c.used_failed += 1,
+                Verdict::Attempted => c.attempted += 1,
+                Verdict::Denied(_) => c.denied += 1,
+                // Never recorded verdicts.
+                Verdict::Unused | Verdict::Unobservable(_) | Verdict::NotGranted => {}
+            }
+        }
+        c
     }
 
     /// Granted, the trails would have shown it, never seen.
     pub fn unused(&self) -> Unused<'_> {
         Unused {
             set: &self.by_grants.unused,
-            used: &self.used,
+            recorded: &self.decided,
         }
     }
 
@@ -90,8 +245,30 @@ impl PrincipalVerdicts {
     pub fn unobservable(&self) -> UnobservableList<'_> {
         UnobservableList {
             list: &self.by_grants.unobservable,
-            used: &self.used,
+            recorded: &self.decided,
         }
+    }
+}
+
+/// How many actions of a principal have each verdict (not granted aside).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VerdictCounts {
+    pub used: usize,
+    pub used_failed: usize,
+    pub attempted: usize,
+    pub denied: usize,
+    pub unused: usize,
+    pub unobservable: usize,
+}
+
+impl std::ops::AddAssign for VerdictCounts {
+    fn add_assign(&mut self, o: VerdictCounts) {
+        self.used += o.used;
+        self.used_failed += o.used_failed;
+        self.attempted += o.attempted;
+        self.denied += o.denied;
+        self.unused += o.unused;
+        self.unobservable += o.unobservable;
     }
 }
 
@@ -103,44 +280,51 @@ struct GrantVerdicts {
     unobservable: Vec<(ActionId, Unobservable)>,
 }
 
-/// Keeps the items whose action is not in `used`; both ascend by action, so
-/// one pass over each.
-fn not_used<'a, T: 'a>(
+/// Keeps the items whose action the records do not show; both ascend by
+/// action, so one pass over each.
+fn not_recorded<'a, T: 'a>(
     items: impl Iterator<Item = T> + 'a,
     key: impl Fn(&T) -> ActionId + 'a,
-    used: &'a [UsedAction],
+    recorded: &'a [Decided],
 ) -> impl Iterator<Item = T> + 'a {
     let mut at = 0;
     items.filter(move |t| {
         let id = key(t);
-        while at < used.len() && used[at].action < id {
+        while at < recorded.len() && recorded[at].action < id {
             at += 1;
         }
-        used.get(at).is_none_or(|u| u.action != id)
+        recorded.get(at).is_none_or(|u| u.action != id)
     })
 }
 
-/// A principal's unused actions: its grants' unused set less what it used.
+/// A principal's unused actions: its grants' unused set less what the
+/// records show (used, failed, attempted or refused).
 #[derive(Clone, Copy, Debug)]
 pub struct Unused<'a> {
     set: &'a ActionSet,
-    used: &'a [UsedAction],
+    recorded: &'a [Decided],
 }
 
 impl<'a> Unused<'a> {
     #[cfg(test)]
-    pub(crate) fn of(set: &'a ActionSet, used: &'a [UsedAction]) -> Self {
-        Unused { set, used }
+    pub(crate) fn of(set: &'a ActionSet, recorded: &'a [Decided]) -> Self {
+        Unused { set, recorded }
+    }
+
+    fn is_recorded(&self, id: ActionId) -> bool {
+        self.recorded
+            .binary_search_by_key(&id, |d| d.action)
+            .is_ok()
     }
 
     pub fn contains(&self, id: ActionId) -> bool {
-        self.set.contains(id) && self.used.binary_search_by_key(&id, |u| u.action).is_err()
+        self.set.contains(id) && !self.is_recorded(id)
     }
 
     pub fn len(&self) -> usize {
         self.set.len()
             - self
-                .used
+                .recorded
                 .iter()
                 .filter(|u| self.set.contains(u.action))
                 .count()
@@ -153,18 +337,18 @@ impl<'a> Unused<'a> {
     /// How many of the unused actions have ids in `range` (a service's
     /// ids are one range), without listing them.
     pub fn count_in(&self, range: std::ops::Range<u32>) -> usize {
-        let lo = self.used.partition_point(|u| u.action.0 < range.start);
-        let hi = self.used.partition_point(|u| u.action.0 < range.end);
-        let used = self.used[lo..hi]
+        let lo = self.recorded.partition_point(|u| u.action.0 < range.start);
+        let hi = self.recorded.partition_point(|u| u.action.0 < range.end);
+        let recorded = self.recorded[lo..hi]
             .iter()
             .filter(|u| self.set.contains(u.action))
             .count();
-        self.set.count_in(range) - used
+        self.set.count_in(range) - recorded
     }
 
     /// Ascending by id, i.e. by (service, name).
     pub fn iter(&self) -> impl Iterator<Item = ActionId> + 'a {
-        not_used(self.set.iter(), |id| *id, self.used)
+        not_recorded(self.set.iter(), |id| *id, self.recorded)
     }
 }
 
@@ -172,12 +356,12 @@ impl<'a> Unused<'a> {
 #[derive(Clone, Copy, Debug)]
 pub struct UnobservableList<'a> {
     list: &'a [(ActionId, Unobservable)],
-    used: &'a [UsedAction],
+    recorded: &'a [Decided],
 }
 
 impl<'a> UnobservableList<'a> {
     pub fn iter(&self) -> impl Iterator<Item = &'a (ActionId, Unobservable)> + 'a {
-        not_used(self.list.iter(), |x| x.0, self.used)
+        not_recorded(self.list.iter(), |x| x.0, self.recorded)
     }
 
     pub fn len(&self) -> usize {
@@ -191,8 +375,11 @@ impl<'a> UnobservableList<'a> {
     /// Why `id` is unobservable, if it is.
     pub fn get(&self, id: ActionId) -> Option<&'a Unobservable> {
         let i = self.list.binary_search_by_key(&id, |x| x.0).ok()?;
-        let used = self.used.binary_search_by_key(&id, |u| u.action).is_ok();
-        (!used).then_some(&self.list[i].1)
+        let recorded = self
+            .recorded
+            .binary_search_by_key(&id, |u| u.action)
+            .is_ok();
+        (!recorded).then_some(&self.list[i].1)
     }
 }
 
@@ -207,6 +394,8 @@ pub struct OtherActor {
 
 /// Computes verdicts for every principal of the account. Takes the
 /// principals and actors by value: each moves into its verdicts, uncopied.
+/// The refusals the principals' own policies do not explain are attributed
+/// from the refusal messages ([`MessagesOnly`]).
 pub fn principal_verdicts(
     cat: &'static Catalog,
     obs: &Observability,
@@ -220,7 +409,9 @@ pub fn principal_verdicts(
 
 /// [`principal_verdicts`] within an organization: what the SCPs of a
 /// principal's account block is not granted, and what SCPs or RCPs limit is
-/// marked.
+/// marked; a refusal its own policies do not explain is attributed to the
+/// SCP or RCP that refuses it ([`outside::Organizational`]), else from the
+/// messages.
 pub fn principal_verdicts_in(
     cat: &'static Catalog,
     obs: &Observability,
@@ -337,6 +528,11 @@ pub fn principal_verdicts_in(
         })
         .collect();
     drop(base);
+    let by_org = org.map(|o| outside::Organizational { cat, org: o.org });
+    let outside: &dyn OutsideEvidence = match &by_org {
+        Some(o) => o,
+        None => &MessagesOnly,
+    };
     let verdicts = principals
         .into_par_iter()
         .zip(combo_of.par_iter())
@@ -344,7 +540,14 @@ pub fn principal_verdicts_in(
         .map(|((p, &combo), act)| {
             let (grants, by_grants) = &shared[combo];
             let sessions = sessions_granted.get(&p.arn).cloned();
-            let mut a = verdicts_of(p, Arc::clone(grants), Arc::clone(by_grants), act);
+            let mut a = verdicts_of(
+                cat,
+                outside,
+                p,
+                Arc::clone(grants),
+                Arc::clone(by_grants),
+                act,
+            );
             a.sessions_granted = sessions;
             a
         })
@@ -433,44 +636,82 @@ fn grant_verdicts(
     }
 }
 
+/// The evidence of one principal, moved out of its activity into the
+/// used, denied and failed lists, each decided for its resources, and the
+/// verdict of every action the records show.
 fn verdicts_of(
+    cat: &Catalog,
+    outside: &dyn OutsideEvidence,
     p: Principal,
     grants: Arc<EffectiveGrants>,
     by_grants: Arc<GrantVerdicts>,
     mut activity: Option<ActorActivity>,
 ) -> PrincipalVerdicts {
-    let mut used = Vec::new();
-    let mut denied = Vec::new();
-    let mut failed = Vec::new();
+    let mut used: Vec<UsedAction> = Vec::new();
+    let mut denied: Vec<Attempt> = Vec::new();
+    let mut failed: Vec<(ActionId, ActionStats, Failures)> = Vec::new();
     if let Some(a) = &mut activity {
         // The evidence moves into the verdicts, which keep the rest of
         // the activity (sessions, source identities) without a second copy.
         for ((id, outcome), stats) in std::mem::take(&mut a.actions) {
-            let granted = grants.granted.contains(id);
+            let check = |s: &ActionStats| check_grant(cat, &p, &grants, id, &s.resources);
             match outcome {
                 Outcome::Success => used.push(UsedAction {
                     action: id,
+                    grant: check(&stats),
                     stats,
-                    granted,
-                    conditional: grants.conditional.contains(id),
                 }),
-                Outcome::Denied => denied.push(Attempt {
-                    action: id,
-                    stats,
-                    granted,
-                }),
-                Outcome::Error => failed.push(Attempt {
-                    action: id,
-                    stats,
-                    granted,
-                }),
+                Outcome::Denied => {
+                    let grant = check(&stats);
+                    let by = decide::refused_by(&p, &grants, id, &stats, &grant, outside);
+                    denied.push(Attempt {
+                        action: id,
+                        grant,
+                        stats,
+                        refused_by: Some(by),
+                        failures: Failures::default(),
+                    });
+                }
+                // One entry per action, whatever the ways its calls failed;
+                // the keys come by action, then outcome.
+                Outcome::Failed | Outcome::FailedLikely | Outcome::DryRun | Outcome::Error => {
+                    let n = stats.count;
+                    let entry = match failed.last_mut() {
+                        Some(f) if f.0 == id => {
+                            f.1.merge(stats);
+                            f
+                        }
+                        _ => {
+                            failed.push((id, stats, Failures::default()));
+                            failed.last_mut().expect("just pushed")
+                        }
+                    };
+                    let f = &mut entry.2;
+                    match outcome {
+                        Outcome::Failed => f.failed += n,
+                        Outcome::FailedLikely => f.failed_likely += n,
+                        Outcome::DryRun => f.dry_run += n,
+                        _ => f.error += n,
+                    }
+                }
             }
         }
     }
+    let mut failed: Vec<Attempt> = failed
+        .into_iter()
+        .map(|(id, stats, failures)| Attempt {
+            action: id,
+            grant: check_grant(cat, &p, &grants, id, &stats.resources),
+            stats,
+            refused_by: None,
+            failures,
+        })
+        .collect();
     // Action ids are ordered by (service, name): sorting by id sorts by name.
     used.sort_by_key(|u| u.action);
     denied.sort_by_key(|d| d.action);
     failed.sort_by_key(|f| f.action);
+    let decided = decide_all(&used, &failed, &denied);
     // These lists live until the report is written, for every principal.
     used.shrink_to_fit();
     for v in [&mut denied, &mut failed] {
@@ -483,9 +724,42 @@ fn verdicts_of(
         used,
         denied,
         failed,
+        decided,
         activity,
         sessions_granted: None,
     }
+}
+
+/// The verdict of every action of the three evidence lists (each sorted by
+/// action), by [`decide::decide`].
+fn decide_all(used: &[UsedAction], failed: &[Attempt], denied: &[Attempt]) -> Vec<Decided> {
+    let mut ids: Vec<ActionId> = used
+        .iter()
+        .map(|u| u.action)
+        .chain(failed.iter().map(|f| f.action))
+        .chain(denied.iter().map(|d| d.action))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut out: Vec<Decided> = ids
+        .into_iter()
+        .filter_map(|id| {
+            let e = decide::Evidence {
+                used: used
+                    .binary_search_by_key(&id, |u| u.action)
+                    .ok()
+                    .map(|i| &used[i].grant),
+                failed: find_attempt(failed, id).map(|f| (&f.failures, &f.grant)),
+                denied: find_attempt(denied, id).and_then(|d| d.refused_by.as_ref()),
+            };
+            Some(Decided {
+                action: id,
+                verdict: decide::decide(e)?,
+            })
+        })
+        .collect();
+    out.shrink_to_fit();
+    out
 }
 
 #[cfg(test)]

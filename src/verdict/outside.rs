@@ -161,3 +161,61 @@ fn dedup(v: &mut Vec<OrgReason>) {
         }
     });
 }
+
+/// [`super::OutsideEvidence`] from the organization's SCPs and RCPs (issue
+/// 22's evaluation), then the refusal messages: a refusal the principal's
+/// own policies do not explain is attributed to the SCP or RCP that blocks
+/// or refuses it, named; one they only may refuse keeps what the messages
+/// named, with the organization's evidence beside it.
+pub struct Organizational<'a> {
+    pub cat: &'a Catalog,
+    pub org: &'a Organization,
+}
+
+impl super::OutsideEvidence for Organizational<'_> {
+    fn refusal(
+        &self,
+        p: &Principal,
+        g: &EffectiveGrants,
+        id: ActionId,
+        resources: &[&str],
+        named: Option<crate::usage::PolicyType>,
+    ) -> super::OutsideRefusal {
+        let sample: Vec<String> = resources.iter().map(|r| r.to_string()).collect();
+        let Some(r) = org_refusal(self.cat, self.org, p, g, id, &sample) else {
+            return super::OutsideRefusal {
+                policy: named,
+                ..Default::default()
+            };
+        };
+        let definite = matches!(r, OrgRefusal::Blocked(_) | OrgRefusal::Refuses(_));
+        let policy = match (definite, r.kind()) {
+            (true, Some(OrgPolicyKind::Scp)) => {
+                Some(crate::usage::PolicyType::ServiceControlPolicy)
+            }
+            (true, Some(OrgPolicyKind::Rcp)) => {
+                Some(crate::usage::PolicyType::ResourceControlPolicy)
+            }
+            _ => named,
+        };
+        // The policies that refuse, by name, when the evaluation names them.
+        let mut names: Vec<String> = Vec::new();
+        if definite {
+            for reason in r.reasons() {
+                if let crate::policy::organization::OrgReasonKind::Statement {
+                    policy_name, ..
+                } = &reason.what
+                {
+                    if !names.contains(policy_name) {
+                        names.push(policy_name.clone());
+                    }
+                }
+            }
+        }
+        super::OutsideRefusal {
+            policy,
+            name: (!names.is_empty()).then(|| names.join("`, `")),
+            org: Some(r),
+        }
+    }
+}

@@ -137,7 +137,7 @@ fn expected(d: &Demo, p: &PrincipalAlerts, purpose: Purpose, r: &Value) -> bool 
     match purpose {
         Purpose::Refused => r["errorCode"]
             .as_str()
-            .is_some_and(leastpriv::usage::fold::is_access_denied),
+            .is_some_and(leastpriv::alerts::refused_code),
         Purpose::Guardrail => {
             let mut guarded = ActionSet::empty(cat);
             for g in d.rules.guardrails.for_kind(p.kind) {
@@ -605,7 +605,7 @@ fn refused_alerts_use_the_folds_refusal_codes() {
     for code in codes {
         let r = json!({"eventType": "AwsApiCall", "errorCode": code,
                        "userIdentity": {"type": "IAMUser", "arn": p.principal}});
-        let want = leastpriv::usage::fold::is_access_denied(code);
+        let want = leastpriv::alerts::refused_code(code);
         assert_eq!(
             eventbridge::matches(&rule.pattern, &envelope(&r)).expect("valid"),
             want,

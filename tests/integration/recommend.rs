@@ -98,7 +98,7 @@ fn acceptance_failures(audit: &Audit, recs: &[Recommendation]) -> (Vec<String>, 
         let granted = effective_grants(cat, &mut ex, &new).granted;
         let old: Vec<&AttachedPolicy> = p.policies.iter().collect();
         let newp: Vec<&AttachedPolicy> = new.policies.iter().collect();
-        for u in ap.verdicts.used.iter().filter(|u| u.granted) {
+        for u in ap.verdicts.used.iter().filter(|u| u.granted()) {
             let action = cat.full_name(u.action);
             let resources: Vec<String> =
                 if cat.action(u.action).resource_types.is_empty() || u.stats.resources.is_empty() {
@@ -156,13 +156,36 @@ fn acceptance_failures(audit: &Audit, recs: &[Recommendation]) -> (Vec<String>, 
         }
         // Never an action that was only refused, never more than today.
         for d in &ap.verdicts.denied {
-            let used = ap.verdicts.used.iter().any(|u| u.action == d.action);
-            if !used && granted.contains(d.action) && !ap.verdicts.grants.granted.contains(d.action)
+            let refused_only = matches!(
+                ap.verdicts.verdict(d.action),
+                leastpriv::verdict::Verdict::Denied(_)
+            );
+            if refused_only
+                && granted.contains(d.action)
+                && !ap.verdicts.grants.granted.contains(d.action)
             {
                 failures.push(format!(
                     "`{}`: refused `{}` is now granted",
                     p.name,
                     cat.full_name(d.action)
+                ));
+            }
+        }
+        // Every used-failed action (the principal needs it) and every
+        // attempted one that is granted today stays granted.
+        for f in &ap.verdicts.failed {
+            let v = ap.verdicts.verdict(f.action);
+            let keep = matches!(
+                v,
+                leastpriv::verdict::Verdict::UsedFailed | leastpriv::verdict::Verdict::Attempted
+            );
+            if keep && ap.verdicts.grants.granted.contains(f.action) && !granted.contains(f.action)
+            {
+                failures.push(format!(
+                    "`{}`: {} `{}` is removed",
+                    p.name,
+                    v.as_str(),
+                    cat.full_name(f.action)
                 ));
             }
         }
@@ -458,8 +481,10 @@ fn snapshot_support_agent() {
 
 mod generated {
     //! The acceptance criterion on generated roles and activity (proptest):
-    //! whatever the policies and whatever was used, the recommended policy
-    //! grants every used action that is granted today, and nothing more.
+    //! whatever the policies and whatever was used, refused or failed, the
+    //! recommended policy grants every used action that is granted today,
+    //! every used-failed one and every attempted one, never one that was
+    //! only refused, and nothing more than today.
 
     use super::*;
     use proptest::prelude::*;
@@ -523,7 +548,23 @@ mod generated {
             })
     }
 
-    fn snapshot(statements: &[Value], calls: &[usize], dir: &Path) {
+    /// How a call ended: error code and message (success, refusals, each
+    /// family of failures after authorization, and errors that say nothing).
+    const ENDINGS: &[(&str, &str)] = &[
+        ("", ""),
+        ("", ""),
+        ("", ""),
+        ("AccessDenied", ""),
+        ("AccessDenied", "User: a is not authorized to perform: s3:GetObject with an explicit deny in a service control policy"),
+        ("NoSuchKey", ""),
+        ("ResourceNotFoundException", ""),
+        ("ConditionalCheckFailedException", ""),
+        ("Client.DryRunOperation", ""),
+        ("ThrottlingException", ""),
+        ("SomeUnknownCode", ""),
+    ];
+
+    fn snapshot(statements: &[Value], calls: &[(usize, usize)], dir: &Path) {
         let role = json!({
             "RoleName": "gen", "RoleId": "AROAGEN", "Path": "/",
             "Arn": "arn:aws:iam::111122223333:role/gen",
@@ -540,8 +581,9 @@ mod generated {
         let records: Vec<Value> = calls
             .iter()
             .enumerate()
-            .map(|(i, &c)| {
+            .map(|(i, &(c, e))| {
                 let (source, name, arn) = CALLS[c];
+                let (code, message) = ENDINGS[e];
                 let mut r = json!({
                     "eventVersion": "1.09", "eventTime": format!("2026-10-{:02}T10:00:00Z", 1 + i % 28),
                     "eventSource": source, "eventName": name, "awsRegion": "us-east-1",
@@ -555,6 +597,12 @@ mod generated {
                 });
                 if !arn.is_empty() {
                     r["resources"] = json!([{ "ARN": arn }]);
+                }
+                if !code.is_empty() {
+                    r["errorCode"] = json!(code);
+                }
+                if !message.is_empty() {
+                    r["errorMessage"] = json!(message);
                 }
                 r
             })
@@ -582,7 +630,7 @@ mod generated {
         #[test]
         fn a_recommended_policy_grants_every_used_action(
             statements in proptest::collection::vec(statement(), 1..5),
-            calls in proptest::collection::vec(0..CALLS.len(), 0..12),
+            calls in proptest::collection::vec((0..CALLS.len(), 0..ENDINGS.len()), 0..12),
         ) {
             let tmp = tempfile::tempdir().unwrap();
             snapshot(&statements, &calls, tmp.path());

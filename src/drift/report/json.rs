@@ -91,7 +91,18 @@ struct PrincipalDriftV1<'a> {
     newly_used: Vec<MoveV1<'a>>,
     newly_unused: Vec<MoveV1<'a>>,
     newly_unobservable: Vec<MoveV1<'a>>,
+    /// Actions whose verdict became used-failed, attempted or denied
+    /// (reports since the one verdict), with the new verdict.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    newly_failed_or_refused: Vec<RecordedMoveV1<'a>>,
     denied_new: Vec<DeniedV1<'a>>,
+}
+
+#[derive(Serialize)]
+struct RecordedMoveV1<'a> {
+    action: &'a str,
+    now: &'static str,
+    was: &'static str,
 }
 
 #[derive(Serialize)]
@@ -208,6 +219,21 @@ pub fn render(d: &Drift) -> String {
                     newly_used: moves_v1(p, Status::Used),
                     newly_unused: moves_v1(p, Status::Unused),
                     newly_unobservable: moves_v1(p, Status::Unobservable),
+                    newly_failed_or_refused: p
+                        .moved
+                        .iter()
+                        .filter(|m| {
+                            matches!(
+                                m.to,
+                                Status::UsedFailed | Status::Attempted | Status::Denied
+                            )
+                        })
+                        .map(|m| RecordedMoveV1 {
+                            action: &m.action,
+                            now: m.to.as_str(),
+                            was: m.from.as_str(),
+                        })
+                        .collect(),
                     denied_new: p
                         .denied_new
                         .iter()

@@ -135,6 +135,9 @@ pub fn render(d: &Drift) -> String {
             }
             for (title, to) in [
                 ("newly used", Status::Used),
+                ("newly used, failed after authorization", Status::UsedFailed),
+                ("newly attempted", Status::Attempted),
+                ("newly denied", Status::Denied),
                 ("newly unused", Status::Unused),
                 ("newly unobservable", Status::Unobservable),
             ] {
