@@ -55,6 +55,7 @@ mod rules;
 mod secrets;
 mod store;
 mod ux;
+mod verdicts;
 mod who_can;
 
 /// `cli__help` for the snapshot `help` of `integration::cli` (or of a module

@@ -186,6 +186,10 @@ rule_tests! {
     unused_permissions: "unused-permissions" => |rule| {
         let f = fires_and_quiet(rule, "user/gina");
         assert_eq!(f["actions"], serde_json::json!(["ec2:DescribeVpcs"]));
+        // Issue 20: refused (by an SCP) or passed authorization and then
+        // failed (a dry run) is never unused.
+        expect_no_finding(&findings(rule, "quiet-refused"), rule);
+        expect_no_finding(&findings(rule, "quiet-failed-after-authorization"), rule);
     };
     // A role trusting a third party's account with no sts:ExternalId; quiet:
     // the same trust with an ExternalId condition.
@@ -202,9 +206,16 @@ rule_tests! {
         assert!(f["evidence"][0].as_str().unwrap_or_default().contains("repo:example-org/*"), "{f:#}");
     };
     // A successful `ListBuckets` the user's policies do not grant; quiet: granted.
+    // And a use outside the granted Region.
     used_without_grant: "used-without-grant" => |rule| {
         let f = fires_and_quiet(rule, "user/hank");
         assert_eq!(f["actions"], serde_json::json!(["s3:ListAllMyBuckets"]));
+        // Issue 20: granted on us-east-1 tables only, used on an eu-west-1
+        // table: decided for the resource the record named, Region included.
+        let found = findings(rule, "fires-other-region");
+        let f = expect_finding(&found, rule, "user/hank");
+        assert_eq!(f["actions"], serde_json::json!(["dynamodb:DescribeTable"]));
+        expect_no_finding(&findings(rule, "quiet-same-region"), rule);
     };
     // A person launches an instance from the console; quiet: the GitHub
     // Actions deploy role makes the same change through Terraform. Also

@@ -480,3 +480,26 @@ KB_TRAILS["trailList"][0]["AdvancedEventSelectors"] = [
                                                     {"Field": "resources.type", "Equals": ["AWS::Bedrock::KnowledgeBase"]}]}]
 del KB_TRAILS["trailList"][0]["EventSelectors"]
 write("agent-use-unobservable", "quiet", KB_AGENT, [], trails=KB_TRAILS)
+
+# Issue 20: the grant is checked against the resource the record names, Region included.
+# `hank` may describe tables in us-east-1 only and describes one in eu-west-1: used without grant.
+def hank_describes(region):
+    r = rec(as_user("hank"), "dynamodb", "DescribeTable", "2026-10-20T10:00:00Z", {"tableName": "orders"})
+    r["awsRegion"] = region
+    r["resources"] = [{"ARN": f"arn:aws:dynamodb:{region}:{ACCT}:table/orders", "type": "AWS::DynamoDB::Table"}]
+    return [r]
+HANK_TABLES = iam(users=[user("hank", allow(["dynamodb:DescribeTable"], f"arn:aws:dynamodb:us-east-1:{ACCT}:table/*"))])
+write("used-without-grant", "fires-other-region", HANK_TABLES, hank_describes("eu-west-1"))
+write("used-without-grant", "quiet-same-region", HANK_TABLES, hank_describes("us-east-1"))
+# Issue 20: a granted action that was refused (here by an SCP), or that passed authorization and
+# then failed (a dry run), is never unused: no finding.
+def gina_vpcs(code, message):
+    calls = gina_calls(["DescribeInstances", "DescribeVpcs"])
+    calls[1]["errorCode"] = code
+    calls[1]["errorMessage"] = message
+    return calls
+write("unused-permissions", "quiet-refused", GINA, gina_vpcs("Client.UnauthorizedOperation",
+      "You are not authorized to perform this operation. User: arn:aws:iam::111122223333:user/gina is not "
+      "authorized to perform: ec2:DescribeVpcs with an explicit deny in a service control policy"))
+write("unused-permissions", "quiet-failed-after-authorization", GINA,
+      gina_vpcs("Client.DryRunOperation", "Request would have succeeded, but DryRun flag is set."))
