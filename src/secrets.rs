@@ -87,6 +87,7 @@ pub struct Reader {
     pub kind: &'static str,
     pub action: String,
     pub granted_on: String,
+    /// Read successfully (the verdict on this resource is `used`).
     pub used: bool,
     /// `user`, `role`, `account`, `service`, `federated`, `anyone`.
     pub principal_type: &'static str,
@@ -101,6 +102,11 @@ pub struct Reader {
     /// `kms:Decrypt` on the resource's customer managed key: `allowed`,
     /// `conditional`, or `None` when there is no such key.
     pub key: Option<&'static str>,
+    /// The verdict of (principal, action, this resource)
+    /// ([`crate::verdict::PrincipalVerdicts::verdict_on`]); for a policy
+    /// pattern, of (principal, action); `None` for an identity outside the
+    /// snapshot.
+    pub verdict: Option<&'static str>,
 }
 
 /// Evidence of reads or refused reads.
@@ -198,7 +204,9 @@ pub fn build(audit: &Audit) -> SecretsView {
                         add(r, false);
                     }
                 }
-                for d in a.denied.iter().filter(|d| d.action == id) {
+                // Refused and failed reads name secrets too (a secret not
+                // found still had its read authorized).
+                for d in a.denied.iter().chain(&a.failed).filter(|d| d.action == id) {
                     for r in d.stats.resources.iter() {
                         add(r, false);
                     }
@@ -238,7 +246,17 @@ pub fn build(audit: &Audit) -> SecretsView {
             let a = &ap.verdicts;
             for id in ids(kind) {
                 let name = cat.full_name(id);
-                if a.grants.granted.contains(id) {
+                // The verdict on this resource, decided by the verdict stage:
+                // the strongest over its spellings (a secret read by name and
+                // by ARN is one secret).
+                let verdict = resource_verdict(cat, a, id, &e_ref);
+                // Its own policies refuse this resource: not a reader.
+                let refused_here = match &verdict {
+                    crate::verdict::Verdict::NotGranted => true,
+                    crate::verdict::Verdict::Denied(by) => by.is_own(),
+                    _ => false,
+                };
+                if a.grants.granted.contains(id) && !refused_here {
                     let res = crate::verdict::granted_resources(cat, &a.principal, &a.grants, id);
                     if let Some(g) = res
                         .iter()
@@ -250,7 +268,8 @@ pub fn build(audit: &Audit) -> SecretsView {
                             kind: ap.kind.as_str(),
                             action: name.clone(),
                             granted_on: g.clone(),
-                            used: false,
+                            used: verdict == crate::verdict::Verdict::Used,
+                            verdict: Some(verdict.as_str()),
                             principal_type: a.principal.principal_type.as_str(),
                             account: crate::model::resource::arn_account(&a.principal.arn)
                                 .map(String::from),
@@ -300,12 +319,6 @@ pub fn build(audit: &Audit) -> SecretsView {
                 }
             }
         }
-        for r in e.readers.iter_mut() {
-            r.used = e
-                .reads
-                .iter()
-                .any(|x| x.principal == r.principal && x.action == r.action);
-        }
     }
     let mut list: Vec<SecretEntry> = entries.into_values().collect();
     list.sort_by(|a, b| {
@@ -323,6 +336,29 @@ pub fn build(audit: &Audit) -> SecretsView {
             ))
     });
     SecretsView { entries: list }
+}
+
+/// The verdict of (principal, action, entry), decided by the verdict stage:
+/// on a concrete resource, the strongest over its spellings (a secret read
+/// by name and by ARN is one secret); on a policy pattern, per action.
+fn resource_verdict(
+    cat: &crate::catalog::Catalog,
+    v: &crate::verdict::PrincipalVerdicts,
+    id: ActionId,
+    e: &SecretEntry,
+) -> crate::verdict::Verdict {
+    if e.pattern {
+        return v.verdict(id);
+    }
+    e.aliases
+        .iter()
+        .map(|r| v.verdict_on(cat, id, r))
+        .min_by_key(|x| {
+            crate::verdict::Verdict::NAMES
+                .iter()
+                .position(|n| *n == x.as_str())
+        })
+        .unwrap_or(crate::verdict::Verdict::NotGranted)
 }
 
 /// A concrete secret, parameter or key, through `who_can`.
@@ -383,13 +419,25 @@ fn from_engine(audit: &Audit, e: &mut SecretEntry, kind: SecretKind) {
                         })
                 })
                 .unwrap_or_else(|| a.route.to_string());
+            // A principal of the snapshot: its verdict on this resource;
+            // another identity has none (the trails of its own account are
+            // not read), only the calls seen here.
+            let verdict = match (by_arn.get(p.principal.as_str()), cat.lookup(&a.action)) {
+                (Some(ap), Some(id)) => Some(resource_verdict(cat, &ap.verdicts, id, e)),
+                _ => None,
+            };
+            let used = match &verdict {
+                Some(v) => *v == crate::verdict::Verdict::Used,
+                None => p.did.iter().any(|c| c.action == a.action),
+            };
             e.readers.push(Reader {
                 principal: p.principal.clone(),
                 name: p.name.clone(),
                 kind: p.kind.unwrap_or("external"),
                 action: a.action.clone(),
                 granted_on,
-                used: p.did.iter().any(|c| c.action == a.action),
+                used,
+                verdict: verdict.map(|v| v.as_str()),
                 principal_type: p.caller_kind.as_str(),
                 account: p.account.clone(),
                 via: a.route,

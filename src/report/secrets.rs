@@ -45,6 +45,10 @@ struct ReaderV1 {
     conditions: Vec<String>,
     statements: Vec<String>,
     key: Option<&'static str>,
+    /// The verdict of (principal, action, this resource): `used`,
+    /// `used-failed`, `attempted`, `denied`, `unused` or `unobservable`;
+    /// `null` for an identity outside the snapshot.
+    verdict: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -84,6 +88,7 @@ pub fn json(v: &SecretsView) -> String {
                         conditions: r.conditions.clone(),
                         statements: r.statements.clone(),
                         key: r.key,
+                        verdict: r.verdict,
                     })
                     .collect(),
                 did_read: e.reads.iter().map(access).collect(),

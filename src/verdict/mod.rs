@@ -173,27 +173,39 @@ impl PrincipalVerdicts {
         }
     }
 
-    /// The verdict of `id` on one resource `arn`: only the records that
-    /// named it count, and the grant is decided for it alone.
+    /// The verdict of `id` on one resource `arn`, by the same
+    /// [`decide::decide`]: the grant is decided for `arn` alone, and a list of
+    /// records counts when it named `arn`, or may have: its sample of
+    /// resources is full (`resources_truncated`), or it named no resource of
+    /// the action. Records that may have named it are never taken for
+    /// "unused" on it.
     pub fn verdict_on<'a>(&'a self, cat: &Catalog, id: ActionId, arn: &str) -> Verdict {
         let one: crate::usage::ResourceSample = std::iter::once(arn).collect();
         let check = check_grant(cat, &self.principal, &self.grants, id, &one);
-        let find = |list: &'a [Attempt]| {
-            find_attempt(list, id).filter(|a| a.stats.resources.contains(arn))
+        let names = |s: &ActionStats, g: &GrantCheck| {
+            s.resources.contains(arn) || s.resources_truncated || g.no_resource
         };
+        let find =
+            |list: &'a [Attempt]| find_attempt(list, id).filter(|a| names(&a.stats, &a.grant));
         let used = self
-            .used
-            .binary_search_by_key(&id, |u| u.action)
-            .ok()
-            .filter(|&i| self.used[i].stats.resources.contains(arn))
+            .used_entry(id)
+            .filter(|u| names(&u.stats, &u.grant))
             .map(|_| &check);
         let failures = find(&self.failed).map(|f| f.failures);
-        let refused = find(&self.denied).map(|d| {
-            check
-                .own_refusal()
-                .cloned()
-                .or_else(|| d.refused_by.clone())
-                .unwrap_or(RefusedBy::NoGrant)
+        // Who refused, for `arn`: its own policies when they refuse it; an
+        // outside refusal as decided for the action; an own refusal of
+        // another resource is decided again for this one.
+        let refused = find(&self.denied).map(|d| match (check.own_refusal(), &d.refused_by) {
+            (Some(own), _) => own.clone(),
+            (None, Some(by @ RefusedBy::Outside(_))) => by.clone(),
+            (None, _) => decide::refused_by(
+                &self.principal,
+                &self.grants,
+                id,
+                &d.stats,
+                &check,
+                &MessagesOnly,
+            ),
         });
         let e = decide::Evidence {
             used,

@@ -994,4 +994,60 @@ expect: []
             "{out}"
         );
     }
+
+    /// `secrets` reads the verdict of (principal, action, secret): used on
+    /// the secret it read, used-failed on the one that passed authorization
+    /// and was not found, and no reader where its own Deny refuses it.
+    #[test]
+    fn secrets_read_the_verdict_per_secret() {
+        let sm =
+            |name: &str| format!("arn:aws:secretsmanager:us-east-1:111122223333:secret:{name}");
+        let (_tmp, audit, _json, _rows) = run_case(&format!(
+            r#"
+name: secrets-per-resource
+identity:
+  - Statement:
+      - {{Effect: Allow, Action: "secretsmanager:GetSecretValue", Resource: "*"}}
+      - {{Effect: Deny, Action: "secretsmanager:GetSecretValue", Resource: "{locked}*"}}
+records:
+  - {{source: secretsmanager.amazonaws.com, name: GetSecretValue, resources: ["{read}"]}}
+  - {{source: secretsmanager.amazonaws.com, name: GetSecretValue, resources: ["{gone}"], error_code: ResourceNotFoundException}}
+  - {{source: secretsmanager.amazonaws.com, name: GetSecretValue, resources: ["{locked}"], error_code: AccessDeniedException}}
+expect: []
+"#,
+            read = sm("app/read-AbCdEf"),
+            gone = sm("app/gone-AbCdEf"),
+            locked = sm("locked"),
+        ));
+        let view: Value = serde_json::from_str(&leastpriv::report::secrets::json(
+            &leastpriv::secrets::build(&audit),
+        ))
+        .unwrap();
+        let readers = |suffix: &str| -> Vec<(String, bool)> {
+            let e = view["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["resource"].as_str().unwrap().ends_with(suffix))
+                .unwrap_or_else(|| panic!("no entry {suffix}: {view:#}"));
+            e["can_read"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["principal"] == ROLE)
+                .map(|r| {
+                    (
+                        r["verdict"].as_str().unwrap().to_string(),
+                        r["used"] == true,
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(readers(":secret:app/read"), [("used".to_string(), true)]);
+        assert_eq!(
+            readers(":secret:app/gone"),
+            [("used-failed".to_string(), false)]
+        );
+        assert_eq!(readers(":secret:locked"), []);
+    }
 }
