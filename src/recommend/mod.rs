@@ -800,7 +800,7 @@ fn principal_subject<'a>(
             by.describe(&a.principal)
         ));
     }
-    for u in a.used.iter().filter(|u| !u.granted()) {
+    for u in a.used_without_grant() {
         s.without_grant
             .push(format!("`{}` ×{}", cat.full_name(u.action), u.stats.count));
     }

@@ -111,10 +111,7 @@ impl Rule for MissingGuardrail {
                 Kind::Npe => Severity::Medium,
                 Kind::Human => Severity::Low,
             };
-            let used = open
-                .iter()
-                .filter(|id| s.verdicts.used.iter().any(|u| u.action == **id))
-                .count();
+            let used = open.iter().filter(|id| s.verdict(**id).is_use()).count();
             let mut evidence: Vec<String> = open
                 .iter()
                 .take(8)

@@ -16,31 +16,20 @@ impl Rule for UsedWithoutGrant {
     }
 
     fn check(&self, ctx: &RuleContext, s: &Subject, out: &mut Vec<Finding>) {
-        use crate::verdict::{GrantCheck, Verdict};
         let p = s.verdicts;
         // Uses whose grant decision, for the resources they named, is no or
-        // partly: successes, and failures that surely passed authorization.
-        let mut ungranted: Vec<(
-            crate::catalog::ActionId,
-            &crate::usage::ActionStats,
-            &GrantCheck,
-            &str,
-        )> = Vec::new();
-        for d in &p.decided {
-            let hit = match d.verdict {
-                Verdict::Used => p
-                    .used_entry(d.action)
-                    .map(|u| (&u.stats, &u.grant, "call(s)")),
-                Verdict::UsedFailed => p
-                    .failed_entry(d.action)
-                    .filter(|f| f.failures.failed + f.failures.dry_run > 0)
-                    .map(|f| (&f.stats, &f.grant, "authorized call(s) that then failed")),
-                _ => None,
-            };
-            if let Some((stats, grant, what)) = hit.filter(|h| !h.1.granted.granted()) {
-                ungranted.push((d.action, stats, grant, what));
-            }
-        }
+        // partly (the verdict stage decides which).
+        let ungranted: Vec<_> = p
+            .used_without_grant()
+            .map(|w| {
+                let what = if w.failed {
+                    "authorized call(s) that then failed"
+                } else {
+                    "call(s)"
+                };
+                (w.action, w.stats, w.grant, what)
+            })
+            .collect();
         if ungranted.is_empty() {
             return;
         }

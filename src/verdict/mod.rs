@@ -225,6 +225,31 @@ impl PrincipalVerdicts {
         }
     }
 
+    /// The uses its own policies do not grant on the resources they named
+    /// ("used without grant"): successes whose grant decision is no or
+    /// partly, and failures that surely passed authorization (not only
+    /// likely) whose grant decision is. Ascending by action.
+    pub fn used_without_grant(&self) -> impl Iterator<Item = WithoutGrant<'_>> {
+        self.decided.iter().filter_map(move |d| {
+            let (stats, grant, failed) = match d.verdict {
+                Verdict::Used => self
+                    .used_entry(d.action)
+                    .map(|u| (&u.stats, &u.grant, false))?,
+                Verdict::UsedFailed => self
+                    .failed_entry(d.action)
+                    .filter(|f| f.failures.failed + f.failures.dry_run > 0)
+                    .map(|f| (&f.stats, &f.grant, true))?,
+                _ => return None,
+            };
+            (!grant.granted.granted()).then_some(WithoutGrant {
+                action: d.action,
+                stats,
+                grant,
+                failed,
+            })
+        })
+    }
+
     /// How many actions have each verdict: what every summary counts.
     pub fn counts(&self) -> VerdictCounts {
         let mut c = VerdictCounts {
@@ -260,6 +285,17 @@ impl PrincipalVerdicts {
             recorded: &self.decided,
         }
     }
+}
+
+/// A use that the principal's own policies do not grant
+/// ([`PrincipalVerdicts::used_without_grant`]).
+#[derive(Clone, Copy, Debug)]
+pub struct WithoutGrant<'a> {
+    pub action: ActionId,
+    pub stats: &'a ActionStats,
+    pub grant: &'a GrantCheck,
+    /// The calls passed authorization and then failed (used-failed).
+    pub failed: bool,
 }
 
 /// How many actions of a principal have each verdict (not granted aside).
