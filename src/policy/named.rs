@@ -30,6 +30,10 @@ pub enum OwnDecision {
     NotResource(StmtRef),
     /// The identity policies allow it, the boundary does not.
     Boundary,
+    /// An Allow matches the resource, but its condition is unmet by what
+    /// the record shows (the Region of the resource, `aws:RequestedRegion`),
+    /// and no other Allow matches.
+    ConditionUnmet(StmtRef),
     /// No Allow matches the resource (another account, Region or name).
     NoAllow,
 }
@@ -165,6 +169,28 @@ fn and(a: Truth, b: Truth) -> Truth {
     }
 }
 
+/// A statement's conditions for a request on `arn`, as far as the record
+/// shows them: `aws:RequestedRegion` is the Region of a regional resource
+/// (a call on it goes to that Region's endpoint); every other key is
+/// unknown, so a statement with conditions is never a sure yes, and a sure
+/// no only when the Region decides it.
+fn condition_truth(conditions: &[crate::model::Condition], arn: &str) -> Truth {
+    if conditions.is_empty() {
+        return Truth::True;
+    }
+    let region = arn
+        .split(':')
+        .nth(3)
+        .filter(|r| !r.is_empty() && !r.contains(['*', '?']));
+    let mut ctx = super::condition::Context::new();
+    if let Some(r) = region {
+        ctx.insert("aws:requestedregion".into(), vec![r.to_string()]);
+    }
+    super::condition::evaluate_known(conditions, &ctx, &|k: &str| {
+        region.is_some() && k == "aws:requestedregion"
+    })
+}
+
 /// Whether `arn` can be a resource of action `id` (one of its resource
 /// types' ARN templates): a record lists every resource of the event (an
 /// instance's subnet and image beside it), and only the action's own are
@@ -198,6 +224,7 @@ pub fn decide(
     };
     let mut deny = Truth::False;
     let mut deny_at = None;
+    let mut unmet = None;
     for c in g.reasons(id) {
         let Some(st) = statement(p, c.at) else {
             continue;
@@ -214,11 +241,13 @@ pub fn decide(
             }
             continue;
         }
-        let cond = if st.conditions.is_empty() {
-            Truth::True
-        } else {
-            Truth::Unknown
-        };
+        let cond = condition_truth(&st.conditions, arn);
+        if cond == Truth::False {
+            if c.effect == Effect::Allow && !boundary && unmet.is_none() {
+                unmet = Some(c.at);
+            }
+            continue;
+        }
         let t = and(res, cond);
         match (c.effect, boundary) {
             (Effect::Allow, false) => {
@@ -237,9 +266,10 @@ pub fn decide(
     let decision = if let (Truth::True, Some(at)) = (deny, deny_at) {
         OwnDecision::ExplicitDeny(at)
     } else if allow == Truth::False {
-        match not_resource {
-            Some(at) => OwnDecision::NotResource(at),
-            None => OwnDecision::NoAllow,
+        match (unmet, not_resource) {
+            (Some(at), _) => OwnDecision::ConditionUnmet(at),
+            (None, Some(at)) => OwnDecision::NotResource(at),
+            (None, None) => OwnDecision::NoAllow,
         }
     } else if bound == Truth::False {
         OwnDecision::Boundary

@@ -324,6 +324,10 @@ impl Rule for GuardrailHit {
                             "not granted on the named resource (NotResource in {}): no explicit guardrail",
                             crate::verdict::decide::statement_label(p, *at)
                         ),
+                        Some(c @ RefusedBy::ConditionUnmet(_)) => format!(
+                            "refused by {}: no explicit guardrail",
+                            c.describe(p)
+                        ),
                         Some(other) => format!(
                             "granted by the principal's policies: refused by {}",
                             other.describe(p)

@@ -153,6 +153,9 @@ pub enum RefusedBy {
     /// Its own policies allow it only under a condition (the first such
     /// Allow, when one is known) that the records cannot show held.
     Condition(Option<StmtRef>),
+    /// The only Allow that matches the resource has a condition the record
+    /// shows unmet (`aws:RequestedRegion` against the resource's Region).
+    ConditionUnmet(StmtRef),
     /// Its own policies allow it: something outside the snapshot refused.
     Outside(OutsideRefusal),
 }
@@ -180,7 +183,7 @@ impl RefusedBy {
             RefusedBy::OwnDeny(_) => "own-deny",
             RefusedBy::NotResource(_) => "not-resource",
             RefusedBy::Boundary => "boundary",
-            RefusedBy::Condition(_) => "condition",
+            RefusedBy::Condition(_) | RefusedBy::ConditionUnmet(_) => "condition",
             RefusedBy::Outside(o) => match o.policy {
                 Some(t) if !t.is_own() => t.as_str(),
                 _ => "outside",
@@ -207,6 +210,10 @@ impl RefusedBy {
                 at(s)
             ),
             RefusedBy::Boundary => "its permissions boundary".into(),
+            RefusedBy::ConditionUnmet(s) => format!(
+                "its own policies: the condition of {} is unmet in the resource's Region (aws:RequestedRegion)",
+                at(s)
+            ),
             RefusedBy::Condition(Some(s)) => format!(
                 "its own policies allow it only under the condition of {}, which the records cannot show held",
                 at(s)
@@ -368,6 +375,7 @@ pub fn check_grant(
                         OwnDecision::ExplicitDeny(at) => RefusedBy::OwnDeny(at),
                         OwnDecision::NotResource(at) => RefusedBy::NotResource(at),
                         OwnDecision::Boundary => RefusedBy::Boundary,
+                        OwnDecision::ConditionUnmet(at) => RefusedBy::ConditionUnmet(at),
                         _ => RefusedBy::NoGrant,
                     });
                 }
