@@ -217,3 +217,71 @@ fn a_broken_export_is_an_error_naming_the_file_and_row() {
         "{e}"
     );
 }
+
+/// `diff` reads exports written before the one verdict (issue 20): no
+/// `grant`, `refused_by` or `not_granted` columns, a refused granted action
+/// written twice (its `unused` row and its `denied` row), and `failed` rows.
+/// Read against today's export of the same run, only the actions whose
+/// verdict moved are drift.
+#[test]
+fn diff_reads_exports_from_before_the_one_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name);
+    leastpriv()
+        .args(["audit", "fixtures/demo", "--format", "csv", "--output"])
+        .arg(path("new.csv"))
+        .run()
+        .code(0);
+    let text = std::fs::read_to_string(path("new.csv")).unwrap();
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let headers = rdr.headers().unwrap().clone();
+    let keep: Vec<usize> = (0..headers.len())
+        .filter(|&i| !matches!(&headers[i], "grant" | "refused_by" | "not_granted"))
+        .collect();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let old_row = |r: &csv::StringRecord, verdict: Option<&str>| -> Vec<String> {
+        keep.iter()
+            .map(|&i| match verdict {
+                Some(v) if i == col("verdict") => v.to_string(),
+                _ => r[i].to_string(),
+            })
+            .collect()
+    };
+    let mut wtr = csv::Writer::from_writer(Vec::new());
+    wtr.write_record(keep.iter().map(|&i| &headers[i])).unwrap();
+    let mut doubled = None;
+    for r in rdr.records() {
+        let r = r.unwrap();
+        wtr.write_record(old_row(&r, None)).unwrap();
+        // The old exports' second rows: a refusal beside the unused row of
+        // one granted action, and a failed call beside another.
+        if &r[col("principal_name")] == "orders-api" && &r[col("verdict")] == "unused" {
+            match doubled {
+                None => {
+                    wtr.write_record(old_row(&r, Some("denied"))).unwrap();
+                    doubled = Some(r[col("action")].to_string());
+                }
+                Some(_) => wtr.write_record(old_row(&r, Some("failed"))).unwrap(),
+            }
+        }
+    }
+    let doubled = doubled.expect("orders-api has unused actions");
+    std::fs::write(path("old.csv"), wtr.into_inner().unwrap()).unwrap();
+    // An old export reads, against itself and against today's: the same
+    // run, so no permission drift (a refusal that went away is not drift).
+    let d = leastpriv::drift::diff(&path("old.csv"), &path("old.csv")).expect("old vs old");
+    assert!(d.is_empty(), "{d:#?}");
+    let d = leastpriv::drift::diff(&path("old.csv"), &path("new.csv")).expect("old vs new");
+    assert!(d.is_empty(), "{d:#?}");
+    // The other way, the old export's extra refusal row is a new refusal of
+    // that action, and nothing else moved (its unused row still says unused).
+    let d = leastpriv::drift::diff(&path("new.csv"), &path("old.csv")).expect("new vs old");
+    assert_eq!(d.principals_changed.len(), 1, "{d:#?}");
+    let p = &d.principals_changed[0];
+    let denied: Vec<&str> = p.denied_new.iter().map(|x| x.action.as_str()).collect();
+    assert_eq!(denied, [doubled.as_str()], "{p:#?}");
+    assert!(
+        p.moved.is_empty() && p.grants_added.is_empty() && p.grants_removed.is_empty(),
+        "{p:#?}"
+    );
+}
