@@ -29,6 +29,8 @@ pub enum AuditError {
     Ingest(#[from] IngestError),
     #[error(transparent)]
     Rules(#[from] LoadError),
+    #[error(transparent)]
+    Exclusion(#[from] crate::exclusions::ExclusionError),
     #[cfg(feature = "parquet")]
     #[error(transparent)]
     Store(#[from] crate::usage::store::StoreError),
@@ -128,6 +130,9 @@ pub struct Audit {
     /// What every report says first: gaps of the evidence that change how
     /// it reads.
     pub notices: Vec<String>,
+    /// Findings set aside on purpose (service-linked roles, configured
+    /// exclusions), with the reason.
+    pub excluded: crate::exclusions::Excluded,
 }
 
 impl Audit {
@@ -256,6 +261,7 @@ pub fn run_with(
     opts: &AuditOptions,
 ) -> Result<Audit, AuditError> {
     let (mapper, obs, classifier) = (&rules.mapper, &rules.observability, &rules.classifier);
+    crate::exclusions::check(&settings.exclude)?;
     let mut account = timed("read IAM", || iam::load(&paths.iam))?;
     let credentials = paths
         .credential_report
@@ -408,6 +414,7 @@ pub fn run_with(
         guardrails: &rules.guardrails,
         pipelines: &rules.pipelines,
         channels: rules.mapper.channels(),
+        techniques: &rules.techniques,
         settings,
         now,
         window: window.start.zip(window.end),
@@ -418,12 +425,21 @@ pub fn run_with(
     let findings = timed("rules", || crate::rules::evaluate(&ctx, &subjects));
     drop(subjects);
     let notices = notices(&principals);
+    let (findings, excluded) = crate::exclusions::apply(
+        &principals
+            .iter()
+            .map(|p| &p.verdicts.principal)
+            .collect::<Vec<_>>(),
+        &settings.exclude,
+        findings,
+    );
     Ok(Audit {
         account_id: account.account_id.clone(),
         organization,
         resources,
         trust,
         notices,
+        excluded,
         baseline: None,
         risk: rules.risk.clone(),
         input_hashes,

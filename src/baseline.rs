@@ -313,6 +313,8 @@ mod tests {
             evidence: Default::default(),
             remediation: "".into(),
             fix: None,
+            grants: Vec::new(),
+            techniques: Vec::new(),
         }
     }
 

@@ -23,6 +23,21 @@ pub struct Settings {
     pub rules: Option<PathBuf>,
     /// Which principals deploy the account (`change-outside-pipeline`).
     pub pipeline: PipelineSettings,
+    /// Principals (or some of their rules) left out of the findings on
+    /// purpose; every report lists them with the reason.
+    pub exclude: Vec<Exclusion>,
+}
+
+/// A principal whose ARN matches `principal` (IAM wildcards, case-sensitive)
+/// has no findings of `rules` (all rules when empty); `reason` is shown in
+/// every report.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exclusion {
+    pub principal: String,
+    #[serde(default)]
+    pub rules: Vec<String>,
+    pub reason: String,
 }
 
 /// `pipeline:` in `leastpriv.yaml`: the principals whose changes are the
@@ -70,6 +85,7 @@ impl Default for Settings {
             classify: ClassifySettings::default(),
             rules: None,
             pipeline: PipelineSettings::default(),
+            exclude: Vec::new(),
         }
     }
 }

@@ -40,6 +40,7 @@ pub mod baseline;
 pub mod catalog;
 pub mod config;
 pub mod drift;
+pub mod exclusions;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod ingest;

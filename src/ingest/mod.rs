@@ -9,6 +9,7 @@ pub mod cloudtrail;
 pub mod credential_report;
 pub mod iam;
 pub mod last_accessed;
+pub mod locate;
 pub mod manifest;
 pub mod organization;
 pub mod policy_json;

@@ -153,6 +153,15 @@ pub struct Principal {
     pub instance_profiles: Vec<String>,
 }
 
+impl Principal {
+    /// An AWS service-linked role: its policies and trust are managed by
+    /// the service and customers cannot edit them (IAM User Guide, "Using
+    /// service-linked roles"); IAM puts every one under this path.
+    pub fn is_service_linked(&self) -> bool {
+        self.principal_type == PrincipalType::Role && self.path.starts_with("/aws-service-role/")
+    }
+}
+
 /// A whole account as the audit sees it.
 #[derive(Clone, Debug, Default)]
 pub struct Account {

@@ -82,6 +82,17 @@ fn line(l: &Line) -> String {
                 "<span class=\"sev sev-{0}\">{0}</span>",
                 s.as_str()
             )),
+            Inline::Action(a) => match super::links::action_url(a) {
+                Some(url) => out.push_str(&format!(
+                    "<a href=\"{}\"><code>{}</code></a>",
+                    escape(&url),
+                    escape(a)
+                )),
+                None => out.push_str(&format!("<code>{}</code>", escape(a))),
+            },
+            Inline::Link(t, url) => {
+                out.push_str(&format!("<a href=\"{}\">{}</a>", escape(url), escape(t)))
+            }
         }
     }
     out

@@ -58,6 +58,8 @@ pub struct AuditDoc<'a, L: ActionList> {
     pub findings: FindingsV1<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineV1>,
+    /// What the findings leave out on purpose, and why.
+    pub excluded: ExcludedV1<'a>,
     /// v2 only: every action (name without prefix) of each service that an
     /// action set names by `"*"` or `except`, from the report's catalog.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -334,6 +336,167 @@ pub struct FindingV1<'a> {
     /// Set when a baseline entry accepts the finding.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accepted: Option<AcceptedV1>,
+    /// The identity-policy statements that grant the finding's actions.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub grants: Vec<GrantingStatementV1<'a>>,
+    /// Privilege-escalation techniques the principal holds.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub techniques: Vec<TechniqueV1<'a>>,
+}
+
+/// A statement that grants some of a finding's actions.
+#[derive(Serialize)]
+pub struct GrantingStatementV1<'a> {
+    /// A managed policy's ARN, or an inline policy's name.
+    pub policy: &'a str,
+    /// `managed` or `inline`.
+    pub policy_type: &'static str,
+    /// The managed policy's version the statement was read from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_version: Option<&'a str>,
+    pub attached_to: AttachedToV1<'a>,
+    /// The statement's `Sid`, or `#index`.
+    pub statement: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<&'a str>,
+    /// 0-based position in the policy's `Statement` list.
+    pub statement_index: usize,
+    pub conditions: Vec<ConditionV1<'a>>,
+    /// Set when the conditions can never be true again (the statement
+    /// grants nothing from the report's time on).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub never_true: Option<&'a str>,
+    /// Up to a dozen of the finding's actions the statement grants.
+    pub actions: SharedNames<'a>,
+    /// How many of the finding's actions it grants.
+    pub actions_total: usize,
+}
+
+#[derive(Serialize)]
+pub struct AttachedToV1<'a> {
+    /// `user`, `role` or `group`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub name: &'a str,
+}
+
+#[derive(Serialize)]
+pub struct ConditionV1<'a> {
+    pub operator: &'a str,
+    pub key: &'a str,
+    pub values: &'a [String],
+}
+
+#[derive(Serialize)]
+pub struct TechniqueV1<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub category: &'a str,
+    /// What the account must also hold for the technique (not checked).
+    pub needs: &'a [String],
+    pub sources: Vec<SourceV1<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct SourceV1<'a> {
+    pub title: &'a str,
+    pub url: &'a str,
+    /// The source's identifiers of the technique.
+    pub ids: &'a [String],
+}
+
+/// What the findings leave out on purpose.
+#[derive(Serialize)]
+pub struct ExcludedV1<'a> {
+    /// AWS service-linked roles: customers cannot edit them, so their
+    /// findings are listed here, apart, and never count for `--fail-on`.
+    pub service_linked_roles: &'a [String],
+    pub service_linked_findings: Vec<FindingV1<'a>>,
+    /// Exclusions of `leastpriv.yaml` (`exclude:`) and what each removed.
+    pub configured: Vec<ConfiguredV1<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct ConfiguredV1<'a> {
+    pub principal: &'a str,
+    pub rules: &'a [String],
+    pub reason: &'a str,
+    /// The findings it removed: rule and principal.
+    pub removed: Vec<RemovedV1<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct RemovedV1<'a> {
+    pub rule: &'static str,
+    pub principal: &'a str,
+}
+
+/// A finding as the document writes it.
+pub fn finding<'a>(
+    cat: &'a Catalog,
+    f: &'a crate::rules::Finding,
+    accepted: Option<AcceptedV1>,
+) -> FindingV1<'a> {
+    FindingV1 {
+        accepted,
+        rule: f.rule,
+        severity: f.severity.as_str(),
+        score: (f.score * 10.0).round() / 10.0,
+        principal: &f.principal,
+        kind: f.kind.as_str(),
+        actions: SharedNames(cat, &f.actions),
+        message: &f.message,
+        evidence: &f.evidence,
+        remediation: &f.remediation,
+        fix: f.fix.as_deref(),
+        grants: f
+            .grants
+            .iter()
+            .map(|g| GrantingStatementV1 {
+                policy: g.policy_name(),
+                policy_type: g.policy_type(),
+                policy_version: g.version(),
+                attached_to: AttachedToV1 {
+                    kind: g.holder.kind,
+                    name: &g.holder.name,
+                },
+                statement: g.statement_label(),
+                sid: g.sid.as_deref(),
+                statement_index: g.index,
+                conditions: g
+                    .conditions
+                    .iter()
+                    .map(|c| ConditionV1 {
+                        operator: &c.operator,
+                        key: &c.key,
+                        values: &c.values,
+                    })
+                    .collect(),
+                never_true: g.never_true.as_deref(),
+                actions: SharedNames(cat, &g.actions),
+                actions_total: g.actions_total,
+            })
+            .collect(),
+        techniques: f
+            .techniques
+            .iter()
+            .map(|t| TechniqueV1 {
+                id: &t.id,
+                name: &t.name,
+                category: &t.category,
+                needs: &t.needs,
+                sources: t
+                    .sources
+                    .iter()
+                    .map(|s| SourceV1 {
+                        title: &s.title,
+                        url: &s.url,
+                        ids: &s.ids,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
 }
 
 #[derive(Serialize)]
@@ -739,22 +902,13 @@ pub struct FindingsV1<'a>(&'a Audit);
 impl Serialize for FindingsV1<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let audit = self.0;
-        s.collect_seq(audit.findings.iter().enumerate().map(|(i, f)| FindingV1 {
-            accepted: audit.acceptance(i).map(|e| AcceptedV1 {
+        s.collect_seq(audit.findings.iter().enumerate().map(|(i, f)| {
+            let accepted = audit.acceptance(i).map(|e| AcceptedV1 {
                 justification: e.justification.clone(),
                 owner: e.owner.clone(),
                 expires: e.expires.to_string(),
-            }),
-            rule: f.rule,
-            severity: f.severity.as_str(),
-            score: (f.score * 10.0).round() / 10.0,
-            principal: &f.principal,
-            kind: f.kind.as_str(),
-            actions: SharedNames(audit.catalog, &f.actions),
-            message: &f.message,
-            evidence: &f.evidence,
-            remediation: &f.remediation,
-            fix: f.fix.as_deref(),
+            });
+            finding(audit.catalog, f, accepted)
         }))
     }
 }
@@ -912,6 +1066,32 @@ fn build_doc<'a, L: ActionList>(
                 .collect(),
         }),
         findings: FindingsV1(audit),
+        excluded: ExcludedV1 {
+            service_linked_roles: &audit.excluded.service_linked_roles,
+            service_linked_findings: audit
+                .excluded
+                .service_linked
+                .iter()
+                .map(|f| finding(cat, f, None))
+                .collect(),
+            configured: audit
+                .excluded
+                .configured
+                .iter()
+                .map(|(e, removed)| ConfiguredV1 {
+                    principal: &e.principal,
+                    rules: &e.rules,
+                    reason: &e.reason,
+                    removed: removed
+                        .iter()
+                        .map(|f| RemovedV1 {
+                            rule: f.rule,
+                            principal: &f.principal,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        },
         catalog_services,
     }
 }

@@ -33,6 +33,11 @@ pub(crate) enum Inline {
     Code(String),
     Strong(String),
     Severity(Severity),
+    /// An action name (`s3:GetObject`), linked to its Service Authorization
+    /// Reference entry.
+    Action(String),
+    /// Text linked to a URL.
+    Link(String, String),
 }
 
 pub(crate) type Line = Vec<Inline>;
@@ -76,6 +81,10 @@ fn text(s: impl Into<String>) -> Inline {
 
 fn code(s: impl Into<String>) -> Inline {
     Inline::Code(s.into())
+}
+
+fn action(s: impl Into<String>) -> Inline {
+    Inline::Action(s.into())
 }
 
 fn strong(s: impl Into<String>) -> Inline {
@@ -314,7 +323,7 @@ fn findings_blocks(audit: &Audit, out: &mut Vec<Block>) {
                 if j > 0 {
                     l.push(text(", "));
                 }
-                l.push(code(audit.catalog.name(*a)));
+                l.push(action(audit.catalog.name(*a)));
             }
             if f.actions.len() > FINDING_ACTIONS {
                 l.push(text(format!(
@@ -333,6 +342,43 @@ fn findings_blocks(audit: &Audit, out: &mut Vec<Block>) {
                     .collect(),
             ));
         }
+        if !f.techniques.is_empty() {
+            out.push(para(vec![strong(format!(
+                "Privilege-escalation techniques ({}):",
+                f.techniques.len()
+            ))]));
+            out.push(Block::List(
+                f.techniques
+                    .iter()
+                    .map(|t| {
+                        let mut l = vec![text(format!("{} (", t.name)), code(&t.id), text(")")];
+                        for (j, s) in t.sources.iter().enumerate() {
+                            l.push(text(if j == 0 { "; documented by " } else { "; " }));
+                            l.push(Inline::Link(
+                                format!("{} {}", s.title, s.ids.join(", ")),
+                                s.url.clone(),
+                            ));
+                        }
+                        if !t.needs.is_empty() {
+                            l.push(text(format!(
+                                "; also needs (not checked): {}",
+                                t.needs.join("; ")
+                            )));
+                        }
+                        l
+                    })
+                    .collect(),
+            ));
+        }
+        if let Some(e) = audit.acceptance(i) {
+            out.push(para(vec![
+                strong("Accepted by the baseline: "),
+                text(format!(
+                    "{} (owner {}, until {})",
+                    e.justification, e.owner, e.expires
+                )),
+            ]));
+        }
         out.push(para(vec![
             strong("Remediation: "),
             Inline::Ticked(f.remediation.to_string()),
@@ -344,6 +390,102 @@ fn findings_blocks(audit: &Audit, out: &mut Vec<Block>) {
                 text: serde_json::to_string_pretty(&**fix).unwrap_or_default(),
             });
         }
+    }
+}
+
+/// What the findings leave out on purpose, and why: baseline acceptances,
+/// configured exclusions and AWS service-linked roles.
+fn excluded_blocks(audit: &Audit, out: &mut Vec<Block>) {
+    out.push(Block::Heading(
+        2,
+        "Excluded from the findings".into(),
+        "excluded".into(),
+    ));
+    let ex = &audit.excluded;
+    let mut items: Vec<Line> = Vec::new();
+    if let Some((b, applied)) = &audit.baseline {
+        let mut counts = vec![0usize; b.accepted.len()];
+        for &(_, e) in &applied.accepted {
+            if let Some(n) = counts.get_mut(e) {
+                *n += 1;
+            }
+        }
+        for (j, e) in b.accepted.iter().enumerate() {
+            let state = if applied.expired_entries.contains(&j) {
+                "expired: its findings count again".to_string()
+            } else {
+                format!("accepts {} finding(s)", counts[j])
+            };
+            items.push(vec![
+                text("Baseline entry: "),
+                Inline::Ticked(e.describe()),
+                text(format!(
+                    ", {}, owner {}, until {}: {state}",
+                    e.justification, e.owner, e.expires
+                )),
+            ]);
+        }
+    }
+    for (e, removed) in &ex.configured {
+        let rules = if e.rules.is_empty() {
+            "every rule".to_string()
+        } else {
+            e.rules.join(", ")
+        };
+        items.push(vec![
+            text("Configured exclusion of "),
+            code(&e.principal),
+            text(format!(
+                " ({rules}): {}; removed {} finding(s)",
+                e.reason,
+                removed.len()
+            )),
+        ]);
+    }
+    if !ex.service_linked_roles.is_empty() {
+        items.push(vec![text(format!(
+            "{} AWS service-linked role(s): AWS manages their policies and trust and customers cannot edit them, so their {} finding(s) are listed below, apart, and never count for --fail-on.",
+            ex.service_linked_roles.len(),
+            ex.service_linked.len()
+        ))]);
+    }
+    if items.is_empty() {
+        out.push(para(vec![text(
+            "Nothing: no baseline, no configured exclusion and no service-linked role.",
+        )]));
+        return;
+    }
+    out.push(Block::List(items));
+    if !ex.service_linked_roles.is_empty() {
+        out.push(Block::Heading(
+            3,
+            "Service-linked roles".into(),
+            "service-linked-roles".into(),
+        ));
+        out.push(Block::Table {
+            head: vec!["Role", "Findings"],
+            numeric: vec![false, false],
+            rows: ex
+                .service_linked_roles
+                .iter()
+                .map(|arn| {
+                    let mut l: Line = Vec::new();
+                    for f in ex.service_linked.iter().filter(|f| &f.principal == arn) {
+                        if !l.is_empty() {
+                            l.push(text("; "));
+                        }
+                        l.push(Inline::Severity(f.severity));
+                        l.push(text(" "));
+                        l.push(code(f.rule));
+                        l.push(text(format!(" ({} action(s))", f.actions.len())));
+                    }
+                    if l.is_empty() {
+                        l.push(text("-"));
+                    }
+                    vec![vec![code(arn)], l]
+                })
+                .collect(),
+        });
     }
 }
 
@@ -414,7 +556,7 @@ fn principal_blocks(audit: &Audit, cat: &Catalog, out: &mut Vec<Block>) {
                 rows: used
                     .iter()
                     .map(|u| {
-                        let mut action = vec![code(cat.full_name(u.action))];
+                        let mut action = vec![self::action(cat.full_name(u.action))];
                         if !u.granted() {
                             action.push(text(" (not granted by its policies)"));
                         } else if u.conditional() {
@@ -444,7 +586,7 @@ fn principal_blocks(audit: &Audit, cat: &Catalog, out: &mut Vec<Block>) {
             ));
             let mut items: Vec<Line> = top
                 .iter()
-                .map(|&id| vec![code(cat.full_name(id))])
+                .map(|&id| vec![action(cat.full_name(id))])
                 .collect();
             if unused > top.len() {
                 items.push(vec![text(format!(
@@ -477,7 +619,7 @@ fn principal_blocks(audit: &Audit, cat: &Catalog, out: &mut Vec<Block>) {
                             if i > 0 {
                                 l.push(text(", "));
                             }
-                            l.push(code(x));
+                            l.push(action(x));
                         }
                         l
                     })
@@ -497,7 +639,7 @@ fn principal_blocks(audit: &Audit, cat: &Catalog, out: &mut Vec<Block>) {
                     .denied
                     .iter()
                     .map(|d| {
-                        let mut action = vec![code(cat.full_name(d.action))];
+                        let mut action = vec![self::action(cat.full_name(d.action))];
                         match &d.refused_by {
                             Some(by) if !by.is_own() || d.granted() => {
                                 action.push(text(format!(" (refused by {})", by.describe(p))));
@@ -576,7 +718,7 @@ fn principal_blocks(audit: &Audit, cat: &Catalog, out: &mut Vec<Block>) {
                     .iter()
                     .map(|n| {
                         vec![
-                            vec![code(&n.action)],
+                            vec![action(&n.action)],
                             num(time(n.last_accessed)),
                             num(n.region.clone().unwrap_or_default()),
                             num(n.trail_verdict.to_string()),
@@ -913,6 +1055,7 @@ pub(crate) fn document(audit: &Audit) -> Vec<Block> {
     }
     out.push(para(l));
     findings_blocks(audit, &mut out);
+    excluded_blocks(audit, &mut out);
     principal_blocks(audit, cat, &mut out);
     coverage_blocks(audit, &mut out);
     reproduce_blocks(audit, &mut out);
@@ -1014,6 +1157,28 @@ fn md_line(l: &Line, in_table: bool) -> String {
                 out.push_str("**");
                 out.push_str(&s.as_str().to_ascii_uppercase());
                 out.push_str("**");
+            }
+            Inline::Action(a) => match super::links::action_url(a) {
+                Some(url) => {
+                    out.push('[');
+                    out.push_str(&md_code(a, in_table));
+                    out.push_str("](");
+                    out.push_str(&url);
+                    out.push(')');
+                }
+                None => out.push_str(&md_code(a, in_table)),
+            },
+            Inline::Link(t, url) => {
+                out.push('[');
+                out.push_str(&md_text(t, in_table));
+                out.push_str("](");
+                // A URL from our own data; parentheses and spaces would end it.
+                out.push_str(
+                    &url.replace('(', "%28")
+                        .replace(')', "%29")
+                        .replace(' ', "%20"),
+                );
+                out.push(')');
             }
         }
     }

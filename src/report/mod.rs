@@ -11,6 +11,7 @@ pub mod explain;
 pub mod frames;
 pub mod html;
 pub mod json;
+pub mod links;
 pub mod markdown;
 #[cfg(feature = "aws")]
 pub mod pull;

@@ -6,6 +6,7 @@
 //! These types are the output schema; internal types never derive `Serialize`.
 
 use crate::audit::Audit;
+use crate::ingest::locate::{PolicyKey, StatementIndex};
 use crate::rules::{Severity, REGISTRY};
 use serde::Serialize;
 use std::path::Path;
@@ -104,6 +105,9 @@ pub struct SarifResult<'a> {
     pub level: &'static str,
     pub message: Message,
     pub locations: Vec<Location>,
+    /// The other statements that grant the finding's actions.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related_locations: Vec<RelatedLocation>,
     pub partial_fingerprints: std::collections::BTreeMap<&'static str, String>,
     pub properties: ResultProperties<'a>,
 }
@@ -127,6 +131,14 @@ pub struct Location {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
+pub struct RelatedLocation {
+    pub id: usize,
+    pub physical_location: PhysicalLocation,
+    pub message: Message,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PhysicalLocation {
     pub artifact_location: ArtifactLocation,
     pub region: Region,
@@ -142,6 +154,8 @@ pub struct ArtifactLocation {
 #[serde(rename_all = "camelCase")]
 pub struct Region {
     pub start_line: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_column: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -220,8 +234,44 @@ pub fn fingerprint(rule: &str, principal: &str, actions: &[impl AsRef<str>]) -> 
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Builds the SARIF log.
+/// The place of a statement that grants a finding's actions, if the index
+/// knows it.
+fn statement_region(
+    index: Option<&StatementIndex>,
+    g: &crate::rules::provenance::GrantSource,
+) -> Option<Region> {
+    use crate::model::PolicySource;
+    let key = match &g.policy {
+        PolicySource::Inline { policy_name } | PolicySource::GroupInline { policy_name, .. } => {
+            PolicyKey::Inline {
+                holder_kind: g.holder.kind,
+                holder: g.holder.name.clone(),
+                policy: policy_name.clone(),
+            }
+        }
+        PolicySource::Managed { arn, version, .. }
+        | PolicySource::GroupManaged { arn, version, .. }
+        | PolicySource::Boundary { arn, version, .. } => PolicyKey::Managed {
+            arn: arn.clone(),
+            version: version.clone(),
+        },
+    };
+    let p = index?.position(&key, g.index)?;
+    Some(Region {
+        start_line: p.line,
+        start_column: Some(p.column),
+    })
+}
+
+/// Builds the SARIF log, each result at line 1 of the IAM input.
 pub fn build(audit: &Audit) -> Log<'_> {
+    build_located(audit, None)
+}
+
+/// Builds the SARIF log; with the IAM input's statement index, each result
+/// points at the statement that grants its riskiest action (and the other
+/// granting statements are related locations).
+pub fn build_located<'a>(audit: &'a Audit, index: Option<&StatementIndex>) -> Log<'a> {
     let rules: Vec<ReportingDescriptor> = REGISTRY
         .iter()
         .map(|r| {
@@ -267,17 +317,49 @@ pub fn build(audit: &Audit) -> Log<'_> {
                 text.push_str("\n\nStatement that closes the finding:\n");
                 text.push_str(&serde_json::to_string_pretty(&**fix).unwrap_or_default());
             }
+            // The statement granting the finding's first (riskiest) action
+            // first, then the others in policy order.
+            let mut grants: Vec<&crate::rules::provenance::GrantSource> = f.grants.iter().collect();
+            if let Some(first) = f.actions.first() {
+                grants.sort_by_key(|g| !g.actions.contains(first));
+            }
+            let region = grants
+                .first()
+                .and_then(|g| statement_region(index, g))
+                .unwrap_or(Region {
+                    start_line: 1,
+                    start_column: None,
+                });
+            let related_locations = grants
+                .iter()
+                .skip(1)
+                .filter_map(|g| Some((g, statement_region(index, g)?)))
+                .enumerate()
+                .map(|(i, (g, region))| RelatedLocation {
+                    id: i + 1,
+                    physical_location: PhysicalLocation {
+                        artifact_location: ArtifactLocation {
+                            uri: iam_uri.clone(),
+                        },
+                        region,
+                    },
+                    message: Message {
+                        text: g.describe().replace('`', ""),
+                    },
+                })
+                .collect();
             SarifResult {
                 rule_id: f.rule,
                 rule_index: REGISTRY.iter().position(|r| r.meta().id == f.rule),
                 level: level(f.severity),
                 message: Message { text },
+                related_locations,
                 locations: vec![Location {
                     physical_location: PhysicalLocation {
                         artifact_location: ArtifactLocation {
                             uri: iam_uri.clone(),
                         },
-                        region: Region { start_line: 1 },
+                        region,
                     },
                     logical_locations: vec![LogicalLocation {
                         fully_qualified_name: f.principal.clone(),
@@ -335,10 +417,13 @@ pub fn build(audit: &Audit) -> Log<'_> {
     }
 }
 
-/// Renders the SARIF log as pretty JSON.
-pub fn render(audit: &Audit) -> String {
+/// Renders the SARIF log as pretty JSON; `iam_text`, the IAM input's text
+/// when the caller has it, places each result at its statement.
+pub fn render(audit: &Audit, iam_text: Option<&str>) -> String {
+    let index = iam_text.and_then(StatementIndex::new);
     // Plain data with string keys: serializing cannot fail.
-    let mut s = serde_json::to_string_pretty(&build(audit)).unwrap_or_default();
+    let mut s =
+        serde_json::to_string_pretty(&build_located(audit, index.as_ref())).unwrap_or_default();
     s.push('\n');
     s
 }

@@ -129,6 +129,8 @@ impl Rule for AgentRoleShared {
             evidence: evidence.into(),
             remediation: SHARED.remediation.into(),
             fix: None,
+            grants: Vec::new(),
+            techniques: Vec::new(),
         });
     }
 }
@@ -265,6 +267,8 @@ impl Rule for PassRoleToAgentCore {
                 ),
                 "Condition": {"StringEquals": {"iam:PassedToService": AGENTCORE}}
             }))),
+            grants: Vec::new(),
+            techniques: Vec::new(),
         });
     }
 }
@@ -383,6 +387,8 @@ impl Rule for AgentCallsAsExecutionRole {
             evidence: evidence.into(),
             remediation: AS_ROLE.remediation.into(),
             fix: None,
+            grants: Vec::new(),
+            techniques: Vec::new(),
         });
     }
 }
@@ -460,6 +466,8 @@ impl Rule for AgentUseUnobservable {
             evidence: evidence.into(),
             remediation: UNOBS.remediation.into(),
             fix: None,
+            grants: Vec::new(),
+            techniques: Vec::new(),
         });
     }
 }

@@ -95,6 +95,8 @@ impl Rule for SuperUserAgent {
             evidence: evidence.into(),
             remediation: SUPER.remediation.into(),
             fix: None,
+            grants: Vec::new(),
+            techniques: Vec::new(),
         });
     }
 }
@@ -169,6 +171,8 @@ impl Rule for AgentWithoutSourceIdentity {
                 "Action": ["sts:AssumeRole"],
                 "Condition": {"Null": {"sts:SourceIdentity": "true"}}
             }))),
+            grants: Vec::new(),
+            techniques: Vec::new(),
         });
     }
 }

@@ -1,7 +1,7 @@
 //! One rule per risk category of `rules/risk.yaml`: what the principal can do
 //! in that category, scored so that removable, broad grants to agents rise.
 
-use super::{Finding, Rule, RuleContext, RuleMeta, Severity, Subject};
+use super::{grant_scope, Finding, Rule, RuleContext, RuleMeta, Severity, Subject};
 use crate::catalog::ActionId;
 use crate::verdict::Verdict;
 
@@ -96,11 +96,24 @@ impl Rule for CategoryRule {
             }
             return;
         }
-        let (exposure, exposure_why) = s.exposure(ctx.risk);
-        let mut scored: Vec<(f64, ActionId, Verdict)> = cat_risk
+        let escalation = self.category == "privilege-escalation";
+        // Grants that can no longer be used (a closed time window) or, for
+        // escalation, reach only what customers cannot change, do not count.
+        let counted: Vec<ActionId> = cat_risk
             .actions
             .iter_and(granted)
-            .map(|id| {
+            .filter(|&id| grant_scope::counts(ctx, s, id, escalation))
+            .collect();
+        if counted.is_empty() {
+            if let Some((lines, certain)) = chain {
+                out.push(chain_finding(ctx, s, &self.meta, lines, certain));
+            }
+            return;
+        }
+        let (exposure, exposure_why) = s.exposure(ctx.risk);
+        let mut scored: Vec<(f64, ActionId, Verdict)> = counted
+            .iter()
+            .map(|&id| {
                 let v = s.verdict(id);
                 let breadth = s.breadth_only(cat, id);
                 (
@@ -115,11 +128,11 @@ impl Rule for CategoryRule {
         let mut score = scored[0].0;
         let mut evidence = Vec::new();
         // PassRole with compute creation is escalation even if each is narrow.
-        if self.category == "privilege-escalation" {
+        if escalation {
             if let Some(pr) = ctx
                 .risk
                 .passrole
-                .filter(|id| cat_risk.actions.contains(*id) && granted.contains(*id))
+                .filter(|id| cat_risk.actions.contains(*id) && counted.contains(id))
             {
                 let compute = &ctx.risk.passrole_compute;
                 if compute.intersects(granted) {
@@ -142,6 +155,42 @@ impl Rule for CategoryRule {
             evidence.extend(lines);
             if certain {
                 score = score.max(ctx.risk.scoring.severity.high);
+            }
+        }
+        let mut techniques = Vec::new();
+        if escalation {
+            // Every action of a technique must be granted and in force, and
+            // reach something customers can change.
+            let held = |id: ActionId| granted.contains(id) && grant_scope::counts(ctx, s, id, true);
+            techniques = ctx.techniques.held(held);
+            // A technique that passes a role to a service the PassRole
+            // grants exclude (`iam:PassedToService`) is not held.
+            if let Some(pr) = ctx.risk.passrole {
+                techniques.retain(|t| match &t.passed_to {
+                    Some(svc) if t.all_of.contains(&pr) => grant_scope::passes_to(ctx, s, pr, svc),
+                    _ => true,
+                });
+            }
+            const SHOWN: usize = 5;
+            for t in techniques.iter().take(SHOWN) {
+                let actions: Vec<String> = t
+                    .actions(held)
+                    .iter()
+                    .map(|&id| cat.full_name(id))
+                    .collect();
+                evidence.push(format!(
+                    "technique `{}`: {} ({}; documented by {})",
+                    t.id,
+                    t.name,
+                    actions.join(" + "),
+                    t.cited(2)
+                ));
+            }
+            if techniques.len() > SHOWN {
+                evidence.push(format!(
+                    "... and {} more techniques (all in --format json)",
+                    techniques.len() - SHOWN
+                ));
             }
         }
         let severity = ctx.risk.severity(score);
@@ -206,6 +255,8 @@ impl Rule for CategoryRule {
             evidence: evidence.into(),
             remediation: self.meta.remediation.into(),
             fix: None,
+            grants: Vec::new(),
+            techniques,
         });
     }
 }
@@ -262,5 +313,7 @@ fn chain_finding(
         remediation: "Remove the `sts:AssumeRole` grants or trust statements that form the chain, or take the power from the role at its end; a role that must stay reachable should require MFA or a narrower trust."
             .into(),
         fix: None,
+        grants: Vec::new(),
+        techniques: Vec::new(),
     }
 }

@@ -147,6 +147,8 @@ impl Rule for ChangeOutsidePipeline {
                 evidence: evidence.into(),
                 remediation: META.remediation.into(),
                 fix: None,
+                grants: Vec::new(),
+                techniques: Vec::new(),
             });
         }
     }

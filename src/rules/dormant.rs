@@ -117,6 +117,8 @@ impl Rule for DormantPrincipal {
             evidence: evidence.into(),
             remediation: DORMANT.remediation.into(),
             fix: None,
+            grants: Vec::new(),
+            techniques: Vec::new(),
         });
     }
 }
@@ -175,6 +177,8 @@ impl Rule for StaleAccessKey {
                 .into(),
                 remediation: KEY.remediation.into(),
                 fix: None,
+                grants: Vec::new(),
+                techniques: Vec::new(),
             });
         }
     }
@@ -233,6 +237,8 @@ impl Rule for StaleConsolePassword {
             evidence: evidence.into(),
             remediation: PASSWORD.remediation.into(),
             fix: None,
+            grants: Vec::new(),
+            techniques: Vec::new(),
         });
     }
 }

@@ -15,6 +15,7 @@ use super::classify::{Classifier, ClassifyError};
 use super::guardrails::{GuardrailError, Guardrails};
 use super::pipelines::{Pipelines, PipelinesError};
 use super::risk::{Risk, RiskError};
+use super::techniques::{TechniqueError, Techniques};
 use crate::catalog::Catalog;
 use crate::config::Settings;
 use crate::usage::mapping::{EventMapper, MappingError};
@@ -44,6 +45,8 @@ pub enum LoadError {
     Pipelines(#[from] PipelinesError),
     #[error(transparent)]
     Channels(#[from] crate::usage::channel::ChannelError),
+    #[error(transparent)]
+    Technique(#[from] TechniqueError),
 }
 
 /// Every rule file, loaded and checked against the catalog.
@@ -54,6 +57,7 @@ pub struct RuleFiles {
     pub risk: Risk,
     pub guardrails: Guardrails,
     pub pipelines: Pipelines,
+    pub techniques: Techniques,
 }
 
 fn local(dir: Option<&Path>, name: &str) -> Result<Option<(String, String)>, LoadError> {
@@ -131,6 +135,10 @@ impl RuleFiles {
             Some((n, t)) => Pipelines::from_yaml(&n, &t)?,
             None => Pipelines::embedded()?,
         };
+        let techniques = match local(dir, "privesc-techniques.yaml")? {
+            Some((n, t)) => Techniques::from_yaml(cat, &n, &t)?,
+            None => Techniques::embedded(cat)?,
+        };
         Ok(RuleFiles {
             mapper,
             observability,
@@ -138,6 +146,7 @@ impl RuleFiles {
             risk,
             guardrails,
             pipelines,
+            techniques,
         })
     }
 }

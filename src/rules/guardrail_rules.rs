@@ -165,6 +165,8 @@ impl Rule for MissingGuardrail {
                 )
                 .into(),
                 fix: Some(g.deny_statement()),
+                grants: Vec::new(),
+                techniques: Vec::new(),
             });
         }
     }
@@ -360,6 +362,8 @@ impl Rule for GuardrailHit {
                 evidence: evidence.into(),
                 remediation: HIT.remediation.into(),
                 fix,
+                grants: Vec::new(),
+                techniques: Vec::new(),
             });
         }
     }

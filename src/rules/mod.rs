@@ -21,7 +21,10 @@ mod agents;
 mod category;
 mod change_outside_pipeline;
 mod dormant;
+pub mod grant_scope;
 mod guardrail_rules;
+pub mod provenance;
+pub mod techniques;
 pub mod trust_rules;
 mod unused_permissions;
 mod used_without_grant;
@@ -99,6 +102,12 @@ pub struct Finding {
     /// A policy statement that closes the finding, when there is one; shared
     /// by the findings a guardrail closes.
     pub fix: Option<std::sync::Arc<serde_json::Value>>,
+    /// The identity-policy statements that grant the finding's actions
+    /// (added by `provenance` after the rules ran).
+    pub grants: Vec<provenance::GrantSource>,
+    /// Privilege-escalation techniques the principal holds, from
+    /// `rules/privesc-techniques.yaml`.
+    pub techniques: Vec<std::sync::Arc<techniques::Technique>>,
 }
 
 /// A finding's evidence lines, kept as one text and the lines' ends: an
@@ -173,6 +182,7 @@ pub struct RuleContext<'a> {
     pub pipelines: &'a pipelines::Pipelines,
     /// How calls were made, and which channels are a person's.
     pub channels: &'a crate::usage::channel::Channels,
+    pub techniques: &'a techniques::Techniques,
     pub settings: &'a Settings,
     /// The report's time, Unix seconds: ages are measured against it.
     pub now: i64,
@@ -357,6 +367,7 @@ pub fn evaluate(ctx: &RuleContext, subjects: &[Subject]) -> Vec<Finding> {
                 for r in REGISTRY {
                     r.check(ctx, s, &mut found);
                 }
+                provenance::attach(ctx, s, &mut found);
                 found
             })
             .collect();

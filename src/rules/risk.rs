@@ -1,7 +1,7 @@
 //! Risk data (`rules/risk.yaml`): action categories, secrets first, and the
 //! score that orders findings.
 
-use crate::catalog::{ActionId, ActionSet, Catalog};
+use crate::catalog::{AccessLevel, ActionId, ActionSet, Catalog};
 use crate::model::Kind;
 use crate::rules::Severity;
 use crate::verdict::Verdict;
@@ -12,6 +12,11 @@ use serde::Deserialize;
 struct File {
     categories: Vec<RawCategory>,
     passrole_compute: Vec<String>,
+    /// Actions that return public material (certificates, CSRs, public
+    /// keys): no category that reads secrets or mints credentials may list
+    /// them.
+    #[serde(default)]
+    public_artifacts: Vec<String>,
     scoring: Scoring,
 }
 
@@ -22,8 +27,15 @@ struct RawCategory {
     title: String,
     weight: f64,
     rationale: String,
+    /// Catalog access levels an action needs (one of) to join the category;
+    /// absent = every level.
+    #[serde(default)]
+    access_levels: Option<Vec<String>>,
     actions: Vec<String>,
 }
+
+/// Categories that must never hold a public artifact.
+const SECRET_CATEGORIES: &[&str] = &["secrets-access", "credential-minting"];
 
 /// Multipliers and thresholds of the score.
 #[derive(Clone, Debug, Deserialize)]
@@ -84,6 +96,8 @@ pub struct Category {
     pub weight: f64,
     pub rationale: String,
     pub actions: ActionSet,
+    /// The access levels the category is limited to, if it is.
+    pub access_levels: Option<Vec<AccessLevel>>,
 }
 
 /// How widely a grant reaches.
@@ -147,6 +161,20 @@ pub enum RiskError {
         category: String,
         pattern: String,
     },
+    #[error("`{file}`: category `{category}`: `{message}`")]
+    Category {
+        file: String,
+        category: String,
+        message: String,
+    },
+}
+
+/// An access level as the Service Authorization Reference spells it.
+fn access_level(s: &str) -> Option<AccessLevel> {
+    use AccessLevel::*;
+    [List, Read, Write, PermissionsManagement, Tagging]
+        .into_iter()
+        .find(|l| l.as_str().eq_ignore_ascii_case(s))
 }
 
 pub const EMBEDDED: &str = include_str!("../../rules/risk.yaml");
@@ -168,11 +196,72 @@ impl Risk {
                 pattern: p.to_string(),
             })
         };
+        let public = resolve("public_artifacts", &f.public_artifacts)?;
+        let bad = |category: &str, message: String| RiskError::Category {
+            file: file.to_string(),
+            category: category.to_string(),
+            message,
+        };
         // An action belongs to the first category that lists it.
         let mut taken = ActionSet::empty(cat);
         let mut categories = Vec::new();
         for c in f.categories {
             let mut set = resolve(&c.id, &c.actions)?;
+            let levels = match &c.access_levels {
+                None => None,
+                Some(names) => Some(
+                    names
+                        .iter()
+                        .map(|n| {
+                            access_level(n).ok_or_else(|| {
+                                bad(&c.id, format!("access level `{n}` is not one of List, Read, Write, Permissions management, Tagging"))
+                            })
+                        })
+                        .collect::<Result<Vec<_>, _>>()?,
+                ),
+            };
+            if let Some(levels) = &levels {
+                // A listed action (no wildcard) that its own filter removes
+                // is a mistake in the data, not something to drop silently.
+                for p in c.actions.iter().filter(|p| !p.contains(['*', '?'])) {
+                    if let Some(id) = cat.lookup(p) {
+                        if !cat
+                            .action(id)
+                            .access_levels
+                            .iter()
+                            .any(|l| levels.contains(l))
+                        {
+                            return Err(bad(
+                                &c.id,
+                                format!("`{p}` is not at one of the category's access levels"),
+                            ));
+                        }
+                    }
+                }
+                let drop: Vec<ActionId> = set
+                    .iter()
+                    .filter(|&id| {
+                        !cat.action(id)
+                            .access_levels
+                            .iter()
+                            .any(|l| levels.contains(l))
+                    })
+                    .collect();
+                for id in drop {
+                    set.remove(id);
+                }
+            }
+            if SECRET_CATEGORIES.contains(&c.id.as_str()) && set.intersects(&public) {
+                let names: Vec<String> =
+                    set.iter_and(&public).map(|id| cat.full_name(id)).collect();
+                return Err(bad(
+                    &c.id,
+                    format!(
+                        "{} return public material (`public_artifacts`), not secrets",
+                        names.join(", ")
+                    ),
+                ));
+            }
             set.subtract(&taken);
             taken.union_with(&set);
             categories.push(Category {
@@ -181,6 +270,7 @@ impl Risk {
                 weight: c.weight,
                 rationale: c.rationale,
                 actions: set,
+                access_levels: levels,
             });
         }
         let weights = cat

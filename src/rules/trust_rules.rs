@@ -298,6 +298,8 @@ impl Rule for UnguardedCrossAccountTrust {
             evidence: evidence.into(),
             remediation: CROSS.remediation.into(),
             fix: Some(std::sync::Arc::new(serde_json::json!({"Condition": condition}))),
+            grants: Vec::new(),
+            techniques: Vec::new(),
         });
     }
 }
@@ -429,6 +431,8 @@ impl Rule for UnsafeOidcTrust {
             fix: Some(std::sync::Arc::new(serde_json::json!({
                 "Condition": {"StringEquals": {sub_key: "<the one subject that may assume the role>"}}
             }))),
+            grants: Vec::new(),
+            techniques: Vec::new(),
         });
     }
 }

@@ -63,6 +63,8 @@ impl Rule for UnusedPermissions {
             )].into(),
             remediation: META.remediation.into(),
             fix: None,
+            grants: Vec::new(),
+            techniques: Vec::new(),
         });
     }
 }

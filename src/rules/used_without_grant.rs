@@ -60,6 +60,8 @@ impl Rule for UsedWithoutGrant {
                 .collect(),
             remediation: META.remediation.into(),
             fix: None,
+            grants: Vec::new(),
+            techniques: Vec::new(),
         });
     }
 }

@@ -51,6 +51,7 @@ mod pull_org;
 mod recommend;
 mod record_kinds;
 mod reports;
+mod reviewable;
 mod rules;
 mod secrets;
 mod store;

@@ -143,6 +143,11 @@ write("secrets-access", "human-named-secret",
       [rec(as_user("dana"), "secretsmanager", "GetSecretValue", "2026-10-20T10:00:00Z",
            {"secretId": secret("prod/reports")})])
 
+# Public artifacts are not secrets: a CA's CSR, certificates, public keys.
+write("secrets-access", "quiet-public-artifacts", iam(roles=[role("pki-reader", "lambda.amazonaws.com",
+      allow(["acm-pca:GetCertificateAuthorityCsr", "acm-pca:GetCertificate",
+             "acm-pca:GetCertificateAuthorityCertificate", "acm:GetCertificate", "kms:GetPublicKey"]))]), [])
+
 # ---------------------------------------------------------------- credential-minting
 write("credential-minting", "fires", iam(roles=[role("key-rotator", "lambda.amazonaws.com",
       allow(["iam:CreateAccessKey"], f"arn:aws:iam::{ACCT}:user/*"))]), [])
@@ -154,6 +159,64 @@ write("privilege-escalation", "fires", iam(roles=[role("deployer", "lambda.amazo
       allow(["iam:PassRole"], f"arn:aws:iam::{ACCT}:role/*"))]), [])
 write("privilege-escalation", "quiet", iam(roles=[role("deployer", "lambda.amazonaws.com",
       allow(["iam:PassRole"], f"arn:aws:iam::{ACCT}:role/*"), deny(["iam:PassRole"]))]), [])
+
+# Issue 25, precision. Reading the organization, roles or policies changes
+# nothing: `organizations:Describe*`/`List*` and IAM reads are not escalation.
+write("privilege-escalation", "quiet-read-only", iam(roles=[role("org-reader", "lambda.amazonaws.com",
+      allow(["organizations:Describe*", "organizations:List*", "iam:Get*", "iam:List*"]))]), [])
+# The same reads under `organizations:*` bring its writes: escalation, but only the writes.
+write("privilege-escalation", "fires-org-wildcard", iam(roles=[role("org-admin", "lambda.amazonaws.com",
+      allow(["organizations:*"]))]), [])
+# Grants that reach only what customers cannot change: AWS managed policies
+# and service-linked roles.
+write("privilege-escalation", "quiet-aws-managed", iam(roles=[role("policy-tinkerer", "lambda.amazonaws.com",
+      allow(["iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion"], "arn:aws:iam::aws:policy/*"),
+      allow(["iam:PassRole", "iam:AttachRolePolicy", "iam:PutRolePolicy", "iam:UpdateAssumeRolePolicy"],
+            "arn:aws:iam::*:role/aws-service-role/*"))]), [])
+# A grant whose time window closed before the report (2026-11-01).
+write("privilege-escalation", "quiet-expired", iam(roles=[role("deployer", "lambda.amazonaws.com",
+      allow(["iam:PassRole"], f"arn:aws:iam::{ACCT}:role/*",
+            Condition={"DateLessThan": {"aws:CurrentTime": "2026-06-30T00:00:00Z"}}))]), [])
+# The same window still open: fires, and the evidence shows the condition.
+write("privilege-escalation", "fires-open-window", iam(roles=[role("deployer", "lambda.amazonaws.com",
+      allow(["iam:PassRole"], f"arn:aws:iam::{ACCT}:role/*",
+            Condition={"DateLessThan": {"aws:CurrentTime": "2027-06-30T00:00:00Z"}}))]), [])
+# A named technique: pass a role to a new Lambda function and invoke it
+# (Rhino #15, pathfinding.cloud lambda-001), granted by a managed policy of a
+# group the user is in, statement without a Sid.
+PASS_LAMBDA = doc(
+    {"Sid": "Deploy", "Effect": "Allow", "Action": ["lambda:CreateFunction", "lambda:InvokeFunction"],
+     "Resource": f"arn:aws:lambda:us-east-1:{ACCT}:function:*"},
+    {"Effect": "Allow", "Action": "iam:PassRole", "Resource": f"arn:aws:iam::{ACCT}:role/*"})
+def with_group(u, group, policy_arn):
+    u["GroupList"] = [group]
+    u["UserPolicyList"] = []
+    return u
+_tech = iam(users=[with_group(user("ivan", allow(["s3:ListAllMyBuckets"])), "deployers",
+                              f"arn:aws:iam::{ACCT}:policy/lambda-deploy")])
+_tech["GroupDetailList"] = [{
+    "Path": "/", "GroupName": "deployers", "GroupId": "AGPAEXAMPLEDEPLOYERS",
+    "Arn": f"arn:aws:iam::{ACCT}:group/deployers", "CreateDate": "2025-01-01T00:00:00+00:00",
+    "GroupPolicyList": [],
+    "AttachedManagedPolicies": [{"PolicyName": "lambda-deploy", "PolicyArn": f"arn:aws:iam::{ACCT}:policy/lambda-deploy"}]}]
+_tech["Policies"] = [{
+    "PolicyName": "lambda-deploy", "PolicyId": "ANPAEXAMPLELAMBDADEPLOY", "Arn": f"arn:aws:iam::{ACCT}:policy/lambda-deploy",
+    "Path": "/", "DefaultVersionId": "v3", "AttachmentCount": 1, "IsAttachable": True,
+    "CreateDate": "2025-01-01T00:00:00+00:00", "UpdateDate": "2025-01-01T00:00:00+00:00",
+    "PolicyVersionList": [{"Document": PASS_LAMBDA, "VersionId": "v3", "IsDefaultVersion": True,
+                           "CreateDate": "2025-01-01T00:00:00+00:00"}]}]
+write("privilege-escalation", "fires-technique", _tech, [])
+# PassRole only to EC2 (`iam:PassedToService`): the finding stays, the Lambda technique does not.
+write("privilege-escalation", "technique-passed-to-ec2", iam(roles=[role("deployer", "lambda.amazonaws.com",
+      allow(["lambda:CreateFunction", "lambda:InvokeFunction"]),
+      allow(["iam:PassRole"], f"arn:aws:iam::{ACCT}:role/*",
+            Condition={"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}))]), [])
+# An AWS service-linked role that may pass roles: reported apart, not a finding.
+_slr = role("AWSServiceRoleForExample", "example.amazonaws.com",
+            allow(["iam:PassRole"], f"arn:aws:iam::{ACCT}:role/*"))
+_slr["Path"] = "/aws-service-role/example.amazonaws.com/"
+_slr["Arn"] = f"arn:aws:iam::{ACCT}:role/aws-service-role/example.amazonaws.com/AWSServiceRoleForExample"
+write("privilege-escalation", "service-linked-role", iam(roles=[_slr]), [])
 
 # ---------------------------------------------------------------- data-exfiltration
 write("data-exfiltration", "fires", iam(roles=[role("reporter", "lambda.amazonaws.com",

@@ -198,7 +198,12 @@ pub fn run(mut a: Args) -> Result<ExitCode> {
             }
             Format::Markdown => leastpriv::report::markdown::render(&result),
             Format::Html => leastpriv::report::html::render(&result),
-            Format::Sarif => leastpriv::report::sarif::render(&result),
+            Format::Sarif => {
+                // Read again only for SARIF, to place results at their
+                // statements; unreadable now, the results stay at line 1.
+                let iam = std::fs::read_to_string(&result.inputs.iam).ok();
+                leastpriv::report::sarif::render(&result, iam.as_deref())
+            }
             Format::Table => {
                 let width = a.width.unwrap_or_else(|| {
                     if std::io::stdout().is_terminal() {
