@@ -215,7 +215,7 @@ mod tests {
             idx.position(&inline("role", "r", "one"), 0),
             Some(Position {
                 line: 7,
-                column: 56
+                column: 59
             })
         );
         // URL-encoded: the document itself.
@@ -227,7 +227,7 @@ mod tests {
             idx.position(&m, 3),
             Some(Position {
                 line: 9,
-                column: 35
+                column: 37
             })
         );
         assert_eq!(idx.position(&inline("group", "g", "x"), 0), None);

@@ -539,6 +539,44 @@ mod tests {
         }
     }
 
+    /// `organizations:*` brings its writes to escalation, never its
+    /// `Describe*`/`List*` (they join no category); a read listed there by
+    /// name, or a public artifact listed as a secret, is refused.
+    #[test]
+    fn escalation_holds_no_read_only_action_and_secrets_no_public_artifact() {
+        let cat = Catalog::embedded();
+        let r = Risk::embedded(cat).unwrap();
+        let pe = r.category_by_id("privilege-escalation").unwrap();
+        let org = cat.expand("organizations:*");
+        let reads = org
+            .iter()
+            .filter(|&id| {
+                cat.action(id)
+                    .access_levels
+                    .iter()
+                    .all(|l| matches!(l, AccessLevel::List | AccessLevel::Read))
+            })
+            .count();
+        assert!(reads > 10, "{reads}");
+        for id in org.iter() {
+            let read_only = cat
+                .action(id)
+                .access_levels
+                .iter()
+                .all(|l| matches!(l, AccessLevel::List | AccessLevel::Read));
+            assert_eq!(pe.actions.contains(id), !read_only, "{}", cat.full_name(id));
+        }
+        let csr = cat.lookup("acm-pca:GetCertificateAuthorityCsr").unwrap();
+        assert!(r.category(csr).is_none());
+
+        let text = EMBEDDED.replace("      - organizations:*", "      - organizations:*\n      - organizations:ListAccounts");
+        let e = Risk::from_yaml(cat, "r.yaml", &text).unwrap_err().to_string();
+        assert!(e.contains("privilege-escalation") && e.contains("organizations:ListAccounts"), "{e}");
+        let text = EMBEDDED.replace("      - acm:ExportCertificate", "      - acm:ExportCertificate\n      - kms:GetPublicKey");
+        let e = Risk::from_yaml(cat, "r.yaml", &text).unwrap_err().to_string();
+        assert!(e.contains("secrets-access") && e.contains("kms:GetPublicKey"), "{e}");
+    }
+
     #[test]
     fn bad_pattern_is_named() {
         let text = EMBEDDED.replace(
