@@ -569,12 +569,28 @@ mod tests {
         let csr = cat.lookup("acm-pca:GetCertificateAuthorityCsr").unwrap();
         assert!(r.category(csr).is_none());
 
-        let text = EMBEDDED.replace("      - organizations:*", "      - organizations:*\n      - organizations:ListAccounts");
-        let e = Risk::from_yaml(cat, "r.yaml", &text).unwrap_err().to_string();
-        assert!(e.contains("privilege-escalation") && e.contains("organizations:ListAccounts"), "{e}");
-        let text = EMBEDDED.replace("      - acm:ExportCertificate", "      - acm:ExportCertificate\n      - kms:GetPublicKey");
-        let e = Risk::from_yaml(cat, "r.yaml", &text).unwrap_err().to_string();
-        assert!(e.contains("secrets-access") && e.contains("kms:GetPublicKey"), "{e}");
+        let text = EMBEDDED.replace(
+            "      - organizations:*",
+            "      - organizations:*\n      - organizations:ListAccounts",
+        );
+        let e = Risk::from_yaml(cat, "r.yaml", &text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("privilege-escalation") && e.contains("organizations:ListAccounts"),
+            "{e}"
+        );
+        let text = EMBEDDED.replace(
+            "      - acm:ExportCertificate",
+            "      - acm:ExportCertificate\n      - kms:GetPublicKey",
+        );
+        let e = Risk::from_yaml(cat, "r.yaml", &text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("secrets-access") && e.contains("kms:GetPublicKey"),
+            "{e}"
+        );
     }
 
     #[test]
