@@ -461,10 +461,10 @@ pub fn finding<'a>(
                     name: &g.holder.name,
                 },
                 statement: g.statement_label(),
-                sid: g.sid.as_deref(),
-                statement_index: g.index,
+                sid: g.sid(),
+                statement_index: g.index(),
                 conditions: g
-                    .conditions
+                    .conditions()
                     .iter()
                     .map(|c| ConditionV1 {
                         operator: &c.operator,

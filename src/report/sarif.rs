@@ -256,7 +256,7 @@ fn statement_region(
             version: version.clone(),
         },
     };
-    let p = index?.position(&key, g.index)?;
+    let p = index?.position(&key, g.index())?;
     Some(Region {
         start_line: p.line,
         start_column: Some(p.column),

@@ -171,7 +171,7 @@ impl Rule for CategoryRule {
                     _ => true,
                 });
             }
-            const SHOWN: usize = 5;
+            const SHOWN: usize = 3;
             for t in techniques.iter().take(SHOWN) {
                 let actions: Vec<String> = t
                     .actions(held)

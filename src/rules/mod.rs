@@ -129,6 +129,18 @@ impl Evidence {
             .push(u32::try_from(self.text.len()).unwrap_or(u32::MAX));
     }
 
+    /// Adds lines, growing the text by exactly their size: pushing one at
+    /// a time onto a finished finding's evidence would double its text's
+    /// capacity (tens of megabytes over an account's findings).
+    pub fn append(&mut self, lines: &[String]) {
+        self.text
+            .reserve_exact(lines.iter().map(String::len).sum::<usize>());
+        self.ends.reserve_exact(lines.len());
+        for l in lines {
+            self.push(l);
+        }
+    }
+
     /// The lines, in order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + Clone {
         self.ends.iter().enumerate().map(|(i, &end)| {

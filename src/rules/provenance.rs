@@ -9,9 +9,11 @@
 use super::grant_scope::{clock, never_true};
 use super::{Finding, RuleContext, Subject};
 use crate::catalog::{ActionId, ActionSet};
-use crate::model::{Condition, Effect, PolicySource, PrincipalType};
+use crate::model::{Condition, Effect, PolicyDocument, PolicySource, PrincipalType, Statement};
 use crate::policy::grants::statement;
-use crate::policy::PolicyRef;
+use crate::policy::{PolicyRef, StmtRef};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// How many of a statement's actions a finding keeps by name.
 const ACTIONS_KEPT: usize = 12;
@@ -26,24 +28,58 @@ pub struct Holder {
     pub name: String,
 }
 
-/// A statement of an identity policy that grants some of a finding's actions.
+/// A statement of one of the principal's identity policies that grants
+/// actions; shared by the findings of the principal it grants.
 #[derive(Clone, Debug, PartialEq)]
-pub struct GrantSource {
+pub struct GrantingStatement {
     pub policy: PolicySource,
+    /// The policy's document, shared with the principal.
+    pub document: Arc<PolicyDocument>,
     pub holder: Holder,
-    /// 0-based position in the policy's `Statement` list.
-    pub index: usize,
-    pub sid: Option<String>,
-    pub conditions: Vec<Condition>,
+    /// The statement's place in `document.statements`.
+    statement: usize,
     /// Why the conditions can never be true again, if they cannot.
     pub never_true: Option<String>,
+}
+
+/// A statement that grants some of a finding's actions. The statement is
+/// shared by the principal's findings: an account of 10,000 principals has
+/// some 60,000 of these, and a copy of the policy's names each took half a
+/// kilobyte.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GrantSource {
+    pub statement: Arc<GrantingStatement>,
     /// Up to a dozen of the finding's actions this statement grants.
     pub actions: Vec<ActionId>,
     /// How many of the finding's actions it grants.
     pub actions_total: usize,
 }
 
-impl GrantSource {
+impl std::ops::Deref for GrantSource {
+    type Target = GrantingStatement;
+    fn deref(&self) -> &GrantingStatement {
+        &self.statement
+    }
+}
+
+impl GrantingStatement {
+    fn statement(&self) -> Option<&Statement> {
+        self.document.statements.get(self.statement)
+    }
+
+    /// 0-based position in the policy's `Statement` list.
+    pub fn index(&self) -> usize {
+        self.statement().map_or(self.statement, |s| s.index)
+    }
+
+    pub fn sid(&self) -> Option<&str> {
+        self.statement().and_then(|s| s.sid.as_deref())
+    }
+
+    pub fn conditions(&self) -> &[Condition] {
+        self.statement().map_or(&[], |s| &s.conditions)
+    }
+
     /// `inline` or `managed`.
     pub fn policy_type(&self) -> &'static str {
         match self.policy {
@@ -75,9 +111,9 @@ impl GrantSource {
 
     /// `Sid` if present, else `#index`.
     pub fn statement_label(&self) -> String {
-        match &self.sid {
-            Some(s) if !s.is_empty() => s.clone(),
-            _ => format!("#{}", self.index),
+        match self.sid() {
+            Some(s) if !s.is_empty() => s.to_string(),
+            _ => format!("#{}", self.index()),
         }
     }
 
@@ -93,10 +129,10 @@ impl GrantSource {
             self.holder.name,
             self.statement_label()
         );
-        if self.conditions.is_empty() {
+        if self.conditions().is_empty() {
             s.push_str(", no conditions");
         } else {
-            let c: Vec<String> = self.conditions.iter().map(|c| format!("`{c}`")).collect();
+            let c: Vec<String> = self.conditions().iter().map(|c| format!("`{c}`")).collect();
             s.push_str(&format!(", conditions {}", c.join(" and ")));
         }
         if let Some(why) = &self.never_true {
@@ -118,8 +154,10 @@ pub fn attach(ctx: &RuleContext, s: &Subject, findings: &mut [Finding]) {
         },
         name: p.name.clone(),
     };
+    let mut cache: HashMap<StmtRef, Arc<GrantingStatement>> = HashMap::new();
+    // One set for all the principal's findings, emptied after each.
+    let mut wanted = ActionSet::empty(ctx.catalog);
     for f in findings.iter_mut().filter(|f| !f.actions.is_empty()) {
-        let mut wanted = ActionSet::empty(ctx.catalog);
         wanted.extend(f.actions.iter().copied());
         for c in &s.verdicts.grants.contributions {
             let PolicyRef::Identity(i) = c.at.policy else {
@@ -132,32 +170,42 @@ pub fn attach(ctx: &RuleContext, s: &Subject, findings: &mut [Finding]) {
                 continue;
             };
             let mut total = 0;
-            let mut actions = Vec::new();
+            let mut actions = Vec::with_capacity(ACTIONS_KEPT.min(f.actions.len()));
             for id in c.actions.iter_and(&wanted) {
                 total += 1;
                 if actions.len() < ACTIONS_KEPT {
                     actions.push(id);
                 }
             }
-            let holder = match &policy.source {
-                PolicySource::GroupInline { group, .. }
-                | PolicySource::GroupManaged { group, .. } => Holder {
-                    kind: "group",
-                    name: group.clone(),
-                },
-                _ => own.clone(),
-            };
+            let statement = Arc::clone(cache.entry(c.at).or_insert_with(|| {
+                let holder = match &policy.source {
+                    PolicySource::GroupInline { group, .. }
+                    | PolicySource::GroupManaged { group, .. } => Holder {
+                        kind: "group",
+                        name: group.clone(),
+                    },
+                    _ => own.clone(),
+                };
+                Arc::new(GrantingStatement {
+                    policy: policy.source.clone(),
+                    document: Arc::clone(&policy.document),
+                    holder,
+                    statement: c.at.statement,
+                    never_true: never_true(&st.conditions, at),
+                })
+            }));
+            actions.shrink_to_fit();
             f.grants.push(GrantSource {
-                policy: policy.source.clone(),
-                holder,
-                index: st.index,
-                sid: st.sid.clone(),
-                conditions: st.conditions.clone(),
-                never_true: never_true(&st.conditions, at),
+                statement,
                 actions,
                 actions_total: total,
             });
         }
+        for &id in &f.actions {
+            wanted.remove(id);
+        }
+        f.grants.shrink_to_fit();
+        let mut lines = Vec::new();
         for g in f.grants.iter().take(EVIDENCE_STATEMENTS) {
             let names: Vec<String> = g
                 .actions
@@ -170,17 +218,18 @@ pub fn attach(ctx: &RuleContext, s: &Subject, findings: &mut [Finding]) {
             } else {
                 String::new()
             };
-            f.evidence.push(&format!(
+            lines.push(format!(
                 "granted by {}: {}{more}",
                 g.describe(),
                 names.join(", ")
             ));
         }
         if f.grants.len() > EVIDENCE_STATEMENTS {
-            f.evidence.push(&format!(
+            lines.push(format!(
                 "... and {} more granting statements (all in --format json)",
                 f.grants.len() - EVIDENCE_STATEMENTS
             ));
         }
+        f.evidence.append(&lines);
     }
 }
