@@ -128,6 +128,39 @@ fn render_rows(rows: Vec<Vec<String>>, width: u16) -> String {
 }
 
 /// Renders the audit as a table with a summary; `width` bounds the table.
+/// Several accounts: one line per account, then what crosses accounts.
+fn accounts_section(audit: &Audit) -> String {
+    let view = crate::accounts::view(audit);
+    let mut out = String::from("Accounts:\n");
+    for a in &view.accounts {
+        out.push_str(&format!(
+            "  {}{}: {} principals ({} active), {} granted, {} used, {} unused, {} denied; findings: {}{}\n",
+            a.account,
+            a.name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default(),
+            a.principals,
+            a.active,
+            a.granted,
+            a.used,
+            a.unused,
+            a.denied,
+            a.findings_text(),
+            if a.scp_path.is_empty() {
+                String::new()
+            } else {
+                format!("; SCP path {}", a.scp_path.join(" > "))
+            }
+        ));
+    }
+    if !view.cross.is_empty() {
+        out.push_str("Across accounts:\n");
+        for c in &view.cross {
+            out.push_str(&format!("  {}\n", crate::accounts::cross_line(audit, c)));
+        }
+    }
+    out.push('\n');
+    out
+}
+
 pub fn render(audit: &Audit, width: u16) -> String {
     let cat = audit.catalog;
     let rows: Vec<Vec<String>> = audit
@@ -167,6 +200,9 @@ pub fn render(audit: &Audit, width: u16) -> String {
     }
     for n in &audit.notices {
         out.push_str(&format!("NOTICE: {}\n\n", n.replace('`', "")));
+    }
+    if crate::accounts::is_multi_account(audit) {
+        out.push_str(&accounts_section(audit));
     }
     out.push_str(&render_rows(rows, width));
     out.push('\n');
