@@ -163,6 +163,9 @@ fn accounts_section(audit: &Audit) -> String {
 
 pub fn render(audit: &Audit, width: u16) -> String {
     let cat = audit.catalog;
+    // An organization's principals are named with their account: one role
+    // name is often in every account.
+    let multi = crate::accounts::is_multi_account(audit);
     let rows: Vec<Vec<String>> = audit
         .principals
         .iter()
@@ -181,7 +184,15 @@ pub fn render(audit: &Audit, width: u16) -> String {
                 top.push(&more);
             }
             vec![
-                a.principal.name.clone(),
+                if multi {
+                    format!(
+                        "{}/{}",
+                        a.principal.arn.split(':').nth(4).unwrap_or_default(),
+                        a.principal.name
+                    )
+                } else {
+                    a.principal.name.clone()
+                },
                 a.principal.principal_type.as_str().to_string(),
                 ap.kind.as_str().to_string(),
                 a.grants.granted.len().to_string(),
