@@ -268,7 +268,16 @@ pub fn run_with(
         None => TrailCoverage::assumed_management_only(),
     };
     let mut paths = paths.clone();
-    let accounts = account.account_ids();
+    let mut accounts = account.account_ids();
+    // An organization's accounts are those of its snapshot, with
+    // principals or not (the management account may hold none of interest,
+    // and its records still are the audit's).
+    accounts.extend(paths.members.iter().filter_map(|m| {
+        m.dir
+            .as_deref()
+            .and_then(|d| d.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+    }));
     let (activity, since, until) = timed("read activity", || {
         gather_activity(cat, mapper, &mut paths, opts, &accounts)
     })?;

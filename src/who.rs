@@ -300,6 +300,41 @@ pub fn who(audit: &Audit, query: &str) -> Result<Who, WhoError> {
         }
     }
 
+    // Identity Center's own records of the person (`IdentityCenterUser`:
+    // the access portal, sign-in), kept apart from the principals.
+    if let Identity::IdentityCenterUser(u) = &identity {
+        let suffix = format!("/{}", u.id);
+        for o in audit
+            .others
+            .iter()
+            .filter(|o| o.arn.ends_with(&suffix) || o.arn.eq_ignore_ascii_case(&u.user_name))
+        {
+            let a = &o.activity;
+            for ((action, outcome), st) in a.actions.iter() {
+                let d = Did {
+                    account: account_of(&o.arn),
+                    via: o.arn.clone(),
+                    action: *action,
+                    count: st.count,
+                    first: st.first,
+                    last: st.last,
+                };
+                match outcome {
+                    Outcome::Success => add(&mut did, d),
+                    Outcome::Denied => add(&mut refused, d),
+                    Outcome::Error => {}
+                }
+            }
+            let events: u64 = a.non_iam.values().sum();
+            if events > 0 {
+                notes.push(format!(
+                    "{events} Identity Center event(s) of `{}` that are no IAM action (sign-in, access portal): {}",
+                    o.arn,
+                    a.non_iam.keys().cloned().collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+    }
     for (key, s, chain) in resolved {
         let is_role_session = own.contains(&&*s.role);
         let mine = match &identity {
@@ -354,7 +389,7 @@ pub fn who(audit: &Audit, query: &str) -> Result<Who, WhoError> {
     // What it can do: its assignments (people) or itself, then the roles
     // their trust lets it assume, transitively.
     let mut can: Vec<Reached> = Vec::new();
-    let mut start: Vec<(u32, String)> = Vec::new();
+    let mut start: Vec<(usize, String)> = Vec::new();
     let index_of = |arn: &str| {
         audit
             .principals
@@ -377,9 +412,8 @@ pub fn who(audit: &Audit, query: &str) -> Result<Who, WhoError> {
             services,
         }
     };
-    match &identity {
-        Identity::IdentityCenterUser(u) => {
-            let ic = ic.expect("found in Identity Center");
+    match (&identity, ic) {
+        (Identity::IdentityCenterUser(u), Some(ic)) => {
             for r in ic.reach_of(u) {
                 let via = match r.through_group {
                     None => format!("permission set {}", r.permission_set.name),
@@ -395,7 +429,7 @@ pub fn who(audit: &Audit, query: &str) -> Result<Who, WhoError> {
                 match role {
                     Some(i) => {
                         can.push(reached_of(i, via));
-                        start.push((i as u32, audit.principals[i].verdicts.principal.arn.clone()));
+                        start.push((i, audit.principals[i].verdicts.principal.arn.clone()));
                     }
                     None => can.push(Reached {
                         account: r.account.to_string(),
@@ -407,15 +441,16 @@ pub fn who(audit: &Audit, query: &str) -> Result<Who, WhoError> {
                 }
             }
         }
-        Identity::IamUser { arns } | Identity::Role { arns, .. } => {
+        (Identity::IdentityCenterUser(_), None) => {}
+        (Identity::IamUser { arns } | Identity::Role { arns, .. }, _) => {
             for a in arns {
                 if let Some(i) = index_of(a) {
                     can.push(reached_of(i, "itself".into()));
-                    start.push((i as u32, a.clone()));
+                    start.push((i, a.clone()));
                 }
             }
         }
-        Identity::Subject { .. } => {
+        (Identity::Subject { .. }, _) => {
             // The roles its sessions started from: what the subject's
             // trust reaches is at least those.
             let mut firsts = BTreeSet::new();
@@ -431,28 +466,27 @@ pub fn who(audit: &Audit, query: &str) -> Result<Who, WhoError> {
                             && Some(p.verdicts.principal.name.as_str()) == r.rsplit('/').next())
                 }) {
                     can.push(reached_of(i, "its sessions start here".into()));
-                    start.push((i as u32, audit.principals[i].verdicts.principal.arn.clone()));
+                    start.push((i, audit.principals[i].verdicts.principal.arn.clone()));
                 }
             }
         }
     }
     // Trust: the graph is indexed like the audit's principals.
-    let mut seen: BTreeSet<u32> = start.iter().map(|(i, _)| *i).collect();
-    let mut queue: VecDeque<(u32, String)> = start.into_iter().collect();
-    while let Some((from, from_arn)) = queue.pop_front() {
+    let mut seen: BTreeSet<usize> = start.iter().map(|(i, _)| *i).collect();
+    let mut queue: VecDeque<String> = start.into_iter().map(|(_, a)| a).collect();
+    while let Some(from_arn) = queue.pop_front() {
         let Some(gi) = audit.trust.index_of(&from_arn) else {
             continue;
         };
         for e in audit.trust.assumable_by(gi) {
             let to_arn = &audit.trust.arns[e.to as usize];
             let Some(i) = index_of(to_arn) else { continue };
-            if !seen.insert(i as u32) {
+            if !seen.insert(i) {
                 continue;
             }
-            let _ = from;
             let cond = if e.certain { "" } else { " (under conditions)" };
             can.push(reached_of(i, format!("assumes from {from_arn}{cond}")));
-            queue.push_back((i as u32, to_arn.clone()));
+            queue.push_back(to_arn.clone());
         }
     }
     let mut union: BTreeSet<ActionId> = BTreeSet::new();

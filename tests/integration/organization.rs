@@ -8,6 +8,7 @@ use crate::common::leastpriv;
 use serde_json::Value;
 
 const ORG: &str = "tests/fixtures/org";
+const MGMT: &str = "111111111111";
 const DEV: &str = "222222222222";
 const PROD: &str = "333333333333";
 
@@ -24,7 +25,9 @@ fn who(identity: &str) -> Value {
 }
 
 fn rows<'a>(doc: &'a Value, field: &str) -> &'a Vec<Value> {
-    doc[field].as_array().unwrap_or_else(|| panic!("{field}: {doc}"))
+    doc[field]
+        .as_array()
+        .unwrap_or_else(|| panic!("{field}: {doc}"))
 }
 
 fn has_call(doc: &Value, field: &str, account: &str, role: &str, action: &str) -> bool {
@@ -43,12 +46,34 @@ fn a_person_through_identity_center_and_a_chain_into_another_account() {
     let doc = who("alice");
     assert_eq!(doc["identity"]["kind"], "identity-center-user");
     assert_eq!(doc["identity"]["user_id"], "u-alice");
-    assert!(has_call(&doc, "did", DEV, "AWSReservedSSO_Ops_0123456789abcdef", "s3:ListAllMyBuckets"));
-    assert!(has_call(&doc, "did", PROD, "role/deploy", "cloudformation:CreateStack"));
-    assert!(has_call(&doc, "refused", PROD, "role/deploy", "iam:CreateUser"));
+    assert!(has_call(
+        &doc,
+        "did",
+        DEV,
+        "AWSReservedSSO_Ops_0123456789abcdef",
+        "s3:ListAllMyBuckets"
+    ));
+    assert!(has_call(
+        &doc,
+        "did",
+        PROD,
+        "role/deploy",
+        "cloudformation:CreateStack"
+    ));
+    assert!(has_call(
+        &doc,
+        "refused",
+        PROD,
+        "role/deploy",
+        "iam:CreateUser"
+    ));
     let chain = rows(&doc, "sessions")
         .iter()
-        .find(|s| s["role"].as_str().is_some_and(|r| r.ends_with("role/deploy")))
+        .find(|s| {
+            s["role"]
+                .as_str()
+                .is_some_and(|r| r.ends_with("role/deploy"))
+        })
         .map(|s| &s["chain"])
         .expect("the deploy session");
     assert_eq!(chain["origin_kind"], "identity-center-user");
@@ -64,6 +89,14 @@ fn a_person_through_identity_center_and_a_chain_into_another_account() {
     assert_eq!(hops[1]["account"], PROD);
     assert_eq!(hops[1]["issued_by"], "AssumeRole");
     assert_eq!(hops[1]["access_key_id"], "ASIADEPLOY000000001");
+    // Identity Center's own record of her, in the management account.
+    let notes = rows(&doc, "notes");
+    assert!(
+        notes.iter().any(|n| n
+            .as_str()
+            .is_some_and(|n| n.contains("sso.amazonaws.com:GetRoleCredentials"))),
+        "{notes:?}"
+    );
 }
 
 /// The permission set Ops is provisioned in dev and prod: alice reaches
@@ -86,8 +119,14 @@ fn what_a_person_can_do_is_the_union_of_assignments_and_trusts() {
         via("AWSReservedSSO_Ops_fedcba9876543210").as_deref(),
         Some("permission set Ops through group ops")
     );
-    assert!(via("role/deploy").is_some_and(|v| v.starts_with("assumes from ")), "{can:?}");
-    assert!(via("role/ci").is_none(), "ci trusts the management account only");
+    assert!(
+        via("role/deploy").is_some_and(|v| v.starts_with("assumes from ")),
+        "{can:?}"
+    );
+    assert!(
+        via("role/ci").is_none(),
+        "ci trusts the management account only"
+    );
     // s3:ListAllMyBuckets, ec2:DescribeInstances, 3 sts actions (Ops), 3 of deploy.
     assert_eq!(doc["can"]["actions"], 8);
 }
@@ -101,7 +140,10 @@ fn a_broken_chain_says_where_it_breaks() {
     let s = &rows(&doc, "sessions")[0];
     assert_eq!(s["chain"]["origin_kind"], "unknown");
     let why = s["chain"]["breaks"].as_str().expect("broken");
-    assert!(why.contains("ASIAORPHAN000000001") && why.contains("role/ci"), "{why}");
+    assert!(
+        why.contains("ASIAORPHAN000000001") && why.contains("role/ci"),
+        "{why}"
+    );
 }
 
 /// An agent: its end users (source identities) and the service that
@@ -131,7 +173,11 @@ fn who_without_a_known_identity_is_a_usage_error() {
 fn who_table_shows_the_chain() {
     let run = leastpriv().args(["who", ORG, "alice"]).run();
     run.code(0);
-    assert!(run.stdout.contains("identity-center-user `alice`"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("identity-center-user `alice`"),
+        "{}",
+        run.stdout
+    );
     assert!(
         run.stdout.contains(
             "identity-center-user alice → 222222222222:AWSReservedSSO_Ops_0123456789abcdef (alice) → 333333333333:deploy (alice-release) [source identity alice]"
@@ -152,23 +198,35 @@ fn audit_of_an_organization_snapshot() {
     assert_eq!(org["organization_id"], "o-abc123");
     assert_eq!(org["identity_center"], true);
     let accounts = rows(org, "accounts");
-    assert_eq!(accounts.len(), 2);
-    assert_eq!(accounts[0]["account"], DEV);
-    assert_eq!(accounts[0]["name"], "dev");
-    assert_eq!(accounts[1]["principals"], 3);
+    assert_eq!(accounts.len(), 3);
+    assert_eq!(accounts[0]["account"], MGMT);
     assert_eq!(
-        accounts[1]["scp_path"],
-        serde_json::json!(["Root (r-root)", "workloads (ou-root-work)", "prod (333333333333)"])
+        accounts[0]["principals"], 0,
+        "an account without principals is listed"
+    );
+    assert_eq!(accounts[1]["account"], DEV);
+    assert_eq!(accounts[1]["name"], "dev");
+    assert_eq!(accounts[2]["principals"], 3);
+    assert_eq!(
+        accounts[2]["scp_path"],
+        serde_json::json!([
+            "Root (r-root)",
+            "workloads (ou-root-work)",
+            "prod (333333333333)"
+        ])
     );
     assert_eq!(rows(&org["principals_by_account"], DEV).len(), 3);
     let kinds: Vec<&str> = rows(org, "cross_account")
         .iter()
         .filter_map(|c| c["kind"].as_str())
         .collect();
-    assert!(kinds.contains(&"session-chain") && kinds.contains(&"broken-chain"), "{kinds:?}");
+    assert!(
+        kinds.contains(&"session-chain") && kinds.contains(&"broken-chain"),
+        "{kinds:?}"
+    );
     assert_eq!(
         doc["coverage"]["audited_accounts"],
-        serde_json::json!([DEV, PROD])
+        serde_json::json!([MGMT, DEV, PROD])
     );
     // The cross-account AssumeRole, delivered to both accounts, counts once.
     assert_eq!(doc["coverage"]["records_duplicate"], 1);
@@ -180,22 +238,45 @@ fn account_narrows_the_organization_audit() {
     let accounts = rows(&doc["organization"], "accounts");
     assert_eq!(accounts.len(), 1);
     assert_eq!(accounts[0]["account"], PROD);
-    assert_eq!(doc["coverage"]["audited_accounts"], serde_json::json!([PROD]));
-    let run = leastpriv().args(["audit", ORG, "--account", "999999999999"]).run();
+    assert_eq!(
+        doc["coverage"]["audited_accounts"],
+        serde_json::json!([PROD])
+    );
+    let run = leastpriv()
+        .args(["audit", ORG, "--account", "999999999999"])
+        .run();
     run.code(2);
     assert!(run.stderr.contains("999999999999"), "{}", run.stderr);
-    let run = leastpriv().args(["audit", "tests/fixtures/tiny", "--account", PROD]).run();
+    let run = leastpriv()
+        .args(["audit", "tests/fixtures/tiny", "--account", PROD])
+        .run();
     run.code(2);
-    assert!(run.stderr.contains("organization snapshot"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("organization snapshot"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn every_format_puts_the_accounts_first() {
     let table = leastpriv().args(["audit", ORG]).run();
     table.code(0);
-    assert!(table.stdout.starts_with("Accounts:\n  222222222222 (dev):"), "{}", table.stdout);
-    assert!(table.stdout.contains("333333333333/deploy"), "{}", table.stdout);
-    let md = leastpriv().args(["audit", ORG, "--format", "markdown"]).run();
+    assert!(
+        table
+            .stdout
+            .starts_with("Accounts:\n  111111111111 (management): 0 principals"),
+        "{}",
+        table.stdout
+    );
+    assert!(
+        table.stdout.contains("333333333333/deploy"),
+        "{}",
+        table.stdout
+    );
+    let md = leastpriv()
+        .args(["audit", ORG, "--format", "markdown"])
+        .run();
     md.code(0);
     let (acc, sum) = (md.stdout.find("## Accounts"), md.stdout.find("## Summary"));
     assert!(acc.is_some() && acc < sum, "{}", md.stdout);
@@ -204,7 +285,10 @@ fn every_format_puts_the_accounts_first() {
     html.code(0);
     assert!(html.stdout.contains("id=\"accounts\""));
     for f in ["sarif", "csv"] {
-        leastpriv().args(["audit", ORG, "--format", f]).run().code(0);
+        leastpriv()
+            .args(["audit", ORG, "--format", f])
+            .run()
+            .code(0);
     }
 }
 
