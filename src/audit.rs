@@ -327,6 +327,16 @@ pub fn run_with(
     for m in paths.parts().filter_map(|p| p.manifest.as_deref()) {
         problems.extend(pull_problems(m)?);
     }
+    if let (false, Some(m)) = (paths.members.is_empty(), &paths.manifest) {
+        // The organization's own gaps: accounts that could not be pulled,
+        // the organization trail, Identity Center.
+        let om = crate::ingest::manifest::OrganizationManifest::read(m)?;
+        problems.extend(om.gaps.into_iter().map(|g| Problem {
+            file: m.clone(),
+            location: format!("pull {} {}", g.stage, g.target),
+            message: g.message,
+        }));
+    }
     let advisor = load_advisor(paths)?;
     let identity_center = paths
         .identity_center

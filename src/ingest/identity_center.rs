@@ -80,14 +80,17 @@ struct Membership {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct MemberId {
-    user_id: String,
+    /// Absent for a member kind `pull`'s SDK did not know: not a user.
+    #[serde(default)]
+    user_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct RawPermissionSet {
     permission_set_arn: String,
-    name: String,
+    #[serde(default)]
+    name: Option<String>,
     #[serde(default)]
     inline_policy: Option<serde_json::Value>,
     #[serde(default)]
@@ -108,7 +111,8 @@ struct ManagedRef {
 struct RawAssignment {
     account_id: String,
     permission_set_arn: String,
-    principal_type: String,
+    #[serde(default)]
+    principal_type: Option<String>,
     principal_id: String,
 }
 
@@ -127,11 +131,12 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<IdentityCenter, IngestError> {
         ..Default::default()
     };
     for (i, a) in f.account_assignments.iter().enumerate() {
-        if !matches!(a.principal_type.as_str(), "USER" | "GROUP") {
+        let t = a.principal_type.as_deref().unwrap_or_default();
+        if !matches!(t, "USER" | "GROUP") {
             return Err(IngestError::Shape {
                 path: path.to_path_buf(),
                 location: format!("$.AccountAssignments[{i}].PrincipalType"),
-                message: format!("expected `USER` or `GROUP`, found `{}`", a.principal_type),
+                message: format!("expected `USER` or `GROUP`, found `{t}`"),
             });
         }
     }
@@ -161,17 +166,24 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<IdentityCenter, IngestError> {
         })
         .collect();
     for m in f.group_memberships {
-        ic.memberships
-            .entry(m.member_id.user_id)
-            .or_default()
-            .insert(m.group_id);
+        if let Some(user) = m.member_id.user_id {
+            ic.memberships.entry(user).or_default().insert(m.group_id);
+        }
     }
     ic.permission_sets = f
         .permission_sets
         .into_iter()
         .map(|p| PermissionSet {
+            // Without a name (never in AWS's answers) no role can be tied
+            // to it: named after its ARN's last part.
+            name: p.name.unwrap_or_else(|| {
+                p.permission_set_arn
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            }),
             arn: p.permission_set_arn,
-            name: p.name,
             managed_policies: p
                 .attached_managed_policies
                 .into_iter()
@@ -189,7 +201,7 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<IdentityCenter, IngestError> {
         .map(|a| Assignment {
             account: a.account_id,
             permission_set_arn: a.permission_set_arn,
-            principal_type: a.principal_type,
+            principal_type: a.principal_type.unwrap_or_default(),
             principal_id: a.principal_id,
         })
         .collect();

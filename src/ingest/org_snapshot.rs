@@ -3,7 +3,7 @@
 //! ```text
 //! ORG/organization.json        the organization, its SCPs and RCPs
 //! ORG/identity-center.json     optional, IAM Identity Center
-//! ORG/manifest.json            optional, what the pull reached (not read here)
+//! ORG/manifest.json            optional, what the pull reached (its gaps are the audit's problems)
 //! ORG/accounts/ACCOUNT_ID/     one account snapshot each (iam.json, cloudtrail/, ...)
 //! ORG/cloudtrail/              optional, the organization trail:
 //!                              .../AWSLogs/o-ORG/ACCOUNT_ID/CloudTrail/... routed to ACCOUNT_ID
@@ -158,7 +158,7 @@ pub fn resolve(dir: &Path, o: &Overrides) -> Result<SnapshotPaths, IngestError> 
             .or_else(|| members.iter().find_map(|m| m.trails.clone())),
         cloudtrail,
         last_accessed: None,
-        manifest: None,
+        manifest: Some(dir.join("manifest.json")).filter(|p| p.is_file()),
         dir: Some(dir.to_path_buf()),
         activity: None,
         organization: Some(organization),

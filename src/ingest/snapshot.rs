@@ -167,6 +167,7 @@ impl SnapshotPaths {
     pub fn files(&self) -> Vec<&Path> {
         if !self.members.is_empty() {
             let mut v: Vec<&Path> = Vec::new();
+            v.extend(self.manifest.as_deref());
             v.extend(self.organization.as_deref());
             v.extend(self.identity_center.as_deref());
             for m in &self.members {
