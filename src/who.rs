@@ -320,7 +320,13 @@ pub fn who(audit: &Audit, query: &str) -> Result<Who, WhoError> {
                     last: st.last,
                 };
                 match outcome {
-                    Outcome::Success => add(&mut did, d),
+                    // Authorized (a call that failed after authorization,
+                    // a dry run): the permission was exercised, as the
+                    // verdict counts it.
+                    Outcome::Success
+                    | Outcome::Failed
+                    | Outcome::FailedLikely
+                    | Outcome::DryRun => add(&mut did, d),
                     Outcome::Denied => add(&mut refused, d),
                     Outcome::Error => {}
                 }
@@ -362,7 +368,13 @@ pub fn who(audit: &Audit, query: &str) -> Result<Who, WhoError> {
                     last: a.last,
                 };
                 match a.outcome {
-                    Outcome::Success => add(&mut did, d),
+                    // Authorized (a call that failed after authorization,
+                    // a dry run): the permission was exercised, as the
+                    // verdict counts it.
+                    Outcome::Success
+                    | Outcome::Failed
+                    | Outcome::FailedLikely
+                    | Outcome::DryRun => add(&mut did, d),
                     Outcome::Denied => add(&mut refused, d),
                     Outcome::Error => {}
                 }

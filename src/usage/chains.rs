@@ -289,20 +289,16 @@ impl SessionChains {
         );
     }
 
-    /// Notes one call of a role session, signed with `key`.
+    /// Notes one call of a role session, signed with `key`, that ended as
+    /// `outcome` (as `rules/error-codes.yaml` reads its error code).
     pub fn note_use(
         &mut self,
         key: &str,
         actor: &Actor<'_>,
         mapped: MappedRef<'_>,
-        error_code: Option<&str>,
+        outcome: Outcome,
         time: i64,
     ) {
-        let outcome = match error_code {
-            None | Some("") => Outcome::Success,
-            Some(c) if super::fold::is_access_denied(c) => Outcome::Denied,
-            Some(_) => Outcome::Error,
-        };
         let s = match self.used.get_mut(key) {
             Some(s) => s,
             None => self.used.entry(key.into()).or_insert_with(|| SessionUse {
@@ -727,12 +723,18 @@ mod tests {
             federated_name: None,
             on_behalf_of_subject: None,
         };
-        chains.note_use(key, &actor, MappedRef::Action(ActionId(1)), None, 10);
         chains.note_use(
             key,
             &actor,
             MappedRef::Action(ActionId(1)),
-            Some("AccessDenied"),
+            Outcome::Success,
+            10,
+        );
+        chains.note_use(
+            key,
+            &actor,
+            MappedRef::Action(ActionId(1)),
+            Outcome::Denied,
             20,
         );
     }

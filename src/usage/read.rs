@@ -480,8 +480,16 @@ fn record<'a>(
         .and_then(|u| u.access_key_id.as_deref())
         .filter(|k| !k.is_empty())
     {
-        acc.chains
-            .note_use(key, &actor, mapped, rec.error_code.as_deref(), t);
+        let outcome = file
+            .mapper
+            .error_codes()
+            .classify(
+                source,
+                rec.error_code.as_deref(),
+                rec.error_message.as_deref(),
+            )
+            .outcome;
+        acc.chains.note_use(key, &actor, mapped, outcome, t);
     }
     fold_mapped(
         acc,
