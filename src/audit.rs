@@ -133,6 +133,11 @@ pub struct Audit {
     /// Findings set aside on purpose (service-linked roles, configured
     /// exclusions), with the reason.
     pub excluded: crate::exclusions::Excluded,
+    /// IAM Identity Center (`identity-center.json`): people and permission sets.
+    pub identity_center: Option<std::sync::Arc<crate::model::identity_center::IdentityCenter>>,
+    /// Role sessions by access key, from the logs read (empty when the
+    /// activity came from the store): the chains behind them.
+    pub chains: std::sync::Arc<crate::usage::chains::SessionChains>,
 }
 
 impl Audit {
@@ -262,18 +267,23 @@ pub fn run_with(
 ) -> Result<Audit, AuditError> {
     let (mapper, obs, classifier) = (&rules.mapper, &rules.observability, &rules.classifier);
     crate::exclusions::check(&settings.exclude)?;
-    let mut account = timed("read IAM", || iam::load(&paths.iam))?;
-    let credentials = paths
-        .credential_report
-        .as_deref()
-        .map(credential_report::load)
-        .transpose()?;
+    let mut account = timed("read IAM", || load_accounts(paths))?;
+    let credentials = load_credentials(paths)?;
     let trail_cov = match &paths.trails {
         Some(p) => trails::load(p)?,
         None => TrailCoverage::assumed_management_only(),
     };
     let mut paths = paths.clone();
-    let accounts = account.account_ids();
+    let mut accounts = account.account_ids();
+    // An organization's accounts are those of its snapshot, with
+    // principals or not (the management account may hold none of interest,
+    // and its records still are the audit's).
+    accounts.extend(paths.members.iter().filter_map(|m| {
+        m.dir
+            .as_deref()
+            .and_then(|d| d.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+    }));
     let (activity, since, until) = timed("read activity", || {
         gather_activity(cat, mapper, &mut paths, opts, &accounts)
     })?;
@@ -317,34 +327,48 @@ pub fn run_with(
         sessions_granted,
         stats,
         problems,
+        chains: session_chains,
     } = activity;
     let mut problems = problems;
-    if let Some(m) = &paths.manifest {
+    for m in paths.parts().filter_map(|p| p.manifest.as_deref()) {
         problems.extend(pull_problems(m)?);
     }
-    let advisor = paths
-        .last_accessed
+    if let (false, Some(m)) = (paths.members.is_empty(), &paths.manifest) {
+        // The organization's own gaps: accounts that could not be pulled,
+        // the organization trail, Identity Center.
+        let om = crate::ingest::manifest::OrganizationManifest::read(m)?;
+        problems.extend(om.gaps.into_iter().map(|g| Problem {
+            file: m.clone(),
+            location: format!("pull {} {}", g.stage, g.target),
+            message: g.message,
+        }));
+    }
+    let advisor = load_advisor(paths)?;
+    let identity_center = paths
+        .identity_center
         .as_deref()
-        .map(last_accessed::load)
-        .transpose()?;
+        .map(crate::ingest::identity_center::load)
+        .transpose()?
+        .map(std::sync::Arc::new);
     let organization = paths
         .organization
         .as_deref()
         .map(crate::ingest::organization::load)
         .transpose()?
         .map(std::sync::Arc::new);
-    let resources = paths
-        .resource_policies
-        .as_deref()
-        .map(|p| crate::ingest::resource_policies::load(p, account.account_id.as_deref()))
-        .transpose()?
-        .map(std::sync::Arc::new);
+    let resources = load_resources(paths, account.account_id.as_deref())?;
     if let (Some(org), Some(path)) = (&organization, &paths.organization) {
-        problems.extend(organization_problems(
-            org,
-            account.account_id.as_deref(),
-            path,
-        ));
+        if paths.members.is_empty() {
+            problems.extend(organization_problems(
+                org,
+                account.account_id.as_deref(),
+                path,
+            ));
+        } else {
+            for a in &accounts {
+                problems.extend(organization_problems(org, Some(a), path));
+            }
+        }
     }
     let org_eval = organization
         .as_deref()
@@ -456,6 +480,8 @@ pub fn run_with(
         findings,
         missing_policies: account.missing_policies,
         credentials,
+        identity_center,
+        chains: std::sync::Arc::new(session_chains),
     })
 }
 
@@ -489,6 +515,79 @@ fn notices(principals: &[AuditedPrincipal]) -> Vec<String> {
         agents.len(),
         agents.iter().take(10).map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
     )]
+}
+
+/// The IAM snapshot: the account's, or every member's of an organization
+/// snapshot, as one list of principals (each evaluated with its own
+/// account's SCP path).
+fn load_accounts(paths: &SnapshotPaths) -> Result<crate::model::Account, IngestError> {
+    if paths.members.is_empty() {
+        return iam::load(&paths.iam);
+    }
+    let mut all = crate::model::Account::default();
+    for m in &paths.members {
+        let a = iam::load(&m.iam)?;
+        all.principals.extend(a.principals);
+        all.missing_policies.extend(a.missing_policies);
+    }
+    all.missing_policies.sort();
+    all.missing_policies.dedup();
+    Ok(all)
+}
+
+fn load_credentials(paths: &SnapshotPaths) -> Result<Option<CredentialReport>, IngestError> {
+    let mut out: Option<CredentialReport> = None;
+    for p in paths.parts().filter_map(|p| p.credential_report.as_deref()) {
+        let r = credential_report::load(p)?;
+        match &mut out {
+            Some(o) => o.rows.extend(r.rows),
+            None => out = Some(r),
+        }
+    }
+    Ok(out)
+}
+
+fn load_advisor(paths: &SnapshotPaths) -> Result<Option<AccessAdvisor>, IngestError> {
+    let mut out: Option<AccessAdvisor> = None;
+    for p in paths.parts().filter_map(|p| p.last_accessed.as_deref()) {
+        let r = last_accessed::load(p)?;
+        match &mut out {
+            Some(o) => o.principals.extend(r.principals),
+            None => out = Some(r),
+        }
+    }
+    Ok(out)
+}
+
+/// Resource policies: the account's, or each member's with its account.
+fn load_resources(
+    paths: &SnapshotPaths,
+    account: Option<&str>,
+) -> Result<Option<std::sync::Arc<crate::model::resource::Resources>>, IngestError> {
+    if paths.members.is_empty() {
+        return Ok(paths
+            .resource_policies
+            .as_deref()
+            .map(|p| crate::ingest::resource_policies::load(p, account))
+            .transpose()?
+            .map(std::sync::Arc::new));
+    }
+    let mut list = Vec::new();
+    let mut any = false;
+    for m in &paths.members {
+        let Some(p) = m.resource_policies.as_deref() else {
+            continue;
+        };
+        let id = m
+            .dir
+            .as_deref()
+            .and_then(|d| d.file_name())
+            .map(|n| n.to_string_lossy().into_owned());
+        let r = crate::ingest::resource_policies::load(p, id.as_deref())?;
+        list.extend(r.list);
+        any = true;
+    }
+    Ok(any.then(|| std::sync::Arc::new(crate::model::resource::Resources::new(list))))
 }
 
 /// Every log record of the window, aggregated.

@@ -21,6 +21,11 @@
 //!   and the rule files they read; `baseline`: accepted findings;
 //! - `audit`: the pipeline end to end; its `Audit` carries the catalog it was
 //!   made with, and everything after reads it;
+//! - `accounts`: an audit of several accounts (an organization snapshot)
+//!   summarized per account, and what crosses accounts;
+//! - `who`: for one identity (a person, a role, an agent), what it did,
+//!   was refused and can do across the audited accounts, and the session
+//!   chains behind it;
 //! - `who_can`: for one resource, who may act on it (identity, resource,
 //!   key and trust policies, SCPs and RCPs), who did, who was refused;
 //! - `secrets`, `recommend`: the secrets view (built on `who_can`) and
@@ -34,6 +39,7 @@
 //! does.
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod alerts;
 pub mod audit;
 pub mod baseline;
@@ -57,4 +63,5 @@ pub mod secrets;
 pub mod usage;
 pub mod util;
 pub mod verdict;
+pub mod who;
 pub mod who_can;

@@ -8,9 +8,11 @@
 pub mod cloudtrail;
 pub mod credential_report;
 pub mod iam;
+pub mod identity_center;
 pub mod last_accessed;
 pub mod locate;
 pub mod manifest;
+pub mod org_snapshot;
 pub mod organization;
 pub mod policy_json;
 pub mod resource_policies;

@@ -10,7 +10,13 @@
 //! SNAPSHOT/activity.parquet       optional, aggregated activity (with activity.json)
 //! SNAPSHOT/organization.json      optional, the organization, its SCPs and RCPs
 //! SNAPSHOT/resource-policies.json optional, resource policies and KMS keys
+//! SNAPSHOT/identity-center.json   optional, IAM Identity Center (people, permission sets)
 //! ```
+//!
+//! An organization snapshot (`pull --organization`) holds
+//! `organization.json`, optional `identity-center.json`, one account
+//! snapshot per account under `accounts/ACCOUNT_ID/`, and optionally the
+//! organization trail under `cloudtrail/`: see [`super::org_snapshot`].
 
 use super::IngestError;
 use std::path::{Path, PathBuf};
@@ -33,6 +39,12 @@ pub struct SnapshotPaths {
     pub organization: Option<PathBuf>,
     /// Resource-based policies and KMS keys of the account's resources.
     pub resource_policies: Option<PathBuf>,
+    /// IAM Identity Center: users, groups, permission sets, assignments.
+    pub identity_center: Option<PathBuf>,
+    /// An organization snapshot: each account's own parts (its `cloudtrail`
+    /// with the organization trail's files of that account). Empty for an
+    /// account snapshot.
+    pub members: Vec<SnapshotPaths>,
 }
 
 /// Parts given explicitly on the command line; they win over the snapshot's.
@@ -44,6 +56,10 @@ pub struct Overrides {
     pub cloudtrail: Vec<PathBuf>,
     pub organization: Option<PathBuf>,
     pub resource_policies: Option<PathBuf>,
+    pub identity_center: Option<PathBuf>,
+    /// Organization snapshots: the accounts to audit (`--account`); empty
+    /// for all of them.
+    pub accounts: Vec<String>,
 }
 
 /// Subdirectories that are snapshots of their own (`pull --assume-role` for
@@ -74,6 +90,16 @@ impl SnapshotPaths {
                     ),
                 });
             }
+        }
+        if let Some(d) = dir.filter(|d| o.iam.is_none() && super::org_snapshot::is_org(d)) {
+            return super::org_snapshot::resolve(d, o);
+        }
+        if !o.accounts.is_empty() {
+            return Err(IngestError::Shape {
+                path: dir.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(".")),
+                location: "--account".into(),
+                message: "`--account` narrows an organization snapshot (a directory with `organization.json` and `accounts/`)".into(),
+            });
         }
         let part = |name: &str| dir.map(|d| d.join(name)).filter(|p| p.exists());
         let iam = match (&o.iam, part("iam.json")) {
@@ -122,11 +148,33 @@ impl SnapshotPaths {
                 .resource_policies
                 .clone()
                 .or_else(|| part("resource-policies.json")),
+            identity_center: o
+                .identity_center
+                .clone()
+                .or_else(|| part("identity-center.json")),
+            members: Vec::new(),
         })
+    }
+
+    /// The account snapshots to read: the members of an organization
+    /// snapshot, or this one.
+    pub fn parts(&self) -> impl Iterator<Item = &SnapshotPaths> {
+        let own = self.members.is_empty().then_some(self);
+        own.into_iter().chain(self.members.iter())
     }
 
     /// Every single-file input, for hashing in reports.
     pub fn files(&self) -> Vec<&Path> {
+        if !self.members.is_empty() {
+            let mut v: Vec<&Path> = Vec::new();
+            v.extend(self.manifest.as_deref());
+            v.extend(self.organization.as_deref());
+            v.extend(self.identity_center.as_deref());
+            for m in &self.members {
+                v.extend(m.files());
+            }
+            return v;
+        }
         let mut v: Vec<&Path> = vec![&self.iam];
         v.extend(self.credential_report.as_deref());
         v.extend(self.trails.as_deref());
@@ -136,6 +184,7 @@ impl SnapshotPaths {
         v.extend(self.activity.as_deref());
         v.extend(self.organization.as_deref());
         v.extend(self.resource_policies.as_deref());
+        v.extend(self.identity_center.as_deref());
         v
     }
 }

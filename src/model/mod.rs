@@ -4,6 +4,7 @@
 //! raw AWS formats (string-or-list fields, URL-encoded documents) stop at the
 //! ingest layer.
 
+pub mod identity_center;
 pub mod organization;
 mod policy;
 pub mod resource;

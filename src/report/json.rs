@@ -52,6 +52,10 @@ pub struct AuditDoc<'a, L: ActionList> {
     pub tool: ToolV1,
     pub window: WindowV1,
     pub coverage: CoverageV1,
+    /// Audits of several accounts (an organization snapshot): the summary
+    /// per account, principals by account, what crosses accounts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organization: Option<super::accounts::OrganizationV1>,
     pub principals: PrincipalsDoc<'a, L>,
     /// Identities in the logs that are not principals of the snapshot.
     pub other_identities: Vec<OtherV1>,
@@ -1026,6 +1030,7 @@ fn build_doc<'a, L: ActionList>(
             missing_policies: audit.missing_policies.clone(),
             notices: audit.notices.clone(),
         },
+        organization: super::accounts::organization(audit),
         principals: PrincipalsDoc(audit, PhantomData),
         other_identities: audit
             .others

@@ -982,6 +982,65 @@ fn reproduce_blocks(audit: &Audit, out: &mut Vec<Block>) {
 }
 
 /// The report as a document, shared by the Markdown and HTML renderers.
+/// Several accounts: a summary per account first, then what crosses accounts.
+fn accounts_blocks(audit: &Audit) -> Vec<Block> {
+    let view = crate::accounts::view(audit);
+    let mut out = vec![Block::Heading(2, "Accounts".into(), "accounts".into())];
+    out.push(Block::Table {
+        head: vec![
+            "Account",
+            "Name",
+            "Principals",
+            "Active",
+            "Granted",
+            "Used",
+            "Unused",
+            "Denied",
+            "Findings",
+            "SCP path",
+        ],
+        numeric: vec![
+            false, false, true, true, true, true, true, true, false, false,
+        ],
+        rows: view
+            .accounts
+            .iter()
+            .map(|a| {
+                vec![
+                    vec![Inline::Code(a.account.clone())],
+                    num(a.name.as_deref().unwrap_or("")),
+                    num(a.principals),
+                    num(a.active),
+                    num(a.granted),
+                    num(a.used),
+                    num(a.unused),
+                    num(a.denied),
+                    num(a.findings_text()),
+                    num(a.scp_path.join(" > ")),
+                ]
+            })
+            .collect(),
+    });
+    out.push(Block::Heading(
+        2,
+        "Across accounts".into(),
+        "across-accounts".into(),
+    ));
+    if view.cross.is_empty() {
+        out.push(para(vec![text(
+            "No session chain crosses accounts or breaks, and no finding names another account's principal.",
+        )]));
+    } else {
+        out.push(Block::List(
+            view.cross
+                .iter()
+                .map(|c| vec![Inline::Ticked(crate::accounts::cross_line(audit, c))])
+                .collect(),
+        ));
+    }
+    out
+}
+
 pub(crate) fn document(audit: &Audit) -> Vec<Block> {
     let cat = audit.catalog;
     let mut out = vec![Block::Heading(
@@ -1007,6 +1066,9 @@ pub(crate) fn document(audit: &Audit) -> Vec<Block> {
             line.push(if i % 2 == 1 { code(part) } else { text(part) });
         }
         out.push(para(line));
+    }
+    if crate::accounts::is_multi_account(audit) {
+        out.extend(accounts_blocks(audit));
     }
     out.push(Block::Heading(2, "Summary".into(), "summary".into()));
     let sums = kind_summaries(audit);

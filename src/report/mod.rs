@@ -5,6 +5,7 @@
 //! which reads what they wrote, imports them. Actions are named through the
 //! audit's own catalog (`Audit::catalog`), never a global one.
 
+pub mod accounts;
 pub mod catalog;
 pub mod explain;
 #[cfg(feature = "parquet")]
@@ -19,4 +20,5 @@ pub mod recommendations;
 pub mod sarif;
 pub mod secrets;
 pub mod table;
+pub mod who;
 pub mod who_can;

@@ -128,8 +128,44 @@ fn render_rows(rows: Vec<Vec<String>>, width: u16) -> String {
 }
 
 /// Renders the audit as a table with a summary; `width` bounds the table.
+/// Several accounts: one line per account, then what crosses accounts.
+fn accounts_section(audit: &Audit) -> String {
+    let view = crate::accounts::view(audit);
+    let mut out = String::from("Accounts:\n");
+    for a in &view.accounts {
+        out.push_str(&format!(
+            "  {}{}: {} principals ({} active), {} granted, {} used, {} unused, {} denied; findings: {}{}\n",
+            a.account,
+            a.name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default(),
+            a.principals,
+            a.active,
+            a.granted,
+            a.used,
+            a.unused,
+            a.denied,
+            a.findings_text(),
+            if a.scp_path.is_empty() {
+                String::new()
+            } else {
+                format!("; SCP path {}", a.scp_path.join(" > "))
+            }
+        ));
+    }
+    if !view.cross.is_empty() {
+        out.push_str("Across accounts:\n");
+        for c in &view.cross {
+            out.push_str(&format!("  {}\n", crate::accounts::cross_line(audit, c)));
+        }
+    }
+    out.push('\n');
+    out
+}
+
 pub fn render(audit: &Audit, width: u16) -> String {
     let cat = audit.catalog;
+    // An organization's principals are named with their account: one role
+    // name is often in every account.
+    let multi = crate::accounts::is_multi_account(audit);
     let rows: Vec<Vec<String>> = audit
         .principals
         .iter()
@@ -148,7 +184,15 @@ pub fn render(audit: &Audit, width: u16) -> String {
                 top.push(&more);
             }
             vec![
-                a.principal.name.clone(),
+                if multi {
+                    format!(
+                        "{}/{}",
+                        a.principal.arn.split(':').nth(4).unwrap_or_default(),
+                        a.principal.name
+                    )
+                } else {
+                    a.principal.name.clone()
+                },
                 a.principal.principal_type.as_str().to_string(),
                 ap.kind.as_str().to_string(),
                 a.grants.granted.len().to_string(),
@@ -167,6 +211,9 @@ pub fn render(audit: &Audit, width: u16) -> String {
     }
     for n in &audit.notices {
         out.push_str(&format!("NOTICE: {}\n\n", n.replace('`', "")));
+    }
+    if crate::accounts::is_multi_account(audit) {
+        out.push_str(&accounts_section(audit));
     }
     out.push_str(&render_rows(rows, width));
     out.push('\n');

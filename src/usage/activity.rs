@@ -715,6 +715,9 @@ pub struct Activity {
     pub sessions_granted: HashMap<String, SessionsGranted>,
     pub stats: IngestStats,
     pub problems: Vec<Problem>,
+    /// Role sessions by access key: what issued each, what each did. Read
+    /// from log files only (the activity store does not keep them).
+    pub chains: super::chains::SessionChains,
 }
 
 impl Activity {
@@ -819,6 +822,7 @@ impl Activity {
         }
         self.stats.merge(o.stats);
         self.problems.extend(o.problems);
+        self.chains.merge(o.chains);
     }
 }
 

@@ -12,6 +12,7 @@
 
 pub mod activity;
 pub mod attribution;
+pub mod chains;
 pub mod channel;
 mod dedup;
 pub mod error_codes;

@@ -370,6 +370,9 @@ fn record<'a>(
     let time = rec.event_time.as_deref().ok_or("missing `eventTime`")?;
     let t =
         parse_time(time).ok_or_else(|| format!("missing valid `eventTime` (found `{time}`)"))?;
+    // Before the window and account checks: a key issued before the window,
+    // or by a call of another account's, still links a session of the window.
+    acc.chains.note_issue(rec, t);
     if opts.since.is_some_and(|s| t < s) || opts.until.is_some_and(|u| t > u) {
         acc.stats.outside_window += 1;
         return Ok(());
@@ -468,6 +471,26 @@ fn record<'a>(
         mapped
     };
     let channel = file.mapper.channels().of(rec);
+    // A role session's call, by the key it was signed with: the chain
+    // behind it is resolved once every record is read.
+    if let Some(key) = rec
+        .user_identity
+        .as_ref()
+        .filter(|u| u.kind.as_deref() == Some("AssumedRole"))
+        .and_then(|u| u.access_key_id.as_deref())
+        .filter(|k| !k.is_empty())
+    {
+        let outcome = file
+            .mapper
+            .error_codes()
+            .classify(
+                source,
+                rec.error_code.as_deref(),
+                rec.error_message.as_deref(),
+            )
+            .outcome;
+        acc.chains.note_use(key, &actor, mapped, outcome, t);
+    }
     fold_mapped(
         acc,
         file.mapper,

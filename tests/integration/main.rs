@@ -45,6 +45,7 @@ mod fuzz_regressions;
 mod hostile;
 mod layout;
 mod mapping_rules;
+mod organization;
 mod properties;
 mod pull;
 mod pull_org;

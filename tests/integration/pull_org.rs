@@ -745,3 +745,50 @@ fn an_organization_pull_resumes_and_an_unreachable_account_does_not_stop_the_oth
         .join("manifest.json")
         .is_file());
 }
+
+/// Issue 23's audit side on a pulled organization: `audit ORG` reads every
+/// account at once with a summary per account, and `who` finds an Identity
+/// Center user and the assignments that reach her.
+#[test]
+fn a_pulled_organization_is_audited_as_one_and_who_finds_a_person() {
+    let Some(o) = org() else { return };
+    let out = o.out("org");
+    o.pull_org(&out, &[]).code(0);
+    let doc = audit_json(&out);
+    assert_eq!(doc["schema"], "leastpriv.audit/v1");
+    let accounts: Vec<&str> = doc["organization"]["accounts"]
+        .as_array()
+        .expect("organization.accounts")
+        .iter()
+        .map(|a| a["account"].as_str().unwrap())
+        .collect();
+    assert_eq!(accounts, [MANAGEMENT, PROD, DEV, SECURITY]);
+    assert_eq!(doc["organization"]["identity_center"], true);
+    let by_account = doc["organization"]["principals_by_account"]
+        .as_object()
+        .expect("principals_by_account");
+    assert!(by_account[PROD].as_array().unwrap().iter().all(|a| a
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("arn:aws:iam::{PROD}:"))));
+
+    let run = leastpriv()
+        .args(["who"])
+        .arg(&out)
+        .args(["alice@example.com", "--format", "json"])
+        .args(WINDOW)
+        .run();
+    run.code(0);
+    let who = run.json();
+    assert_eq!(who["schema"], "leastpriv.who/v1");
+    assert_eq!(who["identity"]["kind"], "identity-center-user");
+    assert_eq!(who["identity"]["user_id"], o.seed["sso"]["users"]["alice"]);
+    let reach = who["can"]["principals"].as_array().unwrap();
+    assert!(
+        reach.iter().any(|r| r["account"] == PROD
+            && r["via"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("permission set ReadOnly"))),
+        "{reach:?}"
+    );
+}

@@ -40,6 +40,9 @@ pub enum Command {
     Secrets(crate::secrets::Args),
     /// For one resource: every principal allowed to act on it, why, and who did.
     WhoCan(crate::who_can::Args),
+    /// For one identity (a person's user name or e-mail, a role, an agent):
+    /// what it did, was refused and can do, across accounts, and the chains behind it.
+    Who(crate::who::Args),
     /// List the rules of the registry (`--format markdown` writes docs/rules.md).
     Rules(crate::rules::Args),
     /// Write a right-sized policy, a Terraform file and a readable diff per principal.
@@ -61,7 +64,8 @@ pub enum Command {
 #[derive(Args, Debug, Clone)]
 pub struct InputArgs {
     /// Snapshot directory (iam.json, credential-report.csv, trails.json, cloudtrail/,
-    /// organization.json, resource-policies.json).
+    /// organization.json, resource-policies.json, identity-center.json), or an
+    /// organization snapshot (organization.json, accounts/ACCOUNT_ID/, cloudtrail/).
     pub snapshot: Option<PathBuf>,
     /// Authorization details file (overrides SNAPSHOT/iam.json).
     #[arg(long, value_name = "FILE")]
@@ -81,6 +85,13 @@ pub struct InputArgs {
     /// Resource policies and KMS keys (overrides SNAPSHOT/resource-policies.json).
     #[arg(long, value_name = "FILE")]
     pub resource_policies: Option<PathBuf>,
+    /// IAM Identity Center's users, groups, permission sets and assignments
+    /// (overrides SNAPSHOT/identity-center.json).
+    #[arg(long, value_name = "FILE")]
+    pub identity_center: Option<PathBuf>,
+    /// With an organization snapshot: audit only this account (repeat for several).
+    #[arg(long = "account", value_name = "ACCOUNT_ID")]
+    pub accounts: Vec<String>,
     /// Directory of rule files replacing the shipped ones (classify.yaml, risk.yaml,
     /// guardrails.yaml, observability.yaml; cloudtrail*.yaml add to the shipped maps).
     #[arg(long, value_name = "DIR")]

@@ -70,6 +70,8 @@ pub fn inputs(i: &InputArgs) -> Result<(SnapshotPaths, AuditOptions)> {
             cloudtrail: i.cloudtrail.clone(),
             organization: i.organization.clone(),
             resource_policies: i.resource_policies.clone(),
+            identity_center: i.identity_center.clone(),
+            accounts: i.accounts.clone(),
         },
     )?;
     let since = i

@@ -22,6 +22,7 @@ mod pull;
 mod recommend;
 mod rules;
 mod secrets;
+mod who;
 mod who_can;
 
 use clap::Parser;
@@ -75,6 +76,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Explain(e) => explain::run(e),
         Command::Secrets(s) => secrets::run(s),
         Command::WhoCan(w) => who_can::run(w),
+        Command::Who(w) => who::run(w),
         Command::Recommend(r) => recommend::run(r),
         Command::Alerts(a) => alerts::run(a),
         Command::Diff(d) => diff::run(d),

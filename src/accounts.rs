@@ -1,0 +1,210 @@
+//! The organization view of an audit of several accounts: a summary per
+//! account (principals, grants, use, findings), and what crosses accounts
+//! (role chains from one account into another, chains that break, findings
+//! whose evidence names another account's principal).
+//!
+//! Computed from an [`Audit`] only, for the renderers; it reads no file.
+
+use crate::audit::Audit;
+use crate::rules::Severity;
+use std::collections::BTreeMap;
+
+/// One account's line of the summary.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccountSummary {
+    pub account: String,
+    /// Its name in `organization.json`.
+    pub name: Option<String>,
+    pub principals: usize,
+    /// Principals with at least one call in the window.
+    pub active: usize,
+    pub granted: usize,
+    pub used: usize,
+    pub unused: usize,
+    pub denied: usize,
+    /// Findings by severity name.
+    pub findings: BTreeMap<&'static str, usize>,
+    /// Its SCP path, as `Name (id)` from the root down; empty outside an
+    /// organization.
+    pub scp_path: Vec<String>,
+}
+
+/// Something that crosses accounts.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CrossAccount {
+    /// A session chain from one account into another.
+    Chain {
+        origin: String,
+        hops: Vec<String>,
+        source_identity: Option<String>,
+        calls: u64,
+    },
+    /// A session whose chain breaks.
+    Broken {
+        role: String,
+        session: String,
+        why: String,
+        calls: u64,
+    },
+    /// A finding (by index into `Audit::findings`) whose evidence names a
+    /// principal of another account.
+    Finding(usize),
+}
+
+/// The organization view.
+#[derive(Clone, Debug, Default)]
+pub struct OrgView {
+    pub accounts: Vec<AccountSummary>,
+    pub cross: Vec<CrossAccount>,
+}
+
+fn account_of(arn: &str) -> &str {
+    arn.split(':').nth(4).unwrap_or_default()
+}
+
+/// Whether the audit is of an organization snapshot (the reports of an
+/// account snapshot stay as they were, even with principals of several
+/// accounts in one `iam.json`).
+pub fn is_multi_account(audit: &Audit) -> bool {
+    !audit.inputs.members.is_empty()
+}
+
+/// The summary and the cross-account list.
+pub fn view(audit: &Audit) -> OrgView {
+    let mut by: BTreeMap<String, AccountSummary> = audit
+        .accounts
+        .iter()
+        .map(|a| {
+            (
+                a.clone(),
+                AccountSummary {
+                    account: a.clone(),
+                    ..AccountSummary::default()
+                },
+            )
+        })
+        .collect();
+    for p in &audit.principals {
+        let v = &p.verdicts;
+        let Some(s) = by.get_mut(account_of(&v.principal.arn)) else {
+            continue;
+        };
+        s.principals += 1;
+        s.active += usize::from(!v.used.is_empty() || !v.denied.is_empty());
+        s.granted += v.granted_count();
+        s.used += v.used.len();
+        s.unused += v.unused().len();
+        s.denied += v.denied.len();
+    }
+    for f in audit.active_findings() {
+        if let Some(s) = by.get_mut(account_of(&f.principal)) {
+            *s.findings.entry(severity_name(f.severity)).or_default() += 1;
+        }
+    }
+    if let Some(org) = &audit.organization {
+        for s in by.values_mut() {
+            s.name = org.accounts.get(&s.account).and_then(|a| a.name.clone());
+            if let Some(path) = org.path(&s.account) {
+                s.scp_path = path.iter().map(|t| org.target_label(t)).collect();
+            }
+        }
+    }
+    let mut cross = Vec::new();
+    let ic = audit.identity_center.as_deref();
+    for (_, s, chain) in audit.chains.resolve_all(ic) {
+        if let Some(why) = &chain.breaks {
+            cross.push(CrossAccount::Broken {
+                role: s.role.to_string(),
+                session: s.session.to_string(),
+                why: why.clone(),
+                calls: s.records,
+            });
+        } else if chain.crosses_accounts() {
+            cross.push(CrossAccount::Chain {
+                origin: format!("{} {}", chain.origin.kind(), chain.origin.name()),
+                hops: chain
+                    .hops
+                    .iter()
+                    .map(|h| format!("{} ({})", h.role, h.session))
+                    .collect(),
+                source_identity: chain.source_identity.clone(),
+                calls: s.records,
+            });
+        }
+    }
+    for (i, f) in audit.findings.iter().enumerate() {
+        let own = account_of(&f.principal);
+        let other = f.evidence.iter().any(|line| {
+            line.split(|c: char| c.is_whitespace() || c == ',' || c == '`')
+                .filter(|w| w.starts_with("arn:"))
+                .any(|arn| {
+                    let a = account_of(arn);
+                    !a.is_empty() && a != own && a.bytes().all(|b| b.is_ascii_digit())
+                })
+        });
+        if other {
+            cross.push(CrossAccount::Finding(i));
+        }
+    }
+    OrgView {
+        accounts: by.into_values().collect(),
+        cross,
+    }
+}
+
+fn severity_name(s: Severity) -> &'static str {
+    match s {
+        Severity::Info => "info",
+        Severity::Low => "low",
+        Severity::Medium => "medium",
+        Severity::High => "high",
+        Severity::Critical => "critical",
+    }
+}
+
+impl AccountSummary {
+    /// `1 high, 2 low`, most severe first.
+    pub fn findings_text(&self) -> String {
+        let order = ["critical", "high", "medium", "low", "info"];
+        let parts: Vec<String> = order
+            .iter()
+            .filter_map(|s| self.findings.get(s).map(|n| format!("{n} {s}")))
+            .collect();
+        if parts.is_empty() {
+            "none".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+}
+
+/// The cross-account item as one line of text.
+pub fn cross_line(audit: &Audit, c: &CrossAccount) -> String {
+    match c {
+        CrossAccount::Chain {
+            origin,
+            hops,
+            source_identity,
+            calls,
+        } => {
+            let si = source_identity
+                .as_deref()
+                .map(|s| format!(" [source identity {s}]"))
+                .unwrap_or_default();
+            format!(
+                "chain: {origin} → {}{si}, {calls} call(s)",
+                hops.join(" → ")
+            )
+        }
+        CrossAccount::Broken {
+            role,
+            session,
+            why,
+            calls,
+        } => format!("broken chain: {role} ({session}), {calls} call(s): {why}"),
+        CrossAccount::Finding(i) => {
+            let f = &audit.findings[*i];
+            format!("finding {} on {}: {}", f.rule, f.principal, f.message)
+        }
+    }
+}

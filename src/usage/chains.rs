@@ -1,0 +1,850 @@
+//! Session chains: which credentials issued which, back to the first
+//! identity (an IAM user, an Identity Center user, a SAML or OIDC subject,
+//! a workload's service), and what each role session did.
+//!
+//! An `AssumeRole*` record's `responseElements.credentials.accessKeyId` is
+//! the key every call of the new session is signed with
+//! (`userIdentity.accessKeyId`); the caller of `AssumeRole` is itself a
+//! session with its own key, or the first identity. Records arrive in no
+//! particular order, from several threads: reading keeps two compact maps by
+//! access key (what issued it; what its session did, per action and
+//! outcome), merged at the end, and [`SessionChains::resolve`] walks them.
+//! Their size grows with role sessions (one entry per `AssumeRole*` call and
+//! per session key used), never with events: a session that makes 10,000
+//! calls to 5 actions holds 5 entries.
+//!
+//! Where a link is missing (the issuing call is in logs that were not read,
+//! or before the window), the chain says where it breaks; the session's
+//! `sourceIdentity`, which AWS carries along the chain, still names who the
+//! first caller said it was.
+//!
+//! This module reads raw records; it knows nothing of grants or Identity
+//! Center's assignments beyond the user list used to name a person.
+
+use super::activity::Outcome;
+use super::attribution::Actor;
+use super::mapping::MappedRef;
+use crate::catalog::ActionId;
+use crate::ingest::cloudtrail::RawRecord;
+use crate::model::identity_center::{permission_set_of_role, IdentityCenter};
+use crate::util::FastMap;
+use std::borrow::Cow;
+
+/// Who called an `AssumeRole*` API.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IssuedBy {
+    /// A role session, by its own key (`None` when the record lacks it).
+    Session {
+        key: Option<Box<str>>,
+        role: Box<str>,
+        session: Box<str>,
+    },
+    IamUser(Box<str>),
+    Root(Box<str>),
+    /// `AssumeRoleWithSAML`: the subject and the identity provider.
+    Saml {
+        subject: Box<str>,
+        provider: Box<str>,
+    },
+    /// `AssumeRoleWithWebIdentity`: the token's subject and its issuer.
+    WebIdentity {
+        subject: Box<str>,
+        provider: Box<str>,
+    },
+    /// An AWS service on a workload's behalf (`ec2.amazonaws.com`, ...).
+    Service(Box<str>),
+    /// Any other identity, by ARN or type.
+    Other(Box<str>),
+}
+
+/// One `AssumeRole*` call that issued a session key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Issue {
+    pub role: Box<str>,
+    pub session: Box<str>,
+    pub by: IssuedBy,
+    pub source_identity: Option<Box<str>>,
+    /// Session tags the call set, `key=value`.
+    pub tags: Box<[Box<str>]>,
+    pub time: i64,
+    pub event: Box<str>,
+}
+
+/// One action of a session, with one outcome.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionAction {
+    pub action: ActionId,
+    pub outcome: Outcome,
+    pub count: u64,
+    pub first: i64,
+    pub last: i64,
+}
+
+/// What one role session (one access key) did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionUse {
+    /// The role's ARN (with its path, from the session issuer).
+    pub role: Box<str>,
+    pub session: Box<str>,
+    pub source_identity: Option<Box<str>>,
+    /// `IDENTITY_STORE/USER_ID` (`onBehalfOf`).
+    pub on_behalf_of: Option<Box<str>>,
+    pub records: u64,
+    pub first: i64,
+    pub last: i64,
+    /// Sorted by action and outcome.
+    pub actions: Vec<SessionAction>,
+}
+
+impl SessionUse {
+    fn merge(&mut self, o: SessionUse) {
+        self.records += o.records;
+        self.first = self.first.min(o.first);
+        self.last = self.last.max(o.last);
+        if self.source_identity.is_none() {
+            self.source_identity = o.source_identity;
+        }
+        if self.on_behalf_of.is_none() {
+            self.on_behalf_of = o.on_behalf_of;
+        }
+        for a in o.actions {
+            self.add(a.action, a.outcome, a.count, a.first, a.last);
+        }
+    }
+
+    fn add(&mut self, action: ActionId, outcome: Outcome, count: u64, first: i64, last: i64) {
+        match self
+            .actions
+            .binary_search_by(|x| (x.action, x.outcome).cmp(&(action, outcome)))
+        {
+            Ok(i) => {
+                let x = &mut self.actions[i];
+                x.count += count;
+                x.first = x.first.min(first);
+                x.last = x.last.max(last);
+            }
+            Err(i) => self.actions.insert(
+                i,
+                SessionAction {
+                    action,
+                    outcome,
+                    count,
+                    first,
+                    last,
+                },
+            ),
+        }
+    }
+}
+
+/// The links read from the logs, by access key.
+#[derive(Clone, Debug, Default)]
+pub struct SessionChains {
+    pub issued: FastMap<Box<str>, Issue>,
+    pub used: FastMap<Box<str>, SessionUse>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Request<'a> {
+    #[serde(borrow, default)]
+    role_arn: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    role_session_name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    source_identity: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    tags: Vec<Tag<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct Tag<'a> {
+    #[serde(borrow, default)]
+    key: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    value: Option<Cow<'a, str>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Response<'a> {
+    #[serde(borrow, default)]
+    credentials: Option<Credentials<'a>>,
+    #[serde(borrow, default)]
+    assumed_role_user: Option<AssumedRoleUser<'a>>,
+    #[serde(borrow, default)]
+    source_identity: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    subject_from_web_identity_token: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    subject: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    provider: Option<Cow<'a, str>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Credentials<'a> {
+    #[serde(borrow, default)]
+    access_key_id: Option<Cow<'a, str>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AssumedRoleUser<'a> {
+    #[serde(borrow, default)]
+    arn: Option<Cow<'a, str>>,
+}
+
+/// `arn:aws:sts::A:assumed-role/NAME/SESSION` → (`arn:aws:iam::A:role/NAME`, SESSION).
+fn role_of_session_arn(arn: &str) -> Option<(String, &str)> {
+    let (head, rest) = arn.split_once(":assumed-role/")?;
+    let (name, session) = rest.split_once('/')?;
+    let account = head.rsplit(':').next().unwrap_or_default();
+    let partition = head.split(':').nth(1).unwrap_or("aws");
+    Some((
+        format!("arn:{partition}:iam::{account}:role/{name}"),
+        session,
+    ))
+}
+
+impl SessionChains {
+    /// Notes the key a successful `AssumeRole*` call issued, if the record
+    /// shows it. Idempotent: copies of the record (each account's, a
+    /// duplicate) note the same link.
+    pub fn note_issue(&mut self, rec: &RawRecord<'_>, time: i64) {
+        let (Some(source), Some(name)) = (rec.event_source.as_deref(), rec.event_name.as_deref())
+        else {
+            return;
+        };
+        if source != "sts.amazonaws.com"
+            || !name.starts_with("AssumeRole")
+            || rec.error_code.as_deref().is_some_and(|c| !c.is_empty())
+        {
+            return;
+        }
+        let Some(resp) = rec
+            .response_elements
+            .and_then(|r| serde_json::from_str::<Response>(r).ok())
+        else {
+            return;
+        };
+        let Some(key) = resp
+            .credentials
+            .as_ref()
+            .and_then(|c| c.access_key_id.as_deref())
+            .filter(|k| !k.is_empty())
+        else {
+            return;
+        };
+        if self.issued.contains_key(key) {
+            return;
+        }
+        let req = rec
+            .request_parameters
+            .and_then(|r| serde_json::from_str::<Request>(r).ok());
+        let from_response = resp
+            .assumed_role_user
+            .as_ref()
+            .and_then(|u| u.arn.as_deref())
+            .and_then(role_of_session_arn);
+        let role = req
+            .as_ref()
+            .and_then(|r| r.role_arn.as_deref())
+            .map(str::to_string)
+            .or_else(|| from_response.as_ref().map(|(r, _)| r.clone()))
+            .unwrap_or_default();
+        let session = req
+            .as_ref()
+            .and_then(|r| r.role_session_name.as_deref())
+            .or(from_response.as_ref().map(|(_, s)| *s))
+            .unwrap_or_default();
+        let source_identity = resp
+            .source_identity
+            .as_deref()
+            .or(req.as_ref().and_then(|r| r.source_identity.as_deref()))
+            .map(Box::from);
+        let tags = req
+            .as_ref()
+            .map(|r| {
+                r.tags
+                    .iter()
+                    .filter_map(|t| Some(format!("{}={}", t.key.as_deref()?, t.value.as_deref()?)))
+                    .map(Box::from)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let by = issued_by(rec, name, &resp);
+        self.issued.insert(
+            key.into(),
+            Issue {
+                role: role.into(),
+                session: session.into(),
+                by,
+                source_identity,
+                tags,
+                time,
+                event: name.into(),
+            },
+        );
+    }
+
+    /// Notes one call of a role session, signed with `key`, that ended as
+    /// `outcome` (as `rules/error-codes.yaml` reads its error code).
+    pub fn note_use(
+        &mut self,
+        key: &str,
+        actor: &Actor<'_>,
+        mapped: MappedRef<'_>,
+        outcome: Outcome,
+        time: i64,
+    ) {
+        let s = match self.used.get_mut(key) {
+            Some(s) => s,
+            None => self.used.entry(key.into()).or_insert_with(|| SessionUse {
+                role: actor.arn.as_ref().into(),
+                session: actor.session.as_deref().unwrap_or_default().into(),
+                source_identity: actor.source_identity.as_deref().map(Box::from),
+                on_behalf_of: actor.on_behalf_of.as_deref().map(Box::from),
+                records: 0,
+                first: time,
+                last: time,
+                actions: Vec::new(),
+            }),
+        };
+        s.records += 1;
+        s.first = s.first.min(time);
+        s.last = s.last.max(time);
+        let one;
+        let ids: &[ActionId] = match mapped {
+            MappedRef::Actions(ids) => ids,
+            MappedRef::Action(id) => {
+                one = [id];
+                &one
+            }
+            MappedRef::NoPermission(Some(id)) if outcome == Outcome::Success => {
+                one = [id];
+                &one
+            }
+            _ => &[],
+        };
+        for &id in ids {
+            s.add(id, outcome, 1, time, time);
+        }
+    }
+
+    pub fn merge(&mut self, o: SessionChains) {
+        for (k, v) in o.issued {
+            self.issued.entry(k).or_insert(v);
+        }
+        for (k, v) in o.used {
+            match self.used.get_mut(&k) {
+                Some(s) => s.merge(v),
+                None => {
+                    self.used.insert(k, v);
+                }
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.issued.is_empty() && self.used.is_empty()
+    }
+
+    /// The chain behind the session signed with `key`: its links from the
+    /// first identity to this session, and where it breaks.
+    pub fn resolve(&self, key: &str, ic: Option<&IdentityCenter>) -> Chain {
+        let mut hops: Vec<Hop> = Vec::new();
+        let mut source_identity = None;
+        let mut tags: Vec<String> = Vec::new();
+        let mut key: Box<str> = key.into();
+        // A chain is a handful of roles long (AWS limits role chaining to
+        // one hour sessions, not length), so the bound only stops a cycle
+        // that forged or broken records could make.
+        for _ in 0..64 {
+            let used = self.used.get(&key);
+            let issue = self.issued.get(&key);
+            let (role, session) = match (used, issue) {
+                (Some(u), _) => (u.role.to_string(), u.session.to_string()),
+                (None, Some(i)) => (i.role.to_string(), i.session.to_string()),
+                (None, None) => (String::new(), String::new()),
+            };
+            if source_identity.is_none() {
+                source_identity = used
+                    .and_then(|u| u.source_identity.as_deref())
+                    .or(issue.and_then(|i| i.source_identity.as_deref()))
+                    .map(str::to_string);
+            }
+            if let Some(i) = issue {
+                tags.extend(i.tags.iter().map(|t| t.to_string()));
+            }
+            hops.push(Hop {
+                role: role.clone(),
+                session: session.clone(),
+                key: key.to_string(),
+                issued_at: issue.map(|i| i.time),
+                issued_by: issue.map(|i| i.event.to_string()),
+            });
+            let finish = |origin: Origin, breaks: Option<String>, mut hops: Vec<Hop>| {
+                hops.reverse();
+                Chain {
+                    origin,
+                    hops,
+                    breaks,
+                    source_identity: source_identity.clone(),
+                    tags: tags.clone(),
+                }
+            };
+            let Some(issue) = issue else {
+                let role_name = role.rsplit('/').next().unwrap_or_default();
+                let obo = used.and_then(|u| u.on_behalf_of.as_deref());
+                if let Some(set) = permission_set_of_role(role_name) {
+                    return finish(
+                        person_of_ic_session(ic, &session, obo, Some(set)),
+                        None,
+                        hops,
+                    );
+                }
+                if let Some(o) = obo {
+                    return finish(
+                        person_of_ic_session(ic, &session, Some(o), None),
+                        None,
+                        hops,
+                    );
+                }
+                let why = format!(
+                    "no `AssumeRole*` record in the logs read issued key `{key}` (role `{role}`, session `{session}`): the calling account's trail is not among the logs, or the call was before the window"
+                );
+                return finish(Origin::Unknown, Some(why), hops);
+            };
+            match &issue.by {
+                IssuedBy::Session { key: Some(k), .. } => {
+                    if hops.iter().any(|h| *h.key == **k) {
+                        let why = format!("key `{k}` issues itself through a cycle of records");
+                        return finish(Origin::Unknown, Some(why), hops);
+                    }
+                    key = k.clone();
+                }
+                IssuedBy::Session {
+                    key: None,
+                    role,
+                    session,
+                } => {
+                    let why = format!(
+                        "the `{}` call by session `{session}` of `{role}` does not show the caller's access key",
+                        issue.event
+                    );
+                    return finish(Origin::Unknown, Some(why), hops);
+                }
+                IssuedBy::IamUser(arn) => {
+                    return finish(Origin::IamUser(arn.to_string()), None, hops)
+                }
+                IssuedBy::Root(arn) => return finish(Origin::Root(arn.to_string()), None, hops),
+                IssuedBy::Saml { subject, provider } => {
+                    return finish(
+                        Origin::Saml {
+                            subject: subject.to_string(),
+                            provider: provider.to_string(),
+                        },
+                        None,
+                        hops,
+                    )
+                }
+                IssuedBy::WebIdentity { subject, provider } => {
+                    return finish(
+                        Origin::WebIdentity {
+                            subject: subject.to_string(),
+                            provider: provider.to_string(),
+                        },
+                        None,
+                        hops,
+                    )
+                }
+                IssuedBy::Service(s) => return finish(Origin::Service(s.to_string()), None, hops),
+                IssuedBy::Other(s) => return finish(Origin::Other(s.to_string()), None, hops),
+            }
+        }
+        let why = "the chain is longer than 64 sessions".to_string();
+        hops.reverse();
+        Chain {
+            origin: Origin::Unknown,
+            hops,
+            breaks: Some(why),
+            source_identity,
+            tags,
+        }
+    }
+
+    /// Every session used, resolved, sorted by key.
+    pub fn resolve_all(&self, ic: Option<&IdentityCenter>) -> Vec<(&str, &SessionUse, Chain)> {
+        let mut v: Vec<(&str, &SessionUse, Chain)> = self
+            .used
+            .iter()
+            .map(|(k, u)| (&**k, u, self.resolve(k, ic)))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(b.0));
+        v
+    }
+}
+
+fn person_of_ic_session(
+    ic: Option<&IdentityCenter>,
+    session: &str,
+    on_behalf_of: Option<&str>,
+    permission_set: Option<&str>,
+) -> Origin {
+    let by_id = on_behalf_of
+        .map(|o| o.rsplit('/').next().unwrap_or(o))
+        .and_then(|id| ic.and_then(|ic| ic.user_by_id(id)));
+    let user = by_id.or_else(|| ic.and_then(|ic| ic.user_of_session(session)));
+    Origin::IdentityCenterUser {
+        user_id: user
+            .map(|u| u.id.clone())
+            .or_else(|| on_behalf_of.map(|o| o.rsplit('/').next().unwrap_or(o).to_string())),
+        user_name: user
+            .map(|u| u.user_name.clone())
+            .unwrap_or_else(|| session.to_string()),
+        permission_set: permission_set.map(str::to_string),
+        known: user.is_some(),
+    }
+}
+
+fn issued_by(rec: &RawRecord<'_>, name: &str, resp: &Response<'_>) -> IssuedBy {
+    let Some(id) = rec.user_identity.as_ref() else {
+        return IssuedBy::Other("unknown".into());
+    };
+    let kind = id.kind.as_deref().unwrap_or_default();
+    let provider = || {
+        id.identity_provider
+            .as_deref()
+            .or(resp.provider.as_deref())
+            .unwrap_or_default()
+            .into()
+    };
+    match kind {
+        "AssumedRole" => {
+            let issuer = id
+                .session_context
+                .as_ref()
+                .and_then(|s| s.session_issuer.as_ref())
+                .and_then(|i| i.arn.as_deref());
+            let arn = id.arn.as_deref().unwrap_or_default();
+            let from_arn = role_of_session_arn(arn);
+            IssuedBy::Session {
+                key: id
+                    .access_key_id
+                    .as_deref()
+                    .filter(|k| !k.is_empty())
+                    .map(Box::from),
+                role: issuer
+                    .map(str::to_string)
+                    .or(from_arn.as_ref().map(|(r, _)| r.clone()))
+                    .unwrap_or_default()
+                    .into(),
+                session: from_arn.map(|(_, s)| s).unwrap_or_default().into(),
+            }
+        }
+        "IAMUser" => IssuedBy::IamUser(id.arn.as_deref().unwrap_or_default().into()),
+        "Root" => IssuedBy::Root(id.arn.as_deref().unwrap_or_default().into()),
+        "SAMLUser" => IssuedBy::Saml {
+            subject: resp
+                .subject
+                .as_deref()
+                .or(id.user_name.as_deref())
+                .or(id.principal_id.as_deref())
+                .unwrap_or_default()
+                .into(),
+            provider: provider(),
+        },
+        "WebIdentityUser" => IssuedBy::WebIdentity {
+            subject: resp
+                .subject_from_web_identity_token
+                .as_deref()
+                .or(id.user_name.as_deref())
+                .or(id.principal_id.as_deref())
+                .unwrap_or_default()
+                .into(),
+            provider: provider(),
+        },
+        "AWSService" => IssuedBy::Service(
+            id.invoked_by
+                .as_deref()
+                .or(rec.source_ip_address.as_deref())
+                .unwrap_or("an AWS service")
+                .into(),
+        ),
+        _ if name == "AssumeRoleWithSAML" => IssuedBy::Saml {
+            subject: resp.subject.as_deref().unwrap_or_default().into(),
+            provider: provider(),
+        },
+        _ if name == "AssumeRoleWithWebIdentity" => IssuedBy::WebIdentity {
+            subject: resp
+                .subject_from_web_identity_token
+                .as_deref()
+                .unwrap_or_default()
+                .into(),
+            provider: provider(),
+        },
+        other => IssuedBy::Other(
+            id.arn
+                .as_deref()
+                .map(str::to_string)
+                .unwrap_or_else(|| other.to_string())
+                .into(),
+        ),
+    }
+}
+
+/// The first identity of a chain.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Origin {
+    IamUser(String),
+    Root(String),
+    /// A person of Identity Center: by the session name (its user name),
+    /// named in `identity-center.json` when `known`.
+    IdentityCenterUser {
+        user_id: Option<String>,
+        user_name: String,
+        permission_set: Option<String>,
+        known: bool,
+    },
+    Saml {
+        subject: String,
+        provider: String,
+    },
+    WebIdentity {
+        subject: String,
+        provider: String,
+    },
+    /// A workload: the service that assumed the role for it.
+    Service(String),
+    Other(String),
+    /// The chain breaks before its first identity.
+    Unknown,
+}
+
+impl Origin {
+    /// `identity-center-user`, `iam-user`, ... as reports name the kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Origin::IamUser(_) => "iam-user",
+            Origin::Root(_) => "root",
+            Origin::IdentityCenterUser { .. } => "identity-center-user",
+            Origin::Saml { .. } => "saml-subject",
+            Origin::WebIdentity { .. } => "oidc-subject",
+            Origin::Service(_) => "workload",
+            Origin::Other(_) => "other",
+            Origin::Unknown => "unknown",
+        }
+    }
+
+    /// The identity's name: an ARN, a user name, a subject, a service.
+    pub fn name(&self) -> String {
+        match self {
+            Origin::IamUser(a) | Origin::Root(a) | Origin::Service(a) | Origin::Other(a) => {
+                a.clone()
+            }
+            Origin::IdentityCenterUser { user_name, .. } => user_name.clone(),
+            Origin::Saml { subject, provider } | Origin::WebIdentity { subject, provider } => {
+                format!("{provider}:{subject}")
+            }
+            Origin::Unknown => "(unknown)".into(),
+        }
+    }
+}
+
+/// One session of a chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hop {
+    /// The role's ARN.
+    pub role: String,
+    pub session: String,
+    /// The session's access key id (an identifier, never a secret).
+    pub key: String,
+    /// When and by which call the key was issued, if a record shows it.
+    pub issued_at: Option<i64>,
+    pub issued_by: Option<String>,
+}
+
+impl Hop {
+    /// The account of the role.
+    pub fn account(&self) -> &str {
+        self.role.split(':').nth(4).unwrap_or_default()
+    }
+}
+
+/// The chain behind one session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chain {
+    pub origin: Origin,
+    /// From the first session to this one.
+    pub hops: Vec<Hop>,
+    /// Where and why the chain breaks, when it does.
+    pub breaks: Option<String>,
+    /// The `sourceIdentity` the sessions carried, if any.
+    pub source_identity: Option<String>,
+    /// Session tags set along the chain, `key=value`.
+    pub tags: Vec<String>,
+}
+
+impl Chain {
+    /// Whether the chain crosses from one account into another.
+    pub fn crosses_accounts(&self) -> bool {
+        let mut accounts = self.hops.iter().map(Hop::account).filter(|a| !a.is_empty());
+        let first = accounts.next();
+        accounts.any(|a| Some(a) != first)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(json: &str) -> RawRecord<'_> {
+        serde_json::from_str(json).expect("record")
+    }
+
+    fn assume(caller: &str, role: &str, session: &str, issued: &str, si: &str) -> String {
+        format!(
+            r#"{{"eventSource":"sts.amazonaws.com","eventName":"AssumeRole","userIdentity":{caller},
+            "requestParameters":{{"roleArn":"{role}","roleSessionName":"{session}","sourceIdentity":"{si}","tags":[{{"key":"team","value":"ops"}}]}},
+            "responseElements":{{"credentials":{{"accessKeyId":"{issued}","expiration":"x"}},"sourceIdentity":"{si}"}}}}"#
+        )
+    }
+
+    fn use_of(chains: &mut SessionChains, key: &str, role: &str, session: &str) {
+        let actor = Actor {
+            kind: super::super::ActorKind::Principal,
+            arn: Cow::Borrowed(role),
+            session: Some(Cow::Borrowed(session)),
+            source_identity: None,
+            invoked_by: None,
+            on_behalf_of: None,
+            federated_name: None,
+            on_behalf_of_subject: None,
+        };
+        chains.note_use(
+            key,
+            &actor,
+            MappedRef::Action(ActionId(1)),
+            Outcome::Success,
+            10,
+        );
+        chains.note_use(
+            key,
+            &actor,
+            MappedRef::Action(ActionId(1)),
+            Outcome::Denied,
+            20,
+        );
+    }
+
+    #[test]
+    fn a_person_through_identity_center_into_another_account() {
+        let mut c = SessionChains::default();
+        let sso_role = "arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Ops_0123456789abcdef";
+        let caller = r#"{"type":"AssumedRole","arn":"arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Ops_0123456789abcdef/alice","accessKeyId":"ASIAFIRST"}"#;
+        let text = assume(
+            caller,
+            "arn:aws:iam::222222222222:role/deploy",
+            "alice",
+            "ASIASECOND",
+            "alice",
+        );
+        c.note_issue(&rec(&text), 5);
+        use_of(&mut c, "ASIAFIRST", sso_role, "alice");
+        use_of(
+            &mut c,
+            "ASIASECOND",
+            "arn:aws:iam::222222222222:role/deploy",
+            "alice",
+        );
+        let chain = c.resolve("ASIASECOND", None);
+        assert_eq!(chain.breaks, None);
+        assert_eq!(chain.hops.len(), 2);
+        assert_eq!(chain.hops[0].key, "ASIAFIRST");
+        assert!(chain.crosses_accounts());
+        assert_eq!(chain.source_identity.as_deref(), Some("alice"));
+        assert_eq!(chain.tags, vec!["team=ops".to_string()]);
+        match &chain.origin {
+            Origin::IdentityCenterUser {
+                user_name,
+                permission_set,
+                ..
+            } => {
+                assert_eq!(user_name, "alice");
+                assert_eq!(permission_set.as_deref(), Some("Ops"));
+            }
+            o => panic!("{o:?}"),
+        }
+        let s = &c.used["ASIASECOND"];
+        assert_eq!(s.actions.len(), 2, "success and denied apart");
+    }
+
+    #[test]
+    fn a_missing_link_says_where_the_chain_breaks() {
+        let mut c = SessionChains::default();
+        use_of(
+            &mut c,
+            "ASIAORPHAN",
+            "arn:aws:iam::222222222222:role/deploy",
+            "ci",
+        );
+        let chain = c.resolve("ASIAORPHAN", None);
+        assert_eq!(chain.origin, Origin::Unknown);
+        let why = chain.breaks.expect("broken");
+        assert!(
+            why.contains("ASIAORPHAN") && why.contains("deploy"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn first_identities_of_each_kind() {
+        let cases = [
+            (
+                r#"{"type":"IAMUser","arn":"arn:aws:iam::1:user/bob","accessKeyId":"AKIABOB"}"#,
+                "AssumeRole",
+                Origin::IamUser("arn:aws:iam::1:user/bob".into()),
+            ),
+            (
+                r#"{"type":"WebIdentityUser","userName":"repo:o/r:ref:refs/heads/main","identityProvider":"token.actions.githubusercontent.com"}"#,
+                "AssumeRoleWithWebIdentity",
+                Origin::WebIdentity {
+                    subject: "repo:o/r:ref:refs/heads/main".into(),
+                    provider: "token.actions.githubusercontent.com".into(),
+                },
+            ),
+            (
+                r#"{"type":"AWSService","invokedBy":"ec2.amazonaws.com"}"#,
+                "AssumeRole",
+                Origin::Service("ec2.amazonaws.com".into()),
+            ),
+        ];
+        for (caller, event, want) in cases {
+            let mut c = SessionChains::default();
+            let text = assume(caller, "arn:aws:iam::1:role/r", "s", "ASIAX", "")
+                .replace("\"AssumeRole\"", &format!("\"{event}\""));
+            c.note_issue(&rec(&text), 1);
+            assert_eq!(c.resolve("ASIAX", None).origin, want, "{event}");
+        }
+    }
+
+    #[test]
+    fn refused_and_failed_calls_issue_nothing() {
+        let mut c = SessionChains::default();
+        let text = assume(
+            r#"{"type":"IAMUser","arn":"arn:aws:iam::1:user/bob"}"#,
+            "arn:aws:iam::1:role/r",
+            "s",
+            "ASIAX",
+            "",
+        )
+        .replace(
+            "\"eventName\"",
+            "\"errorCode\":\"AccessDenied\",\"eventName\"",
+        );
+        c.note_issue(&rec(&text), 1);
+        assert!(c.issued.is_empty());
+    }
+}

@@ -1,0 +1,300 @@
+//! Issue 23: an organization snapshot (`tests/fixtures/org`, written by its
+//! `generate.py`) audited as one, and `leastpriv who` for a person through
+//! Identity Center, a role chain with a source identity into another
+//! account's deploy role, a broken chain, an agent, and a permission set
+//! provisioned in two accounts.
+
+use crate::common::leastpriv;
+use serde_json::Value;
+
+const ORG: &str = "tests/fixtures/org";
+const MGMT: &str = "111111111111";
+const DEV: &str = "222222222222";
+const PROD: &str = "333333333333";
+
+fn json(args: &[&str]) -> Value {
+    let run = leastpriv().args(args).args(["--format", "json"]).run();
+    run.code(0);
+    run.json()
+}
+
+fn who(identity: &str) -> Value {
+    let doc = json(&["who", ORG, identity]);
+    assert_eq!(doc["schema"], "leastpriv.who/v1");
+    doc
+}
+
+fn rows<'a>(doc: &'a Value, field: &str) -> &'a Vec<Value> {
+    doc[field]
+        .as_array()
+        .unwrap_or_else(|| panic!("{field}: {doc}"))
+}
+
+fn has_call(doc: &Value, field: &str, account: &str, role: &str, action: &str) -> bool {
+    rows(doc, field).iter().any(|c| {
+        c["account"] == account
+            && c["principal"].as_str().is_some_and(|p| p.ends_with(role))
+            && c["action"] == action
+    })
+}
+
+/// alice signs in through Identity Center (permission set Ops in dev),
+/// then assumes `deploy` in prod with source identity alice: the deploy
+/// role's calls are hers, with the chain that says so.
+#[test]
+fn a_person_through_identity_center_and_a_chain_into_another_account() {
+    let doc = who("alice");
+    assert_eq!(doc["identity"]["kind"], "identity-center-user");
+    assert_eq!(doc["identity"]["user_id"], "u-alice");
+    assert!(has_call(
+        &doc,
+        "did",
+        DEV,
+        "AWSReservedSSO_Ops_0123456789abcdef",
+        "s3:ListAllMyBuckets"
+    ));
+    assert!(has_call(
+        &doc,
+        "did",
+        PROD,
+        "role/deploy",
+        "cloudformation:CreateStack"
+    ));
+    assert!(has_call(
+        &doc,
+        "refused",
+        PROD,
+        "role/deploy",
+        "iam:CreateUser"
+    ));
+    let chain = rows(&doc, "sessions")
+        .iter()
+        .find(|s| {
+            s["role"]
+                .as_str()
+                .is_some_and(|r| r.ends_with("role/deploy"))
+        })
+        .map(|s| &s["chain"])
+        .expect("the deploy session");
+    assert_eq!(chain["origin_kind"], "identity-center-user");
+    assert_eq!(chain["origin"], "alice");
+    assert_eq!(chain["permission_set"], "Ops");
+    assert_eq!(chain["crosses_accounts"], true);
+    assert_eq!(chain["breaks"], Value::Null);
+    assert_eq!(chain["source_identity"], "alice");
+    assert_eq!(chain["session_tags"], serde_json::json!(["ticket=CHG-42"]));
+    let hops = chain["hops"].as_array().expect("hops");
+    assert_eq!(hops.len(), 2);
+    assert_eq!(hops[0]["account"], DEV);
+    assert_eq!(hops[1]["account"], PROD);
+    assert_eq!(hops[1]["issued_by"], "AssumeRole");
+    assert_eq!(hops[1]["access_key_id"], "ASIADEPLOY000000001");
+    // Identity Center's own record of her, in the management account.
+    let notes = rows(&doc, "notes");
+    assert!(
+        notes.iter().any(|n| n
+            .as_str()
+            .is_some_and(|n| n.contains("sso.amazonaws.com:GetRoleCredentials"))),
+        "{notes:?}"
+    );
+}
+
+/// The permission set Ops is provisioned in dev and prod: alice reaches
+/// both accounts' roles through her group, and `deploy` through trust.
+#[test]
+fn what_a_person_can_do_is_the_union_of_assignments_and_trusts() {
+    let doc = who("alice@example.com");
+    assert_eq!(doc["identity"]["name"], "alice");
+    let can = rows(&doc["can"], "principals");
+    let via = |suffix: &str| {
+        can.iter()
+            .find(|r| r["principal"].as_str().is_some_and(|p| p.ends_with(suffix)))
+            .map(|r| r["via"].as_str().unwrap_or_default().to_string())
+    };
+    assert_eq!(
+        via("AWSReservedSSO_Ops_0123456789abcdef").as_deref(),
+        Some("permission set Ops through group ops")
+    );
+    assert_eq!(
+        via("AWSReservedSSO_Ops_fedcba9876543210").as_deref(),
+        Some("permission set Ops through group ops")
+    );
+    assert!(
+        via("role/deploy").is_some_and(|v| v.starts_with("assumes from ")),
+        "{can:?}"
+    );
+    assert!(
+        via("role/ci").is_none(),
+        "ci trusts the management account only"
+    );
+    // s3:ListAllMyBuckets, ec2:DescribeInstances, 3 sts actions (Ops), 3 of deploy.
+    assert_eq!(doc["can"]["actions"], 8);
+}
+
+/// A session of `ci` signed with a key no record issued: the chain says
+/// where it breaks, and the audit lists it across accounts.
+#[test]
+fn a_broken_chain_says_where_it_breaks() {
+    let doc = who("ci");
+    assert_eq!(doc["identity"]["kind"], "role");
+    let s = &rows(&doc, "sessions")[0];
+    assert_eq!(s["chain"]["origin_kind"], "unknown");
+    let why = s["chain"]["breaks"].as_str().expect("broken");
+    assert!(
+        why.contains("ASIAORPHAN000000001") && why.contains("role/ci"),
+        "{why}"
+    );
+}
+
+/// An agent: its end users (source identities) and the service that
+/// assumed it for them.
+#[test]
+fn an_agent_and_the_end_users_it_served() {
+    let doc = who("bot");
+    assert_eq!(doc["identity"]["kind"], "agent");
+    let served = doc["served"].as_object().expect("served");
+    assert_eq!(served["source identity carol"], 1);
+    assert_eq!(served["source identity dave"], 1);
+    assert_eq!(served["workload bedrock.amazonaws.com"], 2);
+    assert!(has_call(&doc, "did", DEV, "role/bot", "s3:GetObject"));
+}
+
+#[test]
+fn who_without_a_known_identity_is_a_usage_error() {
+    let run = leastpriv().args(["who", ORG, "nobody"]).run();
+    run.code(2);
+    assert!(run.stderr.contains("`nobody`"), "{}", run.stderr);
+    let run = leastpriv().args(["who", ORG]).run();
+    run.code(2);
+    assert!(run.stderr.contains("IDENTITY"), "{}", run.stderr);
+}
+
+#[test]
+fn who_table_shows_the_chain() {
+    let run = leastpriv().args(["who", ORG, "alice"]).run();
+    run.code(0);
+    assert!(
+        run.stdout.contains("identity-center-user `alice`"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "identity-center-user alice → 222222222222:AWSReservedSSO_Ops_0123456789abcdef (alice) → 333333333333:deploy (alice-release) [source identity alice]"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+/// One report for the organization: a summary per account first, the
+/// principals by account, what crosses accounts; the document stays
+/// `leastpriv.audit/v1` and only gains `organization`.
+#[test]
+fn audit_of_an_organization_snapshot() {
+    let doc = json(&["audit", ORG]);
+    assert_eq!(doc["schema"], "leastpriv.audit/v1");
+    let org = &doc["organization"];
+    assert_eq!(org["organization_id"], "o-abc123");
+    assert_eq!(org["identity_center"], true);
+    let accounts = rows(org, "accounts");
+    assert_eq!(accounts.len(), 3);
+    assert_eq!(accounts[0]["account"], MGMT);
+    assert_eq!(
+        accounts[0]["principals"], 0,
+        "an account without principals is listed"
+    );
+    assert_eq!(accounts[1]["account"], DEV);
+    assert_eq!(accounts[1]["name"], "dev");
+    assert_eq!(accounts[2]["principals"], 3);
+    assert_eq!(
+        accounts[2]["scp_path"],
+        serde_json::json!([
+            "Root (r-root)",
+            "workloads (ou-root-work)",
+            "prod (333333333333)"
+        ])
+    );
+    assert_eq!(rows(&org["principals_by_account"], DEV).len(), 3);
+    let kinds: Vec<&str> = rows(org, "cross_account")
+        .iter()
+        .filter_map(|c| c["kind"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"session-chain") && kinds.contains(&"broken-chain"),
+        "{kinds:?}"
+    );
+    assert_eq!(
+        doc["coverage"]["audited_accounts"],
+        serde_json::json!([MGMT, DEV, PROD])
+    );
+    // The cross-account AssumeRole, delivered to both accounts, counts once.
+    assert_eq!(doc["coverage"]["records_duplicate"], 1);
+}
+
+#[test]
+fn account_narrows_the_organization_audit() {
+    let doc = json(&["audit", ORG, "--account", PROD]);
+    let accounts = rows(&doc["organization"], "accounts");
+    assert_eq!(accounts.len(), 1);
+    assert_eq!(accounts[0]["account"], PROD);
+    assert_eq!(
+        doc["coverage"]["audited_accounts"],
+        serde_json::json!([PROD])
+    );
+    let run = leastpriv()
+        .args(["audit", ORG, "--account", "999999999999"])
+        .run();
+    run.code(2);
+    assert!(run.stderr.contains("999999999999"), "{}", run.stderr);
+    let run = leastpriv()
+        .args(["audit", "tests/fixtures/tiny", "--account", PROD])
+        .run();
+    run.code(2);
+    assert!(
+        run.stderr.contains("organization snapshot"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn every_format_puts_the_accounts_first() {
+    let table = leastpriv().args(["audit", ORG]).run();
+    table.code(0);
+    assert!(
+        table
+            .stdout
+            .starts_with("Accounts:\n  111111111111 (management): 0 principals"),
+        "{}",
+        table.stdout
+    );
+    assert!(
+        table.stdout.contains("333333333333/deploy"),
+        "{}",
+        table.stdout
+    );
+    let md = leastpriv()
+        .args(["audit", ORG, "--format", "markdown"])
+        .run();
+    md.code(0);
+    let (acc, sum) = (md.stdout.find("## Accounts"), md.stdout.find("## Summary"));
+    assert!(acc.is_some() && acc < sum, "{}", md.stdout);
+    assert!(md.stdout.contains("## Across accounts"));
+    let html = leastpriv().args(["audit", ORG, "--format", "html"]).run();
+    html.code(0);
+    assert!(html.stdout.contains("id=\"accounts\""));
+    for f in ["sarif", "csv"] {
+        leastpriv()
+            .args(["audit", ORG, "--format", f])
+            .run()
+            .code(0);
+    }
+}
+
+/// An account snapshot's document does not gain `organization`.
+#[test]
+fn an_account_snapshot_report_is_unchanged() {
+    let doc = json(&["audit", "tests/fixtures/tiny"]);
+    assert!(doc.get("organization").is_none());
+}
