@@ -595,3 +595,41 @@ fn a_refusal_only_an_scp_explains_is_attributed_to_it() {
     );
     assert!(f["fix"].is_null(), "{f:#}");
 }
+
+/// Regression: `generate.py --help` took `--help` as its output root and
+/// wrote a `--help/` tree; an argument that is not a directory must be
+/// refused before anything is written.
+#[test]
+fn generate_py_refuses_options_and_missing_roots() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = repo().join("tests/rules/generate.py");
+    let run = |args: &[&str]| {
+        match std::process::Command::new("python3")
+            .arg(&script)
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+        {
+            Ok(o) => Some(o),
+            Err(e) => {
+                assert!(
+                    std::env::var("CI").is_err(),
+                    "python3 is needed under CI: {e}"
+                );
+                None
+            }
+        }
+    };
+    let Some(help) = run(&["--help"]) else { return };
+    assert!(help.status.success(), "{help:?}");
+    assert!(String::from_utf8_lossy(&help.stdout).contains("usage:"));
+    for args in [&[][..], &["not-there"][..]] {
+        let out = run(args).expect("python3 ran before");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("read_dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert!(left.is_empty(), "generate.py wrote {left:?}");
+}
