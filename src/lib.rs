@@ -50,6 +50,7 @@ pub mod drift;
 pub mod fuzzing;
 pub mod ingest;
 pub mod model;
+pub mod notices;
 pub mod output;
 pub mod policy;
 pub mod progress;

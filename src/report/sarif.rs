@@ -320,15 +320,16 @@ pub fn build(audit: &Audit) -> Log<'_> {
                 },
             },
             invocations: audit
-                .evidence_warning()
+                .warnings()
                 .map(|w| Invocation {
                     execution_successful: true,
                     tool_execution_notifications: vec![Notification {
                         level: "warning",
-                        message: Message { text: w },
+                        message: Message {
+                            text: w.text.clone(),
+                        },
                     }],
                 })
-                .into_iter()
                 .collect(),
             results,
         }],

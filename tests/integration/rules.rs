@@ -603,21 +603,19 @@ fn a_refusal_only_an_scp_explains_is_attributed_to_it() {
 fn generate_py_refuses_options_and_missing_roots() {
     let dir = tempfile::tempdir().expect("tempdir");
     let script = repo().join("tests/rules/generate.py");
-    let run = |args: &[&str]| {
-        match std::process::Command::new("python3")
-            .arg(&script)
-            .args(args)
-            .current_dir(dir.path())
-            .output()
-        {
-            Ok(o) => Some(o),
-            Err(e) => {
-                assert!(
-                    std::env::var("CI").is_err(),
-                    "python3 is needed under CI: {e}"
-                );
-                None
-            }
+    let run = |args: &[&str]| match std::process::Command::new("python3")
+        .arg(&script)
+        .args(args)
+        .current_dir(dir.path())
+        .output()
+    {
+        Ok(o) => Some(o),
+        Err(e) => {
+            assert!(
+                std::env::var("CI").is_err(),
+                "python3 is needed under CI: {e}"
+            );
+            None
         }
     };
     let Some(help) = run(&["--help"]) else { return };
