@@ -455,16 +455,32 @@ fn stem(p: &AuditedPrincipal) -> String {
     )
 }
 
+/// What the outside-policy alerts are made from.
+#[derive(Clone, Copy, Debug)]
+pub enum Outside<'r> {
+    /// The recommended policies (`recommend`'s, read, not recomputed).
+    Policies(&'r [Recommendation]),
+    /// None: the logs hold no evidence of the audited account (the reason,
+    /// [`crate::audit::Audit::evidence_guard`]'s), so a recommendation would
+    /// allow nothing and its alert fire on every call. The refused and
+    /// guardrail alerts, which need no evidence, are still written.
+    NoEvidence(&'r str),
+}
+
 /// The alerting of every user and role (service-linked roles left out:
 /// AWS owns their policies).
 pub fn alerts(
     audit: &Audit,
-    recs: &[Recommendation],
+    outside: Outside,
     guardrails: &Guardrails,
     mapper: &EventMapper,
 ) -> Vec<PrincipalAlerts> {
     let cat = audit.catalog;
     let events = Events::new(mapper);
+    let recs = match outside {
+        Outside::Policies(r) => r,
+        Outside::NoEvidence(_) => &[],
+    };
     let by_arn: BTreeMap<&str, &Recommendation> =
         recs.iter().map(|r| (r.principal.as_str(), r)).collect();
     audit
@@ -476,7 +492,12 @@ pub fn alerts(
                 cat,
                 &events,
                 p,
-                by_arn.get(p.verdicts.principal.arn.as_str()).copied(),
+                match outside {
+                    Outside::Policies(_) => {
+                        Ok(by_arn.get(p.verdicts.principal.arn.as_str()).copied())
+                    }
+                    Outside::NoEvidence(gap) => Err(gap),
+                },
                 guardrails,
             )
         })
@@ -540,7 +561,7 @@ fn one(
     cat: &'static Catalog,
     events: &Events,
     p: &AuditedPrincipal,
-    rec: Option<&Recommendation>,
+    rec: Result<Option<&Recommendation>, &str>,
     guardrails: &Guardrails,
 ) -> PrincipalAlerts {
     let pr = &p.verdicts.principal;
@@ -654,10 +675,13 @@ fn one(
 
     // Calls outside the recommended policy.
     match rec {
-        None => out
+        Err(gap) => out.notes.push(format!(
+            "no outside-policy alert: {gap} (refused and guardrail alerts need no evidence; `--allow-empty-evidence` writes it anyway)"
+        )),
+        Ok(None) => out
             .notes
             .push("no recommended policy for this principal: no outside-policy alert".into()),
-        Some(r) => {
+        Ok(Some(r)) => {
             let inside = events.covered_by(&allowed(cat, &r.document));
             let sources: Vec<String> = inside.keys().cloned().collect();
             let mut branches = vec![Branch::OtherSources(sources)];

@@ -47,7 +47,12 @@ fn demo() -> &'static Demo {
         )
         .expect("audit");
         let recs = recommend(&audit);
-        let alerts = alerts::alerts(&audit, &recs, &rules.guardrails, &rules.mapper);
+        let alerts = alerts::alerts(
+            &audit,
+            alerts::Outside::Policies(&recs),
+            &rules.guardrails,
+            &rules.mapper,
+        );
         let records = records(&dir.join("cloudtrail"));
         Demo {
             audit,
@@ -617,4 +622,64 @@ fn refused_alerts_use_the_folds_refusal_codes() {
             "metric filter, {code}"
         );
     }
+}
+
+/// Regression: with logs that hold nothing of the audited account, `alerts`
+/// wrote outside-policy alerts from recommendations that allow nothing (they
+/// would fire on every call). It applies `recommend`'s guard: the refused
+/// and guardrail alerts (which need no evidence) are written, the
+/// outside-policy ones only with `--allow-empty-evidence`.
+#[test]
+fn alerts_write_no_outside_policy_alert_on_no_evidence() {
+    use std::collections::BTreeSet;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let empty = dir.path().join("no-logs");
+    std::fs::create_dir(&empty).expect("mkdir");
+    let purposes = |out: &Path| -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        for e in std::fs::read_dir(out).expect("read_dir") {
+            let path = e.expect("entry").path();
+            if path.extension().is_some_and(|x| x == "json") {
+                let doc: Value =
+                    serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
+                for r in doc["event_rules"].as_array().into_iter().flatten() {
+                    seen.insert(r["purpose"].as_str().unwrap_or("?").to_string());
+                }
+            }
+        }
+        seen
+    };
+    let run = |out: &Path, extra: &[&str]| {
+        leastpriv()
+            .args(["alerts", "--iam", "fixtures/demo/iam.json", "--cloudtrail"])
+            .arg(&empty)
+            .arg("--out")
+            .arg(out)
+            .args(extra)
+            .run()
+    };
+    let guarded = dir.path().join("guarded");
+    let r = run(&guarded, &[]);
+    r.code(0);
+    assert!(
+        r.stdout
+            .contains("refusing to write outside-policy alerts: no CloudTrail record")
+            && r.stdout
+                .contains("`--allow-empty-evidence` writes them anyway")
+            && r.stdout.contains("the refused and guardrail alerts only"),
+        "{}",
+        r.stdout
+    );
+    let got = purposes(&guarded);
+    assert!(
+        got.contains("refused") && got.contains("guardrail"),
+        "{got:?}"
+    );
+    assert!(!got.contains("outside-policy"), "{got:?}");
+    let readme = std::fs::read_to_string(guarded.join("README.md")).expect("README");
+    assert!(readme.contains("no outside-policy alert"), "{readme}");
+
+    let allowed = dir.path().join("allowed");
+    run(&allowed, &["--allow-empty-evidence"]).code(0);
+    assert!(purposes(&allowed).contains("outside-policy"));
 }
