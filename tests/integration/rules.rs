@@ -240,6 +240,18 @@ rule_tests! {
             &["--config", config.to_str().expect("utf-8 path")],
         );
         expect_no_finding(&configured, rule);
+        // One finding per service and action family: ec2 Write and ec2
+        // Tagging apart, each with its own actions and times.
+        let fam = findings(rule, "fires-per-family");
+        let mut got: Vec<(String, String)> = fam
+            .iter()
+            .filter(|f| f["rule"] == rule)
+            .map(|f| (f["message"].as_str().unwrap_or("").to_string(), f["actions"].to_string()))
+            .collect();
+        got.sort();
+        assert_eq!(got.len(), 2, "{got:#?}");
+        assert!(got[0].0.contains("`ec2` (Tagging)") && got[0].1 == r#"["ec2:CreateTags"]"#, "{got:#?}");
+        assert!(got[1].0.contains("`ec2` (Write)") && got[1].1 == r#"["ec2:RunInstances"]"#, "{got:#?}");
     };
     // An AgentCore execution role admitted for two runtimes by aws:SourceArn;
     // quiet: for one. Also fires: no SourceArn, but AssumeRole for two

@@ -514,3 +514,14 @@ write("unused-permissions", "quiet-refused", GINA, gina_vpcs("Client.Unauthorize
       "authorized to perform: ec2:DescribeVpcs with an explicit deny in a service control policy"))
 write("unused-permissions", "quiet-failed-after-authorization", GINA,
       gina_vpcs("Client.DryRunOperation", "Request would have succeeded, but DryRun flag is set."))
+
+# ---------------------------------------------------------------- change-outside-pipeline, per family
+# (last, so that the record ids of the cases above do not shift)
+# Two families of one service at the console: launching (Write) and tagging (Tagging) are two
+# findings, one per family, each with its own actions.
+write("change-outside-pipeline", "fires-per-family",
+      iam(users=[user("ivan", allow(RUN + ["ec2:CreateTags"]))]),
+      runs(as_user("ivan"), CONSOLE_UA, console=True)
+      + [via(rec(as_user("ivan"), "ec2", "CreateTags", "2026-10-21T09:00:00Z",
+                 {"resourcesSet": {"items": [{"resourceId": "i-0123456789abcdef0"}]},
+                  "tagSet": {"items": [{"key": "owner", "value": "ivan"}]}}), CONSOLE_UA, True)])
