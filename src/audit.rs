@@ -423,12 +423,7 @@ pub fn run_with(
         accounts: &accounts,
         agents_unrecorded: principals
             .iter()
-            .map(|p| {
-                (
-                    p.verdicts.principal.name.as_str(),
-                    crate::notices::agent_unrecorded(p),
-                )
-            })
+            .map(|p| (p.verdicts.principal.name.as_str(), agent_unrecorded(p)))
             .collect(),
         organization: organization.as_deref(),
         account_id: account.account_id.as_deref(),
@@ -458,6 +453,24 @@ pub fn run_with(
         identity_center,
         chains: std::sync::Arc::new(session_chains),
     })
+}
+
+/// The data-event types an agent's grants reach that the trails do not
+/// record (empty for other principals).
+fn agent_unrecorded(p: &AuditedPrincipal) -> Vec<&str> {
+    use crate::verdict::observability::Unobservable;
+    if p.kind != Kind::Agent {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (_, why) in p.verdicts.unobservable().iter() {
+        if let Unobservable::DataEventNotRecorded(t) = why {
+            if crate::rules::is_agent_data_event(t) && !out.contains(&t.as_ref()) {
+                out.push(t.as_ref());
+            }
+        }
+    }
+    out
 }
 
 /// The IAM snapshot: the account's, or every member's of an organization

@@ -10,7 +10,7 @@
 //! `WARNING:`, `**Warning:**`, a SARIF notification, JSON's `warnings` or
 //! `coverage.notices`).
 
-use crate::model::{Kind, Organization};
+use crate::model::Organization;
 use crate::usage::IngestStats;
 use std::collections::BTreeSet;
 
@@ -184,22 +184,4 @@ fn unobservable_agents(agents: &[(&str, Vec<&str>)]) -> Option<Notice> {
             names.iter().take(10).map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
         ),
     })
-}
-
-/// The data-event types an agent's grants reach that the trails do not
-/// record (empty for other principals).
-pub fn agent_unrecorded(p: &crate::audit::AuditedPrincipal) -> Vec<&str> {
-    use crate::verdict::observability::Unobservable;
-    if p.kind != Kind::Agent {
-        return Vec::new();
-    }
-    let mut out = Vec::new();
-    for (_, why) in p.verdicts.unobservable().iter() {
-        if let Unobservable::DataEventNotRecorded(t) = why {
-            if crate::rules::is_agent_data_event(t) && !out.contains(&t.as_ref()) {
-                out.push(t.as_ref());
-            }
-        }
-    }
-    out
 }
