@@ -426,7 +426,6 @@ pub fn run_with(
             .map(|p| (p.verdicts.principal.name.as_str(), agent_unrecorded(p)))
             .collect(),
         organization: organization.as_deref(),
-        account_id: account.account_id.as_deref(),
     });
     Ok(Audit {
         account_id: account.account_id.clone(),

@@ -52,7 +52,6 @@ pub struct Facts<'a> {
     /// that the trails do not record.
     pub agents_unrecorded: Vec<(&'a str, Vec<&'a str>)>,
     pub organization: Option<&'a Organization>,
-    pub account_id: Option<&'a str>,
 }
 
 /// Every notice of an audit, in the order reports print them: warnings
@@ -67,7 +66,7 @@ pub fn decide(f: &Facts) -> Vec<Notice> {
             ),
         });
     }
-    if let Some(n) = unknown_policies(f.organization, f.account_id) {
+    if let Some(n) = unknown_policies(f.organization, f.accounts) {
         out.push(n);
     }
     if let Some(n) = unobservable_agents(&f.agents_unrecorded) {
@@ -120,43 +119,46 @@ pub fn no_evidence(stats: &IngestStats, accounts: &BTreeSet<String>) -> Option<S
     ))
 }
 
-/// SCPs and RCPs on the audited account's path whose content is unknown
+/// SCPs and RCPs on an audited account's path whose content is unknown
 /// (`"Content": null`): what they allow or deny is taken as unknown.
-fn unknown_policies(org: Option<&Organization>, account: Option<&str>) -> Option<Notice> {
-    let (org, account) = (org?, account?);
-    let path = org.path(account)?;
-    let unknown: Vec<String> = org
-        .policies
-        .iter()
-        .filter(|p| p.content_unknown && p.targets.iter().any(|t| path.contains(t)))
-        .map(|p| {
-            format!(
+fn unknown_policies(org: Option<&Organization>, accounts: &BTreeSet<String>) -> Option<Notice> {
+    let org = org?;
+    let mut unknown: Vec<String> = Vec::new();
+    let mut reached: BTreeSet<&str> = BTreeSet::new();
+    for p in org.policies.iter().filter(|p| p.content_unknown) {
+        let mut on: BTreeSet<String> = BTreeSet::new();
+        for a in accounts {
+            let Some(path) = org.path(a) else { continue };
+            for t in p.targets.iter().filter(|t| path.contains(t)) {
+                on.insert(org.target_label(t));
+                reached.insert(a);
+            }
+        }
+        if !on.is_empty() {
+            unknown.push(format!(
                 "{} `{}` ({}) on {}",
                 p.kind.as_str(),
                 p.name,
                 p.id,
-                p.targets
-                    .iter()
-                    .filter(|t| path.contains(t))
-                    .map(|t| org.target_label(t))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        })
-        .collect();
+                on.into_iter().collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
     if unknown.is_empty() {
         return None;
     }
+    let one = unknown.len() == 1;
     Some(Notice {
         kind: NoticeKind::UnknownOrganizationPolicy,
         text: format!(
-            "The content of {} organization polic{} on account {account}'s path is unknown (`organization.json` holds `\"Content\": null`): {}. What {} allow or deny is unknown: the actions {} could block are shown as limited, neither blocked nor cleared, and no guardrail is taken from {}.",
+            "The content of {} organization polic{} on the path of account {} is unknown (`organization.json` holds `\"Content\": null`): {}. What {} allow or deny is unknown: the actions {} could block are shown as limited, neither blocked nor cleared, and no guardrail is taken from {}.",
             unknown.len(),
-            if unknown.len() == 1 { "y" } else { "ies" },
+            if one { "y" } else { "ies" },
+            reached.into_iter().collect::<Vec<_>>().join(", "),
             unknown.join("; "),
-            if unknown.len() == 1 { "it may" } else { "they may" },
-            if unknown.len() == 1 { "it" } else { "they" },
-            if unknown.len() == 1 { "it" } else { "them" },
+            if one { "it may" } else { "they may" },
+            if one { "it" } else { "they" },
+            if one { "it" } else { "them" },
         ),
     })
 }
