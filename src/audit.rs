@@ -128,8 +128,8 @@ pub struct Audit {
     /// Who can assume each role, from trust policies and `sts:AssumeRole` grants.
     pub trust: crate::policy::trust::TrustGraph,
     /// What every report says first: gaps of the evidence that change how
-    /// it reads.
-    pub notices: Vec<String>,
+    /// it reads, decided by [`crate::notices::decide`].
+    pub notices: Vec<crate::notices::Notice>,
     /// Findings set aside on purpose (service-linked roles, configured
     /// exclusions), with the reason.
     pub excluded: crate::exclusions::Excluded,
@@ -139,6 +139,11 @@ pub struct Audit {
     /// activity came from the store): the chains behind them.
     pub chains: std::sync::Arc<crate::usage::chains::SessionChains>,
 }
+
+/// The logs hold nothing of the audited account: why, in one sentence.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct NoEvidence(pub String);
 
 impl Audit {
     /// Applies a baseline: accepted findings stay in the report, marked, and
@@ -166,47 +171,19 @@ impl Audit {
         self.stats.account_records == 0
     }
 
-    /// The sentence every report puts first when [`Audit::no_account_evidence`].
-    pub fn evidence_warning(&self) -> Option<String> {
-        if !self.no_account_evidence() {
-            return None;
+    /// Refuses to act on no evidence: the error of `recommend` and `alerts`
+    /// when [`Audit::no_account_evidence`] and they were not told to go on.
+    pub fn evidence_guard(&self) -> Result<(), NoEvidence> {
+        match crate::notices::no_evidence(&self.stats, &self.accounts) {
+            Some(gap) => Err(NoEvidence(gap)),
+            None => Ok(()),
         }
-        let accounts = if self.accounts.is_empty() {
-            "the audited account".to_string()
-        } else {
-            let list: Vec<&str> = self.accounts.iter().map(String::as_str).collect();
-            format!("account {}", list.join(", "))
-        };
-        let s = &self.stats;
-        let mut why = Vec::new();
-        if s.records == 0 {
-            why.push("no record was read".to_string());
-        }
-        if s.other_account > 0 {
-            why.push(format!(
-                "{} record(s) belong to other accounts only",
-                s.other_account
-            ));
-        }
-        if s.outside_window > 0 {
-            why.push(format!(
-                "{} record(s) are outside the window",
-                s.outside_window
-            ));
-        }
-        if s.records_skipped > 0 {
-            why.push(format!("{} record(s) could not be read", s.records_skipped));
-        }
-        let why = if why.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", why.join("; "))
-        };
-        Some(format!(
-            "no CloudTrail record in the window belongs to {accounts}{why}: every granted \
-             permission looks unused on no evidence; check that the logs are this account's \
-             (`recommend` removes nothing unless given `--allow-empty-evidence`)"
-        ))
+    }
+
+    /// The notices that undermine the report as a whole (see
+    /// [`crate::notices::Notice::is_warning`]).
+    pub fn warnings(&self) -> impl Iterator<Item = &crate::notices::Notice> {
+        self.notices.iter().filter(|n| n.is_warning())
     }
 
     /// The baseline entry that accepted finding `i`, if any.
@@ -448,7 +425,15 @@ pub fn run_with(
     };
     let findings = timed("rules", || crate::rules::evaluate(&ctx, &subjects));
     drop(subjects);
-    let notices = notices(&principals);
+    let notices = crate::notices::decide(&crate::notices::Facts {
+        stats: &stats,
+        accounts: &accounts,
+        agents_unrecorded: principals
+            .iter()
+            .map(|p| (p.verdicts.principal.name.as_str(), agent_unrecorded(p)))
+            .collect(),
+        organization: organization.as_deref(),
+    });
     let (findings, excluded) = crate::exclusions::apply(
         &principals
             .iter()
@@ -485,36 +470,22 @@ pub fn run_with(
     })
 }
 
-/// The report's notices: the agents whose Bedrock or AgentCore data events
-/// the trails do not record (the issue's "the report says so at the top").
-fn notices(principals: &[AuditedPrincipal]) -> Vec<String> {
+/// The data-event types an agent's grants reach that the trails do not
+/// record (empty for other principals).
+fn agent_unrecorded(p: &AuditedPrincipal) -> Vec<&str> {
     use crate::verdict::observability::Unobservable;
-    use std::collections::BTreeSet;
-    let mut types: BTreeSet<&str> = BTreeSet::new();
-    let mut agents: Vec<&str> = Vec::new();
-    for p in principals.iter().filter(|p| p.kind == Kind::Agent) {
-        let mut any = false;
-        for (_, why) in p.verdicts.unobservable().iter() {
-            if let Unobservable::DataEventNotRecorded(t) = why {
-                if crate::rules::is_agent_data_event(t) {
-                    types.insert(t);
-                    any = true;
-                }
-            }
-        }
-        if any {
-            agents.push(&p.verdicts.principal.name);
-        }
-    }
-    if agents.is_empty() {
+    if p.kind != Kind::Agent {
         return Vec::new();
     }
-    vec![format!(
-        "The trails do not record the Bedrock and AgentCore data events {} of {} agent(s) ({}): what they did is unobservable, and their grants there can be neither shown used nor proven unused (rule `agent-use-unobservable`).",
-        types.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", "),
-        agents.len(),
-        agents.iter().take(10).map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
-    )]
+    let mut out = Vec::new();
+    for (_, why) in p.verdicts.unobservable().iter() {
+        if let Unobservable::DataEventNotRecorded(t) = why {
+            if crate::rules::is_agent_data_event(t) && !out.contains(&t.as_ref()) {
+                out.push(t.as_ref());
+            }
+        }
+    }
+    out
 }
 
 /// The IAM snapshot: the account's, or every member's of an organization
@@ -760,9 +731,21 @@ fn organization_problems(
             message: "the audited account is not in this organization: its SCPs and RCPs were not evaluated".into(),
         }];
     }
-    org.missing_levels(account)
-        .into_iter()
-        .map(|m| Problem {
+    let path_ids = org.path(account).unwrap_or_default();
+    let unknown = org
+        .policies
+        .iter()
+        .filter(|p| p.content_unknown && p.targets.iter().any(|t| path_ids.contains(t)))
+        .map(|p| Problem {
+            file: path.to_path_buf(),
+            location: format!("policy {}", p.id),
+            message: format!(
+                "{} has no content (`Content` is null): what it allows or denies is unknown",
+                p.label()
+            ),
+        });
+    unknown
+        .chain(org.missing_levels(account).into_iter().map(|m| Problem {
             file: path.to_path_buf(),
             location: format!("target {}", m.target),
             message: format!(
@@ -770,7 +753,7 @@ fn organization_problems(
                 m.kind.as_str(),
                 org.target_label(&m.target)
             ),
-        })
+        }))
         .collect()
 }
 

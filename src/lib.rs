@@ -51,6 +51,7 @@ pub mod exclusions;
 pub mod fuzzing;
 pub mod ingest;
 pub mod model;
+pub mod notices;
 pub mod output;
 pub mod policy;
 pub mod progress;

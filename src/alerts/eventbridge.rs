@@ -156,6 +156,7 @@ fn string_op(op: &str, arg: &Value, v: &str) -> Result<bool, PatternError> {
             "prefix" => h.starts_with(&n),
             "suffix" => h.ends_with(&n),
             "equals-ignore-case" => h == n,
+            "wildcard" if !fold => wildcard(&n, &h),
             _ => return Err(PatternError(format!("unsupported operator `{op}`"))),
         };
         if hit {
@@ -163,6 +164,50 @@ fn string_op(op: &str, arg: &Value, v: &str) -> Result<bool, PatternError> {
         }
     }
     Ok(false)
+}
+
+/// EventBridge's `wildcard`: `*` is any run of characters (none included),
+/// `\*` a star and `\\` a backslash; everything else matches itself.
+fn wildcard(pattern: &str, s: &str) -> bool {
+    #[derive(PartialEq)]
+    enum T {
+        Star,
+        Char(char),
+    }
+    let mut toks = Vec::new();
+    let mut it = pattern.chars();
+    while let Some(c) = it.next() {
+        match c {
+            '\\' => toks.push(T::Char(it.next().unwrap_or('\\'))),
+            '*' => toks.push(T::Star),
+            c => toks.push(T::Char(c)),
+        }
+    }
+    let s: Vec<char> = s.chars().collect();
+    // Classic glob matching with backtracking to the last star.
+    let (mut p, mut i) = (0, 0);
+    let mut back: Option<(usize, usize)> = None;
+    while i < s.len() {
+        match toks.get(p) {
+            Some(T::Char(c)) if *c == s[i] => {
+                p += 1;
+                i += 1;
+            }
+            Some(T::Star) => {
+                back = Some((p, i));
+                p += 1;
+            }
+            _ => match back {
+                Some((bp, bi)) => {
+                    p = bp + 1;
+                    i = bi + 1;
+                    back = Some((bp, bi + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    toks[p..].iter().all(|t| *t == T::Star)
 }
 
 fn one(c: &Value, v: &Value) -> Result<bool, PatternError> {
@@ -174,7 +219,7 @@ fn one(c: &Value, v: &Value) -> Result<bool, PatternError> {
         return Err(PatternError(format!("a condition has one operator: {c}")));
     };
     match op.as_str() {
-        "prefix" | "suffix" | "equals-ignore-case" => match v {
+        "prefix" | "suffix" | "equals-ignore-case" | "wildcard" => match v {
             Value::String(s) => string_op(op, arg, s),
             _ => Ok(false),
         },
@@ -236,6 +281,33 @@ mod tests {
 
     fn m(p: Value, e: Value) -> bool {
         matches(&p, &e).unwrap()
+    }
+
+    /// `wildcard`, alone and under `anything-but` (the versioned event names
+    /// of the alerts).
+    #[test]
+    fn wildcards() {
+        let ev = |n: &str| json!({"detail": {"eventName": n}});
+        let w = |p: &str| json!({"detail": {"eventName": [{"wildcard": p}]}});
+        assert!(m(
+            w("CreateDistribution2*"),
+            ev("CreateDistribution2020_05_31")
+        ));
+        assert!(!m(w("CreateDistribution2*"), ev("CreateDistribution")));
+        assert!(!m(
+            w("CreateDistribution2*"),
+            ev("CreateDistributionWithTags2020_05_31")
+        ));
+        assert!(m(w("*Distribution*"), ev("CreateDistribution")));
+        assert!(m(w("a*b*c"), ev("aXXbYbc")));
+        assert!(!m(w("a*b*c"), ev("aXXbYbcd")));
+        assert!(m(w("a\\*b"), ev("a*b")));
+        assert!(!m(w("a\\*b"), ev("aXb")));
+        assert!(m(w("Exact"), ev("Exact")));
+        let but = json!({"detail": {"eventName": [{"anything-but": {"wildcard": ["GetFunction", "GetFunction2*"]}}]}});
+        assert!(!m(but.clone(), ev("GetFunction20150331v2")));
+        assert!(!m(but.clone(), ev("GetFunction")));
+        assert!(m(but, ev("GetFunctionConfiguration20150331v2")));
     }
 
     #[test]

@@ -38,22 +38,6 @@ pub const GLOBAL_SOURCES: &[&str] = &[
     "cloudfront.amazonaws.com",
 ];
 
-/// Lambda records most calls under versioned event names
-/// (`UpdateFunctionCode20150331v2`), which the mapping strips and a pattern
-/// must spell out: the versions seen in CloudTrail, per event source.
-/// Correct this list when a trail shows another.
-const VERSIONED: &[(&str, &[&str])] = &[(
-    "lambda.amazonaws.com",
-    &[
-        "20150331",
-        "20150331v2",
-        "20161107",
-        "20170331",
-        "20171031",
-        "20181031",
-    ],
-)];
-
 /// Error codes of refused calls, as the fold counts them (`Outcome::Denied`):
 /// as EventBridge conditions (case-insensitive prefixes and suffixes, and
 /// exact codes) and as CloudWatch Logs wildcards.
@@ -171,7 +155,25 @@ impl Branch {
         match self {
             Branch::OtherSources(s) => json!({"eventSource": [{"anything-but": s}]}),
             Branch::Source(s) => json!({"eventSource": [s]}),
-            Branch::In(s, n) => json!({"eventSource": [s], "eventName": n}),
+            // Names ending in `*` are wildcards (versioned names): event
+            // names hold no `*` of their own.
+            Branch::In(s, n) => {
+                let names: Vec<Value> = n
+                    .iter()
+                    .map(|x| {
+                        if is_wildcard(x) {
+                            json!({"wildcard": x})
+                        } else {
+                            json!(x)
+                        }
+                    })
+                    .collect();
+                json!({"eventSource": [s], "eventName": names})
+            }
+            Branch::NotIn(s, n) if n.iter().any(|x| is_wildcard(x)) => {
+                // An exact name is a wildcard without `*`.
+                json!({"eventSource": [s], "eventName": [{"anything-but": {"wildcard": n}}]})
+            }
             Branch::NotIn(s, n) => {
                 json!({"eventSource": [s], "eventName": [{"anything-but": n}]})
             }
@@ -232,6 +234,11 @@ impl Branch {
     }
 }
 
+/// Whether an event name of a branch is a wildcard (`UpdateFunctionCode2*`).
+fn is_wildcard(name: &str) -> bool {
+    name.contains('*')
+}
+
 /// CloudWatch Logs filter values are double-quoted; CloudTrail names and
 /// ARNs hold no quote or backslash, but escape them rather than trust that.
 fn logs_escape(s: &str) -> String {
@@ -275,21 +282,28 @@ impl<'a> Events<'a> {
             let a = self.cat.action(id);
             for s in self.mapper.sources_of(a.service) {
                 let names = out.entry(s.clone()).or_default();
-                names.insert(a.name.to_string());
-                if let Some((_, versions)) = VERSIONED.iter().find(|(v, _)| *v == s) {
-                    for v in *versions {
-                        names.insert(format!("{}{v}", a.name));
-                    }
-                }
+                names.extend(self.names(a.name));
             }
         }
         for (source, name, ids) in &self.exceptions {
             if ids.iter().all(|&id| set.contains(id))
                 && (!ids.is_empty() || out.contains_key(source))
             {
-                out.entry(source.clone()).or_default().insert(name.clone());
+                out.entry(source.clone())
+                    .or_default()
+                    .extend(self.names(name));
             }
         }
+        out
+    }
+
+    /// The event names (wildcards ending in `*` included) a call named
+    /// `name` is logged under: itself, and with an API version (Lambda's
+    /// `UpdateFunctionCode20150331v2`, CloudFront's
+    /// `CreateDistribution2020_05_31`), as the mapping strips it.
+    fn names(&self, name: &str) -> Vec<String> {
+        let mut out = vec![name.to_string()];
+        out.extend(self.mapper.versioned_wildcards(name));
         out
     }
 
@@ -313,7 +327,7 @@ impl<'a> Events<'a> {
                         names
                             .entry(s.clone())
                             .or_default()
-                            .insert(self.cat.action(id).name.to_string());
+                            .extend(self.names(self.cat.action(id).name));
                     }
                 }
             }
@@ -323,7 +337,7 @@ impl<'a> Events<'a> {
                 names
                     .entry(source.clone())
                     .or_default()
-                    .insert(name.clone());
+                    .extend(self.names(name));
             }
         }
         names.retain(|s, _| !whole.contains(s));
@@ -455,16 +469,32 @@ fn stem(p: &AuditedPrincipal) -> String {
     )
 }
 
+/// What the outside-policy alerts are made from.
+#[derive(Clone, Copy, Debug)]
+pub enum Outside<'r> {
+    /// The recommended policies (`recommend`'s, read, not recomputed).
+    Policies(&'r [Recommendation]),
+    /// None: the logs hold no evidence of the audited account (the reason,
+    /// [`crate::audit::Audit::evidence_guard`]'s), so a recommendation would
+    /// allow nothing and its alert fire on every call. The refused and
+    /// guardrail alerts, which need no evidence, are still written.
+    NoEvidence(&'r str),
+}
+
 /// The alerting of every user and role (service-linked roles left out:
 /// AWS owns their policies).
 pub fn alerts(
     audit: &Audit,
-    recs: &[Recommendation],
+    outside: Outside,
     guardrails: &Guardrails,
     mapper: &EventMapper,
 ) -> Vec<PrincipalAlerts> {
     let cat = audit.catalog;
     let events = Events::new(mapper);
+    let recs = match outside {
+        Outside::Policies(r) => r,
+        Outside::NoEvidence(_) => &[],
+    };
     let by_arn: BTreeMap<&str, &Recommendation> =
         recs.iter().map(|r| (r.principal.as_str(), r)).collect();
     audit
@@ -476,7 +506,12 @@ pub fn alerts(
                 cat,
                 &events,
                 p,
-                by_arn.get(p.verdicts.principal.arn.as_str()).copied(),
+                match outside {
+                    Outside::Policies(_) => {
+                        Ok(by_arn.get(p.verdicts.principal.arn.as_str()).copied())
+                    }
+                    Outside::NoEvidence(gap) => Err(gap),
+                },
                 guardrails,
             )
         })
@@ -540,7 +575,7 @@ fn one(
     cat: &'static Catalog,
     events: &Events,
     p: &AuditedPrincipal,
-    rec: Option<&Recommendation>,
+    rec: Result<Option<&Recommendation>, &str>,
     guardrails: &Guardrails,
 ) -> PrincipalAlerts {
     let pr = &p.verdicts.principal;
@@ -654,10 +689,13 @@ fn one(
 
     // Calls outside the recommended policy.
     match rec {
-        None => out
+        Err(gap) => out.notes.push(format!(
+            "no outside-policy alert: {gap} (refused and guardrail alerts need no evidence; `--allow-empty-evidence` writes it anyway)"
+        )),
+        Ok(None) => out
             .notes
             .push("no recommended policy for this principal: no outside-policy alert".into()),
-        Some(r) => {
+        Ok(Some(r)) => {
             let inside = events.covered_by(&allowed(cat, &r.document));
             let sources: Vec<String> = inside.keys().cloned().collect();
             let mut branches = vec![Branch::OtherSources(sources)];

@@ -177,7 +177,22 @@ impl AccessLevel {
         }
     }
 
-    fn parse(s: &str) -> Option<AccessLevel> {
+    /// The family of changes an action with these access levels makes, as
+    /// `change-outside-pipeline` groups them: Permissions management over
+    /// Tagging over Write (the catalog lists `ec2:CreateTags` as both
+    /// Tagging and Write: it tags); `None` for read-only actions (List, Read).
+    pub fn change_family(levels: &[AccessLevel]) -> Option<AccessLevel> {
+        [
+            AccessLevel::PermissionsManagement,
+            AccessLevel::Tagging,
+            AccessLevel::Write,
+        ]
+        .into_iter()
+        .find(|l| levels.contains(l))
+    }
+
+    /// The level from AWS's spelling (`Permissions management`).
+    pub fn parse(s: &str) -> Option<AccessLevel> {
         [
             AccessLevel::List,
             AccessLevel::Read,

@@ -117,7 +117,10 @@ pub struct AccountEntry {
 #[serde(rename_all = "PascalCase")]
 pub struct PolicyEntry {
     pub policy_summary: PolicySummary,
-    pub content: String,
+    /// `null` (or absent) when DescribePolicy returned no content: the
+    /// policy is kept, as unknown.
+    #[serde(default)]
+    pub content: Option<String>,
     #[serde(default)]
     pub targets: Vec<PolicyTarget>,
 }
@@ -186,17 +189,22 @@ pub fn normalize(file: OrganizationFile, path: &Path) -> Result<Organization, In
             continue;
         };
         let at = format!("$.Policies[{i}].Content");
-        let doc = parse_content(&p.content, &at).map_err(|e| {
-            shape(
-                e.location,
-                format!(
-                    "policy `{}` ({}): {}",
-                    p.policy_summary.name.as_deref().unwrap_or("?"),
-                    p.policy_summary.id,
-                    e.message
-                ),
-            )
-        })?;
+        let doc = match &p.content {
+            // Unknown content: no statement is read, and the policy says so
+            // (`content_unknown`); the evaluation takes it as unknown.
+            None => Default::default(),
+            Some(text) => parse_content(text, &at).map_err(|e| {
+                shape(
+                    e.location,
+                    format!(
+                        "policy `{}` ({}): {}",
+                        p.policy_summary.name.as_deref().unwrap_or("?"),
+                        p.policy_summary.id,
+                        e.message
+                    ),
+                )
+            })?,
+        };
         policies.push(OrgPolicy {
             id: p.policy_summary.id.clone(),
             arn: p.policy_summary.arn.clone(),
@@ -209,6 +217,7 @@ pub fn normalize(file: OrganizationFile, path: &Path) -> Result<Organization, In
             aws_managed: p.policy_summary.aws_managed,
             document: Arc::new(doc),
             targets: p.targets.iter().map(|t| t.target_id.clone()).collect(),
+            content_unknown: p.content.is_none(),
         });
     }
     // Enabled types: what the roots say; a file without `PolicyTypes`
@@ -309,6 +318,18 @@ mod tests {
         assert!(!org.rcp_enabled, "RCPs are attached but not enabled");
         assert_eq!(org.attached("ou-1", OrgPolicyKind::Scp).count(), 1);
         assert!(org.policies[1].document.statements[0].principal.is_some());
+    }
+
+    /// `pull` writes `"Content": null` when DescribePolicy returns none.
+    #[test]
+    fn a_policy_without_content_is_kept_as_unknown() {
+        let mut v: serde_json::Value = serde_json::from_str(FILE).unwrap();
+        v["Policies"][1]["Content"] = serde_json::Value::Null;
+        let org = parse(v.to_string().as_bytes(), Path::new("organization.json")).unwrap();
+        let p = &org.policies[1];
+        assert!(p.content_unknown);
+        assert!(p.document.statements.is_empty());
+        assert!(!org.policies[0].content_unknown);
     }
 
     #[test]

@@ -43,9 +43,15 @@ pub struct OrgPolicy {
     pub name: String,
     pub kind: OrgPolicyKind,
     pub aws_managed: bool,
+    /// Empty when the content is unknown.
     pub document: Arc<PolicyDocument>,
     /// Ids of the roots, OUs and accounts it is attached to.
     pub targets: Vec<String>,
+    /// `organization.json` holds no content for it (`"Content": null`:
+    /// DescribePolicy returned none). Its statements are unknown, so the
+    /// evaluation takes it as possibly allowing and possibly denying every
+    /// action: never as allowing nothing, never as denying nothing.
+    pub content_unknown: bool,
 }
 
 impl OrgPolicy {

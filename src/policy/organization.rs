@@ -198,7 +198,13 @@ struct Compiled {
     actions: Arc<ActionSet>,
     all_resources: bool,
     has_conditions: bool,
+    /// Stands for a policy whose content is unknown: applies with an
+    /// unknown truth, to every action.
+    unknown: bool,
 }
+
+/// The statement label of a policy whose content is unknown.
+const UNKNOWN_CONTENT: &str = "(content unknown)";
 
 /// The policies of one kind along one account's path.
 #[derive(Debug)]
@@ -341,11 +347,14 @@ fn reason(
         what: OrgReasonKind::Statement {
             policy_id: p.id.clone(),
             policy_name: p.name.clone(),
-            statement: p
-                .document
-                .statements
-                .get(c.statement)
-                .map_or_else(|| format!("#{}", c.statement), |s| s.label()),
+            statement: if c.unknown {
+                UNKNOWN_CONTENT.to_string()
+            } else {
+                p.document
+                    .statements
+                    .get(c.statement)
+                    .map_or_else(|| format!("#{}", c.statement), |s| s.label())
+            },
             effect: c.effect,
             certain,
         },
@@ -428,6 +437,23 @@ impl<'o> OrgEval<'o> {
                 }
                 let mut stmts = Vec::new();
                 for (pi, p) in attached {
+                    if p.content_unknown {
+                        // It may allow everything and may deny everything:
+                        // both, with an unknown truth, so that what it could
+                        // block reads as limited, never as cleared or blocked.
+                        for effect in [Effect::Allow, Effect::Deny] {
+                            stmts.push(Compiled {
+                                policy: pi,
+                                statement: usize::MAX,
+                                effect,
+                                actions: Arc::new(ActionSet::full(self.cat)),
+                                all_resources: true,
+                                has_conditions: false,
+                                unknown: true,
+                            });
+                        }
+                        continue;
+                    }
                     for (si, st) in p.document.statements.iter().enumerate() {
                         let (actions, all_resources) = statement_actions(self.cat, &mut ex, st);
                         stmts.push(Compiled {
@@ -437,6 +463,7 @@ impl<'o> OrgEval<'o> {
                             actions,
                             all_resources,
                             has_conditions: !st.conditions.is_empty(),
+                            unknown: false,
                         });
                     }
                 }
@@ -516,6 +543,9 @@ impl<'o> OrgEval<'o> {
         let truths: Vec<Truth> = path
             .statements()
             .map(|c| {
+                if c.unknown {
+                    return Truth::Unknown;
+                }
                 if !c.has_conditions {
                     return Truth::True;
                 }
@@ -695,6 +725,25 @@ pub fn evaluate_request(
         let mut level = Truth::False;
         let mut level_reasons = Vec::new();
         for p in &attached {
+            if p.content_unknown {
+                // Unknown content: it may deny, and it may be the allow.
+                let r = |effect| OrgReason {
+                    kind,
+                    target: org.target_label(target),
+                    what: OrgReasonKind::Statement {
+                        policy_id: p.id.clone(),
+                        policy_name: p.name.clone(),
+                        statement: UNKNOWN_CONTENT.to_string(),
+                        effect,
+                        certain: false,
+                    },
+                };
+                deny = or(deny, Truth::Unknown);
+                reasons.push(r(Effect::Deny));
+                level = or(level, Truth::Unknown);
+                level_reasons.push(r(Effect::Allow));
+                continue;
+            }
             for st in &p.document.statements {
                 if !statement_matches(st, &req.action, &req.resource) {
                     continue;

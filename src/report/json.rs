@@ -962,7 +962,7 @@ fn build_doc<'a, L: ActionList>(
     let t = &audit.trails;
     AuditDoc {
         schema,
-        warnings: audit.evidence_warning().into_iter().collect(),
+        warnings: audit.warnings().map(|n| n.text.clone()).collect(),
         generated_at: time(audit.generated_at),
         tool: tool(audit),
         window: window(audit),
@@ -1028,7 +1028,12 @@ fn build_doc<'a, L: ActionList>(
                     .collect(),
             },
             missing_policies: audit.missing_policies.clone(),
-            notices: audit.notices.clone(),
+            notices: audit
+                .notices
+                .iter()
+                .filter(|n| !n.is_warning())
+                .map(|n| n.text.clone())
+                .collect(),
         },
         organization: super::accounts::organization(audit),
         principals: PrincipalsDoc(audit, PhantomData),

@@ -1055,14 +1055,17 @@ pub(crate) fn document(audit: &Audit) -> Vec<Block> {
         audit.catalog.source(),
         audit.catalog.date()
     ))]));
-    if let Some(w) = audit.evidence_warning() {
-        out.push(para(vec![strong("Warning:"), text(format!(" {w}."))]));
+    for w in audit.warnings() {
+        out.push(para(vec![
+            strong("Warning:"),
+            text(format!(" {}.", w.text)),
+        ]));
     }
     out.push(para(window_line(audit)));
-    for n in &audit.notices {
+    for n in audit.notices.iter().filter(|n| !n.is_warning()) {
         // The notice marks names with backticks: code spans, not escaped text.
         let mut line = vec![strong("Notice:"), text(" ")];
-        for (i, part) in n.split('`').enumerate() {
+        for (i, part) in n.text.split('`').enumerate() {
             line.push(if i % 2 == 1 { code(part) } else { text(part) });
         }
         out.push(para(line));

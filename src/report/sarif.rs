@@ -402,15 +402,16 @@ pub fn build_located<'a>(audit: &'a Audit, index: Option<&StatementIndex>) -> Lo
                 },
             },
             invocations: audit
-                .evidence_warning()
+                .warnings()
                 .map(|w| Invocation {
                     execution_successful: true,
                     tool_execution_notifications: vec![Notification {
                         level: "warning",
-                        message: Message { text: w },
+                        message: Message {
+                            text: w.text.clone(),
+                        },
                     }],
                 })
-                .into_iter()
                 .collect(),
             results,
         }],

@@ -206,11 +206,12 @@ pub fn render(audit: &Audit, width: u16) -> String {
         .collect();
     let s = &audit.stats;
     let mut out = String::new();
-    if let Some(w) = audit.evidence_warning() {
-        out.push_str(&format!("WARNING: {w}\n"));
-    }
     for n in &audit.notices {
-        out.push_str(&format!("NOTICE: {}\n\n", n.replace('`', "")));
+        if n.is_warning() {
+            out.push_str(&format!("WARNING: {}\n", n.text));
+        } else {
+            out.push_str(&format!("NOTICE: {}\n\n", n.text.replace('`', "")));
+        }
     }
     if crate::accounts::is_multi_account(audit) {
         out.push_str(&accounts_section(audit));

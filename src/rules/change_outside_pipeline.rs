@@ -13,8 +13,8 @@ static META: RuleMeta = RuleMeta {
     id: "change-outside-pipeline",
     title: "Production changed outside the reviewed pipeline",
     default_severity: Severity::Medium,
-    rationale: "Production should change through code that is reviewed and tested, deployed by clearly defined CI/CD identities. Changes (actions of access level Write, Permissions management or Tagging) made by people instead, at the console or with the CLI, by IAM users or Identity Center roles, bypass that review and leave no change request behind. One finding per principal and service, with the actions, sessions, times, resources and how the calls were made (`rules/channels.yaml`). Read-only use is not reported, nor are the pipeline's own principals: roles trusted by CI identity providers or deployment services (`rules/pipelines.yaml`) and the principals listed under `pipeline` in `leastpriv.yaml`. A workload's own writes through an SDK are not reported either; a person's console or CLI session in a workload's role is.",
-    remediation: "Make the change in the infrastructure code and deploy it through the pipeline; then remove the principal's write permissions for that service (or deny them with a guardrail) so the next change has to go that way. If the principal is a deploy identity, list it under `pipeline.principals` in `leastpriv.yaml`.",
+    rationale: "Production should change through code that is reviewed and tested, deployed by clearly defined CI/CD identities. Changes (actions of access level Write, Permissions management or Tagging) made by people instead, at the console or with the CLI, by IAM users or Identity Center roles, bypass that review and leave no change request behind. One finding per principal, service and action family (the access level: Write, Permissions management or Tagging), with the actions, sessions, times, resources and how the calls were made (`rules/channels.yaml`). Read-only use is not reported, nor are the pipeline's own principals: roles trusted by CI identity providers or deployment services (`rules/pipelines.yaml`) and the principals listed under `pipeline` in `leastpriv.yaml`. A workload's own writes through an SDK are not reported either; a person's console or CLI session in a workload's role is.",
+    remediation: "Make the change in the infrastructure code and deploy it through the pipeline; then remove the principal's permissions of that family for that service (or deny them with a guardrail) so the next change has to go that way. If the principal is a deploy identity, list it under `pipeline.principals` in `leastpriv.yaml`.",
 };
 
 impl Rule for ChangeOutsidePipeline {
@@ -39,18 +39,23 @@ impl Rule for ChangeOutsidePipeline {
         // only the changes made at a console or a shell, a person's session
         // in its role.
         let person = s.kind == Kind::Human;
-        let mut by_service: BTreeMap<&str, Vec<(&str, &ChangeStats)>> = BTreeMap::new();
-        for (service, by_channel) in &act.changes {
-            for (channel, stats) in by_channel {
-                if person || ctx.channels.is_manual(channel) {
-                    by_service
-                        .entry(service.as_str())
-                        .or_default()
-                        .push((channel.as_str(), stats));
+        // One finding per service and action family (Write, Permissions
+        // management, Tagging): a console tag edit and a console policy
+        // change are different reviews to ask for.
+        let mut groups: BTreeMap<(&str, AccessLevel), Vec<(&str, &ChangeStats)>> = BTreeMap::new();
+        for (service, by_family) in &act.changes {
+            for (family, by_channel) in by_family {
+                for (channel, stats) in by_channel {
+                    if person || ctx.channels.is_manual(channel) {
+                        groups
+                            .entry((service.as_str(), *family))
+                            .or_default()
+                            .push((channel.as_str(), stats));
+                    }
                 }
             }
         }
-        for (service, parts) in by_service {
+        for ((service, family), parts) in groups {
             let mut actions: BTreeMap<String, u64> = BTreeMap::new();
             let mut sessions: Vec<&str> = Vec::new();
             let mut resources: Vec<&str> = Vec::new();
@@ -72,11 +77,7 @@ impl Rule for ChangeOutsidePipeline {
             resources.sort_unstable();
             resources.dedup();
             let ids: Vec<_> = actions.keys().filter_map(|a| cat.lookup(a)).collect();
-            let permissions = ids.iter().any(|&id| {
-                cat.action(id)
-                    .access_levels
-                    .contains(&AccessLevel::PermissionsManagement)
-            });
+            let permissions = family == AccessLevel::PermissionsManagement;
             let mut evidence = vec![
                 format!(
                     "{count} change(s) between {} and {}, made through {}",
@@ -139,9 +140,10 @@ impl Rule for ChangeOutsidePipeline {
                 kind: s.kind,
                 actions: ids,
                 message: format!(
-                    "{} `{}` changed `{service}` outside the pipeline: {count} change(s), {} action(s)",
+                    "{} `{}` changed `{service}` ({}) outside the pipeline: {count} change(s), {} action(s)",
                     s.kind.as_str(),
                     s.name(),
+                    family.as_str(),
                     actions.len()
                 ),
                 evidence: evidence.into(),

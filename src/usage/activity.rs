@@ -493,9 +493,11 @@ pub struct ActorActivity {
     /// Calls by channel (`rules/channels.yaml`: console, cli, sdk, iac,
     /// service, mcp, other).
     pub channels: BTreeMap<String, u64>,
-    /// Changes by service prefix, then channel: looked up by borrowed
+    /// Changes by service prefix, then action family (the access level:
+    /// [`crate::catalog::AccessLevel::change_family`]), then channel: looked up by borrowed
     /// names on every write record, so a key is allocated once.
-    pub changes: BTreeMap<String, BTreeMap<String, ChangeStats>>,
+    pub changes:
+        BTreeMap<String, BTreeMap<crate::catalog::AccessLevel, BTreeMap<String, ChangeStats>>>,
     /// Assumed-role calls whose session named no person: neither a
     /// `sourceIdentity` nor an `onBehalfOf`.
     pub calls_without_user_identity: u64,
@@ -558,10 +560,13 @@ impl ActorActivity {
         }
         self.sessions_without_source_identity += o.sessions_without_source_identity;
         self.passes_unknown += o.passes_unknown;
-        for (service, by_channel) in o.changes {
+        for (service, by_family) in o.changes {
             let mine = self.changes.entry(service).or_default();
-            for (channel, v) in by_channel {
-                mine.entry(channel).or_default().merge(v);
+            for (family, by_channel) in by_family {
+                let mine = mine.entry(family).or_default();
+                for (channel, v) in by_channel {
+                    mine.entry(channel).or_default().merge(v);
+                }
             }
         }
         self.calls_without_user_identity += o.calls_without_user_identity;

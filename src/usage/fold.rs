@@ -207,20 +207,17 @@ pub(super) fn fold_mapped(
         if outcome == Outcome::Success {
             for &id in actions {
                 let action = cat.action(id);
-                let writes = action
-                    .access_levels
-                    .iter()
-                    .any(|l| !matches!(l, AccessLevel::Read | AccessLevel::List));
-                if !writes {
+                let Some(family) = AccessLevel::change_family(&action.access_levels) else {
                     continue;
-                }
+                };
                 if !a.changes.contains_key(action.service) {
                     a.changes
                         .insert(action.service.to_string(), BTreeMap::new());
                 }
-                let Some(by_channel) = a.changes.get_mut(action.service) else {
+                let Some(by_family) = a.changes.get_mut(action.service) else {
                     continue;
                 };
+                let by_channel = by_family.entry(family).or_default();
                 if !by_channel.contains_key(channel) {
                     by_channel.insert(channel.to_string(), Default::default());
                 }

@@ -330,6 +330,37 @@ impl EventMapper {
         &self.error_codes
     }
 
+    /// The names under which CloudTrail logs a call of `name` with an API
+    /// version, as wildcards (`*` is any run of characters, as in
+    /// EventBridge's `wildcard` and CloudWatch Logs' filters), derived from
+    /// the same `api_version_suffixes` the mapping strips: `name` followed by
+    /// each shape's literal head and `*` (`UpdateFunctionCode2*` for
+    /// `29999999`); a shape that opens with a digit stands for ten
+    /// (`name0*` .. `name9*`). None when `name` does not end with a letter
+    /// (the rule strips nothing there). The wildcard also takes `name2` and
+    /// anything; a test checks that no action of the catalog is named so.
+    pub fn versioned_wildcards(&self, name: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        if !name.bytes().last().is_some_and(|b| b.is_ascii_alphabetic()) {
+            return out;
+        }
+        for shape in &self.suffixes {
+            let head: String = shape.chars().take_while(|&c| c != '9').collect();
+            let heads: Vec<String> = if head.is_empty() {
+                (0..10).map(|d| d.to_string()).collect()
+            } else {
+                vec![head]
+            };
+            for h in heads {
+                let w = format!("{name}{h}*");
+                if !out.contains(&w) {
+                    out.push(w);
+                }
+            }
+        }
+        out
+    }
+
     /// The rules files shipped in the binary, `(name, text)` in load order.
     pub fn embedded_texts() -> &'static [(&'static str, &'static str)] {
         EMBEDDED
@@ -553,7 +584,7 @@ fn strip_amazonaws(source: &str) -> &str {
 }
 
 /// Drops the API-version suffix some services put on event names: one of
-/// `shapes` (`99999999` for Lambda's `20150331`, `9999_99_99` for
+/// `shapes` (`29999999` for Lambda's `20150331`, `2999_99_99` for
 /// CloudFront's `2020_05_31`; `9` is a digit), optionally followed by `v`
 /// and a revision, right after a letter: `UpdateFunctionCode20150331v2` ->
 /// `UpdateFunctionCode`, `CreateDistribution2020_05_31` ->
@@ -713,6 +744,49 @@ mod tests {
             }
         }
         assert!(cloudfront > 100, "{cloudfront} CloudFront actions");
+    }
+
+    /// The alerts' wildcards for versioned names take more than the rule
+    /// (`CreateDistribution2` and anything): no action of a service, and no
+    /// event a rule names, may be named so, or an alert would take it for
+    /// another action's call.
+    #[test]
+    fn versioned_wildcards_take_no_other_action() {
+        let m = mapper();
+        let cat = Catalog::embedded();
+        assert_eq!(
+            m.versioned_wildcards("CreateDistribution"),
+            vec!["CreateDistribution2*".to_string()]
+        );
+        assert!(m.versioned_wildcards("ListObjectsV2").is_empty());
+        let wild = |w: &str, s: &str| {
+            let head = w.trim_end_matches('*');
+            s.len() > head.len() && s.starts_with(head)
+        };
+        for svc in cat.services() {
+            let names: Vec<String> = cat
+                .expand(&format!("{}:*", svc.prefix))
+                .iter()
+                .map(|id| cat.action(id).name.to_string())
+                .chain(
+                    m.written_events()
+                        .into_iter()
+                        .filter(|(k, _, _)| m.service_prefix(k) == svc.prefix)
+                        .map(|(_, n, _)| n.to_string()),
+                )
+                .collect();
+            for a in &names {
+                for w in m.versioned_wildcards(a) {
+                    for b in &names {
+                        assert!(
+                            !wild(&w, b) || strip_api_version(b, &m.suffixes) == a,
+                            "{}: `{w}` takes `{b}`",
+                            svc.prefix
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

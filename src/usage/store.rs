@@ -170,6 +170,10 @@ pub struct ActorFacts {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredChange {
     pub service: String,
+    /// The action family (access level, as AWS spells it); absent from
+    /// sidecars written before it, whose changes read as Write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
     pub channel: String,
     #[serde(flatten)]
     pub stats: crate::usage::activity::ChangeStats,
@@ -361,11 +365,14 @@ pub fn save(
                         changes: a
                             .changes
                             .iter()
-                            .flat_map(|(service, by_channel)| {
-                                by_channel.iter().map(move |(channel, stats)| StoredChange {
-                                    service: service.clone(),
-                                    channel: channel.clone(),
-                                    stats: stats.clone(),
+                            .flat_map(|(service, by_family)| {
+                                by_family.iter().flat_map(move |(family, by_channel)| {
+                                    by_channel.iter().map(move |(channel, stats)| StoredChange {
+                                        service: service.clone(),
+                                        family: Some(family.as_str().to_string()),
+                                        channel: channel.clone(),
+                                        stats: stats.clone(),
+                                    })
                                 })
                             })
                             .collect(),
@@ -503,8 +510,15 @@ pub fn load(dir: &Path, cat: &Catalog, meta: &Meta) -> Result<Activity, StoreErr
         a.passes_unknown = f.passes_unknown;
         a.channels = f.channels.clone();
         for c in &f.changes {
+            let family = c
+                .family
+                .as_deref()
+                .and_then(crate::catalog::AccessLevel::parse)
+                .unwrap_or(crate::catalog::AccessLevel::Write);
             a.changes
                 .entry(c.service.clone())
+                .or_default()
+                .entry(family)
                 .or_default()
                 .insert(c.channel.clone(), c.stats.clone());
         }

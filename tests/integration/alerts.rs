@@ -29,11 +29,22 @@ struct Demo {
 
 fn demo() -> &'static Demo {
     static D: OnceLock<Demo> = OnceLock::new();
-    D.get_or_init(|| {
+    D.get_or_init(|| build(&repo().join("fixtures/demo"), None))
+}
+
+/// Audits the snapshot `dir` (with these guardrails instead of the shipped
+/// ones, if given), recommends, and builds the alerts.
+fn build(dir: &Path, guardrails: Option<&str>) -> Demo {
+    {
         let cat = Catalog::embedded();
         let settings = Settings::default();
-        let rules = RuleFiles::load(cat, None, &settings).expect("shipped rules");
-        let dir = repo().join("fixtures/demo");
+        let mut rules = RuleFiles::load(cat, None, &settings).expect("shipped rules");
+        if let Some(text) = guardrails {
+            rules.guardrails =
+                leastpriv::rules::guardrails::Guardrails::from_yaml(cat, "test", text)
+                    .expect("guardrails");
+        }
+        let dir = dir.to_path_buf();
         let paths = SnapshotPaths::resolve(Some(&dir), &Default::default()).expect("snapshot");
         let audit = run_with(
             cat,
@@ -47,7 +58,12 @@ fn demo() -> &'static Demo {
         )
         .expect("audit");
         let recs = recommend(&audit);
-        let alerts = alerts::alerts(&audit, &recs, &rules.guardrails, &rules.mapper);
+        let alerts = alerts::alerts(
+            &audit,
+            alerts::Outside::Policies(&recs),
+            &rules.guardrails,
+            &rules.mapper,
+        );
         let records = records(&dir.join("cloudtrail"));
         Demo {
             audit,
@@ -56,7 +72,7 @@ fn demo() -> &'static Demo {
             alerts,
             records,
         }
-    })
+    }
 }
 
 /// Every record under `dir` (S3 envelopes, gzip or not, and JSON arrays).
@@ -250,11 +266,18 @@ fn patterns_and_names_respect_the_service_limits() {
 #[test]
 fn the_matcher_agrees_with_the_python_oracle() {
     let d = demo();
+    let records: Vec<&Value> = d.records.iter().step_by(3).collect();
+    agree_with_oracle(d, &records);
+}
+
+/// Every rule of `d` against `records`: the Rust matcher and the Python
+/// oracle give the same answers, and both sides occur.
+fn agree_with_oracle(d: &Demo, records: &[&Value]) {
     let mut cases = Vec::new();
     let mut ours = Vec::new();
     for p in &d.alerts {
         for r in &p.rules {
-            for rec in d.records.iter().step_by(3) {
+            for rec in records {
                 let ev = envelope(rec);
                 ours.push(eventbridge::matches(&r.pattern, &ev).expect("valid"));
                 cases.push(json!([r.pattern, ev]));
@@ -617,4 +640,194 @@ fn refused_alerts_use_the_folds_refusal_codes() {
             "metric filter, {code}"
         );
     }
+}
+
+/// Regression: with logs that hold nothing of the audited account, `alerts`
+/// wrote outside-policy alerts from recommendations that allow nothing (they
+/// would fire on every call). It applies `recommend`'s guard: the refused
+/// and guardrail alerts (which need no evidence) are written, the
+/// outside-policy ones only with `--allow-empty-evidence`.
+#[test]
+fn alerts_write_no_outside_policy_alert_on_no_evidence() {
+    use std::collections::BTreeSet;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let empty = dir.path().join("no-logs");
+    std::fs::create_dir(&empty).expect("mkdir");
+    let purposes = |out: &Path| -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        for e in std::fs::read_dir(out).expect("read_dir") {
+            let path = e.expect("entry").path();
+            if path.extension().is_some_and(|x| x == "json") {
+                let doc: Value =
+                    serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
+                for r in doc["event_rules"].as_array().into_iter().flatten() {
+                    seen.insert(r["purpose"].as_str().unwrap_or("?").to_string());
+                }
+            }
+        }
+        seen
+    };
+    let run = |out: &Path, extra: &[&str]| {
+        leastpriv()
+            .args(["alerts", "--iam", "fixtures/demo/iam.json", "--cloudtrail"])
+            .arg(&empty)
+            .arg("--out")
+            .arg(out)
+            .args(extra)
+            .run()
+    };
+    let guarded = dir.path().join("guarded");
+    let r = run(&guarded, &[]);
+    r.code(0);
+    assert!(
+        r.stdout
+            .contains("refusing to write outside-policy alerts: no CloudTrail record")
+            && r.stdout
+                .contains("`--allow-empty-evidence` writes them anyway")
+            && r.stdout.contains("the refused and guardrail alerts only"),
+        "{}",
+        r.stdout
+    );
+    let got = purposes(&guarded);
+    assert!(
+        got.contains("refused") && got.contains("guardrail"),
+        "{got:?}"
+    );
+    assert!(!got.contains("outside-policy"), "{got:?}");
+    let readme = std::fs::read_to_string(guarded.join("README.md")).expect("README");
+    assert!(readme.contains("no outside-policy alert"), "{readme}");
+
+    let allowed = dir.path().join("allowed");
+    run(&allowed, &["--allow-empty-evidence"]).code(0);
+    assert!(purposes(&allowed).contains("outside-policy"));
+}
+
+/// Regression: the patterns spelled out Lambda's versioned event names only,
+/// so CloudFront's `CreateDistribution2020_05_31` was counted as outside a
+/// policy that allows `cloudfront:CreateDistribution` (and missed by a
+/// guardrail on it). The names now come from the mapping's
+/// `api_version_suffixes`: checked with both matchers and the forward
+/// mapping, on records of both services, used and not.
+#[test]
+fn versioned_event_names_of_cloudfront_and_lambda() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let snap = dir.path();
+    let arn = "arn:aws:iam::111122223333:role/cdn-deployer";
+    let policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*",
+        "Action": ["cloudfront:CreateDistribution", "cloudfront:CreateDistributionWithTags",
+                   "cloudfront:GetDistribution", "lambda:GetFunction", "lambda:UpdateFunctionCode",
+                   "lambda:GetFunctionConfiguration"]}]});
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": "codebuild.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    let iam = json!({"UserDetailList": [], "GroupDetailList": [], "Policies": [], "RoleDetailList": [{
+        "Path": "/", "RoleName": "cdn-deployer", "RoleId": "AROAEXAMPLECDN", "Arn": arn,
+        "CreateDate": "2025-01-01T00:00:00Z", "AssumeRolePolicyDocument": trust,
+        "InstanceProfileList": [], "AttachedManagedPolicies": [],
+        "RolePolicyList": [{"PolicyName": "cdn", "PolicyDocument": policy}]}]});
+    std::fs::write(snap.join("iam.json"), iam.to_string()).expect("iam");
+    let rec = |i: usize, source: &str, name: &str, error: Option<&str>| {
+        let mut r = json!({"eventVersion": "1.09", "eventTime": format!("2026-10-0{}T10:00:00Z", 1 + i % 9),
+            "eventSource": source, "eventName": name, "awsRegion": "us-east-1",
+            "eventType": "AwsApiCall", "eventCategory": "Management", "managementEvent": true,
+            "readOnly": name.starts_with("Get"), "eventID": format!("00000000-0000-0000-0000-{i:012}"),
+            "recipientAccountId": "111122223333", "sourceIPAddress": "codebuild.amazonaws.com",
+            "userAgent": "aws-sdk-go-v2/1.30.0",
+            "userIdentity": {"type": "AssumedRole", "principalId": "AROAEXAMPLECDN:build-1",
+                "arn": "arn:aws:sts::111122223333:assumed-role/cdn-deployer/build-1",
+                "accountId": "111122223333",
+                "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": "AROAEXAMPLECDN",
+                    "arn": arn, "accountId": "111122223333", "userName": "cdn-deployer"}}}});
+        if let Some(e) = error {
+            r["errorCode"] = json!(e);
+        }
+        r
+    };
+    let cf = "cloudfront.amazonaws.com";
+    let lambda = "lambda.amazonaws.com";
+    // In the trail: what the role did, so its recommended policy allows
+    // cloudfront:CreateDistribution and lambda:GetFunction.
+    let used = vec![
+        rec(1, cf, "CreateDistribution2020_05_31", None),
+        rec(2, lambda, "GetFunction20150331v2", None),
+    ];
+    std::fs::create_dir(snap.join("cloudtrail")).expect("mkdir");
+    std::fs::write(
+        snap.join("cloudtrail/records.json"),
+        json!({"Records": used}).to_string(),
+    )
+    .expect("records");
+    // Probed, not in the trail: versions and names the policy allows or not.
+    let mut probes = used.clone();
+    probes.extend([
+        rec(3, cf, "CreateDistribution2019_03_26", None),
+        rec(4, cf, "CreateDistribution", None),
+        rec(5, cf, "CreateDistributionWithTags2020_05_31", None),
+        rec(6, cf, "GetDistribution2020_05_31", None),
+        rec(7, lambda, "GetFunction20150331", None),
+        rec(8, lambda, "GetFunctionConfiguration20150331v2", None),
+        rec(9, lambda, "UpdateFunctionCode20150331v2", None),
+        rec(10, cf, "UpdateDistribution2020_05_31", Some("AccessDenied")),
+    ]);
+    let guardrails = "kinds:\n  npe:\n    - id: no-cdn-or-code\n      title: test\n      actions: [\"cloudfront:CreateDistribution\", \"lambda:UpdateFunctionCode\"]\n";
+    let d = build(snap, Some(guardrails));
+    let p = d
+        .alerts
+        .iter()
+        .find(|a| a.principal == arn)
+        .expect("the role's alerts");
+    assert_eq!(p.kind, leastpriv::model::Kind::Npe);
+    let hits = |purpose: Purpose| -> Vec<String> {
+        probes
+            .iter()
+            .filter(|r| {
+                let ev = envelope(r);
+                let got = p
+                    .rules
+                    .iter()
+                    .filter(|x| x.purpose == purpose)
+                    .any(|x| eventbridge::matches(&x.pattern, &ev).expect("valid"));
+                assert_eq!(
+                    got,
+                    expected(&d, p, purpose, r),
+                    "{} {}: {}",
+                    purpose.as_str(),
+                    r["eventName"],
+                    serde_json::to_string(
+                        &p.rules
+                            .iter()
+                            .filter(|x| x.purpose == purpose)
+                            .map(|x| &x.pattern)
+                            .collect::<Vec<_>>()
+                    )
+                    .unwrap_or_default()
+                );
+                got
+            })
+            .map(|r| r["eventName"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(
+        hits(Purpose::OutsidePolicy),
+        [
+            "CreateDistributionWithTags2020_05_31",
+            "GetDistribution2020_05_31",
+            "GetFunctionConfiguration20150331v2",
+            "UpdateFunctionCode20150331v2",
+            "UpdateDistribution2020_05_31",
+        ]
+    );
+    // CreateDistributionWithTags needs cloudfront:CreateDistribution (and
+    // cloudfront:TagResource, which the policy does not allow: outside too).
+    assert_eq!(
+        hits(Purpose::Guardrail),
+        [
+            "CreateDistribution2020_05_31",
+            "CreateDistribution2019_03_26",
+            "CreateDistribution",
+            "CreateDistributionWithTags2020_05_31",
+            "UpdateFunctionCode20150331v2",
+        ]
+    );
+    let probes_ref: Vec<&Value> = probes.iter().collect();
+    agree_with_oracle(&d, &probes_ref);
 }

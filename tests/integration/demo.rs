@@ -551,3 +551,91 @@ fn support_agent_acts_on_behalf_of_end_users() {
     );
     assert!(obo["calls_without_source_identity"].as_u64().unwrap() > 0);
 }
+
+/// Regression: `pull` writes `"Content": null` for a policy DescribePolicy
+/// returned no content for, and the reader failed on it. The policy is kept
+/// as unknown: what it could block reads as limited (never cleared, never
+/// blocked), no guardrail is taken from it, and the gap is said first (JSON
+/// `coverage.notices`, a coverage problem naming the policy).
+#[test]
+fn an_organization_policy_without_content_is_unknown_not_absent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let snap = dir.path().join("demo");
+    let status = std::process::Command::new("cp")
+        .args(["-r", "fixtures/demo"])
+        .arg(&snap)
+        .current_dir(crate::common::repo())
+        .status()
+        .expect("cp");
+    assert!(status.success());
+    let org_path = snap.join("organization.json");
+    let mut org: Value =
+        serde_json::from_slice(&std::fs::read(&org_path).expect("read")).expect("json");
+    for p in org["Policies"].as_array_mut().expect("policies") {
+        if p["PolicySummary"]["Id"] == "p-protectaudit" {
+            p["Content"] = Value::Null;
+        }
+    }
+    std::fs::write(&org_path, serde_json::to_vec(&org).expect("json")).expect("write");
+    let run = leastpriv()
+        .args(["audit", "--format", "json"])
+        .arg(&snap)
+        .run();
+    run.code(0);
+    let got = run.json();
+    let notices = got["coverage"]["notices"].to_string();
+    assert!(
+        notices.contains("protect-audit") && notices.contains("unknown"),
+        "{notices}"
+    );
+    let problems = got["coverage"]["problems"].to_string();
+    assert!(problems.contains("p-protectaudit"), "{problems}");
+    let by_name = |doc: &'static Value, name: &str| -> Value {
+        doc["principals"]
+            .as_array()
+            .expect("principals")
+            .iter()
+            .find(|p| p["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no `{name}`"))
+    };
+    let leaked: &'static Value = Box::leak(Box::new(got));
+    let (known, unknown) = (by_name(report(), "bob"), by_name(leaked, "bob"));
+    // Known, `protect-audit` blocks bob's trail tampering; unknown, it
+    // neither blocks it nor clears it: it limits it.
+    assert!(
+        known["blocked_by_scp"]
+            .to_string()
+            .contains("cloudtrail:StopLogging"),
+        "{}",
+        known["blocked_by_scp"]
+    );
+    assert!(
+        !unknown["blocked_by_scp"]
+            .to_string()
+            .contains("cloudtrail:StopLogging"),
+        "{}",
+        unknown["blocked_by_scp"]
+    );
+    assert!(
+        unknown["limited_by_organization"].as_u64().unwrap_or(0)
+            > known["limited_by_organization"].as_u64().unwrap_or(0),
+        "{} vs {}",
+        unknown["limited_by_organization"],
+        known["limited_by_organization"]
+    );
+    // And `missing-guardrail` does not take an unknown policy for bob's
+    // audit-trail guardrail: known, the SCP provides it; unknown, it fires.
+    let missing_guardrail = |doc: &Value| {
+        doc["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| {
+                f["rule"] == "missing-guardrail" && f["principal"].to_string().contains("bob")
+            })
+            .count()
+    };
+    assert_eq!(missing_guardrail(report()), 0);
+    assert_eq!(missing_guardrail(leaked), 1);
+}

@@ -462,6 +462,7 @@ fn organization(case: &Case, p: &Principal) -> Result<Option<Organization>, Stri
                     &format!("organization.{}[{i}]", kind.as_str()),
                 )?,
                 targets: pc.targets.clone(),
+                content_unknown: false,
             });
         }
     }

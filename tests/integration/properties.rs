@@ -181,9 +181,9 @@ proptest! {
             policies: vec![
                 OrgPolicy { id: "p-full".into(), arn: None, name: "FullAWSAccess".into(), kind: OrgPolicyKind::Scp,
                     aws_managed: true, document: parse(document(vec![json!({"Effect": "Allow", "Action": "*", "Resource": "*"})])),
-                    targets: vec!["r-1".into(), "111122223333".into()] },
+                    targets: vec!["r-1".into(), "111122223333".into()], content_unknown: false },
                 OrgPolicy { id: "p-gen".into(), arn: None, name: "generated".into(), kind: OrgPolicyKind::Scp,
-                    aws_managed: false, document: parse(document(scps)), targets: vec!["ou-1".into()] },
+                    aws_managed: false, document: parse(document(scps)), targets: vec!["ou-1".into()], content_unknown: false },
             ],
             scp_enabled: true,
             ..Default::default()

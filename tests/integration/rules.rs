@@ -240,6 +240,18 @@ rule_tests! {
             &["--config", config.to_str().expect("utf-8 path")],
         );
         expect_no_finding(&configured, rule);
+        // One finding per service and action family: ec2 Write and ec2
+        // Tagging apart, each with its own actions and times.
+        let fam = findings(rule, "fires-per-family");
+        let mut got: Vec<(String, String)> = fam
+            .iter()
+            .filter(|f| f["rule"] == rule)
+            .map(|f| (f["message"].as_str().unwrap_or("").to_string(), f["actions"].to_string()))
+            .collect();
+        got.sort();
+        assert_eq!(got.len(), 2, "{got:#?}");
+        assert!(got[0].0.contains("`ec2` (Tagging)") && got[0].1 == r#"["ec2:CreateTags"]"#, "{got:#?}");
+        assert!(got[1].0.contains("`ec2` (Write)") && got[1].1 == r#"["ec2:RunInstances"]"#, "{got:#?}");
     };
     // An AgentCore execution role admitted for two runtimes by aws:SourceArn;
     // quiet: for one. Also fires: no SourceArn, but AssumeRole for two
@@ -594,4 +606,40 @@ fn a_refusal_only_an_scp_explains_is_attributed_to_it() {
         "{f:#}"
     );
     assert!(f["fix"].is_null(), "{f:#}");
+}
+
+/// Regression: `generate.py --help` took `--help` as its output root and
+/// wrote a `--help/` tree; an argument that is not a directory must be
+/// refused before anything is written.
+#[test]
+fn generate_py_refuses_options_and_missing_roots() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = repo().join("tests/rules/generate.py");
+    let run = |args: &[&str]| match std::process::Command::new("python3")
+        .arg(&script)
+        .args(args)
+        .current_dir(dir.path())
+        .output()
+    {
+        Ok(o) => Some(o),
+        Err(e) => {
+            assert!(
+                std::env::var("CI").is_err(),
+                "python3 is needed under CI: {e}"
+            );
+            None
+        }
+    };
+    let Some(help) = run(&["--help"]) else { return };
+    assert!(help.status.success(), "{help:?}");
+    assert!(String::from_utf8_lossy(&help.stdout).contains("usage:"));
+    for args in [&[][..], &["not-there"][..]] {
+        let out = run(args).expect("python3 ran before");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("read_dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert!(left.is_empty(), "generate.py wrote {left:?}");
 }

@@ -1,8 +1,19 @@
 #!/usr/bin/env python3
 """Writes the tests/rules/<rule>/<case>/ snapshots. Usage: python3 tests/rules/generate.py tests/rules"""
-import json, os, shutil, sys
+import argparse, json, os, shutil
 
-ROOT = sys.argv[1]
+
+def _root():
+    # argparse rather than sys.argv[1]: `generate.py --help` once wrote a `--help/` tree.
+    ap = argparse.ArgumentParser(description=__doc__.split(" Usage:")[0])
+    ap.add_argument("root", help="the tests/rules directory to write <rule>/<case>/ into (must exist)")
+    root = ap.parse_args().root
+    if not os.path.isdir(root):
+        ap.error(f"{root!r} is not a directory (pass the existing tests/rules)")
+    return root
+
+
+ROOT = _root()
 ACCT = "111122223333"
 CSV_HEAD = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated"
 
@@ -566,3 +577,14 @@ write("unused-permissions", "quiet-refused", GINA, gina_vpcs("Client.Unauthorize
       "authorized to perform: ec2:DescribeVpcs with an explicit deny in a service control policy"))
 write("unused-permissions", "quiet-failed-after-authorization", GINA,
       gina_vpcs("Client.DryRunOperation", "Request would have succeeded, but DryRun flag is set."))
+
+# ---------------------------------------------------------------- change-outside-pipeline, per family
+# (last, so that the record ids of the cases above do not shift)
+# Two families of one service at the console: launching (Write) and tagging (Tagging) are two
+# findings, one per family, each with its own actions.
+write("change-outside-pipeline", "fires-per-family",
+      iam(users=[user("ivan", allow(RUN + ["ec2:CreateTags"]))]),
+      runs(as_user("ivan"), CONSOLE_UA, console=True)
+      + [via(rec(as_user("ivan"), "ec2", "CreateTags", "2026-10-21T09:00:00Z",
+                 {"resourcesSet": {"items": [{"resourceId": "i-0123456789abcdef0"}]},
+                  "tagSet": {"items": [{"key": "owner", "value": "ivan"}]}}), CONSOLE_UA, True)])

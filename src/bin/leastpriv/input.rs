@@ -50,11 +50,11 @@ pub fn audit_and_rules(i: &InputArgs, save_activity: bool) -> Result<(Audit, Rul
             result.problems[0]
         );
     }
-    if let Some(w) = result.evidence_warning() {
+    if let Some(w) = result.warnings().next() {
         if i.strict {
-            anyhow::bail!("--strict: {w}");
+            anyhow::bail!("--strict: {}", w.text);
         }
-        log::warn!("{w}");
+        log::warn!("{}", w.text);
     }
     Ok((result, rules))
 }

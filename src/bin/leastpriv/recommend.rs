@@ -44,16 +44,8 @@ pub enum Format {
 
 pub fn run(r: Args) -> Result<ExitCode> {
     let result = audit(&r.input, false)?;
-    if result.no_account_evidence() && !r.allow_empty_evidence {
-        anyhow::bail!(
-            "refusing to recommend: {}; `--allow-empty-evidence` recommends anyway",
-            result
-                .evidence_warning()
-                .unwrap_or_default()
-                .split(" (`recommend`")
-                .next()
-                .unwrap_or_default()
-        );
+    if let (Err(gap), false) = (result.evidence_guard(), r.allow_empty_evidence) {
+        anyhow::bail!("refusing to recommend: {gap}; `--allow-empty-evidence` recommends anyway");
     }
     let recs = timed("recommend", || leastpriv::recommend::recommend(&result));
     for rec in &recs {
