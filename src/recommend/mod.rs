@@ -1169,18 +1169,33 @@ fn file_stem(name: &str) -> String {
         .collect()
 }
 
+/// The account of a principal's ARN (`arn:aws:iam::ACCOUNT:...`).
+fn account_of(arn: &str) -> &str {
+    arn.split(':').nth(4).unwrap_or("")
+}
+
 /// Writes every recommendation under `dir` (`role/`, `user/`, `group/`):
 /// `<name>.json`, `<name>.tf` and `<name>.diff.md`, as one set: if any
 /// file cannot be written, none is replaced. Returns the paths written, in
-/// order.
+/// order. Recommendations of several accounts (an organization snapshot)
+/// go under `ACCOUNT/role/...`: roles deployed under one name into many
+/// accounts would otherwise overwrite each other's files.
 pub fn write_all(
     recs: &[Recommendation],
     dir: &Path,
 ) -> Result<Vec<(PathBuf, crate::output::Fate)>, crate::output::WriteError> {
     use std::borrow::Cow;
+    let per_account = recs
+        .iter()
+        .any(|r| account_of(&r.principal) != recs.first().map_or("", |f| account_of(&f.principal)));
     let mut files: Vec<(PathBuf, Cow<'_, [u8]>)> = Vec::with_capacity(recs.len() * 3);
     for r in recs {
-        let sub = dir.join(r.identity_type.as_str());
+        let base = if per_account {
+            dir.join(file_stem(account_of(&r.principal)))
+        } else {
+            dir.to_path_buf()
+        };
+        let sub = base.join(r.identity_type.as_str());
         std::fs::create_dir_all(&sub).map_err(|source| crate::output::WriteError {
             path: sub.clone(),
             source,
@@ -1202,4 +1217,51 @@ pub fn write_all(
         ));
     }
     crate::output::write_atomic_all(&files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(arn: &str, name: &str) -> Recommendation {
+        Recommendation {
+            principal: arn.into(),
+            identity_type: IdentityType::Role,
+            name: name.into(),
+            document: json!({"Version": "2012-10-17", "Statement": []}),
+            terraform: format!("# {arn}\n"),
+            diff: String::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn one_account_writes_under_the_type() {
+        let dir = tempfile::tempdir().unwrap();
+        write_all(
+            &[rec("arn:aws:iam::111111111111:role/deploy", "deploy")],
+            dir.path(),
+        )
+        .unwrap();
+        assert!(dir.path().join("role/deploy.json").is_file());
+    }
+
+    #[test]
+    fn same_named_roles_of_two_accounts_do_not_overwrite_each_other() {
+        let dir = tempfile::tempdir().unwrap();
+        write_all(
+            &[
+                rec("arn:aws:iam::111111111111:role/deploy", "deploy"),
+                rec("arn:aws:iam::222222222222:role/deploy", "deploy"),
+            ],
+            dir.path(),
+        )
+        .unwrap();
+        for account in ["111111111111", "222222222222"] {
+            let tf =
+                std::fs::read_to_string(dir.path().join(account).join("role/deploy.tf")).unwrap();
+            assert!(tf.contains(account), "{tf}");
+        }
+        assert!(!dir.path().join("role").exists());
+    }
 }

@@ -298,3 +298,18 @@ fn an_account_snapshot_report_is_unchanged() {
     let doc = json(&["audit", "tests/fixtures/tiny"]);
     assert!(doc.get("organization").is_none());
 }
+
+#[test]
+fn recommendations_of_an_organization_are_written_per_account() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("rec");
+    leastpriv()
+        .args(["recommend", ORG, "--out", dir.to_str().unwrap()])
+        .run()
+        .code(0);
+    // Each account's roles under their own account: none overwrites another.
+    for account in [DEV, PROD] {
+        assert!(dir.join(account).join("role").is_dir(), "{account}");
+    }
+    assert!(!dir.join("role").exists());
+}
