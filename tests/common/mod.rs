@@ -181,3 +181,29 @@ impl Scrubber {
     }
 }
 pub mod moto;
+
+/// The shared CloudTrail corpus (`../shared/corpus/cloudtrail`), or `None`
+/// with a note when it is absent. Under `CI=true` an absent corpus is a
+/// failure, not a skip: a test that skips did not run.
+pub fn corpus_or_skip() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/cloudtrail");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    let note = format!("CloudTrail corpus not found at `{}`", dir.display());
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{note}");
+    }
+    eprintln!("note: {note}; skipping");
+    None
+}
+
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .collect()
+}

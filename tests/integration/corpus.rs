@@ -12,10 +12,6 @@ use std::path::{Path, PathBuf};
 use crate::common::leastpriv;
 use serde_json::Value;
 
-fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/cloudtrail")
-}
-
 /// Panther's file is a JSON array of `{_panther_rule_file, _test_name,
 /// _expected_result, event}`: the CloudTrail records are the `event` values.
 /// Written as NDJSON, one record per line.
@@ -39,15 +35,9 @@ fn panther_as_ndjson(dir: &Path, out: &Path) -> PathBuf {
 
 #[test]
 fn corpus_audits_without_crashing() {
-    let root = corpus_dir();
-    if !root.is_dir() {
-        let note = format!("CloudTrail corpus not found at {}", root.display());
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{note}");
-        }
-        eprintln!("note: {note}; skipping");
+    let Some(root) = crate::common::corpus_or_skip() else {
         return;
-    }
+    };
     let mut sources: Vec<PathBuf> = fs::read_dir(&root)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -131,15 +121,9 @@ fn corpus_audits_without_crashing() {
 /// its own: every record lands in exactly one coverage bucket.
 #[test]
 fn coverage_adds_up_on_every_corpus_file() {
-    let root = corpus_dir();
-    if !root.is_dir() {
-        let note = format!("CloudTrail corpus not found at {}", root.display());
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{note}");
-        }
-        eprintln!("note: {note}; skipping");
+    let Some(root) = crate::common::corpus_or_skip() else {
         return;
-    }
+    };
     let cat = leastpriv::catalog::Catalog::embedded();
     let mapper = leastpriv::usage::mapping::EventMapper::embedded(cat).unwrap();
     let tmp = tempfile::tempdir().unwrap();
@@ -181,15 +165,9 @@ fn coverage_adds_up_on_every_corpus_file() {
 /// must be a rule, never a silent miss.
 #[test]
 fn every_event_source_resolves_to_a_catalog_prefix() {
-    let root = corpus_dir();
-    if !root.is_dir() {
-        let note = format!("CloudTrail corpus not found at {}", root.display());
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{note}");
-        }
-        eprintln!("note: {note}; skipping");
+    let Some(root) = crate::common::corpus_or_skip() else {
         return;
-    }
+    };
     let cat = leastpriv::catalog::Catalog::embedded();
     let mapper = leastpriv::usage::mapping::EventMapper::embedded(cat).unwrap();
     fn sources(v: &Value, out: &mut std::collections::BTreeSet<String>) {

@@ -77,15 +77,9 @@ fn corpus_files(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn corpus_coverage() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/cloudtrail");
-    if !dir.is_dir() {
-        let msg = format!("CloudTrail corpus not found at `{}`", dir.display());
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{msg}");
-        }
-        eprintln!("note: {msg}; skipping the coverage test");
+    let Some(dir) = crate::common::corpus_or_skip() else {
         return;
-    }
+    };
     let mapper = EventMapper::embedded(Catalog::embedded()).unwrap_or_else(|e| panic!("{e}"));
 
     let (mut total, mut malformed) = (0usize, 0usize);

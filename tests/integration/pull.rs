@@ -174,7 +174,7 @@ fn pull_writes_a_snapshot_that_audits_offline() {
     assert!(keys.contains("****") && !keys.contains("\"AKIA"), "{keys}");
     // No key id or secret anywhere in what the pull wrote itself (log files
     // are AWS's, kept as delivered), nor in the reports made from it.
-    for f in walk(&out) {
+    for f in crate::common::files_under(&out) {
         if f.starts_with(out.join("cloudtrail")) {
             continue;
         }
@@ -214,7 +214,7 @@ fn pull_writes_a_snapshot_that_audits_offline() {
         .arg(&rec)
         .run()
         .code(0);
-    for f in walk(&rec) {
+    for f in crate::common::files_under(&rec) {
         let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();
         assert_no_credentials(&f.display().to_string(), &text);
     }
@@ -592,7 +592,7 @@ fn expired_credentials_and_vanished_objects_are_gaps_not_crashes() {
     for o in m["objects"].as_array().unwrap() {
         assert!(out.join(o["path"].as_str().unwrap()).is_file());
     }
-    let leftovers: Vec<_> = walk(&out)
+    let leftovers: Vec<_> = crate::common::files_under(&out)
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "part" || e == "tmp"))
         .collect();
@@ -621,19 +621,6 @@ fn connection_resets_are_retried() {
     assert_eq!(resets, 3, "the resets happened");
     let report = audit_json(&out);
     assert!(used(principal(&report, "app-role")).contains(&"s3:GetObject".to_string()));
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[test]

@@ -526,7 +526,7 @@ fn organization_pull_writes_every_file_with_the_seeded_content() {
     assert!(hop["used"].to_string().contains("sts:AssumeRole"), "{hop}");
 
     // No credential anywhere in what the pull wrote.
-    for f in walk(&out) {
+    for f in crate::common::files_under(&out) {
         let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();
         assert!(
             !text.contains(o.seed["access_key_id"].as_str().unwrap()),
@@ -545,19 +545,6 @@ fn audit_json(dir: &Path) -> Value {
         .run();
     run.code(0);
     run.json()
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[test]
