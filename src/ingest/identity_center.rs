@@ -95,6 +95,39 @@ struct RawPermissionSet {
     inline_policy: Option<serde_json::Value>,
     #[serde(default)]
     attached_managed_policies: Vec<ManagedRef>,
+    #[serde(default)]
+    customer_managed_policy_references: Vec<CustomerRef>,
+    #[serde(default)]
+    permissions_boundary: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct CustomerRef {
+    name: String,
+    #[serde(default)]
+    path: Option<String>,
+}
+
+/// A customer managed policy reference as `PATH NAME`.
+fn customer_ref(path: Option<&str>, name: &str) -> String {
+    let path = path.filter(|p| !p.is_empty()).unwrap_or("/");
+    format!("{path}{name}")
+}
+
+/// A permissions boundary as AWS gives it: a managed policy's ARN, or a
+/// customer managed policy reference (`{"CustomerManagedPolicyReference":
+/// {"Name", "Path"}}`), or a plain string.
+fn boundary(v: &serde_json::Value) -> Option<String> {
+    if let Some(s) = v.as_str() {
+        return (!s.is_empty()).then(|| s.to_string());
+    }
+    if let Some(arn) = v.get("ManagedPolicyArn").and_then(|a| a.as_str()) {
+        return Some(arn.to_string());
+    }
+    let r = v.get("CustomerManagedPolicyReference")?;
+    let name = r.get("Name")?.as_str()?;
+    Some(customer_ref(r.get("Path").and_then(|p| p.as_str()), name))
 }
 
 #[derive(Debug, Deserialize)]
@@ -193,6 +226,12 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<IdentityCenter, IngestError> {
                 .inline_policy
                 .as_ref()
                 .is_some_and(|v| !v.is_null() && v.as_str() != Some("")),
+            customer_managed_policies: p
+                .customer_managed_policy_references
+                .iter()
+                .map(|r| customer_ref(r.path.as_deref(), &r.name))
+                .collect(),
+            permissions_boundary: p.permissions_boundary.as_ref().and_then(boundary),
         })
         .collect();
     ic.assignments = f

@@ -27,6 +27,12 @@ pub struct PermissionSet {
     pub name: String,
     pub managed_policies: Vec<String>,
     pub has_inline_policy: bool,
+    /// Customer managed policy references, as `PATH NAME` (`/` by default):
+    /// each account's own policy of that name is attached to the role.
+    pub customer_managed_policies: Vec<String>,
+    /// The permissions boundary, as given (a managed policy's ARN, or a
+    /// customer managed policy reference's path and name).
+    pub permissions_boundary: Option<String>,
 }
 
 /// One assignment of a permission set in an account to a user or a group.

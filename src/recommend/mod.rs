@@ -9,8 +9,10 @@
 
 pub mod compact;
 mod render;
+pub mod units;
 
 pub use render::{document_json, IamOrder};
+pub use units::{AccountPart, Options, PartOf, Unit, UnitKind};
 pub mod resources;
 
 use crate::audit::{Audit, AuditedPrincipal};
@@ -74,6 +76,11 @@ pub struct Recommendation {
     /// Markdown: what is removed, kept and narrowed, with the evidence.
     pub diff: String,
     pub warnings: Vec<String>,
+    /// A permission set or a role group: the recommendation stands for
+    /// the roles of several accounts ([`units`]).
+    pub unit: Option<std::sync::Arc<Unit>>,
+    /// A role that such a unit covers: its change is the unit's.
+    pub part_of: Option<PartOf>,
 }
 
 /// The statement families of a recommended document, in document order.
@@ -83,6 +90,7 @@ enum Section {
     InferredPassRole,
     KeptUnobservable,
     KeptAttempted,
+    KeptNoEvidence,
 }
 
 impl Section {
@@ -92,6 +100,7 @@ impl Section {
             Section::InferredPassRole => "InferredPassRole",
             Section::KeptUnobservable => "KeptUnobservable",
             Section::KeptAttempted => "KeptAttempted",
+            Section::KeptNoEvidence => "KeptNoEvidence",
         }
     }
 }
@@ -231,6 +240,46 @@ fn grant_groups(
     out
 }
 
+/// Adds the grants of `from` (another principal's, e.g. the same role in
+/// another account) to `into`: resources of the same conditions are
+/// joined, so that a union of roles keeps what each of them is granted.
+/// Identical grants (a group's members) change nothing.
+fn merge_groups(into: &mut Vec<GrantGroup>, from: Vec<GrantGroup>) {
+    for g in from {
+        let same = into.iter_mut().find(|x| {
+            x.conditions == g.conditions
+                && matches!(
+                    (&x.sel, &g.sel),
+                    (ResourceSel::Resource(_), ResourceSel::Resource(_))
+                )
+        });
+        match (same, g.sel) {
+            (Some(x), ResourceSel::Resource(more)) => {
+                if let ResourceSel::Resource(pats) = &mut x.sel {
+                    for r in more {
+                        if !pats.contains(&r) {
+                            pats.push(r);
+                        }
+                    }
+                    pats.sort();
+                }
+            }
+            (_, sel) => {
+                let g = GrantGroup {
+                    conditions: g.conditions,
+                    sel,
+                };
+                if !into.iter().any(|x| x.conditions == g.conditions && x.sel == g.sel) {
+                    into.push(g);
+                }
+            }
+        }
+    }
+    into.sort_by(|a, b| {
+        (!a.conditions.is_empty(), &a.conditions).cmp(&(!b.conditions.is_empty(), &b.conditions))
+    });
+}
+
 /// The groups a grant is kept under when nothing narrows it: the
 /// unconditional ones if there are any (they already cover the rest).
 fn base(groups: &[GrantGroup]) -> Vec<&GrantGroup> {
@@ -269,6 +318,7 @@ impl UseEvidence {
         if self.keep_granted.is_none() {
             self.keep_granted = o.keep_granted;
         }
+        merge_groups(&mut self.groups, o.groups);
     }
 
     /// The resources a request for this use names, for checking Denies.
@@ -488,6 +538,9 @@ struct Subject<'a> {
     /// Attempted (no success, no authorized failure) and granted: kept,
     /// with the evidence, since nothing proves them unneeded.
     attempted: Vec<(ActionId, String, Vec<GrantGroup>)>,
+    /// Granted, not shown used, and kept because an account the unit is
+    /// deployed in has no evidence ([`units`]): what it uses is unknown.
+    kept_no_evidence: Vec<(ActionId, String, Vec<GrantGroup>)>,
     /// `iam:PassRole` granted in scope, and the compute actions used that need it.
     passrole: Option<(Vec<GrantGroup>, Vec<String>)>,
     /// Granted in scope today.
@@ -509,6 +562,10 @@ struct Subject<'a> {
     /// may have passed roles the records do not name.
     passed: BTreeMap<String, crate::usage::activity::PassedRole>,
     passes_unknown: u64,
+    /// The unit this subject is (a permission set, a role group).
+    unit: Option<std::sync::Arc<Unit>>,
+    /// The unit this principal's role is part of.
+    part_of: Option<PartOf>,
 }
 
 /// The permission set of an IAM Identity Center role, if it is one.
@@ -601,8 +658,9 @@ fn collect(cat: &Catalog, audit: &Audit, ap: &AuditedPrincipal, scope: Scope, s:
             Verdict::Attempted => {
                 if let (Some(f), true) = (a.failed_entry(id), a.grants.granted.contains(id)) {
                     let groups = grant_groups(cat, p, &a.grants, scope, id);
-                    if in_scope(id) && !groups.is_empty() && !s.attempted.iter().any(|x| x.0 == id)
-                    {
+                    if let Some(x) = s.attempted.iter_mut().find(|x| x.0 == id) {
+                        merge_groups(&mut x.2, groups);
+                    } else if in_scope(id) && !groups.is_empty() {
                         let why = format!(
                             "{} call(s), none succeeded; {}: nothing says whether they were authorized",
                             f.stats.count,
@@ -657,8 +715,10 @@ fn collect(cat: &Catalog, audit: &Audit, ap: &AuditedPrincipal, scope: Scope, s:
             continue;
         }
         let groups = grant_groups(cat, p, &a.grants, scope, *id);
-        if !groups.is_empty() && !s.unobservable.iter().any(|(x, _, _)| x == id) {
-            s.unobservable.push((*id, why.describe(), groups));
+        match s.unobservable.iter_mut().find(|(x, _, _)| x == id) {
+            Some(x) => merge_groups(&mut x.2, groups),
+            None if !groups.is_empty() => s.unobservable.push((*id, why.describe(), groups)),
+            None => {}
         }
     }
     if let Some(pr) = passrole.filter(|&pr| a.grants.granted.contains(pr) && in_scope(pr)) {
@@ -671,7 +731,10 @@ fn collect(cat: &Catalog, audit: &Audit, ap: &AuditedPrincipal, scope: Scope, s:
                 .map(|u| cat.full_name(u.action))
                 .collect();
             match &mut s.passrole {
-                Some((_, c)) => c.extend(compute),
+                Some((g, c)) => {
+                    merge_groups(g, groups);
+                    c.extend(compute);
+                }
                 slot => *slot = Some((groups, compute)),
             }
         }
@@ -693,6 +756,7 @@ fn empty_subject(
         used: Vec::new(),
         unobservable: Vec::new(),
         attempted: Vec::new(),
+        kept_no_evidence: Vec::new(),
         passrole: None,
         granted: ActionSet::empty(cat),
         forbidden: ActionSet::empty(cat),
@@ -708,6 +772,8 @@ fn empty_subject(
         replaces: Vec::new(),
         passed: BTreeMap::new(),
         passes_unknown: 0,
+        unit: None,
+        part_of: None,
     }
 }
 
@@ -716,7 +782,16 @@ fn empty_subject(
 ///
 /// Each recommendation is built on its own, in parallel (order kept).
 pub fn recommend(audit: &Audit) -> Vec<Recommendation> {
+    recommend_with(audit, &Options::default())
+}
+
+/// [`recommend`], then one recommendation per unit of several accounts
+/// ([`units`]): permission sets (with `identity-center.json`) and, with
+/// `opts.group_by_name`, roles of one name in several accounts. The roles
+/// a unit covers keep their own recommendation, which points at the unit.
+pub fn recommend_with(audit: &Audit, opts: &Options) -> Vec<Recommendation> {
     use rayon::prelude::*;
+    let plan = units::plan(audit, opts);
     let cat = audit.catalog;
     // Findings by principal, once: looking through every finding for each
     // principal grew with their product (10,000 principals × their findings).
@@ -752,6 +827,10 @@ pub fn recommend(audit: &Audit) -> Vec<Recommendation> {
             let of = findings.get(ap.verdicts.principal.arn.as_str());
             let mut s = principal_subject(cat, audit, ap, of.map_or(&[], Vec::as_slice));
             s.via_groups = via_groups.into_iter().map(str::to_string).collect();
+            s.part_of = plan.part_of(&ap.verdicts.principal.arn);
+            if let Some(why) = units::account_without_evidence(audit, &ap.verdicts.principal.arn) {
+                units::hold(cat, audit, &mut s, &[ap], Scope::Own, &why);
+            }
             build(cat, audit, s)
         })
         .collect();
@@ -759,8 +838,20 @@ pub fn recommend(audit: &Audit) -> Vec<Recommendation> {
     out.par_extend(
         groups
             .par_iter()
-            .map(|(g, members)| build(cat, audit, group_subject(cat, audit, g, members))),
+            .map(|(g, members)| {
+                let mut s = group_subject(cat, audit, g, members);
+                if let Some(why) =
+                    units::account_without_evidence(audit, &members[0].verdicts.principal.arn)
+                {
+                    units::hold(cat, audit, &mut s, members, Scope::Group(g), &why);
+                }
+                build(cat, audit, s)
+            }),
     );
+    out.par_extend(plan.units.par_iter().map(|u| {
+        let s = units::subject(cat, audit, u, &findings);
+        build(cat, audit, s)
+    }));
     out
 }
 
@@ -769,6 +860,30 @@ fn grants_members(p: &Principal, g: &str) -> bool {
     p.policies
         .iter()
         .any(|x| Scope::Group(g).includes(&x.source))
+}
+
+/// The diff's lines for a principal's refused attempts, and for what it
+/// used without a grant of its own (a resource policy allowed it).
+fn refusals(cat: &Catalog, ap: &AuditedPrincipal) -> (Vec<String>, Vec<String>) {
+    let a = &ap.verdicts;
+    let mut refused = Vec::new();
+    for d in &a.denied {
+        let Some(Verdict::Denied(by)) = a.recorded(d.action) else {
+            continue;
+        };
+        refused.push(format!(
+            "`{}` ×{} ({}; refused by {})",
+            cat.full_name(d.action),
+            d.stats.count,
+            d.stats.error_codes.keys().collect::<Vec<_>>().join(", "),
+            by.describe(&a.principal)
+        ));
+    }
+    let without_grant = a
+        .used_without_grant()
+        .map(|u| format!("`{}` ×{}", cat.full_name(u.action), u.stats.count))
+        .collect();
+    (refused, without_grant)
 }
 
 /// What a principal's own policies grant and what it did, with `findings`,
@@ -787,23 +902,7 @@ fn principal_subject<'a>(
     let mut s = empty_subject(cat, p.arn.clone(), identity_type, p.name.clone());
     s.audited = Some(ap);
     collect(cat, audit, ap, Scope::Own, &mut s);
-    let a = &ap.verdicts;
-    for d in &a.denied {
-        let Some(Verdict::Denied(by)) = a.recorded(d.action) else {
-            continue;
-        };
-        s.refused.push(format!(
-            "`{}` ×{} ({}; refused by {})",
-            cat.full_name(d.action),
-            d.stats.count,
-            d.stats.error_codes.keys().collect::<Vec<_>>().join(", "),
-            by.describe(&a.principal)
-        ));
-    }
-    for u in a.used_without_grant() {
-        s.without_grant
-            .push(format!("`{}` ×{}", cat.full_name(u.action), u.stats.count));
-    }
+    (s.refused, s.without_grant) = refusals(cat, ap);
     s.replaces = p
         .policies
         .iter()
@@ -872,6 +971,7 @@ fn build(cat: &Catalog, audit: &Audit, mut s: Subject) -> Recommendation {
     s.used.sort_by_key(|e| e.id);
     s.unobservable.sort_by_key(|(id, _, _)| *id);
     s.attempted.sort_by_key(|(id, _, _)| *id);
+    s.kept_no_evidence.sort_by_key(|(id, _, _)| *id);
     let describe_groups = |groups: &[GrantGroup]| {
         groups
             .iter()
@@ -1021,6 +1121,25 @@ fn build(cat: &Catalog, audit: &Audit, mut s: Subject) -> Recommendation {
         });
     }
 
+    let mut no_evidence_lines = Vec::new();
+    for (id, why, groups) in &s.kept_no_evidence {
+        let name = cat.full_name(*id);
+        for g in base(groups) {
+            stmts
+                .entry((Section::KeptNoEvidence, g.sel.clone(), g.conditions.clone()))
+                .or_default()
+                .insert(name.clone());
+        }
+        kept.insert(*id);
+        no_evidence_lines.push(Line {
+            action: name,
+            evidence: why.clone(),
+            today: describe_groups(groups),
+            recommended: String::new(),
+            note: None,
+        });
+    }
+
     // Guardrails: added unless they would deny what was used.
     let mut guardrail_lines = Vec::new();
     let mut denies = s.denies.clone();
@@ -1097,6 +1216,7 @@ fn build(cat: &Catalog, audit: &Audit, mut s: Subject) -> Recommendation {
         inferred: &inferred_lines,
         unobservable: &unobs_lines,
         attempted: &attempted_lines,
+        no_evidence: &no_evidence_lines,
         removed: &removed,
         dropped_passrole: dropped_passrole.as_deref(),
         guardrails: &guardrail_lines,
@@ -1104,12 +1224,16 @@ fn build(cat: &Catalog, audit: &Audit, mut s: Subject) -> Recommendation {
         compacted,
         warnings: &warnings,
     });
-    let terraform = render::terraform(
-        s.identity_type,
-        &s.name,
-        s.sso_permission_set.as_deref(),
-        &document,
-    );
+    let terraform = match (&s.unit, &s.part_of) {
+        (Some(u), _) => units::terraform(u, &document),
+        (None, Some(p)) if s.sso_permission_set.is_some() => units::pointer_terraform(&s.name, p),
+        _ => render::terraform(
+            s.identity_type,
+            &s.name,
+            s.sso_permission_set.as_deref(),
+            &document,
+        ),
+    };
     Recommendation {
         principal: s.arn,
         identity_type: s.identity_type,
@@ -1118,6 +1242,8 @@ fn build(cat: &Catalog, audit: &Audit, mut s: Subject) -> Recommendation {
         terraform,
         diff,
         warnings,
+        unit: s.unit,
+        part_of: s.part_of,
     }
 }
 
@@ -1185,9 +1311,13 @@ pub fn write_all(
     dir: &Path,
 ) -> Result<Vec<(PathBuf, crate::output::Fate)>, crate::output::WriteError> {
     use std::borrow::Cow;
-    let per_account = recs
+    // A unit of several accounts has a directory of its own.
+    let mut accounts = recs
         .iter()
-        .any(|r| account_of(&r.principal) != recs.first().map_or("", |f| account_of(&f.principal)));
+        .filter(|r| r.unit.is_none())
+        .map(|r| account_of(&r.principal));
+    let first = accounts.next();
+    let per_account = accounts.any(|a| Some(a) != first);
     let mut files: Vec<(PathBuf, Cow<'_, [u8]>)> = Vec::with_capacity(recs.len() * 3);
     for r in recs {
         let base = if per_account {
@@ -1195,7 +1325,10 @@ pub fn write_all(
         } else {
             dir.to_path_buf()
         };
-        let sub = base.join(r.identity_type.as_str());
+        let sub = match &r.unit {
+            Some(u) => dir.join(u.kind.as_str()).join(file_stem(&u.name)),
+            None => base.join(r.identity_type.as_str()),
+        };
         std::fs::create_dir_all(&sub).map_err(|source| crate::output::WriteError {
             path: sub.clone(),
             source,
@@ -1232,6 +1365,8 @@ mod tests {
             terraform: format!("# {arn}\n"),
             diff: String::new(),
             warnings: Vec::new(),
+            unit: None,
+            part_of: None,
         }
     }
 

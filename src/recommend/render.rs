@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// A Terraform identifier from a principal name.
-fn tf_ident(name: &str) -> String {
+pub(super) fn tf_ident(name: &str) -> String {
     let mut s: String = name
         .chars()
         .map(|c| {
@@ -124,12 +124,12 @@ pub fn document_json(doc: &Value) -> String {
 
 /// JSON is valid HCL expression syntax, except that `${` and `%{` start
 /// template sequences inside strings: IAM policy variables must be escaped.
-fn hcl_expression(doc: &Value) -> String {
+pub(super) fn hcl_expression(doc: &Value) -> String {
     let escaped = document_json(doc).replace("${", "$${").replace("%{", "%%{");
     escaped.replace('\n', "\n  ")
 }
 
-fn hcl_string(s: &str) -> String {
+pub(super) fn hcl_string(s: &str) -> String {
     Value::String(s.to_string())
         .to_string()
         .replace("${", "$${")
@@ -197,6 +197,7 @@ pub(super) struct DiffInput<'a> {
     pub inferred: &'a [Line],
     pub unobservable: &'a [Line],
     pub attempted: &'a [Line],
+    pub no_evidence: &'a [Line],
     pub removed: &'a [ActionId],
     pub dropped_passrole: Option<&'a str>,
     pub guardrails: &'a [String],
@@ -238,12 +239,19 @@ pub(super) fn diff(d: &DiffInput) -> String {
     let s = d.s;
     let cat = d.cat;
     let mut o = String::new();
-    let _ = writeln!(
-        o,
-        "# {} `{}`: recommended policy\n",
-        s.identity_type.as_str(),
-        s.name
-    );
+    match &s.unit {
+        Some(u) => {
+            let _ = writeln!(o, "# {}: recommended policy\n", u.title());
+        }
+        None => {
+            let _ = writeln!(
+                o,
+                "# {} `{}`: recommended policy\n",
+                s.identity_type.as_str(),
+                s.name
+            );
+        }
+    }
     let _ = writeln!(o, "- ARN: `{}`", s.arn);
     if let Some(ap) = s.audited {
         let _ = writeln!(o, "- Kind: {} ({})", ap.kind.as_str(), ap.kind_reason);
@@ -275,11 +283,14 @@ pub(super) fn diff(d: &DiffInput) -> String {
             );
         }
     }
-    let attempted = if d.attempted.is_empty() {
+    let mut attempted = if d.attempted.is_empty() {
         String::new()
     } else {
         format!(", {} kept attempted", d.attempted.len())
     };
+    if !d.no_evidence.is_empty() {
+        let _ = write!(attempted, ", {} kept for lack of evidence", d.no_evidence.len());
+    }
     let _ = writeln!(
         o,
         "- Today: {} action(s) granted; recommended: {} used, {} inferred, {} kept unobservable{attempted}; {} removed",
@@ -289,17 +300,15 @@ pub(super) fn diff(d: &DiffInput) -> String {
         d.unobservable.len(),
         d.removed.len()
     );
-    let fits_inline = if d.chars <= s.identity_type.inline_limit() {
-        "fits"
-    } else {
-        "over"
+    let (limit_of, limit) = match &s.unit {
+        Some(u) => u.inline_limit(),
+        None => (s.identity_type.as_str(), s.identity_type.inline_limit()),
     };
+    let fits_inline = if d.chars <= limit { "fits" } else { "over" };
     let _ = writeln!(
         o,
-        "- Size: {} characters minified (managed policy limit {MANAGED_POLICY_LIMIT}; {fits_inline} the {} inline limit {}){}",
+        "- Size: {} characters minified (managed policy limit {MANAGED_POLICY_LIMIT}; {fits_inline} the {limit_of} inline limit {limit}){}",
         d.chars,
-        s.identity_type.as_str(),
-        s.identity_type.inline_limit(),
         match d.compacted {
             Some(Level::Verb) => "; actions grouped with `service:Verb*` wildcards that add no risky action",
             Some(Level::Service) => "; actions grouped with `service:Verb*` and `service:*` wildcards that add no risky action",
@@ -315,7 +324,16 @@ pub(super) fn diff(d: &DiffInput) -> String {
             s.identity_type.as_str()
         );
     }
-    if let Some(ps) = &s.sso_permission_set {
+    if let Some(u) = &s.unit {
+        o.push_str(&super::units::how_to_apply(u));
+    } else if let (Some(ps), Some(p)) = (&s.sso_permission_set, &s.part_of) {
+        let _ = writeln!(
+            o,
+            "This role is managed by IAM Identity Center: do not edit it, and do not apply this document (it covers this account's use only). Edit permission set **`{ps}`** instead: its recommendation is `{}/` (the union of its use in {}).\n",
+            p.dir(),
+            super::units::accounts_list(&p.accounts)
+        );
+    } else if let Some(ps) = &s.sso_permission_set {
         let _ = writeln!(
             o,
             "This role is managed by IAM Identity Center: do not edit it. Address the change to permission set **`{ps}`** (replace its policies with this document).\n"
@@ -326,6 +344,14 @@ pub(super) fn diff(d: &DiffInput) -> String {
             "Replace these policies of the {} with this one: {}.\n",
             s.identity_type.as_str(),
             s.replaces.join(", ")
+        );
+    }
+    if let (Some(p), None) = (&s.part_of, &s.sso_permission_set) {
+        let _ = writeln!(
+            o,
+            "A role of this name is deployed in {}: `{}/` recommends them together (the union of their use), for one change to all of them (a StackSet, a shared module).\n",
+            super::units::accounts_list(&p.accounts),
+            p.dir()
         );
     }
     if let Some(b) = &s.boundary {
@@ -346,6 +372,9 @@ pub(super) fn diff(d: &DiffInput) -> String {
         );
     }
 
+    if let Some(u) = &s.unit {
+        o.push_str(&super::units::accounts_markdown(u));
+    }
     section(
         &mut o,
         &format!("Kept: used ({})", d.used.len()),
@@ -384,6 +413,17 @@ pub(super) fn diff(d: &DiffInput) -> String {
         ),
         &["action", "evidence", "resources"],
         d.attempted,
+        |l| vec![cell(&l.evidence), cell(&l.today)],
+    );
+
+    section(
+        &mut o,
+        &format!(
+            "Kept: no evidence ({}, statements `KeptNoEvidence*`)\n\nGranted today and not shown used, but an account the policy is for has no evidence: what it uses there is unknown, so today's grant is kept. Remove them once that account's trail shows them unused.",
+            d.no_evidence.len()
+        ),
+        &["action", "why", "resources"],
+        d.no_evidence,
         |l| vec![cell(&l.evidence), cell(&l.today)],
     );
 

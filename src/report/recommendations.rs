@@ -38,6 +38,65 @@ pub struct RecommendationV1<'a> {
     /// kept and narrowed, with the evidence.
     pub diff_markdown: &'a str,
     pub warnings: &'a [String],
+    /// What the document is applied to: `user`, `role` or `group` (the
+    /// principal of `kind`), `permission-set` (the set's inline policy;
+    /// `principal` is the set's ARN and `kind` is `role`, as Identity
+    /// Center writes it onto a role in each account) or `role-group` (the
+    /// roles named `name` in `accounts`; `principal` is
+    /// `arn:aws:iam::*:role/NAME`).
+    pub unit: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permission_set_arn: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance_arn: Option<&'a str>,
+    /// A unit's accounts, with what each contributed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<AccountV1<'a>>,
+    /// A unit: whether every account it is deployed in has evidence
+    /// (otherwise today's grant is kept for what they may use).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence_complete: Option<bool>,
+    /// A permission set's policies, which the inline policy replaces.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub managed_policies: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub customer_managed_policies: Vec<&'a str>,
+    /// A role a unit covers: the unit to change (for an Identity Center
+    /// role, instead of this document).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub part_of: Option<PartOfV1<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct AccountV1<'a> {
+    pub account: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_name: Option<&'a str>,
+    /// The role there; `null` when it is not in the snapshot.
+    pub role_arn: Option<&'a str>,
+    /// Whether the account's use is known (records of the window from it,
+    /// and the role in the snapshot).
+    pub evidence: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_evidence_reason: Option<&'a str>,
+    pub records: u64,
+    pub used_actions: &'a [String],
+    /// Used there and in no other account of the unit.
+    pub only_here: &'a [String],
+    /// The role's policies there.
+    pub policies: &'a [String],
+    /// Kept by the unit's policy, not granted to the role there today.
+    pub added_here: &'a [String],
+}
+
+#[derive(Serialize)]
+pub struct PartOfV1<'a> {
+    /// `permission-set` or `role-group`.
+    pub unit: &'static str,
+    pub name: &'a str,
+    /// The unit's directory under `--out`.
+    pub dir: String,
+    pub accounts: &'a [String],
 }
 
 /// Builds the v1 document.
@@ -58,6 +117,49 @@ pub fn build<'a>(audit: &Audit, recs: &'a [Recommendation]) -> RecommendationsV1
                 terraform: &r.terraform,
                 diff_markdown: &r.diff,
                 warnings: &r.warnings,
+                unit: r
+                    .unit
+                    .as_ref()
+                    .map_or(r.identity_type.as_str(), |u| u.kind.as_str()),
+                permission_set_arn: r
+                    .unit
+                    .as_ref()
+                    .and_then(|u| u.permission_set_arn.as_deref()),
+                instance_arn: r.unit.as_ref().and_then(|u| u.instance_arn.as_deref()),
+                accounts: r
+                    .unit
+                    .iter()
+                    .flat_map(|u| u.accounts.iter())
+                    .map(|a| AccountV1 {
+                        account: &a.account,
+                        account_name: a.account_name.as_deref(),
+                        role_arn: a.role_arn.as_deref(),
+                        evidence: a.no_evidence.is_none(),
+                        no_evidence_reason: a.no_evidence.as_deref(),
+                        records: a.records,
+                        used_actions: &a.used_actions,
+                        only_here: &a.only_here,
+                        policies: &a.policies,
+                        added_here: &a.added_here,
+                    })
+                    .collect(),
+                evidence_complete: r.unit.as_ref().map(|u| u.evidence_complete()),
+                managed_policies: r
+                    .unit
+                    .iter()
+                    .flat_map(|u| u.managed_policies.iter().map(String::as_str))
+                    .collect(),
+                customer_managed_policies: r
+                    .unit
+                    .iter()
+                    .flat_map(|u| u.customer_managed_policies.iter().map(String::as_str))
+                    .collect(),
+                part_of: r.part_of.as_ref().map(|p| PartOfV1 {
+                    unit: p.kind.as_str(),
+                    name: &p.name,
+                    dir: p.dir(),
+                    accounts: &p.accounts,
+                }),
             })
             .collect(),
     }

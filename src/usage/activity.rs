@@ -632,6 +632,11 @@ pub struct IngestStats {
     /// was read): zero means the logs say nothing of the account.
     #[serde(default)]
     pub account_records: u64,
+    /// `account_records` by the account whose trail delivered them (empty
+    /// when the activity did not come from log files, e.g. from Athena):
+    /// whether each account of an organization has evidence of its own.
+    #[serde(default)]
+    pub account_records_by: BTreeMap<String, u64>,
     /// Files of `aws cloudtrail lookup-events` output read, and their events.
     #[serde(default)]
     pub lookup_files: u64,
@@ -663,6 +668,20 @@ impl IngestStats {
         ]
     }
 
+    /// Counts a record of the window that belongs to an audited account,
+    /// under `account` when known.
+    pub(super) fn count_account_record(&mut self, account: Option<&str>) {
+        self.account_records += 1;
+        // Looked up before inserting: no allocation per record.
+        match account.map(|a| (a, self.account_records_by.get_mut(a))) {
+            Some((_, Some(n))) => *n += 1,
+            Some((a, None)) => {
+                self.account_records_by.insert(a.to_string(), 1);
+            }
+            None => {}
+        }
+    }
+
     /// Whether every record read is in exactly one bucket.
     pub fn adds_up(&self) -> bool {
         self.buckets().iter().map(|(_, n)| n).sum::<u64>() == self.records
@@ -685,6 +704,9 @@ impl IngestStats {
         self.network_activity += o.network_activity;
         self.other_account += o.other_account;
         self.account_records += o.account_records;
+        for (k, v) in o.account_records_by {
+            *self.account_records_by.entry(k).or_default() += v;
+        }
         self.lookup_files += o.lookup_files;
         for (k, v) in o.unmapped_events {
             *self.unmapped_events.entry(k).or_default() += v;

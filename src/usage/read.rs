@@ -396,18 +396,23 @@ fn record<'a>(
         acc.stats.other_account += 1;
         return Ok(());
     }
+    // The account whose trail shows the record: its recipient (the caller's
+    // when the recipient is not audited), for evidence per account.
+    let owner = recipient
+        .filter(|r| !opts.foreign(r))
+        .or_else(|| caller_account(rec));
     let kind = kind(rec);
     match kind {
         Kind::Insight => {
             acc.stats.insights += 1;
-            acc.stats.account_records += 1;
+            acc.stats.count_account_record(owner);
             return Ok(());
         }
         // Let through by the endpoint: the call itself has its own record
         // (if the trail logs it). Refused by it: this is its only record.
         Kind::Network if rec.error_code.as_deref() != Some("VpceAccessDenied") => {
             acc.stats.network_activity += 1;
-            acc.stats.account_records += 1;
+            acc.stats.count_account_record(owner);
             return Ok(());
         }
         _ => {}
@@ -422,7 +427,7 @@ fn record<'a>(
     };
     let (source, name) = (source_cow.as_ref(), name_cow.as_ref());
     let stats = &mut acc.stats;
-    stats.account_records += 1;
+    stats.count_account_record(owner);
     stats.first_event = min_opt(stats.first_event, Some(t));
     stats.last_event = max_opt(stats.last_event, Some(t));
 

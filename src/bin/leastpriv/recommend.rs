@@ -15,7 +15,9 @@ pub struct Args {
     #[command(flatten)]
     pub input: InputArgs,
     /// Directory to write role/, user/ and group/ recommendations into:
-    /// `NAME.json`, `NAME.tf` and `NAME.diff.md` for each principal.
+    /// `NAME.json`, `NAME.tf` and `NAME.diff.md` for each principal
+    /// (an organization's under ACCOUNT/; permission sets under
+    /// permission-set/NAME/).
     #[arg(
         long,
         value_name = "DIR",
@@ -35,6 +37,11 @@ pub struct Args {
     /// audited account: every permission would look unused, and be removed.
     #[arg(long)]
     pub allow_empty_evidence: bool,
+    /// Also recommend the roles of one name in several accounts together
+    /// (StackSets, a shared module): one policy, the union of their use,
+    /// under role-group/NAME/, with the differences per account.
+    #[arg(long)]
+    pub group_by_name: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,7 +54,12 @@ pub fn run(r: Args) -> Result<ExitCode> {
     if let (Err(gap), false) = (result.evidence_guard(), r.allow_empty_evidence) {
         anyhow::bail!("refusing to recommend: {gap}; `--allow-empty-evidence` recommends anyway");
     }
-    let recs = timed("recommend", || leastpriv::recommend::recommend(&result));
+    let opts = leastpriv::recommend::Options {
+        group_by_name: r.group_by_name,
+    };
+    let recs = timed("recommend", || {
+        leastpriv::recommend::recommend_with(&result, &opts)
+    });
     for rec in &recs {
         for w in &rec.warnings {
             log::warn!("{}: {w}", rec.name);
