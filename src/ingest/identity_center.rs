@@ -267,6 +267,22 @@ mod tests {
     }
 
     #[test]
+    fn customer_managed_references_and_the_boundary_are_kept() {
+        let text = r#"{"PermissionSets":[{"PermissionSetArn":"arn:ps","Name":"Ops",
+          "CustomerManagedPolicyReferences":[{"Name":"ops-logs","Path":"/"},{"Name":"x","Path":"/team/"},{"Name":"y"}],
+          "PermissionsBoundary":{"CustomerManagedPolicyReference":{"Name":"pb","Path":"/"}}},
+          {"PermissionSetArn":"arn:ps2","PermissionsBoundary":{"ManagedPolicyArn":"arn:aws:iam::aws:policy/PowerUserAccess"}}]}"#;
+        let ic = parse(text.as_bytes(), Path::new("identity-center.json")).expect("valid");
+        let ps = &ic.permission_sets[0];
+        assert_eq!(ps.customer_managed_policies, ["/ops-logs", "/team/x", "/y"]);
+        assert_eq!(ps.permissions_boundary.as_deref(), Some("/pb"));
+        assert_eq!(
+            ic.permission_sets[1].permissions_boundary.as_deref(),
+            Some("arn:aws:iam::aws:policy/PowerUserAccess")
+        );
+    }
+
+    #[test]
     fn errors_name_the_place() {
         let text = r#"{"AccountAssignments":[{"AccountId":"1","PermissionSetArn":"p","PrincipalType":"ROLE","PrincipalId":"x"}]}"#;
         let e = parse(text.as_bytes(), Path::new("ic.json")).unwrap_err();

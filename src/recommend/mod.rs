@@ -269,7 +269,10 @@ fn merge_groups(into: &mut Vec<GrantGroup>, from: Vec<GrantGroup>) {
                     conditions: g.conditions,
                     sel,
                 };
-                if !into.iter().any(|x| x.conditions == g.conditions && x.sel == g.sel) {
+                if !into
+                    .iter()
+                    .any(|x| x.conditions == g.conditions && x.sel == g.sel)
+                {
                     into.push(g);
                 }
             }
@@ -835,19 +838,15 @@ pub fn recommend_with(audit: &Audit, opts: &Options) -> Vec<Recommendation> {
         })
         .collect();
     let groups: Vec<(&str, Vec<&AuditedPrincipal>)> = groups.into_iter().collect();
-    out.par_extend(
-        groups
-            .par_iter()
-            .map(|(g, members)| {
-                let mut s = group_subject(cat, audit, g, members);
-                if let Some(why) =
-                    units::account_without_evidence(audit, &members[0].verdicts.principal.arn)
-                {
-                    units::hold(cat, audit, &mut s, members, Scope::Group(g), &why);
-                }
-                build(cat, audit, s)
-            }),
-    );
+    out.par_extend(groups.par_iter().map(|(g, members)| {
+        let mut s = group_subject(cat, audit, g, members);
+        if let Some(why) =
+            units::account_without_evidence(audit, &members[0].verdicts.principal.arn)
+        {
+            units::hold(cat, audit, &mut s, members, Scope::Group(g), &why);
+        }
+        build(cat, audit, s)
+    }));
     out.par_extend(plan.units.par_iter().map(|u| {
         let s = units::subject(cat, audit, u, &findings);
         build(cat, audit, s)
@@ -1368,6 +1367,59 @@ mod tests {
             unit: None,
             part_of: None,
         }
+    }
+
+    fn gg(conditions: &str, sel: ResourceSel) -> GrantGroup {
+        GrantGroup {
+            conditions: conditions.into(),
+            sel,
+        }
+    }
+
+    #[test]
+    fn merged_grants_join_resources_of_the_same_conditions() {
+        let r = |v: &[&str]| ResourceSel::Resource(v.iter().map(|s| s.to_string()).collect());
+        let mut into = vec![gg("", r(&["arn:aws:s3:::a/*"]))];
+        merge_groups(
+            &mut into,
+            vec![
+                gg("", r(&["arn:aws:s3:::b/*"])),
+                gg("{\"Bool\":{\"aws:SecureTransport\":\"true\"}}", r(&["*"])),
+                gg("", ResourceSel::NotResource(vec!["arn:aws:s3:::c".into()])),
+            ],
+        );
+        assert_eq!(into.len(), 3, "{into:?}");
+        assert_eq!(into[0].sel, r(&["arn:aws:s3:::a/*", "arn:aws:s3:::b/*"]));
+        // Identical grants (a group's members) change nothing.
+        let before = into.clone();
+        merge_groups(&mut into, before.clone());
+        assert_eq!(format!("{into:?}"), format!("{before:?}"));
+    }
+
+    #[test]
+    fn units_have_a_directory_of_their_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ps = rec("arn:aws:sso:::permissionSet/ssoins-1/ps-ops", "Ops");
+        ps.unit = Some(std::sync::Arc::new(Unit {
+            kind: UnitKind::PermissionSet,
+            name: "Ops".into(),
+            permission_set_arn: None,
+            instance_arn: None,
+            accounts: Vec::new(),
+            has_inline_policy: false,
+            managed_policies: Vec::new(),
+            customer_managed_policies: Vec::new(),
+            permissions_boundary: None,
+            grants_differ: false,
+        }));
+        write_all(
+            &[rec("arn:aws:iam::111111111111:role/deploy", "deploy"), ps],
+            dir.path(),
+        )
+        .unwrap();
+        // One account: roles stay under role/, the set under its own.
+        assert!(dir.path().join("role/deploy.json").is_file());
+        assert!(dir.path().join("permission-set/Ops/Ops.tf").is_file());
     }
 
     #[test]

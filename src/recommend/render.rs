@@ -289,7 +289,11 @@ pub(super) fn diff(d: &DiffInput) -> String {
         format!(", {} kept attempted", d.attempted.len())
     };
     if !d.no_evidence.is_empty() {
-        let _ = write!(attempted, ", {} kept for lack of evidence", d.no_evidence.len());
+        let _ = write!(
+            attempted,
+            ", {} kept for lack of evidence",
+            d.no_evidence.len()
+        );
     }
     let _ = writeln!(
         o,

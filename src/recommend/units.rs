@@ -147,7 +147,9 @@ impl Unit {
     pub fn title(&self) -> String {
         match self.kind {
             UnitKind::PermissionSet => format!("permission set `{}`", self.name),
-            UnitKind::RoleGroup => format!("role `{}` in {} accounts", self.name, self.accounts.len()),
+            UnitKind::RoleGroup => {
+                format!("role `{}` in {} accounts", self.name, self.accounts.len())
+            }
         }
     }
 
@@ -250,7 +252,9 @@ fn parts(
             } else {
                 match records {
                     Some(0) => Some("no CloudTrail record of the window from the account".into()),
-                    None => Some("records were not counted per account (activity not from log files)".into()),
+                    None => Some(
+                        "records were not counted per account (activity not from log files)".into(),
+                    ),
                     Some(_) => None,
                 }
             };
@@ -466,10 +470,16 @@ pub(super) fn subject<'a>(
         let account = account_of(&p.arn);
         collect(cat, audit, ap, Scope::Own, &mut s);
         let (refused, without_grant) = refusals(cat, ap);
-        s.refused
-            .extend(refused.into_iter().map(|r| format!("{r} in account `{account}`")));
-        s.without_grant
-            .extend(without_grant.into_iter().map(|r| format!("{r} in account `{account}`")));
+        s.refused.extend(
+            refused
+                .into_iter()
+                .map(|r| format!("{r} in account `{account}`")),
+        );
+        s.without_grant.extend(
+            without_grant
+                .into_iter()
+                .map(|r| format!("{r} in account `{account}`")),
+        );
         for f in findings.get(p.arn.as_str()).into_iter().flatten() {
             if let ("missing-guardrail", Some(fix)) = (f.rule, &f.fix) {
                 if !s.guardrails.contains(fix) {
@@ -519,7 +529,11 @@ pub(super) fn subject<'a>(
         }
         let mut added: Vec<String> = kept
             .iter()
-            .filter(|id| !here.iter().any(|ap| ap.verdicts.grants.granted.contains(*id)))
+            .filter(|id| {
+                !here
+                    .iter()
+                    .any(|ap| ap.verdicts.grants.granted.contains(*id))
+            })
             .map(|id| cat.full_name(id))
             .collect();
         added.sort();
@@ -654,11 +668,8 @@ pub(super) fn how_to_apply(u: &Unit) -> String {
             for m in &u.managed_policies {
                 let _ = writeln!(o, "- AWS managed policy `{m}`: detach it from the set");
             }
-            let unknown: Vec<&AccountPart> = u
-                .accounts
-                .iter()
-                .filter(|a| a.role_arn.is_none())
-                .collect();
+            let unknown: Vec<&AccountPart> =
+                u.accounts.iter().filter(|a| a.role_arn.is_none()).collect();
             for c in &u.customer_managed_policies {
                 if unknown.is_empty() {
                     let _ = writeln!(
@@ -805,7 +816,10 @@ pub(super) fn terraform(u: &Unit, doc: &Value) -> String {
             }
             let body = render::terraform(IdentityType::Role, &u.name, None, doc);
             // The generic header names one role; ours names the accounts.
-            out.push_str(body.split_once('\n').map_or(body.as_str(), |(_, rest)| rest));
+            out.push_str(
+                body.split_once('\n')
+                    .map_or(body.as_str(), |(_, rest)| rest),
+            );
         }
     }
     out

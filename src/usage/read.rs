@@ -545,6 +545,40 @@ mod tests {
     use super::*;
     use crate::usage::Outcome;
 
+    /// Evidence per account: a record counts for its recipient account, or
+    /// for its caller's when the recipient is not audited.
+    #[test]
+    fn records_are_counted_per_account() {
+        let cat = crate::catalog::Catalog::embedded();
+        let mapper = EventMapper::embedded(cat).expect("shipped rules");
+        let rec = |caller: &str, recipient: &str| {
+            format!(
+                r#"{{"eventTime":"2026-10-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"ListBuckets","userIdentity":{{"type":"IAMUser","accountId":"{caller}","arn":"arn:aws:iam::{caller}:user/u"}},"recipientAccountId":"{recipient}"}}"#
+            )
+        };
+        let text = format!(
+            r#"{{"Records":[{},{},{},{}]}}"#,
+            rec("1", "1"),
+            rec("1", "2"),
+            rec("1", "9"),
+            rec("8", "9")
+        );
+        let acc = ingest_bytes(
+            Path::new("f.json"),
+            text.into_bytes(),
+            &mapper,
+            IngestOptions {
+                accounts: Some(Arc::new(["1".to_string(), "2".to_string()].into())),
+                ..Default::default()
+            },
+        );
+        let by = &acc.stats.account_records_by;
+        assert_eq!(by.get("1"), Some(&2), "{by:?}");
+        assert_eq!(by.get("2"), Some(&1), "{by:?}");
+        assert_eq!(acc.stats.account_records, 3);
+        assert_eq!(acc.stats.other_account, 1);
+    }
+
     /// Records of one event share a mapping within a file, whether their
     /// strings borrow from the text or, escaped, are owned copies: the
     /// three calls count as one action with three resources.

@@ -50,6 +50,7 @@ mod properties;
 mod pull;
 mod pull_org;
 mod recommend;
+mod recommend_units;
 mod record_kinds;
 mod reports;
 mod reviewable;

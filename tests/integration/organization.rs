@@ -127,8 +127,9 @@ fn what_a_person_can_do_is_the_union_of_assignments_and_trusts() {
         via("role/ci").is_none(),
         "ci trusts the management account only"
     );
-    // s3:ListAllMyBuckets, ec2:DescribeInstances, 3 sts actions (Ops), 3 of deploy.
-    assert_eq!(doc["can"]["actions"], 8);
+    // s3:ListAllMyBuckets, ec2:DescribeInstances, 3 sts actions, 2 logs
+    // actions of each account's `ops-logs` (Ops), 3 of deploy.
+    assert_eq!(doc["can"]["actions"], 10);
 }
 
 /// A session of `ci` signed with a key no record issued: the chain says
@@ -198,7 +199,7 @@ fn audit_of_an_organization_snapshot() {
     assert_eq!(org["organization_id"], "o-abc123");
     assert_eq!(org["identity_center"], true);
     let accounts = rows(org, "accounts");
-    assert_eq!(accounts.len(), 3);
+    assert_eq!(accounts.len(), 4);
     assert_eq!(accounts[0]["account"], MGMT);
     assert_eq!(
         accounts[0]["principals"], 0,
@@ -206,7 +207,7 @@ fn audit_of_an_organization_snapshot() {
     );
     assert_eq!(accounts[1]["account"], DEV);
     assert_eq!(accounts[1]["name"], "dev");
-    assert_eq!(accounts[2]["principals"], 3);
+    assert_eq!(accounts[2]["principals"], 5);
     assert_eq!(
         accounts[2]["scp_path"],
         serde_json::json!([
@@ -215,7 +216,7 @@ fn audit_of_an_organization_snapshot() {
             "prod (333333333333)"
         ])
     );
-    assert_eq!(rows(&org["principals_by_account"], DEV).len(), 3);
+    assert_eq!(rows(&org["principals_by_account"], DEV).len(), 5);
     let kinds: Vec<&str> = rows(org, "cross_account")
         .iter()
         .filter_map(|c| c["kind"].as_str())
@@ -226,7 +227,7 @@ fn audit_of_an_organization_snapshot() {
     );
     assert_eq!(
         doc["coverage"]["audited_accounts"],
-        serde_json::json!([MGMT, DEV, PROD])
+        serde_json::json!([MGMT, DEV, PROD, "444444444444"])
     );
     // The cross-account AssumeRole, delivered to both accounts, counts once.
     assert_eq!(doc["coverage"]["records_duplicate"], 1);
