@@ -699,12 +699,12 @@ pub(super) fn how_to_apply(u: &Unit) -> String {
                 u.name,
                 accounts.join(", ")
             );
-            let _ = writeln!(
-                o,
-                "Resources keep their account: an ARN used in one account is not generalized to the others (`arn:aws:...:ACCOUNT:...` stays per account).\n"
-            );
         }
     }
+    let _ = writeln!(
+        o,
+        "Resources keep their account: an ARN used in one account is not generalized to the others. An action is kept on the resources it was used on, within the grant of the account that used it: another account's grant of the same action on its own resources goes unless that account used it too.\n"
+    );
     o
 }
 
