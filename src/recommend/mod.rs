@@ -849,7 +849,11 @@ pub fn recommend_with(audit: &Audit, opts: &Options) -> Vec<Recommendation> {
     }));
     out.par_extend(plan.units.par_iter().map(|u| {
         let s = units::subject(cat, audit, u, &findings);
-        build(cat, audit, s)
+        let mut r = build(cat, audit, s);
+        if let Some(u) = r.unit.clone() {
+            r.warnings.extend(u.notes.iter().cloned());
+        }
+        r
     }));
     out
 }
@@ -1411,6 +1415,7 @@ mod tests {
             customer_managed_policies: Vec::new(),
             permissions_boundary: None,
             grants_differ: false,
+            notes: Vec::new(),
         }));
         write_all(
             &[rec("arn:aws:iam::111111111111:role/deploy", "deploy"), ps],

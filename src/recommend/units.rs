@@ -119,6 +119,9 @@ pub struct Unit {
     /// Whether the roles are granted different actions or hold different
     /// policies across accounts.
     pub grants_differ: bool,
+    /// What the one policy could not carry to every account (a Deny of some
+    /// accounts' roles that would deny another account's use).
+    pub notes: Vec<String>,
 }
 
 impl Unit {
@@ -401,6 +404,7 @@ pub(super) fn plan<'a>(audit: &'a Audit, opts: &Options) -> Plan<'a> {
                     managed_policies: ps.managed_policies.clone(),
                     customer_managed_policies: ps.customer_managed_policies.clone(),
                     permissions_boundary: ps.permissions_boundary.clone(),
+                    notes: Vec::new(),
                 },
                 members,
             });
@@ -440,6 +444,7 @@ pub(super) fn plan<'a>(audit: &'a Audit, opts: &Options) -> Plan<'a> {
                     managed_policies: Vec::new(),
                     customer_managed_policies: Vec::new(),
                     permissions_boundary: None,
+                    notes: Vec::new(),
                 },
                 members,
             });
@@ -494,6 +499,7 @@ pub(super) fn subject<'a>(
             }
         }
     }
+    carry_denies(cat, &mut s, &planned.members, &mut unit.notes);
     s.boundary = match (&unit.permissions_boundary, boundaries.is_empty()) {
         (Some(b), _) => Some(format!("permission set's `{b}`")),
         (None, false) => Some(boundaries.join(", ")),
@@ -541,6 +547,65 @@ pub(super) fn subject<'a>(
     }
     s.unit = Some(Arc::new(unit));
     s
+}
+
+/// One policy carries every account's Deny statements to all of them: a
+/// Deny that only some accounts' roles hold stays only if it denies
+/// nothing any account used (conditions aside); otherwise it is left out,
+/// with a note, rather than remove a used permission elsewhere.
+fn carry_denies(
+    cat: &Catalog,
+    s: &mut Subject,
+    members: &[&AuditedPrincipal],
+    notes: &mut Vec<String>,
+) {
+    let per_member: Vec<(String, Vec<Value>)> = members
+        .iter()
+        .map(|ap| {
+            let p = &ap.verdicts.principal;
+            let mut v = Vec::new();
+            super::scope_denies(p, Scope::Own, &mut v);
+            (account_of(&p.arn).to_string(), v)
+        })
+        .collect();
+    let used = &s.used;
+    s.denies.retain(|d| {
+        if per_member.iter().all(|(_, v)| v.contains(d)) {
+            return true;
+        }
+        let parsed = crate::ingest::policy_json::parse_document(
+            &serde_json::json!({ "Statement": [d] }),
+            "deny",
+        )
+        .ok()
+        .and_then(|doc| doc.statements.into_iter().next());
+        let Some(st) = parsed else {
+            return true;
+        };
+        let hits: Vec<String> = used
+            .iter()
+            .filter(|e| {
+                e.requested(cat).iter().any(|r| {
+                    crate::policy::request::statement_matches(&st, &cat.full_name(e.id), r)
+                })
+            })
+            .map(|e| format!("`{}`", cat.full_name(e.id)))
+            .collect();
+        if hits.is_empty() {
+            return true;
+        }
+        let holders: Vec<String> = per_member
+            .iter()
+            .filter(|(_, v)| v.contains(d))
+            .map(|(a, _)| a.clone())
+            .collect();
+        notes.push(format!(
+            "a Deny statement of the role in {} only (`{d}`) is not in this policy: it would deny {} used in another account; keep it there on its own",
+            accounts_list(&holders),
+            hits.join(", ")
+        ));
+        false
+    });
 }
 
 /// An account without evidence may use anything its role is granted: keep
@@ -711,6 +776,13 @@ pub(super) fn how_to_apply(u: &Unit) -> String {
 /// The diff's "Per account" section of a unit.
 pub(super) fn accounts_markdown(u: &Unit) -> String {
     let mut o = String::new();
+    if !u.notes.is_empty() {
+        o.push_str("## Not carried to every account\n\n");
+        for n in &u.notes {
+            let _ = writeln!(o, "- {n}");
+        }
+        o.push('\n');
+    }
     o.push_str("## Per account\n\n");
     o.push_str("| account | role | evidence | used there | only used there | added there by this policy |\n");
     o.push_str("|---|---|---|---|---|---|\n");

@@ -248,6 +248,15 @@ fn group_by_name_recommends_roles_of_one_name_together() {
         "{doc}"
     );
     assert!(doc.contains("arn:aws:ssm:us-east-1:333333333333:parameter/app/db-host"));
+    // dev's Deny ssm:* would deny what prod used: left out, and said so.
+    assert!(!doc.contains("\"Deny\""), "{doc}");
+    assert!(
+        strings(&reader["warnings"])
+            .iter()
+            .any(|w| w.contains("Deny statement") && w.contains("`ssm:GetParameter`")),
+        "{}",
+        reader["warnings"]
+    );
 }
 
 /// `stack-exec` is in three accounts, one without evidence: every account's
