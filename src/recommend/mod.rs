@@ -1400,6 +1400,37 @@ mod tests {
         assert_eq!(format!("{into:?}"), format!("{before:?}"));
     }
 
+    proptest::proptest! {
+        /// A union of grants never loses what one of them matched: every
+        /// ARN a grant of either side matched (under the same conditions)
+        /// is matched after the merge.
+        #[test]
+        fn merged_grants_match_what_each_side_matched(
+            a in proptest::collection::vec((0usize..2, 0usize..4), 0..4),
+            b in proptest::collection::vec((0usize..2, 0usize..4), 0..4),
+            probe in 0usize..6,
+        ) {
+            let conds = ["", "{\"Bool\":{\"aws:SecureTransport\":\"true\"}}"];
+            let pats = ["arn:aws:s3:::a/*", "arn:aws:s3:::b/*", "*", "arn:aws:s3:::a/x"];
+            let arns = ["arn:aws:s3:::a/x", "arn:aws:s3:::a/y", "arn:aws:s3:::b/z", "arn:aws:s3:::c", "arn:aws:s3:::b/*", "x"];
+            let side = |v: &[(usize, usize)]| -> Vec<GrantGroup> {
+                let mut out: Vec<GrantGroup> = Vec::new();
+                merge_groups(&mut out, v.iter().map(|&(c, p)| gg(conds[c], ResourceSel::Resource(vec![pats[p].to_string()]))).collect());
+                out
+            };
+            let (ga, gb) = (side(&a), side(&b));
+            let mut merged = ga.clone();
+            merge_groups(&mut merged, gb.clone());
+            let arn = arns[probe];
+            for g in ga.iter().chain(&gb).filter(|g| g.sel.matches(arn)) {
+                proptest::prop_assert!(
+                    merged.iter().any(|m| m.conditions == g.conditions && m.sel.matches(arn)),
+                    "{arn} under {:?} lost: {merged:?}", g.conditions
+                );
+            }
+        }
+    }
+
     #[test]
     fn units_have_a_directory_of_their_own() {
         let dir = tempfile::tempdir().unwrap();
