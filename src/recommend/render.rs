@@ -321,7 +321,13 @@ pub(super) fn diff(d: &DiffInput) -> String {
     );
 
     o.push_str("\n## How to apply\n\n");
-    if s.dormant {
+    if let (true, Some(u)) = (s.dormant, &s.unit) {
+        let _ = writeln!(
+            o,
+            "**Dormant**: no activity in the evidence window in any of its accounts. Recommendation: {}. The policy below grants nothing and keeps the existing Deny statements.\n",
+            super::units::dormant_advice(u)
+        );
+    } else if s.dormant {
         let _ = writeln!(
             o,
             "**Dormant**: no activity in the evidence window. Recommendation: remove the {} or disable it (detach its policies, deactivate its credentials). The policy below grants nothing and keeps the existing Deny statements.\n",

@@ -697,6 +697,18 @@ fn code_list(v: &[String]) -> String {
     }
 }
 
+/// What to do with a unit no account used.
+pub(super) fn dormant_advice(u: &Unit) -> &'static str {
+    match u.kind {
+        UnitKind::PermissionSet => {
+            "remove the permission set's account assignments (Identity Center then removes its roles)"
+        }
+        UnitKind::RoleGroup => {
+            "remove the role where it is deployed (the StackSet or module), or detach its policies"
+        }
+    }
+}
+
 /// The diff's "How to apply" for a unit.
 pub(super) fn how_to_apply(u: &Unit) -> String {
     let mut o = String::new();

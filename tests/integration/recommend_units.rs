@@ -137,6 +137,7 @@ fn the_json_says_what_each_account_contributed() {
     assert_eq!(ops["instance_arn"], "arn:aws:sso:::instance/ssoins-1");
     assert_eq!(ops["evidence_complete"], true);
     assert_eq!(strings(&ops["customer_managed_policies"]), ["/ops-logs"]);
+    assert_json_snapshot!("ops_accounts", ops["accounts"]);
     let dev = account(ops, DEV);
     assert_eq!(dev["evidence"], true);
     assert!(strings(&dev["used_actions"]).contains(&"logs:GetLogEvents"));
