@@ -8,8 +8,11 @@
 //! them a reserved word); its name carries a hash of its location and partitions, so
 //! a table made for another bucket or account list is never reused by mistake.
 //! The query groups by account, principal, end user (`sourceIdentity`),
-//! calling service, event and error, with counts, first and last times, and up
-//! to 20 resource ARNs from the records' `resources` field. Request
+//! calling service, event and error, with counts, first and last times, and
+//! the records' resource ARNs (`resources` field): up to
+//! [`ATHENA_RESOURCES`] distinct ones, their exact number, and their distinct
+//! prefixes (cut after the third `/` or `:` of the resource), which cover
+//! them when there are more. Request
 //! parameters are never selected: Athena writes results to S3, and they may
 //! hold secrets.
 
@@ -61,9 +64,14 @@ const REGIONS: &[&str] = &[
     "us-west-2",
 ];
 
-/// The resource samples per row, as elsewhere in the audit: the smallest
-/// names, so the sample does not depend on the order of the rows.
-const RESOURCE_SAMPLES: usize = crate::usage::activity::RESOURCE_SAMPLES;
+/// The distinct resource ARNs (the smallest) and prefixes a row returns.
+/// Up to this many, a row names all its resources, and the activity's
+/// resource summary is the one the log files would give; beyond it, the
+/// prefixes stand in for them (covering, and coarser); beyond that too, the
+/// summary is incomplete and `recommend` keeps today's grant.
+pub const ATHENA_RESOURCES: usize = 1000;
+/// The depth (delimiters of the resource part) of the prefixes a row returns.
+const PREFIX_DEPTH: usize = 3;
 
 /// Knobs of the Athena path (`pull --athena`).
 #[derive(Clone, Debug)]
@@ -319,8 +327,12 @@ TBLPROPERTIES (
     count(DISTINCT eventid) AS events,
     min(eventtime) AS first_seen,
     max(eventtime) AS last_seen,
+    array_join(slice(array_sort(array_distinct(flatten(array_agg({arns})))), 1, {cap}), ' ') AS resources,
+    cardinality(array_distinct(flatten(array_agg({arns})))) AS resources_distinct,
     array_join(slice(array_sort(array_distinct(flatten(array_agg(
-        COALESCE(transform(resources, r -> r.arn), CAST(ARRAY[] AS ARRAY(VARCHAR))))))), 1, {samples}), ' ') AS resources
+        transform({arns}, a -> {prefix}))))), 1, {cap}), ' ') AS resource_prefixes,
+    cardinality(array_distinct(flatten(array_agg(
+        transform({arns}, a -> {prefix}))))) AS resource_prefixes_distinct
 FROM {db}.{table}
 WHERE account IN ({accounts})
     AND day BETWEEN {first_day} AND {last_day}
@@ -330,7 +342,10 @@ WHERE account IN ({accounts})
     AND NOT (COALESCE(eventtype, '') = 'AwsVpceEvent'
         AND COALESCE(errorcode, '') <> 'VpceAccessDenied')
 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11",
-            samples = RESOURCE_SAMPLES,
+            cap = ATHENA_RESOURCES,
+            prefix = prefix_sql(),
+            arns = "COALESCE(filter(transform(resources, r -> r.arn), a -> a IS NOT NULL), \
+                CAST(ARRAY[] AS ARRAY(VARCHAR)))",
             db = self.database,
             table = self.table,
             first_day = lit(&day(since)),
@@ -359,7 +374,20 @@ pub const COLUMNS: &[&str] = &[
     "first_seen",
     "last_seen",
     "resources",
+    "resources_distinct",
+    "resource_prefixes",
+    "resource_prefixes_distinct",
 ];
+
+/// An ARN cut after the [`PREFIX_DEPTH`]-th `/` or `:` of its resource,
+/// plus `*` when anything follows (the resource summary's own cut); a name
+/// that is not an ARN, unchanged.
+fn prefix_sql() -> String {
+    let cut = format!(
+        "regexp_extract(a, '^arn:[^:]*:[^:]*:[^:]*:[^:]*:(?:[^/:]*[/:]){{0,{PREFIX_DEPTH}}}')"
+    );
+    format!("COALESCE(CASE WHEN length({cut}) < length(a) THEN {cut} || '*' ELSE a END, a)")
+}
 
 /// One aggregated row, as Athena returns it (strings; empty = null).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -436,12 +464,23 @@ pub fn fold_rows(rows: &[Row], mapper: &EventMapper, acc: &mut Activity) -> Vec<
             acc.stats.service_records += count;
             continue;
         };
-        let listed: Vec<String> = r
-            .get("resources")
-            .map(|s| s.split_whitespace().map(str::to_string).collect())
-            .unwrap_or_default();
+        let words = |k: &str| -> Vec<String> {
+            r.get(k)
+                .map(|s| s.split_whitespace().map(str::to_string).collect())
+                .unwrap_or_default()
+        };
+        let listed = words("resources");
+        let number = |k: &str| r.get(k).and_then(|v| v.parse::<usize>().ok());
+        // Every distinct resource is listed unless the query says there are
+        // more (or, without that count, the list is full).
+        let all_listed = number("resources_distinct")
+            .map_or(listed.len() < ATHENA_RESOURCES, |n| n <= listed.len());
+        // More resources than a row lists: the row is folded on its own,
+        // and its prefixes, which cover every resource, join the summaries.
+        let mut own = Activity::default();
+        let target = if all_listed { &mut *acc } else { &mut own };
         fold(
-            acc,
+            target,
             mapper,
             &actor,
             Call {
@@ -458,6 +497,22 @@ pub fn fold_rows(rows: &[Row], mapper: &EventMapper, acc: &mut Activity) -> Vec<
             |out| out.extend(listed),
             &mut resources,
         );
+        if !all_listed {
+            let prefixes = words("resource_prefixes");
+            let complete =
+                number("resource_prefixes_distinct").is_some_and(|n| n <= prefixes.len());
+            for a in own.actors.values_mut() {
+                for st in a.actions.values_mut() {
+                    if let Some(sum) = &mut st.summary {
+                        prefixes.iter().for_each(|p| sum.insert(p));
+                        if !complete {
+                            sum.mark_incomplete();
+                        }
+                    }
+                }
+            }
+            acc.merge(own);
+        }
     }
     bad
 }

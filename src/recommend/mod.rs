@@ -81,6 +81,23 @@ pub struct Recommendation {
     pub unit: Option<std::sync::Arc<Unit>>,
     /// A role that such a unit covers: its change is the unit's.
     pub part_of: Option<PartOf>,
+    /// Used actions whose resources were summarized to wider patterns than
+    /// the names seen (more distinct resources than the summary keeps).
+    pub widened: Vec<Widening>,
+}
+
+/// A used action whose resources the summary had to widen: how many it
+/// stood for, and the patterns it widened them to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Widening {
+    pub action: String,
+    /// Distinct resources seen: exact when `estimated` is false.
+    pub distinct: u64,
+    /// The number is the summary's sketch estimate (about 6.5% error).
+    pub estimated: bool,
+    /// The widened patterns (before the intersection with today's grant,
+    /// which the recommended element shows).
+    pub prefixes: Vec<String>,
 }
 
 /// The statement families of a recommended document, in document order.
@@ -302,6 +319,8 @@ struct UseEvidence {
     last: i64,
     observed: BTreeSet<String>,
     truncated: bool,
+    /// Every resource, when more were seen than `observed` holds.
+    summary: Option<crate::usage::ResourceSummary>,
     groups: Vec<GrantGroup>,
     /// `iam:PassRole` only: the services the roles were passed to, for an
     /// `iam:PassedToService` condition (when every role's service is known).
@@ -316,6 +335,23 @@ impl UseEvidence {
         self.count += o.count;
         self.first = self.first.min(o.first);
         self.last = self.last.max(o.last);
+        // The summary of the union: a side without one has all its
+        // resources in `observed`.
+        self.summary = match (self.summary.take(), o.summary) {
+            (Some(mut a), Some(b)) => {
+                a.merge(b);
+                Some(a)
+            }
+            (Some(mut a), None) => {
+                o.observed.iter().for_each(|r| a.insert(r));
+                Some(a)
+            }
+            (None, Some(mut b)) => {
+                self.observed.iter().for_each(|r| b.insert(r));
+                Some(b)
+            }
+            (None, None) => None,
+        };
         self.observed.extend(o.observed);
         self.truncated |= o.truncated;
         if self.keep_granted.is_none() {
@@ -377,10 +413,19 @@ fn plan_used(cat: &Catalog, e: &UseEvidence) -> (Vec<(String, ResourceSel)>, Opt
         return fallback(Some("no resource recorded: granted resources kept".into()));
     }
     if e.truncated {
-        return fallback(Some(format!(
-            "more than {} distinct resources: granted resources kept",
-            crate::usage::activity::RESOURCE_SAMPLES
-        )));
+        return match e.summary.as_ref().filter(|s| s.is_complete()) {
+            Some(sum) => plan_summary(e, sum).unwrap_or_else(|| {
+                fallback(Some(
+                    "no recorded resource matches today's grant: granted resources kept".into(),
+                ))
+            }),
+            None => fallback(Some(format!(
+                "more than {} distinct resources, not all of them named (an activity store \
+                 older than resource summaries, an unresolved instance profile, or an Athena \
+                 row with too many): granted resources kept",
+                crate::usage::activity::RESOURCE_SAMPLES
+            ))),
+        };
     }
     let mut assigned: Vec<Vec<String>> = vec![Vec::new(); e.groups.len()];
     let mut unmatched = Vec::new();
@@ -409,6 +454,54 @@ fn plan_used(cat: &Catalog, e: &UseEvidence) -> (Vec<(String, ResourceSel)>, Opt
         )
     });
     (out, note)
+}
+
+/// [`plan_used`] for an action with more resources than the sample keeps:
+/// narrowed to the summary's patterns, within today's grant (see
+/// [`resources::narrow_patterns`]); `None` when no pattern is granted.
+fn plan_summary(
+    e: &UseEvidence,
+    sum: &crate::usage::ResourceSummary,
+) -> Option<(Vec<(String, ResourceSel)>, Option<String>)> {
+    let patterns: Vec<String> = sum
+        .patterns()
+        .into_iter()
+        .filter(|p| p.starts_with("arn:") || p == "*")
+        .collect();
+    let sels: Vec<&ResourceSel> = e.groups.iter().map(|g| &g.sel).collect();
+    let (kept, unmatched) = resources::narrow_patterns(&patterns, &sels);
+    let out: Vec<(String, ResourceSel)> = e
+        .groups
+        .iter()
+        .zip(kept)
+        .filter_map(|(g, k)| Some((g.conditions.clone(), k?)))
+        .collect();
+    if out.is_empty() {
+        return None;
+    }
+    let (n, exact) = sum.distinct();
+    let mut notes = vec![format!(
+        "{}{n} distinct resources, summarized",
+        if exact { "" } else { "about " }
+    )];
+    let widened = sum.widened_patterns();
+    if !widened.is_empty() {
+        notes[0].push_str(&format!(
+            " and widened to {}",
+            widened
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if !unmatched.is_empty() {
+        notes.push(format!(
+            "recorded but not matched by today's grant (a resource policy, or a name rather than the ARN): {}",
+            unmatched.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    Some((out, Some(notes.join("; "))))
 }
 
 /// Decides how `iam:PassRole` is kept when the records show it used (the
@@ -697,6 +790,7 @@ fn collect(cat: &Catalog, audit: &Audit, ap: &AuditedPrincipal, scope: Scope, s:
             last: stats.last,
             observed: stats.resources.iter().map(String::from).collect(),
             truncated: stats.resources_truncated,
+            summary: stats.summary.as_deref().cloned(),
             groups,
             passed_to: None,
             keep_granted,
@@ -1003,9 +1097,26 @@ fn build(cat: &Catalog, audit: &Audit, mut s: Subject) -> Recommendation {
 
     let passrole_note = settle_passrole(audit, &mut s);
     let mut used_lines = Vec::new();
+    let mut widened = Vec::new();
     for e in &s.used {
         let name = cat.full_name(e.id);
         let (mut plan, note) = plan_used(cat, e);
+        if let Some(sum) = e
+            .summary
+            .as_ref()
+            .filter(|x| {
+                e.truncated && x.is_complete() && x.is_widened() && e.keep_granted.is_none()
+            })
+            .filter(|_| !cat.action(e.id).resource_types.is_empty())
+        {
+            let (distinct, exact) = sum.distinct();
+            widened.push(Widening {
+                action: name.clone(),
+                distinct,
+                estimated: !exact,
+                prefixes: sum.widened_patterns(),
+            });
+        }
         if let Some(services) = &e.passed_to {
             for (cond, _) in &mut plan {
                 *cond = with_passed_to(cond, services);
@@ -1247,6 +1358,7 @@ fn build(cat: &Catalog, audit: &Audit, mut s: Subject) -> Recommendation {
         warnings,
         unit: s.unit,
         part_of: s.part_of,
+        widened,
     }
 }
 
@@ -1370,6 +1482,7 @@ mod tests {
             warnings: Vec::new(),
             unit: None,
             part_of: None,
+            widened: Vec::new(),
         }
     }
 

@@ -131,6 +131,72 @@ pub fn narrow(observed: &[String], granted: &ResourceSel) -> ResourceSel {
     }
 }
 
+/// The resource elements for summary patterns ([`crate::usage::ResourceSummary`]),
+/// each standing for resources used: per granting element, in order, the
+/// element to keep, if any. A pattern within a granting element is kept as
+/// is under the first such; one that no element covers keeps today's
+/// patterns that may apply to it (every resource it stands for was allowed
+/// by one of them), or a `NotResource` element whole. Also returns the
+/// patterns that no element grants any part of.
+pub fn narrow_patterns(
+    patterns: &[String],
+    granted: &[&ResourceSel],
+) -> (Vec<Option<ResourceSel>>, Vec<String>) {
+    let n = granted.len();
+    let mut picked: Vec<Vec<String>> = vec![Vec::new(); n];
+    let mut whole = vec![false; n];
+    let mut unmatched = Vec::new();
+    for p in patterns {
+        if let Some(i) = granted.iter().position(|g| g.covers(p)) {
+            picked[i].push(p.clone());
+            continue;
+        }
+        let mut any = false;
+        for (i, g) in granted.iter().enumerate() {
+            match g {
+                ResourceSel::Resource(pats) => {
+                    for q in pats.iter().filter(|q| patterns_intersect(q, p)) {
+                        picked[i].push(q.clone());
+                        any = true;
+                    }
+                }
+                ResourceSel::NotResource(x) => {
+                    if !x.iter().any(|x| pattern_covers(x, p)) {
+                        whole[i] = true;
+                        any = true;
+                    }
+                }
+            }
+        }
+        if !any {
+            unmatched.push(p.clone());
+        }
+    }
+    let out = granted
+        .iter()
+        .zip(picked)
+        .zip(whole)
+        .map(|((g, mut pats), whole)| {
+            if whole {
+                return Some((*g).clone());
+            }
+            if pats.is_empty() {
+                return None;
+            }
+            pats.sort();
+            pats.dedup();
+            // A pattern within another one kept adds nothing.
+            let all = pats.clone();
+            pats.retain(|p| {
+                !all.iter()
+                    .any(|q| q != p && pattern_covers(q, p) && !pattern_covers(p, q))
+            });
+            Some(ResourceSel::Resource(pats))
+        })
+        .collect();
+    (out, unmatched)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,5 +267,39 @@ mod tests {
             narrow(&arns, &g),
             ResourceSel::Resource(s(&["arn:aws:s3:::b*/k"]))
         );
+    }
+
+    #[test]
+    fn summary_patterns_stay_within_the_grant_or_keep_its_patterns() {
+        let pats = s(&[
+            "arn:aws:s3:::ci-artifacts/artifacts/builds/*",
+            "arn:aws:s3:::ci-cache/deps.tar",
+            "arn:aws:s3:::other/x",
+        ]);
+        let star = ResourceSel::Resource(s(&["*"]));
+        let (out, none) = narrow_patterns(&pats, &[&star]);
+        assert_eq!(out, [Some(ResourceSel::Resource(pats.clone()))]);
+        assert!(none.is_empty());
+        // A grant narrower than a prefix: its own pattern is kept.
+        let narrow_grant = ResourceSel::Resource(s(&[
+            "arn:aws:s3:::ci-artifacts/artifacts/builds/release-*",
+            "arn:aws:s3:::ci-artifacts/artifacts/builds/main-*",
+            "arn:aws:s3:::ci-cache/*",
+            "arn:aws:s3:::unrelated/*",
+        ]));
+        let (out, none) = narrow_patterns(&pats, &[&narrow_grant]);
+        assert_eq!(
+            out,
+            [Some(ResourceSel::Resource(s(&[
+                "arn:aws:s3:::ci-artifacts/artifacts/builds/main-*",
+                "arn:aws:s3:::ci-artifacts/artifacts/builds/release-*",
+                "arn:aws:s3:::ci-cache/deps.tar",
+            ])))]
+        );
+        assert_eq!(none, ["arn:aws:s3:::other/x"]);
+        // NotResource that may apply: kept whole.
+        let not = ResourceSel::NotResource(s(&["arn:aws:s3:::secret/*"]));
+        let (out, _) = narrow_patterns(&s(&["arn:aws:s3:::*"]), &[&not]);
+        assert_eq!(out, [Some(not.clone())]);
     }
 }

@@ -65,6 +65,12 @@ pub struct RecommendationV1<'a> {
     /// role, instead of this document).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub part_of: Option<PartOfV1<'a>>,
+    /// Used actions with more distinct resources than the summary keeps,
+    /// whose resources were widened to prefixes (the policy shows the
+    /// element kept, within today's grant); absent when none was. Added in
+    /// 0.x (issue 25).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub widened: Vec<WidenedV1<'a>>,
 }
 
 #[derive(Serialize)]
@@ -97,6 +103,19 @@ pub struct PartOfV1<'a> {
     /// The unit's directory under `--out`.
     pub dir: String,
     pub accounts: &'a [String],
+}
+
+#[derive(Serialize)]
+pub struct WidenedV1<'a> {
+    /// `service:Action`.
+    pub action: &'a str,
+    /// How many distinct resources it was used on.
+    pub distinct_resources: u64,
+    /// `distinct_resources` is an estimate (a HyperLogLog sketch, about
+    /// 6.5% standard error), not a count.
+    pub estimated: bool,
+    /// The patterns the resources were widened to.
+    pub prefixes: &'a [String],
 }
 
 /// Builds the v1 document.
@@ -160,6 +179,16 @@ pub fn build<'a>(audit: &Audit, recs: &'a [Recommendation]) -> RecommendationsV1
                     dir: p.dir(),
                     accounts: &p.accounts,
                 }),
+                widened: r
+                    .widened
+                    .iter()
+                    .map(|w| WidenedV1 {
+                        action: &w.action,
+                        distinct_resources: w.distinct,
+                        estimated: w.estimated,
+                        prefixes: &w.prefixes,
+                    })
+                    .collect(),
             })
             .collect(),
     }

@@ -6,6 +6,7 @@
 //! of one call live beside this module.
 
 use super::attribution::ActorKind;
+use super::summary::ResourceSummary;
 use crate::catalog::ActionId;
 use crate::ingest::cloudtrail::Problem;
 use crate::util::FastMap;
@@ -71,8 +72,14 @@ pub struct ActionStats {
     /// Up to `RESOURCE_SAMPLES` distinct resource ARNs: the smallest names,
     /// so that the sample does not depend on the order of reading.
     pub resources: ResourceSample,
-    /// More distinct resources were seen than are kept.
+    /// More distinct resources were seen than are kept; exactly when
+    /// `summary` is there.
     pub resources_truncated: bool,
+    /// Every resource, summarized ([`ResourceSummary`]), once there are
+    /// more than the sample keeps: built from the sample when it first
+    /// overflows, so that it covers every name seen. Boxed: most actions
+    /// never need one, and pay 8 bytes.
+    pub summary: Option<Box<ResourceSummary>>,
     /// Services that made the call on the principal's behalf, with counts.
     pub invoked_by: Counts,
     pub error_codes: Counts,
@@ -109,7 +116,7 @@ impl ActionStats {
         }
         self.count += occ.count;
         for r in resources {
-            self.resources_truncated |= self.resources.insert(r);
+            self.add_resource(r);
         }
         if let Some(v) = via {
             self.invoked_by.add(v, occ.count);
@@ -117,6 +124,55 @@ impl ActionStats {
         if let Some(e) = error {
             self.error_codes.add(e, occ.count);
         }
+    }
+
+    /// Adds one resource to the sample and, once the sample is full, to the
+    /// summary (made from the sample the first time: the sample held every
+    /// name until then).
+    pub fn add_resource(&mut self, r: &str) {
+        match &mut self.summary {
+            Some(s) => s.insert(r),
+            None if self.resources.len() == RESOURCE_SAMPLES && !self.resources.contains(r) => {
+                let mut s: ResourceSummary = self.resources.iter().collect();
+                s.insert(r);
+                self.summary = Some(Box::new(s));
+            }
+            None => {}
+        }
+        self.resources_truncated |= self.resources.insert(r);
+    }
+
+    /// Merges the resources of `o`: samples, and summaries so that the
+    /// result is the summary of the union, whichever side had one.
+    fn merge_resources(
+        &mut self,
+        o_resources: ResourceSample,
+        o_summary: Option<Box<ResourceSummary>>,
+    ) {
+        let summary = match (self.summary.take(), o_summary) {
+            (Some(mut a), Some(b)) => {
+                a.merge(*b);
+                Some(a)
+            }
+            (Some(mut a), None) => {
+                o_resources.iter().for_each(|r| a.insert(r));
+                Some(a)
+            }
+            (None, Some(mut b)) => {
+                self.resources.iter().for_each(|r| b.insert(r));
+                Some(b)
+            }
+            (None, None) => {
+                let union = self
+                    .resources
+                    .iter()
+                    .chain(o_resources.iter())
+                    .collect::<BTreeSet<_>>();
+                (union.len() > RESOURCE_SAMPLES).then(|| Box::new(union.into_iter().collect()))
+            }
+        };
+        self.summary = summary;
+        self.resources_truncated |= self.resources.merge(o_resources);
     }
 
     /// Adds the evidence of the same action from elsewhere (another
@@ -130,7 +186,7 @@ impl ActionStats {
         self.last = self.last.max(o.last);
         self.count += o.count;
         self.resources_truncated |= o.resources_truncated;
-        self.resources_truncated |= self.resources.merge(o.resources);
+        self.merge_resources(o.resources, o.summary);
         self.invoked_by.merge(o.invoked_by);
         self.error_codes.merge(o.error_codes);
         self.refused_by.merge(o.refused_by);
@@ -366,6 +422,11 @@ impl ActionMap {
     /// By action id, then outcome.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&(ActionId, Outcome), &ActionStats)> {
         self.keys.iter().zip(&self.stats)
+    }
+
+    /// The evidence, by action id, then outcome.
+    pub fn values_mut(&mut self) -> impl ExactSizeIterator<Item = &mut ActionStats> {
+        self.stats.iter_mut()
     }
 
     pub fn keys(&self) -> impl ExactSizeIterator<Item = &(ActionId, Outcome)> {
@@ -804,6 +865,16 @@ impl Activity {
                     s.resources_truncated |= s.resources.insert(n);
                 }
                 s.resources_truncated |= unresolved;
+                // The summary still names instance profiles, not their
+                // roles: nothing may be narrowed to it.
+                if s.resources_truncated {
+                    let mut sum = s
+                        .summary
+                        .take()
+                        .unwrap_or_else(|| Box::new(names.iter().collect()));
+                    sum.mark_incomplete();
+                    s.summary = Some(sum);
+                }
                 a.actions.insert((pass_role, Outcome::Success), s);
             }
         }
@@ -825,7 +896,8 @@ pub struct SessionsGranted {
 }
 
 impl Activity {
-    pub(super) fn merge(&mut self, o: Activity) {
+    /// Adds the activity of other files or threads (or an Athena row).
+    pub fn merge(&mut self, o: Activity) {
         for (k, v) in o.actors {
             match self.actors.get_mut(&k) {
                 Some(a) => a.merge(v),

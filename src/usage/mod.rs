@@ -23,6 +23,7 @@ pub mod read;
 pub mod resources;
 #[cfg(feature = "parquet")]
 pub mod store;
+pub mod summary;
 
 pub use activity::{
     ActionStats, Activity, ActorActivity, IngestStats, Outcome, ResourceSample, SessionsGranted,
@@ -30,3 +31,4 @@ pub use activity::{
 pub use attribution::{Actor, ActorKind};
 pub use error_codes::PolicyType;
 pub use read::{ingest, IngestOptions};
+pub use summary::ResourceSummary;

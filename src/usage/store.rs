@@ -28,8 +28,13 @@ use std::path::{Path, PathBuf};
 
 /// The sidecar's schema tag; the Parquet columns are part of it. v2: the
 /// outcomes of `rules/error-codes.yaml` (`failed`, `failed-likely`,
-/// `dry-run` beside `success`, `denied`, `error`) and `refused_by`.
-pub const SCHEMA: &str = "leastpriv.activity/v2";
+/// `dry-run` beside `success`, `denied`, `error`) and `refused_by`. v3:
+/// `resource_summary`, every resource of a row whose sample overflowed.
+pub const SCHEMA: &str = "leastpriv.activity/v3";
+/// Older schemas still read: a v2 store has no resource summaries, so its
+/// rows with more resources than the sample are kept at today's grant by
+/// `recommend` (their summary is marked incomplete), as before v3.
+const READABLE: &[&str] = &["leastpriv.activity/v2"];
 /// The schemas of older stores, which are refused with the reason.
 const OLD_SCHEMAS: &[(&str, &str)] = &[(
     "leastpriv.activity/v1",
@@ -53,6 +58,7 @@ pub const COLUMNS: &[&str] = &[
     "invoked_by",
     "error_codes",
     "refused_by",
+    "resource_summary",
 ];
 
 /// A store that cannot be written or read. Each names the file and place.
@@ -257,6 +263,7 @@ pub fn frame(cat: &Catalog, activity: &Activity) -> PolarsResult<DataFrame> {
     let mut invoked_by = Vec::with_capacity(n);
     let mut error_codes = Vec::with_capacity(n);
     let mut refused_by = Vec::with_capacity(n);
+    let mut summary: Vec<Option<String>> = Vec::with_capacity(n);
     for (arn, name, o, s, k) in keys {
         principal.push(arn.as_str());
         kind.push(k);
@@ -273,6 +280,11 @@ pub fn frame(cat: &Catalog, activity: &Activity) -> PolarsResult<DataFrame> {
         invoked_by.push(serde_json::to_string(&s.invoked_by).unwrap_or_default());
         error_codes.push(serde_json::to_string(&s.error_codes).unwrap_or_default());
         refused_by.push(serde_json::to_string(&s.refused_by).unwrap_or_default());
+        summary.push(
+            s.summary
+                .as_ref()
+                .and_then(|x| serde_json::to_string(x).ok()),
+        );
     }
     let resources = if resources.is_empty() {
         Series::new_empty(
@@ -297,6 +309,7 @@ pub fn frame(cat: &Catalog, activity: &Activity) -> PolarsResult<DataFrame> {
             Column::new("invoked_by".into(), invoked_by),
             Column::new("error_codes".into(), error_codes),
             Column::new("refused_by".into(), refused_by),
+            Column::new("resource_summary".into(), summary),
         ],
     )
 }
@@ -409,7 +422,7 @@ pub fn save(
 pub fn read_meta(sidecar: &Path) -> Result<Meta, StoreError> {
     let bytes = crate::ingest::read_file(sidecar)?;
     let meta: Meta = crate::ingest::deserialize(&bytes, sidecar)?;
-    if meta.schema != SCHEMA {
+    if meta.schema != SCHEMA && !READABLE.contains(&meta.schema.as_str()) {
         let why = OLD_SCHEMAS
             .iter()
             .find(|(s, _)| *s == meta.schema)
@@ -477,6 +490,16 @@ pub fn load(dir: &Path, cat: &Catalog, meta: &Meta) -> Result<Activity, StoreErr
     let refused_by = col("refused_by")?
         .str()
         .map_err(|e| typed("refused_by", e))?;
+    // v3 on; a v2 store has none.
+    let summaries = if meta.schema == SCHEMA {
+        Some(
+            col("resource_summary")?
+                .str()
+                .map_err(|e| typed("resource_summary", e))?,
+        )
+    } else {
+        None
+    };
     if df.height() as u64 != meta.rows {
         return Err(invalid(format!(
             "{} rows, but `{SIDECAR}` says {}",
@@ -575,7 +598,29 @@ pub fn load(dir: &Path, cat: &Catalog, meta: &Meta) -> Result<Activity, StoreErr
             serde_json::from_str(v.unwrap_or("{}"))
                 .map_err(|e| row_err(format!("`{name}` is not a JSON map of counts: {e}")))
         };
+        let resources_truncated = truncated.get(row).unwrap_or(false);
+        let summary = match summaries.and_then(|s| s.get(row)) {
+            Some(text) => Some(Box::new(
+                serde_json::from_str::<crate::usage::summary::ResourceSummary>(text)
+                    .map_err(|e| row_err(format!("`resource_summary`: {e}")))?,
+            )),
+            // A row whose sample overflowed but that has no summary (a v2
+            // store): one made of the sample, marked incomplete, so that
+            // nothing is narrowed to it.
+            None if resources_truncated => {
+                let mut s: crate::usage::summary::ResourceSummary = res.iter().collect();
+                s.mark_incomplete();
+                Some(Box::new(s))
+            }
+            None => None,
+        };
+        if summary.is_some() != resources_truncated {
+            return Err(row_err(
+                "`resource_summary` is set on a row whose resources are not truncated".into(),
+            ));
+        }
         let stats = ActionStats {
+            summary,
             count: count
                 .get(row)
                 .ok_or_else(|| row_err("`count` is null".into()))?,
@@ -586,7 +631,7 @@ pub fn load(dir: &Path, cat: &Catalog, meta: &Meta) -> Result<Activity, StoreErr
                 .get(row)
                 .ok_or_else(|| row_err("`last_seen_unix` is null".into()))?,
             resources: res,
-            resources_truncated: truncated.get(row).unwrap_or(false),
+            resources_truncated,
             invoked_by: map(invoked_by.get(row), "invoked_by")?,
             error_codes: map(error_codes.get(row), "error_codes")?,
             refused_by: map(refused_by.get(row), "refused_by")?,

@@ -51,6 +51,7 @@ mod pull;
 mod pull_org;
 mod recommend;
 mod recommend_units;
+mod recommend_volume;
 mod record_kinds;
 mod reports;
 mod reviewable;

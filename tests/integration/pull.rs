@@ -704,6 +704,11 @@ fn athena_aggregates_where_the_logs_are_and_feeds_the_activity_store() {
                 s(&format!(
                     "arn:aws:secretsmanager:us-east-1:{account}:secret:prod/db-AbCdEf"
                 )),
+                s("1"),
+                s(&format!(
+                    "arn:aws:secretsmanager:us-east-1:{account}:secret:prod/db-AbCdEf"
+                )),
+                s("1"),
             ]
         };
     let mut rows = vec![
