@@ -858,4 +858,59 @@ mod tests {
         );
         assert_eq!(acc.stats.account_records, 4);
     }
+
+    #[test]
+    fn rows_with_more_resources_than_listed_are_covered_by_their_prefixes() {
+        let cat = crate::catalog::Catalog::embedded();
+        let mapper = EventMapper::embedded(cat).unwrap();
+        let arns: Vec<String> = (0..ATHENA_RESOURCES)
+            .map(|n| format!("arn:aws:s3:::ci-artifacts/artifacts/builds/{n:05}/app.tar"))
+            .collect();
+        let row = |distinct: &str, prefixes: &str, prefixes_distinct: &str| {
+            let mut r = Row::default();
+            let listed = arns.join(" ");
+            for (k, v) in [
+                ("account", "111122223333"),
+                ("identity_type", "AssumedRole"),
+                ("principal", "arn:aws:iam::111122223333:role/ci"),
+                ("event_source", "s3.amazonaws.com"),
+                ("event_name", "PutObject"),
+                ("events", "1500"),
+                ("first_seen", "2026-10-02T00:00:00Z"),
+                ("last_seen", "2026-10-09T00:00:00Z"),
+                ("resources", listed.as_str()),
+                ("resources_distinct", distinct),
+                ("resource_prefixes", prefixes),
+                ("resource_prefixes_distinct", prefixes_distinct),
+            ] {
+                let key = COLUMNS.iter().find(|c| **c == k).unwrap();
+                r.fields.insert(key, Some(v.to_string()));
+            }
+            r
+        };
+        let id = cat.lookup("s3:PutObject").unwrap();
+        let summary = |rows: &[Row]| {
+            let mut acc = Activity::default();
+            assert!(fold_rows(rows, &mapper, &mut acc).is_empty());
+            let st = acc.actors["arn:aws:iam::111122223333:role/ci"]
+                .actions
+                .get(&(id, crate::usage::Outcome::Success))
+                .unwrap()
+                .clone();
+            assert!(st.resources_truncated);
+            assert_eq!(st.resources.len(), crate::usage::activity::RESOURCE_SAMPLES);
+            *st.summary.unwrap()
+        };
+        // 1,500 distinct objects, 1,000 listed: the prefix covers the rest.
+        let prefix = "arn:aws:s3:::ci-artifacts/artifacts/builds/*";
+        let s = summary(&[row("1500", prefix, "1")]);
+        assert!(s.is_complete());
+        assert_eq!(s.patterns(), [prefix]);
+        // Every object listed: the summary the log files would give.
+        let all = summary(&[row("1000", prefix, "1")]);
+        assert_eq!(all, arns.iter().collect());
+        // More prefixes than listed too: nothing may be narrowed to it.
+        let s = summary(&[row("5000", prefix, "1200")]);
+        assert!(!s.is_complete());
+    }
 }

@@ -1021,4 +1021,60 @@ mod tests {
         let few = one_by_one(&names[..RESOURCE_SAMPLES]);
         assert!(!few.resources_truncated);
     }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// The sample and the summary that takes over when it overflows:
+        /// the resources of one action dealt to random "files" (calls of
+        /// one to three resources), each file's evidence merged in a random
+        /// order, give the same evidence as one pass; the summary is there
+        /// exactly when the sample overflowed, and covers every resource.
+        #[test]
+        fn evidence_merges_exactly_across_files_and_orders(
+            names in proptest::collection::vec(
+                ("[abc]", "[0-9]{1,3}", "[xy]{0,2}")
+                    .prop_map(|(b, n, k)| format!("arn:aws:s3:::bucket-{b}/builds/{n}/{k}")),
+                1..120,
+            ),
+            parts in 1usize..6,
+            seed in any::<u64>(),
+        ) {
+            let occ = Occurrence { count: 1, first: 0, last: 0 };
+            let mut x = seed | 1;
+            let mut next = move || { x ^= x << 13; x ^= x >> 7; x ^= x << 17; x };
+            let mut one = ActionStats::default();
+            for c in names.chunks(3) {
+                one.add(occ, c, None, None);
+            }
+            let mut files = vec![ActionStats::default(); parts];
+            for c in names.chunks(3) {
+                let i = (next() % parts as u64) as usize;
+                files[i].add(occ, c, None, None);
+            }
+            while files.len() > 1 {
+                let i = (next() % files.len() as u64) as usize;
+                let a = files.swap_remove(i);
+                let j = (next() % files.len() as u64) as usize;
+                files[j].merge(a);
+            }
+            let merged = files.pop().unwrap();
+            // Empty files merged first take the other side whole; compare
+            // what does not depend on that.
+            prop_assert_eq!(&merged.resources, &one.resources);
+            prop_assert_eq!(&merged.summary, &one.summary);
+            prop_assert_eq!(merged.resources_truncated, one.resources_truncated);
+            let distinct: BTreeSet<&String> = names.iter().collect();
+            prop_assert_eq!(one.summary.is_some(), distinct.len() > RESOURCE_SAMPLES);
+            prop_assert_eq!(one.resources_truncated, distinct.len() > RESOURCE_SAMPLES);
+            if let Some(s) = &one.summary {
+                let pats = s.patterns();
+                for n in &names {
+                    prop_assert!(pats.iter().any(|p| crate::catalog::wildcard_match_case_sensitive(p, n)));
+                }
+            }
+        }
+    }
 }
