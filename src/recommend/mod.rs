@@ -376,6 +376,9 @@ impl UseEvidence {
     }
 }
 
+/// A used action's (conditions, resources) pairs, and a note.
+type Plan = (Vec<(String, ResourceSel)>, Option<String>);
+
 /// Where a used action goes: (conditions, resources) pairs and a note.
 fn plan_used(cat: &Catalog, e: &UseEvidence) -> (Vec<(String, ResourceSel)>, Option<String>) {
     let fallback = |note: Option<String>| {
@@ -459,10 +462,7 @@ fn plan_used(cat: &Catalog, e: &UseEvidence) -> (Vec<(String, ResourceSel)>, Opt
 /// [`plan_used`] for an action with more resources than the sample keeps:
 /// narrowed to the summary's patterns, within today's grant (see
 /// [`resources::narrow_patterns`]); `None` when no pattern is granted.
-fn plan_summary(
-    e: &UseEvidence,
-    sum: &crate::usage::ResourceSummary,
-) -> Option<(Vec<(String, ResourceSel)>, Option<String>)> {
+fn plan_summary(e: &UseEvidence, sum: &crate::usage::ResourceSummary) -> Option<Plan> {
     let patterns: Vec<String> = sum
         .patterns()
         .into_iter()
