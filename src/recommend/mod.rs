@@ -1600,4 +1600,113 @@ mod tests {
         }
         assert!(!dir.path().join("role").exists());
     }
+
+    mod at_volume {
+        use super::super::*;
+        use crate::policy::arn_match::pattern_covers;
+        use crate::usage::activity::ActionStats;
+        use proptest::prelude::*;
+
+        /// The evidence of `files`, each read on its own and merged in
+        /// `order` (indices into what is left), as `collect` makes it.
+        fn evidence(files: &[Vec<String>], order: &[usize], grant: &[&str]) -> UseEvidence {
+            let mut parts: Vec<ActionStats> = files
+                .iter()
+                .map(|f| {
+                    let mut s = ActionStats::default();
+                    for r in f {
+                        s.count += 1;
+                        s.add_resource(r);
+                    }
+                    s
+                })
+                .collect();
+            let mut k = 0;
+            while parts.len() > 1 {
+                let i = order.get(k).copied().unwrap_or(0) % parts.len();
+                let a = parts.swap_remove(i);
+                let j = order.get(k + 1).copied().unwrap_or(0) % parts.len();
+                parts[j].merge(a);
+                k += 2;
+            }
+            let stats = parts.pop().unwrap_or_default();
+            UseEvidence {
+                id: Catalog::embedded().lookup("s3:PutObject").unwrap(),
+                count: stats.count,
+                first: stats.first,
+                last: stats.last,
+                observed: stats.resources.iter().map(String::from).collect(),
+                truncated: stats.resources_truncated,
+                summary: stats.summary.as_deref().cloned(),
+                groups: vec![GrantGroup {
+                    conditions: String::new(),
+                    sel: ResourceSel::Resource(grant.iter().map(|g| g.to_string()).collect()),
+                }],
+                passed_to: None,
+                keep_granted: None,
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(150))]
+
+            /// Objects written under a grant, dealt to random files merged
+            /// in a random order: the recommended resources allow every
+            /// object (never narrower than the use), stay within the grant
+            /// (never wider), and do not depend on the split or the order.
+            #[test]
+            fn recommended_resources_cover_the_use_within_the_grant_whatever_the_split(
+                arns in prop::collection::vec(
+                    ("[abc]", "[a-d]{1,2}", 0u32..400, "[xy]?")
+                        .prop_map(|(b, d, n, k)| format!("arn:aws:s3:::bucket-{b}/{d}/{n}/{k}")),
+                    1..150,
+                ),
+                deal in prop::collection::vec(0usize..5, 150),
+                order in prop::collection::vec(any::<usize>(), 0..16),
+                narrow_grant in any::<bool>(),
+            ) {
+                let cat = Catalog::embedded();
+                let grant: &[&str] = if narrow_grant {
+                    &["arn:aws:s3:::bucket-a/*", "arn:aws:s3:::bucket-b/a*", "arn:aws:s3:::bucket-*"]
+                } else {
+                    &["*"]
+                };
+                let mut files = vec![Vec::new(); 5];
+                for (a, f) in arns.iter().zip(deal.iter().cycle()) {
+                    files[*f].push(a.clone());
+                }
+                let one = evidence(&[arns.clone()], &[], grant);
+                let split = evidence(&files, &order, grant);
+                let (plan, note) = plan_used(cat, &one);
+                let (plan_split, note_split) = plan_used(cat, &split);
+                prop_assert_eq!(&plan, &plan_split);
+                prop_assert_eq!(note, note_split);
+                let sels: Vec<&ResourceSel> = plan.iter().map(|(_, s)| s).collect();
+                for a in &arns {
+                    prop_assert!(sels.iter().any(|s| s.matches(a)), "{} not allowed by {:?}", a, sels);
+                }
+                for s in &sels {
+                    let ResourceSel::Resource(pats) = s else { continue };
+                    for p in pats {
+                        prop_assert!(
+                            grant.iter().any(|g| pattern_covers(g, p)),
+                            "{} is wider than today's {:?}", p, grant
+                        );
+                    }
+                }
+                // Past the sample, a prefix rather than today's `*`.
+                if one.truncated && !narrow_grant {
+                    prop_assert!(pats_of(&plan).iter().all(|p| p != "*"), "{:?}", plan);
+                }
+            }
+        }
+
+        fn pats_of(plan: &[(String, ResourceSel)]) -> Vec<String> {
+            plan.iter()
+                .flat_map(|(_, s)| match s {
+                    ResourceSel::Resource(p) | ResourceSel::NotResource(p) => p.clone(),
+                })
+                .collect()
+        }
+    }
 }
