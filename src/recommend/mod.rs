@@ -1675,7 +1675,7 @@ mod tests {
                 for (a, f) in arns.iter().zip(deal.iter().cycle()) {
                     files[*f].push(a.clone());
                 }
-                let one = evidence(&[arns.clone()], &[], grant);
+                let one = evidence(std::slice::from_ref(&arns), &[], grant);
                 let split = evidence(&files, &order, grant);
                 let (plan, note) = plan_used(cat, &one);
                 let (plan_split, note_split) = plan_used(cat, &split);
