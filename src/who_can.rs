@@ -154,7 +154,7 @@ pub struct WhoCan {
 }
 
 /// Services whose resources can carry a resource-based policy.
-const POLICY_SERVICES: &[&str] = &[
+pub(crate) const POLICY_SERVICES: &[&str] = &[
     "s3",
     "sqs",
     "sns",

@@ -71,6 +71,11 @@ pub struct RecommendationV1<'a> {
     /// 0.x (issue 25).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub widened: Vec<WidenedV1<'a>>,
+    /// The recommended policy evaluated by leastpriv's engine in the
+    /// principal's whole context; absent when the audit does not hold the
+    /// principal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proof: Option<ProofV1<'a>>,
 }
 
 #[derive(Serialize)]
@@ -116,6 +121,59 @@ pub struct WidenedV1<'a> {
     pub estimated: bool,
     /// The patterns the resources were widened to.
     pub prefixes: &'a [String],
+}
+
+/// The proof of one recommendation (`recommend::proof`).
+#[derive(Serialize)]
+pub struct ProofV1<'a> {
+    /// Every used call stays allowed, nothing new is granted, no added
+    /// guardrail denies a used call.
+    pub passed: bool,
+    /// Distinct used actions checked (used and used-failed, inferred
+    /// `iam:PassRole` included).
+    pub checked_used_actions: usize,
+    /// Requests on a recorded resource decided.
+    pub checked_resources: usize,
+    pub failures: Vec<ProofFailureV1<'a>>,
+    /// What the evaluation included: the policies replaced and kept, the
+    /// Deny statements, the boundary, SCPs and RCPs by name, the resource
+    /// policies consulted.
+    pub context: &'a [String],
+    /// Checked without failing: used calls the engine does not allow even
+    /// today, calls allowed only conditionally.
+    pub notes: &'a [String],
+}
+
+#[derive(Serialize)]
+pub struct ProofFailureV1<'a> {
+    /// `used-not-allowed`, `wider-than-today` or `guardrail-denies-use`.
+    pub kind: &'static str,
+    pub action: &'a str,
+    /// The recorded resource (or the recommended pattern); absent when the
+    /// records named none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<&'a str>,
+    pub detail: &'a str,
+}
+
+fn proof(p: &crate::recommend::proof::Proof) -> ProofV1<'_> {
+    ProofV1 {
+        passed: p.passed,
+        checked_used_actions: p.checked_used_actions,
+        checked_resources: p.checked_resources,
+        failures: p
+            .failures
+            .iter()
+            .map(|f| ProofFailureV1 {
+                kind: f.kind.as_str(),
+                action: &f.action,
+                resource: f.resource.as_deref(),
+                detail: &f.detail,
+            })
+            .collect(),
+        context: &p.context,
+        notes: &p.notes,
+    }
 }
 
 /// Builds the v1 document.
@@ -189,6 +247,7 @@ pub fn build<'a>(audit: &Audit, recs: &'a [Recommendation]) -> RecommendationsV1
                         prefixes: &w.prefixes,
                     })
                     .collect(),
+                proof: r.proof.as_ref().map(proof),
             })
             .collect(),
     }

@@ -320,7 +320,7 @@ impl Failures {
 /// The resources of `sample` that the principal's own policies are asked
 /// about for `id`: ARNs of one of the action's resource types, less a name
 /// the sample also holds in full (a secret called by name and by ARN).
-fn named<'a>(cat: &Catalog, id: ActionId, sample: &'a ResourceSample) -> Vec<&'a str> {
+pub fn named<'a>(cat: &Catalog, id: ActionId, sample: &'a ResourceSample) -> Vec<&'a str> {
     if cat.action(id).resource_types.is_empty() {
         return Vec::new();
     }

@@ -7,6 +7,7 @@ use crate::input::audit;
 use anyhow::Result;
 use clap::Args as ClapArgs;
 use leastpriv::progress::timed;
+use leastpriv::recommend::Recommendation;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -21,7 +22,7 @@ pub struct Args {
     #[arg(
         long,
         value_name = "DIR",
-        required_unless_present = "format",
+        required_unless_present_any = ["format", "check"],
         conflicts_with = "format"
     )]
     pub out: Option<PathBuf>,
@@ -42,6 +43,12 @@ pub struct Args {
     /// under role-group/NAME/, with the differences per account.
     #[arg(long)]
     pub group_by_name: bool,
+    /// Exit 1 when a recommendation fails its proof (a used call it would
+    /// not allow, an action or resource today's policies do not grant, an
+    /// added guardrail that denies a used call), naming which and why on
+    /// standard error; 0 when every proof passes. Alone, writes nothing.
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,17 +72,30 @@ pub fn run(r: Args) -> Result<ExitCode> {
             log::warn!("{}: {w}", rec.name);
         }
     }
+    let failed = failed_proofs(&recs);
+    let status = if r.check && failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    };
+    if r.check {
+        report_failures(&recs);
+    }
     let Some(dir) = &r.out else {
-        // clap requires `--out` without `--format`, and json is the
-        // only format.
-        timed("write recommendations", || {
-            emit_with(r.output.as_deref(), |out| {
-                leastpriv::report::recommendations::write(&result, &recs, out)
-            })
-        })?;
+        if r.format.is_some() {
+            // json is the only format.
+            timed("write recommendations", || {
+                emit_with(r.output.as_deref(), |out| {
+                    leastpriv::report::recommendations::write(&result, &recs, out)
+                })
+            })?;
+        } else {
+            // `--check` alone: the verdict, nothing written.
+            emit(&format!("{}\n", proof_summary(&recs)), None)?;
+        }
         // As for `audit`: the process ends, and the memory goes with it.
         std::mem::forget((result, recs));
-        return Ok(ExitCode::SUCCESS);
+        return Ok(status);
     };
     let files = timed("write recommendations", || {
         leastpriv::recommend::write_all(&recs, dir)
@@ -98,7 +118,70 @@ pub fn run(r: Args) -> Result<ExitCode> {
         };
         text.push_str(&format!("  {}{note}\n", p.display()));
     }
+    text.push_str(&proof_summary(&recs));
+    text.push('\n');
     emit(&text, None)?;
     std::mem::forget((result, recs));
-    Ok(ExitCode::SUCCESS)
+    Ok(status)
+}
+
+fn failed_proofs(recs: &[Recommendation]) -> usize {
+    recs.iter()
+        .filter(|r| r.proof.as_ref().is_some_and(|p| !p.passed))
+        .count()
+}
+
+/// One line: how many proofs passed, failed, or could not be made.
+fn proof_summary(recs: &[Recommendation]) -> String {
+    let proved = recs.iter().filter(|r| r.proof.is_some()).count();
+    let failed = failed_proofs(recs);
+    let none = recs.len() - proved;
+    let mut line = format!(
+        "proof: {} of {} recommendation(s) passed",
+        proved - failed,
+        recs.len()
+    );
+    if failed > 0 {
+        line.push_str(&format!(
+            ", {failed} failed ({})",
+            recs.iter()
+                .filter(|r| r.proof.as_ref().is_some_and(|p| !p.passed))
+                .map(|r| format!("{} `{}`", r.identity_type.as_str(), r.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if none > 0 {
+        line.push_str(&format!(
+            ", {none} without proof (principal not in the audit)"
+        ));
+    }
+    line
+}
+
+/// `--check`: each failed proof on standard error, with its failures.
+fn report_failures(recs: &[Recommendation]) {
+    for r in recs {
+        let Some(p) = r.proof.as_ref().filter(|p| !p.passed) else {
+            continue;
+        };
+        eprintln!(
+            "proof failed: {} `{}` ({}):",
+            r.identity_type.as_str(),
+            r.name,
+            r.principal
+        );
+        for f in &p.failures {
+            eprintln!(
+                "  {} `{}`{}: {}",
+                f.kind.as_str(),
+                f.action,
+                f.resource
+                    .as_deref()
+                    .map(|x| format!(" on `{x}`"))
+                    .unwrap_or_default(),
+                f.detail
+            );
+        }
+    }
 }
