@@ -135,7 +135,9 @@ pub fn attach(audit: &Audit, recs: &mut [Recommendation]) {
         |ex, r| {
             r.proof = prove(audit, &index, ex, r);
             if let Some(p) = &r.proof {
-                r.diff.push_str("\n\n");
+                // The diff ends with one newline.
+                r.diff
+                    .push_str(if r.diff.ends_with('\n') { "\n" } else { "\n\n" });
                 r.diff.push_str(&markdown(p));
             }
         },
@@ -1100,9 +1102,12 @@ mod tests {
             "iam:PassedToService",
             &["ec2.amazonaws.com"],
         );
-        assert!(conditions_within(&[], &[a.clone()]));
-        assert!(conditions_within(&[a.clone()], &[b.clone(), a.clone()]));
-        assert!(!conditions_within(&[a.clone()], &[]));
+        assert!(conditions_within(&[], std::slice::from_ref(&a)));
+        assert!(conditions_within(
+            std::slice::from_ref(&a),
+            &[b.clone(), a.clone()]
+        ));
+        assert!(!conditions_within(std::slice::from_ref(&a), &[]));
         assert!(!conditions_within(&[a], &[b]));
     }
 }

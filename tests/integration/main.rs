@@ -46,6 +46,7 @@ mod hostile;
 mod layout;
 mod mapping_rules;
 mod organization;
+mod proof;
 mod properties;
 mod pull;
 mod pull_org;
