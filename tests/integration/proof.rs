@@ -273,3 +273,107 @@ fn a_use_the_boundary_denies_today_is_noted_not_failed() {
     assert!(notes.contains("not allowed today either"), "{notes}");
     assert!(notes.contains("NoSecret"), "{notes}");
 }
+
+/// A real defect of `recommend` that the proof catches, and so `--check`
+/// exits 1: group `readers` grants `ssm:GetParameter` on `*`; its member
+/// `carol` also has her own grant of it, on `parameter/c/*` only, and read
+/// `parameter/d/y` through the group. The group's recommendation is built
+/// from the members whose own policies do not grant the action at all
+/// (decided per action, not per resource), so it narrows to `alice`'s use,
+/// and carol's own recommendation keeps her own `c/*`: her use of `d/y`
+/// would be refused. When `recommend` assigns uses to the group per
+/// resource, this case passes its proof; keep a failing case here then.
+#[test]
+fn check_exits_1_when_a_member_own_grant_hides_its_group_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let member = |name: &str, own: Option<Value>| {
+        let none = own.is_none();
+        let mut u = user(own.unwrap_or(json!([])), None);
+        u["UserName"] = json!(name);
+        u["UserId"] = json!(format!("AIDAEXAMPLE{}", name.to_uppercase()));
+        u["Arn"] = json!(format!("arn:aws:iam::111122223333:user/{name}"));
+        u["GroupList"] = json!(["readers"]);
+        if none {
+            u["UserPolicyList"] = json!([]);
+        }
+        u
+    };
+    snapshot(dir.path(), member("alice", None), json!([]), Vec::new());
+    let mut iam: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("iam.json")).unwrap())
+            .unwrap();
+    iam["UserDetailList"] = json!([
+        member("alice", None),
+        member(
+            "carol",
+            Some(
+                json!([{"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": "arn:aws:ssm:us-east-1:111122223333:parameter/c/*"}])
+            )
+        ),
+    ]);
+    iam["GroupDetailList"] = json!([{
+        "Path": "/",
+        "GroupName": "readers",
+        "GroupId": "AGPAEXAMPLEREADERS",
+        "Arn": "arn:aws:iam::111122223333:group/readers",
+        "CreateDate": "2025-01-01T00:00:00+00:00",
+        "GroupPolicyList": [{
+            "PolicyName": "readers-access",
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": "*"}
+            ]}
+        }],
+        "AttachedManagedPolicies": []
+    }]);
+    std::fs::write(dir.path().join("iam.json"), iam.to_string()).unwrap();
+    let by = |i: usize, name: &str, param: &str| {
+        let mut r = record(
+            i,
+            "ssm.amazonaws.com",
+            "GetParameter",
+            json!({"name": param}),
+        );
+        r["userIdentity"]["principalId"] = json!(format!("AIDAEXAMPLE{}", name.to_uppercase()));
+        r["userIdentity"]["arn"] = json!(format!("arn:aws:iam::111122223333:user/{name}"));
+        r["userIdentity"]["userName"] = json!(name);
+        r
+    };
+    std::fs::write(
+        dir.path().join("cloudtrail/events.json"),
+        json!({"Records": [by(1, "alice", "/a/x"), by(2, "carol", "/d/y")]}).to_string(),
+    )
+    .unwrap();
+
+    let run = leastpriv()
+        .args(["recommend", "--check"])
+        .arg(dir.path())
+        .tmp(dir.path())
+        .run();
+    run.code(1);
+    assert_eq!(
+        run.stdout,
+        "proof: 2 of 3 recommendation(s) passed, 1 failed (group `readers`)\n"
+    );
+    assert_eq!(
+        run.stderr,
+        "proof failed: group `readers` (arn:aws:iam::111122223333:group/readers):\n  \
+         used-not-allowed `ssm:GetParameter` on `arn:aws:ssm:us-east-1:111122223333:parameter/d/y`: \
+         used (member `carol`) and allowed today (allow); with the recommended policy: no statement allows it\n"
+    );
+    // Without `--check` the same recommendations exit 0, the failure shown.
+    let out = tempfile::tempdir().unwrap();
+    let run = leastpriv()
+        .args(["recommend", "--out"])
+        .arg(out.path())
+        .arg(dir.path())
+        .tmp(out.path())
+        .tmp(dir.path())
+        .run();
+    run.code(0);
+    let diff = std::fs::read_to_string(out.path().join("group/readers.diff.md")).unwrap();
+    assert!(diff.contains("## Proof: FAILED"), "{diff}");
+    assert!(
+        diff.contains("- used-not-allowed `ssm:GetParameter` on `arn:aws:ssm:us-east-1:111122223333:parameter/d/y`"),
+        "{diff}"
+    );
+}

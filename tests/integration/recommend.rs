@@ -638,6 +638,11 @@ mod generated {
             let recs = recommend(&audit);
             let (failures, _) = acceptance_failures(&audit, &recs);
             prop_assert!(failures.is_empty(), "{:#?}\n{}", failures, serde_json::to_string(&statements).unwrap());
+            // The proof that comes with each recommendation agrees.
+            for r in &recs {
+                let proof = r.proof.as_ref().expect("a proof");
+                prop_assert!(proof.passed, "{:#?}\n{}", proof.failures, serde_json::to_string(&statements).unwrap());
+            }
         }
     }
 }
