@@ -134,16 +134,29 @@ impl Rule for CategoryRule {
                 .passrole
                 .filter(|id| cat_risk.actions.contains(*id) && counted.contains(id))
             {
-                let compute = &ctx.risk.passrole_compute;
-                if compute.intersects(granted) {
+                // Only the compute actions whose service the PassRole
+                // grants may pass a role to (`iam:PassedToService`), as
+                // for the techniques below.
+                let compute: Vec<ActionId> = ctx
+                    .risk
+                    .passrole_compute
+                    .iter_and(granted)
+                    .filter(|id| {
+                        ctx.risk
+                            .passrole_compute_services
+                            .get(id)
+                            .is_none_or(|svc| grant_scope::passes_to(ctx, s, pr, svc))
+                    })
+                    .collect();
+                if !compute.is_empty() {
                     let (res, _) = s.breadth(cat, pr);
                     evidence.push(format!(
                         "iam:PassRole on {} together with {}: can run code as the passed role",
                         res.join(", "),
                         compute
-                            .iter_and(granted)
+                            .iter()
                             .take(4)
-                            .map(|id| cat.full_name(id))
+                            .map(|&id| cat.full_name(id))
                             .collect::<Vec<_>>()
                             .join(", ")
                     ));

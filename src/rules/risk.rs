@@ -11,13 +11,30 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 struct File {
     categories: Vec<RawCategory>,
-    passrole_compute: Vec<String>,
+    passrole_compute: Vec<ComputeEntry>,
     /// Actions that return public material (certificates, CSRs, public
     /// keys): no category that reads secrets or mints credentials may list
     /// them.
     #[serde(default)]
     public_artifacts: Vec<String>,
     scoring: Scoring,
+}
+
+/// A `passrole_compute` entry: the action, or the action with the
+/// `iam:PassedToService` value its service asks IAM for.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ComputeEntry {
+    Action(String),
+    Passing { action: String, passed_to: String },
+}
+
+impl ComputeEntry {
+    fn action(&self) -> &str {
+        match self {
+            ComputeEntry::Action(a) | ComputeEntry::Passing { action: a, .. } => a,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -138,6 +155,9 @@ impl Breadth {
 pub struct Risk {
     pub categories: Vec<Category>,
     pub passrole_compute: ActionSet,
+    /// Of `passrole_compute`, the service each passes the role to (the
+    /// `iam:PassedToService` value), where the rules name it.
+    pub passrole_compute_services: std::collections::BTreeMap<ActionId, String>,
     /// `iam:PassRole`, looked up once rather than per principal.
     pub passrole: Option<ActionId>,
     pub scoring: Scoring,
@@ -289,9 +309,23 @@ impl Risk {
                 *id,
             )
         });
+        let compute: Vec<String> = f
+            .passrole_compute
+            .iter()
+            .map(|e| e.action().to_string())
+            .collect();
+        let mut passrole_compute_services = std::collections::BTreeMap::new();
+        for e in &f.passrole_compute {
+            if let ComputeEntry::Passing { action, passed_to } = e {
+                for id in resolve("passrole_compute", std::slice::from_ref(action))?.iter() {
+                    passrole_compute_services.insert(id, passed_to.clone());
+                }
+            }
+        }
         Ok(Risk {
             categories,
-            passrole_compute: resolve("passrole_compute", &f.passrole_compute)?,
+            passrole_compute: resolve("passrole_compute", &compute)?,
+            passrole_compute_services,
             passrole: cat.lookup("iam:PassRole"),
             scoring: f.scoring,
             weights,

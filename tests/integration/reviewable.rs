@@ -161,6 +161,34 @@ fn escalation_names_its_technique_and_the_statements_that_grant_it() {
     );
 }
 
+/// The "PassRole together with" evidence line respects
+/// `iam:PassedToService` as the techniques do: it names only the compute
+/// actions whose service the PassRole grant may pass a role to.
+#[test]
+fn passrole_line_respects_passed_to_service() {
+    let together = |case: &str| -> Vec<String> {
+        let r = json("privilege-escalation", case);
+        let f = of_rule(&r, "privilege-escalation");
+        assert_eq!(f.len(), 1, "{case}: {r:#}");
+        f[0]["evidence"]
+            .as_array()
+            .expect("evidence")
+            .iter()
+            .filter_map(|e| e.as_str())
+            .filter(|e| e.contains("together with"))
+            .map(String::from)
+            .collect()
+    };
+    let fires = together("passrole-line-passed-to-ec2");
+    assert_eq!(fires.len(), 1, "{fires:?}");
+    assert!(
+        fires[0].contains("together with ec2:RunInstances:"),
+        "{fires:?}"
+    );
+    assert!(!fires[0].contains("lambda:CreateFunction"), "{fires:?}");
+    assert_eq!(together("technique-passed-to-ec2"), Vec::<String>::new());
+}
+
 #[test]
 fn markdown_names_statements_links_actions_and_techniques() {
     let md = report(

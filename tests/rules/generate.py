@@ -222,6 +222,12 @@ write("privilege-escalation", "technique-passed-to-ec2", iam(roles=[role("deploy
       allow(["lambda:CreateFunction", "lambda:InvokeFunction"]),
       allow(["iam:PassRole"], f"arn:aws:iam::{ACCT}:role/*",
             Condition={"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}))]), [])
+# PassRole only to EC2, with Lambda and EC2 compute: the "PassRole together with" evidence names
+# ec2:RunInstances only (technique-passed-to-ec2, with Lambda alone, has no such line).
+write("privilege-escalation", "passrole-line-passed-to-ec2", iam(roles=[role("deployer", "lambda.amazonaws.com",
+      allow(["lambda:CreateFunction", "ec2:RunInstances"]),
+      allow(["iam:PassRole"], f"arn:aws:iam::{ACCT}:role/*",
+            Condition={"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}))]), [])
 # An AWS service-linked role that may pass roles: reported apart, not a finding.
 _slr = role("AWSServiceRoleForExample", "example.amazonaws.com",
             allow(["iam:PassRole"], f"arn:aws:iam::{ACCT}:role/*"))
