@@ -102,6 +102,27 @@ fn public_artifacts_are_not_secrets() {
     assert!(of_rule(&r, "secrets-access").is_empty(), "{r:#}");
 }
 
+/// Rotation and new data keys return no existing secret (Secrets Manager
+/// and KMS API references): not secrets access.
+#[test]
+fn write_side_kms_and_rotation_are_not_secrets_access() {
+    let r = json("secrets-access", "quiet-write-side");
+    assert!(of_rule(&r, "secrets-access").is_empty(), "{r:#}");
+}
+
+/// Service bearer tokens and GameLift's temporary credentials are minted
+/// credentials.
+#[test]
+fn bearer_tokens_and_compute_access_mint_credentials() {
+    let r = json("credential-minting", "fires-tokens");
+    let f = of_rule(&r, "credential-minting");
+    assert_eq!(f.len(), 1, "{r:#}");
+    let actions = f[0]["actions"].to_string();
+    for a in ["sts:GetServiceBearerToken", "gamelift:GetComputeAccess"] {
+        assert!(actions.contains(a), "{actions}");
+    }
+}
+
 #[test]
 fn escalation_names_its_technique_and_the_statements_that_grant_it() {
     let r = json("privilege-escalation", "fires-technique");

@@ -159,11 +159,18 @@ write("secrets-access", "quiet-public-artifacts", iam(roles=[role("pki-reader", 
       allow(["acm-pca:GetCertificateAuthorityCsr", "acm-pca:GetCertificate",
              "acm-pca:GetCertificateAuthorityCertificate", "acm:GetCertificate", "kms:GetPublicKey"]))]), [])
 
+# Write-side KMS and rotation return no secret: no secrets-access finding.
+write("secrets-access", "quiet-write-side", iam(roles=[role("rotator", "lambda.amazonaws.com",
+      allow(["secretsmanager:RotateSecret", "kms:GenerateDataKey", "kms:GenerateDataKeyPair"]))]), [])
+
 # ---------------------------------------------------------------- credential-minting
 write("credential-minting", "fires", iam(roles=[role("key-rotator", "lambda.amazonaws.com",
       allow(["iam:CreateAccessKey"], f"arn:aws:iam::{ACCT}:user/*"))]), [])
 write("credential-minting", "quiet", iam(roles=[role("key-rotator", "lambda.amazonaws.com",
       allow(["iam:ListAccessKeys"], f"arn:aws:iam::{ACCT}:user/*"))]), [])
+# Service bearer tokens and GameLift's temporary credentials mint credentials.
+write("credential-minting", "fires-tokens", iam(roles=[role("builder", "codebuild.amazonaws.com",
+      allow(["sts:GetServiceBearerToken", "gamelift:GetComputeAccess"]))]), [])
 
 # ---------------------------------------------------------------- privilege-escalation
 write("privilege-escalation", "fires", iam(roles=[role("deployer", "lambda.amazonaws.com",
