@@ -788,10 +788,19 @@ fn wider(
             }
             let mut covered = ActionSet::empty(cat);
             for (c, t) in &today {
-                if conditions_within(&t.conditions, &st.conditions)
-                    && covers(&selection(t), &sel, pat.as_deref())
-                {
+                if !conditions_within(&t.conditions, &st.conditions) {
+                    continue;
+                }
+                if covers(&selection(t), &sel, pat.as_deref()) {
                     covered.union_with(&c.actions);
+                } else {
+                    // An action without resource types is requested on `*`
+                    // only: a statement that applies to it at all (its
+                    // contribution) allows that one request, whatever its
+                    // resource patterns cover.
+                    let mut resource_less = ActionSet::clone(&c.actions);
+                    resource_less.intersect_with(&cat.template_index().resource_less);
+                    covered.union_with(&resource_less);
                 }
             }
             need.subtract(&covered);
@@ -1057,6 +1066,55 @@ mod tests {
             )]
         );
         assert!(p.failures[0].detail.contains("DenySecrets"));
+    }
+
+    #[test]
+    fn a_resource_less_action_on_star_is_not_wider_than_a_not_resource_grant() {
+        // Today: one NotResource grant. `ec2:DescribeInstances` has no
+        // resource type: requested on `*`, which the grant allows, as the
+        // recommended `Resource: *` does. `s3:GetObject` on `*` reaches the
+        // excluded bucket: wider.
+        let (audit, _) = demo();
+        let cat = audit.catalog;
+        let ap = audit
+            .principals
+            .iter()
+            .find(|a| a.verdicts.principal.name == "orders-api")
+            .unwrap();
+        let mut p = ap.verdicts.principal.clone();
+        let today = crate::ingest::policy_json::parse_document(
+            &json!({"Statement": [{"Effect": "Allow",
+                "Action": ["ec2:DescribeInstances", "s3:GetObject"],
+                "NotResource": "arn:aws:s3:::secret-bucket/*"}]}),
+            "today",
+        )
+        .unwrap();
+        p.policies = vec![AttachedPolicy {
+            source: PolicySource::Inline {
+                policy_name: "today".into(),
+            },
+            document: Arc::new(today),
+        }];
+        let mut ex = Expander::new(cat);
+        let mut verdicts = ap.verdicts.clone();
+        verdicts.grants = Arc::new(effective_grants(cat, &mut ex, &p));
+        verdicts.principal = p;
+        let probe = AuditedPrincipal {
+            verdicts,
+            kind: ap.kind,
+            kind_reason: String::new(),
+            advisor: Vec::new(),
+        };
+        let doc = crate::ingest::policy_json::parse_document(
+            &json!({"Statement": [{"Effect": "Allow",
+                "Action": ["ec2:DescribeInstances", "s3:GetObject"], "Resource": "*"}]}),
+            "recommended",
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        wider(cat, &mut ex, &probe, Scope::Own, &doc, &mut out);
+        let actions: Vec<&str> = out.iter().map(|f| f.action.as_str()).collect();
+        assert_eq!(actions, ["s3:GetObject"], "{out:#?}");
     }
 
     #[test]
