@@ -152,9 +152,16 @@ fn proof_summary(recs: &[Recommendation]) -> String {
         ));
     }
     if none > 0 {
-        line.push_str(&format!(
-            ", {none} without proof (principal not in the audit)"
-        ));
+        let units = recs
+            .iter()
+            .filter(|r| r.proof.is_none() && r.unit.is_some())
+            .count();
+        let why = match (units, none - units) {
+            (_, 0) => "permission sets and role groups: no proof yet",
+            (0, _) => "principal not in the audit",
+            _ => "permission sets and role groups, principals not in the audit",
+        };
+        line.push_str(&format!(", {none} without proof ({why})"));
     }
     line
 }
