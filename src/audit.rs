@@ -264,6 +264,7 @@ pub fn run_with(
     let (activity, since, until) = timed("read activity", || {
         gather_activity(cat, mapper, &mut paths, opts, &accounts)
     })?;
+    log::debug!("activity: {}", activity.size_summary());
     let paths = &paths;
     // Before the evaluation, whose end is the audit's memory peak.
     let input_hashes = hash_inputs(paths)?;

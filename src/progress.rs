@@ -61,14 +61,36 @@ impl std::fmt::Debug for ProgressHandle {
     }
 }
 
-/// Runs `f` and logs how long it took at debug level (`-vv`), so that a
-/// slow run can be split into its stages without a profiler.
+/// Runs `f` and logs how long it took at debug level (`-vv`), with the
+/// process's resident memory after it and its peak so far where the system
+/// says (Linux), so that a slow or large run can be split into its stages
+/// without a profiler.
 pub fn timed<T>(stage: &str, f: impl FnOnce() -> T) -> T {
     let start = std::time::Instant::now();
     let out = f();
-    log::debug!(
-        "stage {stage}: {:.1} ms",
-        start.elapsed().as_secs_f64() * 1e3
-    );
+    if log::log_enabled!(log::Level::Debug) {
+        log::debug!(
+            "stage {stage}: {:.1} ms{}",
+            start.elapsed().as_secs_f64() * 1e3,
+            memory()
+        );
+    }
     out
+}
+
+/// `, RSS N MB (peak M MB)` from `/proc/self/status`, or nothing.
+fn memory() -> String {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return String::new();
+    };
+    let kb = |field: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+    };
+    match (kb("VmRSS:"), kb("VmHWM:")) {
+        (Some(rss), Some(peak)) => format!(", RSS {} MB (peak {} MB)", rss / 1024, peak / 1024),
+        _ => String::new(),
+    }
 }

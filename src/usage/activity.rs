@@ -896,6 +896,28 @@ pub struct SessionsGranted {
 }
 
 impl Activity {
+    /// The counts that the activity's memory grows with, for `-vv`: a
+    /// large run's memory can be read off them without a heap profiler.
+    pub fn size_summary(&self) -> String {
+        let mut stats = 0usize;
+        let mut resources = 0usize;
+        let mut sessions = 0usize;
+        for a in self.actors.values() {
+            stats += a.actions.len();
+            resources += a.actions.iter().map(|(_, s)| s.resources.len()).sum::<usize>();
+            sessions += a.sessions.len();
+        }
+        let session_actions: usize = self.chains.used.values().map(|u| u.actions.len()).sum();
+        format!(
+            "{} identities, {stats} action entries, {resources} resource samples, {sessions} session names, \
+             {} roles with sessions granted, {} keys issued, {} session keys used ({session_actions} session actions)",
+            self.actors.len(),
+            self.sessions_granted.len(),
+            self.chains.issued.len(),
+            self.chains.used.len(),
+        )
+    }
+
     /// Adds the activity of other files or threads (or an Athena row).
     pub fn merge(&mut self, o: Activity) {
         for (k, v) in o.actors {
