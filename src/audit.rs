@@ -425,6 +425,18 @@ pub fn run_with(
         chains: &chains,
     };
     let findings = timed("rules", || crate::rules::evaluate(&ctx, &subjects));
+    if log::log_enabled!(log::Level::Debug) {
+        let ids: usize = findings.iter().map(|f| f.actions.len()).sum();
+        let text: usize = findings
+            .iter()
+            .map(|f| f.evidence.iter().map(str::len).sum::<usize>() + f.message.len())
+            .sum();
+        let grants: usize = findings.iter().map(|f| f.grants.len()).sum();
+        log::debug!(
+            "findings: {}, {ids} action ids, {text} bytes of message and evidence, {grants} granting statements",
+            findings.len()
+        );
+    }
     drop(subjects);
     let notices = crate::notices::decide(&crate::notices::Facts {
         stats: &stats,
@@ -592,6 +604,9 @@ fn gather_activity(
     accounts: &BTreeSet<String>,
 ) -> Result<(crate::usage::Activity, Option<i64>, Option<i64>), AuditError> {
     paths.activity = None;
+    for m in &mut paths.members {
+        m.activity = None;
+    }
     Ok((
         read_logs(paths, mapper, opts, accounts),
         opts.since,
@@ -611,6 +626,9 @@ fn gather_activity(
     accounts: &BTreeSet<String>,
 ) -> Result<(crate::usage::Activity, Option<i64>, Option<i64>), AuditError> {
     use crate::usage::store;
+    if paths.members.iter().any(|m| m.activity.is_some()) {
+        return gather_org_activity(cat, mapper, paths, opts, accounts);
+    }
     let wanted_logs = paths.activity.is_some() || opts.save_activity;
     let logs = wanted_logs.then(|| store::logs_fingerprint(&paths.cloudtrail));
     let have_logs = logs.as_ref().is_some_and(|l| l.files > 0);
@@ -668,6 +686,89 @@ fn gather_activity(
         log::info!("activity saved to `{}`", dir.join(store::PARQUET).display());
     }
     Ok((activity, opts.since, opts.until))
+}
+
+/// An organization's activity: its log files (the organization trail and
+/// each account's own), and the activity store of each account that has no
+/// log files (`pull --organization --athena` writes stores only). A store
+/// that does not fit the audit is an error, as it is for an account audit
+/// without logs: that account would otherwise look unused.
+#[cfg(feature = "parquet")]
+fn gather_org_activity(
+    cat: &Catalog,
+    mapper: &crate::usage::mapping::EventMapper,
+    paths: &mut SnapshotPaths,
+    opts: &AuditOptions,
+    accounts: &BTreeSet<String>,
+) -> Result<(crate::usage::Activity, Option<i64>, Option<i64>), AuditError> {
+    use crate::usage::store;
+    if opts.reread_logs {
+        for m in &mut paths.members {
+            m.activity = None;
+        }
+    }
+    let mut activity = read_logs(paths, mapper, opts, accounts);
+    let (mut since, mut until) = (opts.since, opts.until);
+    let mut first_store = true;
+    let account_of = |m: &SnapshotPaths| {
+        m.dir
+            .as_deref()
+            .and_then(|d| d.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let members: BTreeSet<String> = paths.members.iter().map(account_of).collect();
+    for m in &paths.members {
+        let Some(sidecar) = m.activity.as_deref() else {
+            continue;
+        };
+        let own = account_of(m);
+        let meta = store::read_meta(sidecar)?;
+        store_fits(&meta, mapper, opts, None).map_err(|reason| store::StoreError::Unusable {
+            path: sidecar.to_path_buf(),
+            reason,
+        })?;
+        let dir = sidecar.parent().unwrap_or(std::path::Path::new("."));
+        let mut stored = store::load(dir, cat, &meta)?;
+        // A call across accounts is in both accounts' trails (the caller's
+        // copy and the owner's), so in both stores; the records'
+        // `sharedEventID` that tells them apart is not stored. Each audited
+        // account's principals and roles are taken from its own store (or
+        // logs) only, so that such a call counts once.
+        let elsewhere = |arn: &str| {
+            let a = arn.split(':').nth(4).unwrap_or_default();
+            a != own && members.contains(a)
+        };
+        stored.actors.retain(|arn, _| !elsewhere(arn));
+        stored.sessions_granted.retain(|arn, _| !elsewhere(arn));
+        activity.merge(stored);
+        log::info!(
+            "activity of `{}` from its store ({} rows)",
+            dir.display(),
+            meta.rows
+        );
+        // Without --since/--until, the window is the stores' (the widest
+        // of them: each pull asked for its own).
+        if (opts.since, opts.until) == (None, None) {
+            if first_store {
+                (since, until) = (meta.since, meta.until);
+            } else {
+                since = since.zip(meta.since).map(|(a, b)| a.min(b));
+                until = until.zip(meta.until).map(|(a, b)| a.max(b));
+            }
+            first_store = false;
+        }
+    }
+    if opts.save_activity {
+        return Err(store::StoreError::Invalid {
+            path: paths.dir.clone().unwrap_or_default(),
+            message: "`--save-activity` writes an account snapshot's store: save each account's \
+                      (`audit ORG/accounts/ACCOUNT_ID --save-activity`)"
+                .into(),
+        }
+        .into());
+    }
+    Ok((activity, since, until))
 }
 
 /// Why a store does not fit this audit, if it does not.

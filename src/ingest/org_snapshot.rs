@@ -117,8 +117,7 @@ pub fn resolve(dir: &Path, o: &Overrides) -> Result<SnapshotPaths, IngestError> 
     let mut members = Vec::new();
     for (account, adir) in selected {
         // Each account's own parts, without its organization.json (a copy
-        // of the organization's) and without its activity store: the
-        // organization trail adds records the store did not see.
+        // of the organization's).
         let mut m = SnapshotPaths::resolve(
             Some(adir),
             &Overrides {
@@ -126,7 +125,6 @@ pub fn resolve(dir: &Path, o: &Overrides) -> Result<SnapshotPaths, IngestError> 
                 ..Overrides::default()
             },
         )?;
-        m.activity = None;
         if !o.cloudtrail.is_empty() {
             m.cloudtrail.clear();
         }
@@ -137,6 +135,14 @@ pub fn resolve(dir: &Path, o: &Overrides) -> Result<SnapshotPaths, IngestError> 
                 .flatten()
                 .cloned(),
         );
+        // An account with log files is read from them, not from its
+        // activity store: the organization trail adds records the store
+        // did not see, and the session chains need the records. One
+        // without any (`pull --organization --athena` writes none) has
+        // only its store.
+        if !m.cloudtrail.is_empty() || !o.cloudtrail.is_empty() {
+            m.activity = None;
+        }
         members.push(m);
     }
     let mut cloudtrail: Vec<PathBuf> = members

@@ -4,7 +4,7 @@
 //! account's deploy role, a broken chain, an agent, and a permission set
 //! provisioned in two accounts.
 
-use crate::common::leastpriv;
+use crate::common::{copy_dir, leastpriv, repo};
 use serde_json::Value;
 
 const ORG: &str = "tests/fixtures/org";
@@ -313,4 +313,68 @@ fn recommendations_of_an_organization_are_written_per_account() {
         assert!(dir.join(account).join("role").is_dir(), "{account}");
     }
     assert!(!dir.join("role").exists());
+}
+
+/// Each principal's used actions with their counts, by ARN.
+fn used_by_principal(doc: &Value) -> std::collections::BTreeMap<String, Vec<(String, u64)>> {
+    rows(doc, "principals")
+        .iter()
+        .map(|p| {
+            let used = p["used"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| (u["action"].as_str().unwrap().to_string(), u["count"].as_u64().unwrap()))
+                .collect();
+            (p["arn"].as_str().unwrap().to_string(), used)
+        })
+        .collect()
+}
+
+/// An organization pulled with `--athena` has no log files, only each
+/// account's activity store: `audit ORG` reads the stores of the accounts
+/// without logs, and finds what their logs would have shown.
+#[test]
+fn accounts_without_log_files_are_read_from_their_activity_stores() {
+    let t = tempfile::tempdir().unwrap();
+    let org = t.path();
+    copy_dir(&repo().join(ORG), org);
+    let audit = |extra: &[&str]| {
+        let run = leastpriv()
+            .args(["audit", "--format", "json"])
+            .arg(org)
+            .args(extra)
+            .tmp(org)
+            .run();
+        run.code(0);
+        run.json()
+    };
+    let from_logs = used_by_principal(&audit(&[]));
+    assert!(from_logs.values().any(|u| !u.is_empty()));
+
+    // What an Athena pull writes: each account's store, and no log file.
+    let trail = org.join("cloudtrail/s3/org-trail/AWSLogs/o-abc123");
+    for a in [MGMT, DEV, PROD] {
+        leastpriv()
+            .arg("audit")
+            .arg(org.join("accounts").join(a))
+            .args(["--save-activity", "--cloudtrail"])
+            .arg(trail.join(a))
+            .tmp(org)
+            .run()
+            .code(0);
+        assert!(org.join("accounts").join(a).join("activity.json").is_file());
+    }
+    std::fs::remove_dir_all(org.join("cloudtrail")).unwrap();
+    let doc = audit(&[]);
+    assert_eq!(used_by_principal(&doc), from_logs);
+    let inputs = doc["coverage"]["inputs"].to_string();
+    assert!(inputs.contains(&format!("{DEV}/activity.json")), "{inputs}");
+
+    // Without the stores, nothing was used: the figures above are theirs.
+    for a in [MGMT, DEV, PROD] {
+        std::fs::remove_file(org.join("accounts").join(a).join("activity.json")).unwrap();
+    }
+    let none = used_by_principal(&audit(&[]));
+    assert!(none.values().all(Vec::is_empty), "{none:?}");
 }

@@ -3,22 +3,9 @@
 //! same window reads it instead of the logs, and refuses or re-reads when it
 //! does not fit.
 
-use crate::common::{leastpriv, repo};
+use crate::common::{copy_dir, leastpriv, repo};
 use polars::prelude::*;
 use std::path::Path;
-
-fn copy_dir(from: &Path, to: &Path) {
-    for e in walkdir::WalkDir::new(from) {
-        let e = e.unwrap();
-        let rel = e.path().strip_prefix(from).unwrap();
-        let dst = to.join(rel);
-        if e.file_type().is_dir() {
-            std::fs::create_dir_all(&dst).unwrap();
-        } else {
-            std::fs::copy(e.path(), &dst).unwrap();
-        }
-    }
-}
 
 /// A copy of the demo snapshot in a temp directory.
 fn demo() -> tempfile::TempDir {
