@@ -111,7 +111,7 @@ pub fn view(audit: &Audit) -> OrgView {
     }
     let mut cross = Vec::new();
     let ic = audit.identity_center.as_deref();
-    for (_, s, chain) in audit.chains.resolve_all(ic) {
+    for (_, s, chain) in audit.chains.resolve_each(ic) {
         if let Some(why) = &chain.breaks {
             cross.push(CrossAccount::Broken {
                 role: s.role.to_string(),

@@ -904,7 +904,11 @@ impl Activity {
         let mut sessions = 0usize;
         for a in self.actors.values() {
             stats += a.actions.len();
-            resources += a.actions.iter().map(|(_, s)| s.resources.len()).sum::<usize>();
+            resources += a
+                .actions
+                .iter()
+                .map(|(_, s)| s.resources.len())
+                .sum::<usize>();
             sessions += a.sessions.len();
         }
         let session_actions: usize = self.chains.used.values().map(|u| u.actions.len()).sum();

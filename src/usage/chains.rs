@@ -476,14 +476,25 @@ impl SessionChains {
     }
 
     /// Every session used, resolved, sorted by key.
-    pub fn resolve_all(&self, ic: Option<&IdentityCenter>) -> Vec<(&str, &SessionUse, Chain)> {
-        let mut v: Vec<(&str, &SessionUse, Chain)> = self
-            .used
-            .iter()
-            .map(|(k, u)| (&**k, u, self.resolve(k, ic)))
-            .collect();
-        v.sort_by(|a, b| a.0.cmp(b.0));
-        v
+    pub fn resolve_all<'a>(
+        &'a self,
+        ic: Option<&'a IdentityCenter>,
+    ) -> Vec<(&'a str, &'a SessionUse, Chain)> {
+        self.resolve_each(ic).collect()
+    }
+
+    /// Every session used, sorted by key, each resolved when the iterator
+    /// reaches it: an organization has hundreds of thousands of sessions,
+    /// and a caller that keeps a few of them (the organization view keeps
+    /// those that cross accounts or break) need not hold every chain.
+    pub fn resolve_each<'a>(
+        &'a self,
+        ic: Option<&'a IdentityCenter>,
+    ) -> impl Iterator<Item = (&'a str, &'a SessionUse, Chain)> + 'a {
+        let mut keys: Vec<(&str, &SessionUse)> = self.used.iter().map(|(k, u)| (&**k, u)).collect();
+        keys.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        keys.into_iter()
+            .map(move |(k, u)| (k, u, self.resolve(k, ic)))
     }
 }
 

@@ -324,7 +324,12 @@ fn used_by_principal(doc: &Value) -> std::collections::BTreeMap<String, Vec<(Str
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|u| (u["action"].as_str().unwrap().to_string(), u["count"].as_u64().unwrap()))
+                .map(|u| {
+                    (
+                        u["action"].as_str().unwrap().to_string(),
+                        u["count"].as_u64().unwrap(),
+                    )
+                })
                 .collect();
             (p["arn"].as_str().unwrap().to_string(), used)
         })
