@@ -925,7 +925,6 @@ impl Activity {
     /// Adds another activity: another reading thread's or file's, an
     /// Athena row, or another account's store in an organization audit.
     pub fn merge(&mut self, o: Activity) {
-    pub fn merge(&mut self, o: Activity) {
         for (k, v) in o.actors {
             match self.actors.get_mut(&k) {
                 Some(a) => a.merge(v),
