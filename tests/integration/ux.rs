@@ -59,7 +59,8 @@ fn verbose_logs_counts_on_stderr_and_keeps_stdout_clean() {
         .stderr
         .lines()
         .filter(|l| l.starts_with("debug: stage "))
-        .all(|l| l.ends_with(" ms")));
+        // The time, then the memory where the system says (Linux).
+        .all(|l| l.ends_with(" ms") || (l.contains(" ms, RSS ") && l.ends_with(" MB)"))));
     assert_eq!(debug.stdout, quiet.stdout);
 }
 
