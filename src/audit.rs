@@ -702,6 +702,15 @@ fn gather_org_activity(
     accounts: &BTreeSet<String>,
 ) -> Result<(crate::usage::Activity, Option<i64>, Option<i64>), AuditError> {
     use crate::usage::store;
+    if opts.save_activity {
+        return Err(store::StoreError::Invalid {
+            path: paths.dir.clone().unwrap_or_default(),
+            message: "`--save-activity` writes an account snapshot's store: save each account's \
+                      (`audit ORG/accounts/ACCOUNT_ID --save-activity`)"
+                .into(),
+        }
+        .into());
+    }
     if opts.reread_logs {
         for m in &mut paths.members {
             m.activity = None;
@@ -758,15 +767,6 @@ fn gather_org_activity(
             }
             first_store = false;
         }
-    }
-    if opts.save_activity {
-        return Err(store::StoreError::Invalid {
-            path: paths.dir.clone().unwrap_or_default(),
-            message: "`--save-activity` writes an account snapshot's store: save each account's \
-                      (`audit ORG/accounts/ACCOUNT_ID --save-activity`)"
-                .into(),
-        }
-        .into());
     }
     Ok((activity, since, until))
 }
