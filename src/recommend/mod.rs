@@ -722,6 +722,100 @@ fn scope_denies(p: &Principal, scope: Scope, out: &mut Vec<Value>) {
 
 /// Collects the evidence of one principal within `scope`; for the `Own`
 /// scope of a user, actions that only its groups grant are left to them.
+/// The part of a used action's evidence a scope answers for.
+enum Share {
+    All,
+    /// These resources only.
+    Part(BTreeSet<String>),
+    Nothing,
+}
+
+/// Which of a used action's resources go to `scope`'s recommendation, for a
+/// principal whose own policies (`own`, today's allowing groups) and whose
+/// groups' policies may both grant the action. Decided per resource: a use
+/// goes to the grant that covers its resource, the principal's own when an
+/// unconditional own statement matches it, else its groups'. A resource the
+/// records do not name (no ARN, a sample without its summary, failed calls
+/// that keep today's grant), or one only a conditional own statement
+/// covers, stays in both: a wrong removal takes away a used permission,
+/// an extra grant only keeps one.
+#[allow(clippy::too_many_arguments)]
+fn share(
+    cat: &Catalog,
+    id: ActionId,
+    own: &[GrantGroup],
+    scope: Scope,
+    observed: &BTreeSet<String>,
+    truncated: bool,
+    summary: Option<&crate::usage::ResourceSummary>,
+    keep_granted: bool,
+) -> Share {
+    let is_own = matches!(scope, Scope::Own);
+    if own.is_empty() {
+        return if is_own { Share::Nothing } else { Share::All };
+    }
+    let sure: Vec<&ResourceSel> = own
+        .iter()
+        .filter(|g| g.conditions.is_empty())
+        .map(|g| &g.sel)
+        .collect();
+    let both = Share::All;
+    if sure.is_empty() || keep_granted {
+        return both;
+    }
+    let all_own = if is_own { Share::All } else { Share::Nothing };
+    if cat.action(id).resource_types.is_empty() {
+        // Requested on `*`: the own grant covers it if it applies to `*`.
+        return if sure.iter().any(|s| s.matches("*")) {
+            all_own
+        } else {
+            both
+        };
+    }
+    if truncated {
+        return match summary.filter(|s| s.is_complete()) {
+            Some(sum)
+                if sum
+                    .patterns()
+                    .iter()
+                    .all(|pat| sure.iter().any(|s| s.covers(pat))) =>
+            {
+                all_own
+            }
+            _ => both,
+        };
+    }
+    let arns: Vec<&String> = observed.iter().filter(|a| a.starts_with("arn:")).collect();
+    if arns.is_empty() {
+        return both;
+    }
+    let covered: BTreeSet<String> = arns
+        .into_iter()
+        .filter(|a| sure.iter().any(|s| s.matches(a)))
+        .cloned()
+        .collect();
+    // A name that is not an ARN goes where the ARN it abbreviates goes;
+    // one no ARN completes goes to both sides.
+    let goes_here = |r: &String| {
+        if r.starts_with("arn:") {
+            return covered.contains(r) == is_own;
+        }
+        let full: Vec<&String> = observed
+            .iter()
+            .filter(|f| crate::policy::named::completes(r, f))
+            .collect();
+        full.is_empty() || full.iter().any(|f| covered.contains(*f) == is_own)
+    };
+    let part: BTreeSet<String> = observed.iter().filter(|r| goes_here(r)).cloned().collect();
+    if part.is_empty() {
+        Share::Nothing
+    } else if part.len() == observed.len() {
+        Share::All
+    } else {
+        Share::Part(part)
+    }
+}
+
 fn collect(cat: &Catalog, audit: &Audit, ap: &AuditedPrincipal, scope: Scope, s: &mut Subject) {
     let a = &ap.verdicts;
     let p = &a.principal;
@@ -781,19 +875,35 @@ fn collect(cat: &Catalog, audit: &Audit, ap: &AuditedPrincipal, scope: Scope, s:
         let Some((stats, keep_granted)) = stats else {
             continue;
         };
-        if !a.grants.granted.contains(id) || !in_scope(id) {
+        if !a.grants.granted.contains(id) {
             continue;
         }
         let groups = grant_groups(cat, p, &a.grants, scope, id);
         if groups.is_empty() {
             continue;
         }
+        let observed: BTreeSet<String> = stats.resources.iter().map(String::from).collect();
+        let own = grant_groups(cat, p, &a.grants, Scope::Own, id);
+        let observed = match share(
+            cat,
+            id,
+            &own,
+            scope,
+            &observed,
+            stats.resources_truncated,
+            stats.summary.as_deref(),
+            keep_granted.is_some(),
+        ) {
+            Share::All => observed,
+            Share::Part(part) => part,
+            Share::Nothing => continue,
+        };
         let e = UseEvidence {
             id,
             count: stats.count,
             first: stats.first,
             last: stats.last,
-            observed: stats.resources.iter().map(String::from).collect(),
+            observed,
             truncated: stats.resources_truncated,
             summary: stats.summary.as_deref().cloned(),
             groups,

@@ -274,18 +274,53 @@ fn a_use_the_boundary_denies_today_is_noted_not_failed() {
     assert!(notes.contains("NoSecret"), "{notes}");
 }
 
-/// A real defect of `recommend` that the proof catches, and so `--check`
-/// exits 1: group `readers` grants `ssm:GetParameter` on `*`; its member
-/// `carol` also has her own grant of it, on `parameter/c/*` only, and read
-/// `parameter/d/y` through the group. The group's recommendation is built
-/// from the members whose own policies do not grant the action at all
-/// (decided per action, not per resource), so it narrows to `alice`'s use,
-/// and carol's own recommendation keeps her own `c/*`: her use of `d/y`
-/// would be refused. When `recommend` assigns uses to the group per
-/// resource, this case passes its proof; keep a failing case here then.
+/// Regression (was a real defect the proof caught, `--check` exiting 1):
+/// group `readers` grants `ssm:GetParameter` on `*`; its member `carol` also
+/// has her own grant of it, on `parameter/c/*` only, and read `parameter/d/y`
+/// through the group. The group's recommendation was built from the members
+/// whose own policies did not grant the action at all (decided per action),
+/// so it narrowed to `alice`'s use, and carol's own recommendation kept her
+/// own `c/*`: her use of `d/y` would have been refused. Uses now go to the
+/// grant that covers their resource: `d/y` to the group.
 #[test]
-fn check_exits_1_when_a_member_own_grant_hides_its_group_use() {
+fn group_keeps_a_member_use_its_own_grant_does_not_cover() {
     let dir = tempfile::tempdir().unwrap();
+    readers_snapshot(dir.path());
+    let run = leastpriv()
+        .args(["recommend", "--check"])
+        .arg(dir.path())
+        .tmp(dir.path())
+        .run();
+    run.code(0);
+    assert_eq!(
+        run.stdout,
+        "proof: 3 of 3 recommendation(s) passed\n",
+        "{}",
+        run.stderr
+    );
+    let out = tempfile::tempdir().unwrap();
+    let run = leastpriv()
+        .args(["recommend", "--out"])
+        .arg(out.path())
+        .arg(dir.path())
+        .tmp(out.path())
+        .tmp(dir.path())
+        .run();
+    run.code(0);
+    let doc = std::fs::read_to_string(out.path().join("group/readers.json")).unwrap();
+    // The group keeps both members' uses, carol's outside her own grant.
+    for used in ["parameter/a/x", "parameter/d/y"] {
+        assert!(doc.contains(used), "{used}: {doc}");
+    }
+    assert!(!doc.contains("parameter/c/"), "{doc}");
+    let diff = std::fs::read_to_string(out.path().join("group/readers.diff.md")).unwrap();
+    assert!(diff.contains("## Proof: passed"), "{diff}");
+}
+
+/// Group `readers` (`ssm:GetParameter` on `*`) with members `alice` (no
+/// policy of her own; read `parameter/a/x`) and `carol` (her own grant on
+/// `parameter/c/*`; read `parameter/d/y` through the group).
+fn readers_snapshot(dir: &Path) {
     let member = |name: &str, own: Option<Value>| {
         let none = own.is_none();
         let mut u = user(own.unwrap_or(json!([])), None);
@@ -298,9 +333,9 @@ fn check_exits_1_when_a_member_own_grant_hides_its_group_use() {
         }
         u
     };
-    snapshot(dir.path(), member("alice", None), json!([]), Vec::new());
+    snapshot(dir, member("alice", None), json!([]), Vec::new());
     let mut iam: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("iam.json")).unwrap())
+        serde_json::from_str(&std::fs::read_to_string(dir.join("iam.json")).unwrap())
             .unwrap();
     iam["UserDetailList"] = json!([
         member("alice", None),
@@ -325,7 +360,7 @@ fn check_exits_1_when_a_member_own_grant_hides_its_group_use() {
         }],
         "AttachedManagedPolicies": []
     }]);
-    std::fs::write(dir.path().join("iam.json"), iam.to_string()).unwrap();
+    std::fs::write(dir.join("iam.json"), iam.to_string()).unwrap();
     let by = |i: usize, name: &str, param: &str| {
         let mut r = record(
             i,
@@ -339,41 +374,55 @@ fn check_exits_1_when_a_member_own_grant_hides_its_group_use() {
         r
     };
     std::fs::write(
-        dir.path().join("cloudtrail/events.json"),
+        dir.join("cloudtrail/events.json"),
         json!({"Records": [by(1, "alice", "/a/x"), by(2, "carol", "/d/y")]}).to_string(),
     )
     .unwrap();
 
-    let run = leastpriv()
-        .args(["recommend", "--check"])
-        .arg(dir.path())
-        .tmp(dir.path())
-        .run();
-    run.code(1);
+}
+
+/// `--check`'s failure path on a real failure, constructed: the proof is
+/// computed on the recommendation the per-action defect produced (group
+/// `readers` narrowed to `alice`'s use only), through the library, since
+/// `recommend` no longer produces it; the proof names carol's refused use.
+#[test]
+fn the_proof_fails_a_group_recommendation_that_drops_a_member_use() {
+    use leastpriv::audit::{run, AuditOptions};
+    use leastpriv::ingest::snapshot::SnapshotPaths;
+    use leastpriv::policy::grants::Expander;
+    use leastpriv::recommend::proof::{prove, FailureKind, Index};
+    use leastpriv::recommend::{recommend_with, Options};
+    let dir = tempfile::tempdir().unwrap();
+    readers_snapshot(dir.path());
+    let paths = SnapshotPaths::resolve(Some(dir.path()), &Default::default()).expect("snapshot");
+    let audit = run(&paths, &AuditOptions::default()).expect("audit");
+    let recs = recommend_with(&audit, &Options::default());
+    let mut group = recs
+        .into_iter()
+        .find(|r| r.name == "readers")
+        .expect("group readers");
+    assert!(group.proof.as_ref().is_some_and(|p| p.passed), "{}", group.diff);
+    // The defect's output: the member's use outside her own grant left out.
+    let doc = group.document.to_string();
+    assert!(doc.contains("parameter/d/y"), "{doc}");
+    group.document = serde_json::from_str(
+        &doc.replace(",\"arn:aws:ssm:us-east-1:111122223333:parameter/d/y\"", "")
+            .replace("\"arn:aws:ssm:us-east-1:111122223333:parameter/d/y\",", "")
+            .replace("\"arn:aws:ssm:us-east-1:111122223333:parameter/d/y\"", "\"arn:aws:ssm:us-east-1:111122223333:parameter/a/x\""),
+    )
+    .unwrap();
+    assert!(!group.document.to_string().contains("parameter/d/y"));
+    let index = Index::new(&audit);
+    let mut ex = Expander::new(audit.catalog);
+    let p = prove(&audit, &index, &mut ex, &group).expect("a proof");
+    assert!(!p.passed);
+    assert_eq!(p.failures.len(), 1, "{:?}", p.failures);
+    let f = &p.failures[0];
+    assert_eq!(f.kind, FailureKind::UsedNotAllowed);
+    assert_eq!(f.action, "ssm:GetParameter");
     assert_eq!(
-        run.stdout,
-        "proof: 2 of 3 recommendation(s) passed, 1 failed (group `readers`)\n"
+        f.resource.as_deref(),
+        Some("arn:aws:ssm:us-east-1:111122223333:parameter/d/y")
     );
-    assert_eq!(
-        run.stderr,
-        "proof failed: group `readers` (arn:aws:iam::111122223333:group/readers):\n  \
-         used-not-allowed `ssm:GetParameter` on `arn:aws:ssm:us-east-1:111122223333:parameter/d/y`: \
-         used (member `carol`) and allowed today (allow); with the recommended policy: no statement allows it\n"
-    );
-    // Without `--check` the same recommendations exit 0, the failure shown.
-    let out = tempfile::tempdir().unwrap();
-    let run = leastpriv()
-        .args(["recommend", "--out"])
-        .arg(out.path())
-        .arg(dir.path())
-        .tmp(out.path())
-        .tmp(dir.path())
-        .run();
-    run.code(0);
-    let diff = std::fs::read_to_string(out.path().join("group/readers.diff.md")).unwrap();
-    assert!(diff.contains("## Proof: FAILED"), "{diff}");
-    assert!(
-        diff.contains("- used-not-allowed `ssm:GetParameter` on `arn:aws:ssm:us-east-1:111122223333:parameter/d/y`"),
-        "{diff}"
-    );
+    assert!(f.detail.contains("member `carol`"), "{}", f.detail);
 }
