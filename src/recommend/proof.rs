@@ -150,6 +150,17 @@ fn subject<'a>(
     index: &Index<'a>,
     r: &'a Recommendation,
 ) -> Option<(Scope<'a>, Vec<&'a AuditedPrincipal>)> {
+    // A unit (permission set, role group): its policy replaces the role's
+    // own policies in every account it is deployed in.
+    if let Some(u) = &r.unit {
+        let roles: Vec<&AuditedPrincipal> = u
+            .accounts
+            .iter()
+            .filter_map(|a| a.role_arn.as_deref())
+            .filter_map(|arn| index.principals.get(arn).copied())
+            .collect();
+        return (!roles.is_empty()).then_some((Scope::Own, roles));
+    }
     match r.identity_type {
         super::IdentityType::User | super::IdentityType::Role => {
             let ap = index.principals.get(r.principal.as_str())?;
@@ -391,7 +402,9 @@ pub fn prove(audit: &Audit, index: &Index, ex: &mut Expander, r: &Recommendation
     // The Deny statements the recommendation adds (guardrails): those of
     // the recommended document that no replaced policy holds.
     let mut kept = Vec::new();
-    super::scope_denies(&members[0].verdicts.principal, scope, &mut kept);
+    for m in &members {
+        super::scope_denies(&m.verdicts.principal, scope, &mut kept);
+    }
     let guardrails: Vec<&Statement> = doc
         .statements
         .iter()
@@ -431,7 +444,9 @@ pub fn prove(audit: &Audit, index: &Index, ex: &mut Expander, r: &Recommendation
             let action = cat.full_name(id);
             actions.insert(id);
             let resources = recorded(cat, ap, id, failed);
-            let who = if members.len() > 1 {
+            let who = if r.unit.is_some() {
+                format!(" (account `{}`)", arn_account(&p.arn).unwrap_or("?"))
+            } else if members.len() > 1 {
                 format!(" (member `{}`)", p.name)
             } else {
                 String::new()
@@ -581,10 +596,86 @@ pub fn prove(audit: &Audit, index: &Index, ex: &mut Expander, r: &Recommendation
     }
 
     // (b) Nothing today's replaced policies do not grant.
-    wider(cat, ex, members[0], scope, &doc, &mut proof.failures);
+    if r.unit.is_some() {
+        unit_wider(cat, ex, &members, &doc, &mut proof);
+    } else {
+        wider(cat, ex, members[0], scope, &doc, &mut proof.failures);
+    }
 
     proof.passed = proof.failures.is_empty();
     Some(proof)
+}
+
+/// (b) for a unit: [`wider`] in each account. The unit's policy is by
+/// design the union of its accounts' grants (what one account uses or keeps
+/// is kept for all: the diff's "added here"), so a grant wider than one
+/// account's today but within another's is a note naming both; a grant
+/// wider than every account's today is a failure.
+fn unit_wider(
+    cat: &Catalog,
+    ex: &mut Expander,
+    members: &[&AuditedPrincipal],
+    doc: &PolicyDocument,
+    proof: &mut Proof,
+) {
+    let account = |m: &AuditedPrincipal| {
+        arn_account(&m.verdicts.principal.arn)
+            .unwrap_or("?")
+            .to_string()
+    };
+    // (action, resource) to the first failure and the accounts it is wider in.
+    let mut by: BTreeMap<(String, Option<String>), (Failure, Vec<String>)> = BTreeMap::new();
+    for m in members {
+        let mut out = Vec::new();
+        wider(cat, ex, m, Scope::Own, doc, &mut out);
+        for f in out {
+            let e = by
+                .entry((f.action.clone(), f.resource.clone()))
+                .or_insert_with(|| (f, Vec::new()));
+            e.1.push(account(*m));
+        }
+    }
+    let all: Vec<String> = members.iter().map(|m| account(*m)).collect();
+    // Notes grouped by the accounts they are wider in.
+    let mut added: BTreeMap<Vec<String>, Vec<String>> = BTreeMap::new();
+    for ((action, resource), (mut f, accts)) in by {
+        if accts.len() == all.len() {
+            f.detail = format!("{} (in every account of the unit)", f.detail);
+            proof.failures.push(f);
+        } else {
+            added.entry(accts).or_default().push(format!(
+                "`{action}`{}",
+                resource.map(|r| format!(" on `{r}`")).unwrap_or_default()
+            ));
+        }
+    }
+    for (accts, grants) in added {
+        let within: Vec<String> = all
+            .iter()
+            .filter(|a| !accts.contains(a))
+            .map(|a| format!("`{a}`"))
+            .collect();
+        let shown: Vec<&String> = grants.iter().take(LIST_MAX).collect();
+        proof.notes.push(format!(
+            "wider than today in account(s) {} and within the grant of {}: the unit's one policy keeps what another account is granted (applying it adds this there): {}{}",
+            accts
+                .iter()
+                .map(|a| format!("`{a}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            within.join(", "),
+            shown
+                .iter()
+                .map(|g| g.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            if grants.len() > shown.len() {
+                format!(" and {} more", grants.len() - shown.len())
+            } else {
+                String::new()
+            }
+        ));
+    }
 }
 
 fn action_matches(st: &Statement, action: &str) -> bool {
@@ -603,12 +694,13 @@ fn context(
     r: &Recommendation,
 ) -> Vec<String> {
     let mut out = Vec::new();
-    let p = &members[0].verdicts.principal;
-    let replaced: Vec<String> = p
-        .policies
+    let replaced: Vec<String> = members
         .iter()
+        .flat_map(|m| m.verdicts.principal.policies.iter())
         .filter(|a| scope.includes(&a.source))
         .map(|a| a.source.label())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
         .collect();
     out.push(format!(
         "replaced by the recommended policy: {}",
@@ -618,7 +710,36 @@ fn context(
             replaced.join(", ")
         }
     ));
-    if members.len() > 1 || r.identity_type == super::IdentityType::Group {
+    if let Some(u) = &r.unit {
+        let evaluated: BTreeSet<&str> = members
+            .iter()
+            .map(|m| m.verdicts.principal.arn.as_str())
+            .collect();
+        out.push(format!(
+            "evaluated in each account, in place of its role's policies: {}",
+            members
+                .iter()
+                .map(|m| format!(
+                    "`{}` (`{}`)",
+                    arn_account(&m.verdicts.principal.arn).unwrap_or("?"),
+                    m.verdicts.principal.name
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        let missing: Vec<String> = u
+            .accounts
+            .iter()
+            .filter(|a| !a.role_arn.as_deref().is_some_and(|x| evaluated.contains(x)))
+            .map(|a| format!("`{}`", a.account))
+            .collect();
+        if !missing.is_empty() {
+            out.push(format!(
+                "not evaluated (the role is not in the snapshot): {}",
+                missing.join(", ")
+            ));
+        }
+    } else if members.len() > 1 || r.identity_type == super::IdentityType::Group {
         out.push(format!(
             "evaluated for each member: {}",
             members

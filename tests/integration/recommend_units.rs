@@ -380,3 +380,94 @@ fn a_units_policy_covers_every_accounts_use() {
         .as_ref()
         .is_some_and(|u| u.kind == UnitKind::RoleGroup)));
 }
+
+/// Issue 25's proof for units: each permission set and role group is
+/// evaluated in every account it is deployed in, and `--check` counts it.
+#[test]
+fn units_are_proved_in_each_account_and_counted_by_check() {
+    for args in [&[][..], &["--group-by-name"][..]] {
+        let run = leastpriv()
+            .args(["recommend", ORG, "--check"])
+            .args(args)
+            .run();
+        run.code(0);
+        assert!(run.stdout.starts_with("proof: "), "{}", run.stdout);
+        assert!(!run.stdout.contains("without proof"), "{args:?}: {}", run.stdout);
+        assert!(!run.stdout.contains("failed"), "{args:?}: {}", run.stdout);
+    }
+    let recs = recommendations(&["--group-by-name"]);
+    for (kind, name, accounts) in [
+        ("permission-set", "Ops", &[DEV, PROD][..]),
+        ("permission-set", "ReadOnly", &[DEV, SANDBOX][..]),
+        ("role-group", "reader", &[DEV, PROD][..]),
+    ] {
+        let p = &unit(&recs, kind, name)["proof"];
+        assert_eq!(p["passed"], true, "{name}: {p:#}");
+        let context = strings(&p["context"]);
+        let evaluated = context
+            .iter()
+            .find(|c| c.starts_with("evaluated in each account"))
+            .unwrap_or_else(|| panic!("{name}: {context:?}"));
+        for a in accounts {
+            assert!(evaluated.contains(a), "{name}: {evaluated}");
+        }
+    }
+    // Every account's use is checked: Ops was used in dev and prod.
+    let ops = &unit(&recs, "permission-set", "Ops")["proof"];
+    assert!(ops["checked_resources"].as_u64().unwrap() > 0, "{ops:#}");
+}
+
+/// The unit's proof fails, naming the account, when its policy would refuse
+/// an account's use or grant more than any account has today (constructed:
+/// tampered documents through the library, since `recommend` produces
+/// neither).
+#[test]
+fn a_units_proof_names_the_account_it_fails_in() {
+    use leastpriv::recommend::proof::{prove, FailureKind, Index};
+    let paths =
+        SnapshotPaths::resolve(Some(Path::new(ORG)), &Default::default()).expect("snapshot");
+    let audit = run(
+        &paths,
+        &AuditOptions {
+            now: Some(1_793_491_200),
+            ..Default::default()
+        },
+    )
+    .expect("audit");
+    let recs = recommend_with(&audit, &Options::default());
+    let mut ops = recs
+        .into_iter()
+        .find(|r| r.unit.as_ref().is_some_and(|u| u.name == "Ops"))
+        .expect("Ops");
+    assert!(ops.proof.as_ref().is_some_and(|p| p.passed), "{}", ops.diff);
+    let index = Index::new(&audit);
+    let mut ex = Expander::new(audit.catalog);
+    // Nothing allowed: every account's use is refused.
+    let original = ops.document.clone();
+    ops.document = serde_json::json!({"Version": "2012-10-17", "Statement": []});
+    let p = prove(&audit, &index, &mut ex, &ops).expect("a proof");
+    assert!(!p.passed);
+    for a in [DEV, PROD] {
+        assert!(
+            p.failures.iter().any(|f| f.kind == FailureKind::UsedNotAllowed
+                && f.detail.contains(&format!("(account `{a}`)"))),
+            "{a}: {:?}",
+            p.failures
+        );
+    }
+    // A grant no account has today.
+    ops.document = original;
+    ops.document["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"Sid": "Extra", "Effect": "Allow", "Action": "iam:CreateUser", "Resource": "*"}));
+    let p = prove(&audit, &index, &mut ex, &ops).expect("a proof");
+    assert!(!p.passed);
+    assert!(
+        p.failures.iter().any(|f| f.kind == FailureKind::WiderThanToday
+            && f.action == "iam:CreateUser"
+            && f.detail.contains("in every account of the unit")),
+        "{:?}",
+        p.failures
+    );
+}

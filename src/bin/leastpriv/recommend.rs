@@ -157,9 +157,9 @@ fn proof_summary(recs: &[Recommendation]) -> String {
             .filter(|r| r.proof.is_none() && r.unit.is_some())
             .count();
         let why = match (units, none - units) {
-            (_, 0) => "permission sets and role groups: no proof yet",
+            (_, 0) => "no role of the unit in the audit",
             (0, _) => "principal not in the audit",
-            _ => "permission sets and role groups, principals not in the audit",
+            _ => "principals not in the audit",
         };
         line.push_str(&format!(", {none} without proof ({why})"));
     }
