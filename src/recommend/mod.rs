@@ -744,6 +744,7 @@ fn share(
     cat: &Catalog,
     id: ActionId,
     own: &[GrantGroup],
+    via_groups: &[GrantGroup],
     scope: Scope,
     observed: &BTreeSet<String>,
     truncated: bool,
@@ -796,15 +797,21 @@ fn share(
         .collect();
     // A name that is not an ARN goes where the ARN it abbreviates goes;
     // one no ARN completes goes to both sides.
+    // A resource neither side's grant matches (a resource policy, a name
+    // rather than the ARN) stays the principal's own: its recommendation
+    // says it was not matched.
+    let mine = |r: &String| {
+        covered.contains(r) == is_own || is_own && !via_groups.iter().any(|g| g.sel.matches(r))
+    };
     let goes_here = |r: &String| {
         if r.starts_with("arn:") {
-            return covered.contains(r) == is_own;
+            return mine(r);
         }
         let full: Vec<&String> = observed
             .iter()
             .filter(|f| crate::policy::named::completes(r, f))
             .collect();
-        full.is_empty() || full.iter().any(|f| covered.contains(*f) == is_own)
+        full.is_empty() || full.iter().any(|f| mine(f))
     };
     let part: BTreeSet<String> = observed.iter().filter(|r| goes_here(r)).cloned().collect();
     if part.is_empty() {
@@ -884,10 +891,16 @@ fn collect(cat: &Catalog, audit: &Audit, ap: &AuditedPrincipal, scope: Scope, s:
         }
         let observed: BTreeSet<String> = stats.resources.iter().map(String::from).collect();
         let own = grant_groups(cat, p, &a.grants, Scope::Own, id);
+        let via_groups: Vec<GrantGroup> = p
+            .groups
+            .iter()
+            .flat_map(|g| grant_groups(cat, p, &a.grants, Scope::Group(g), id))
+            .collect();
         let observed = match share(
             cat,
             id,
             &own,
+            &via_groups,
             scope,
             &observed,
             stats.resources_truncated,

@@ -293,8 +293,7 @@ fn group_keeps_a_member_use_its_own_grant_does_not_cover() {
         .run();
     run.code(0);
     assert_eq!(
-        run.stdout,
-        "proof: 3 of 3 recommendation(s) passed\n",
+        run.stdout, "proof: 3 of 3 recommendation(s) passed\n",
         "{}",
         run.stderr
     );
@@ -335,8 +334,7 @@ fn readers_snapshot(dir: &Path) {
     };
     snapshot(dir, member("alice", None), json!([]), Vec::new());
     let mut iam: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("iam.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.join("iam.json")).unwrap()).unwrap();
     iam["UserDetailList"] = json!([
         member("alice", None),
         member(
@@ -378,7 +376,6 @@ fn readers_snapshot(dir: &Path) {
         json!({"Records": [by(1, "alice", "/a/x"), by(2, "carol", "/d/y")]}).to_string(),
     )
     .unwrap();
-
 }
 
 /// `--check`'s failure path on a real failure, constructed: the proof is
@@ -401,14 +398,21 @@ fn the_proof_fails_a_group_recommendation_that_drops_a_member_use() {
         .into_iter()
         .find(|r| r.name == "readers")
         .expect("group readers");
-    assert!(group.proof.as_ref().is_some_and(|p| p.passed), "{}", group.diff);
+    assert!(
+        group.proof.as_ref().is_some_and(|p| p.passed),
+        "{}",
+        group.diff
+    );
     // The defect's output: the member's use outside her own grant left out.
     let doc = group.document.to_string();
     assert!(doc.contains("parameter/d/y"), "{doc}");
     group.document = serde_json::from_str(
         &doc.replace(",\"arn:aws:ssm:us-east-1:111122223333:parameter/d/y\"", "")
             .replace("\"arn:aws:ssm:us-east-1:111122223333:parameter/d/y\",", "")
-            .replace("\"arn:aws:ssm:us-east-1:111122223333:parameter/d/y\"", "\"arn:aws:ssm:us-east-1:111122223333:parameter/a/x\""),
+            .replace(
+                "\"arn:aws:ssm:us-east-1:111122223333:parameter/d/y\"",
+                "\"arn:aws:ssm:us-east-1:111122223333:parameter/a/x\"",
+            ),
     )
     .unwrap();
     assert!(!group.document.to_string().contains("parameter/d/y"));

@@ -392,7 +392,11 @@ fn units_are_proved_in_each_account_and_counted_by_check() {
             .run();
         run.code(0);
         assert!(run.stdout.starts_with("proof: "), "{}", run.stdout);
-        assert!(!run.stdout.contains("without proof"), "{args:?}: {}", run.stdout);
+        assert!(
+            !run.stdout.contains("without proof"),
+            "{args:?}: {}",
+            run.stdout
+        );
         assert!(!run.stdout.contains("failed"), "{args:?}: {}", run.stdout);
     }
     let recs = recommendations(&["--group-by-name"]);
@@ -449,8 +453,10 @@ fn a_units_proof_names_the_account_it_fails_in() {
     assert!(!p.passed);
     for a in [DEV, PROD] {
         assert!(
-            p.failures.iter().any(|f| f.kind == FailureKind::UsedNotAllowed
-                && f.detail.contains(&format!("(account `{a}`)"))),
+            p.failures
+                .iter()
+                .any(|f| f.kind == FailureKind::UsedNotAllowed
+                    && f.detail.contains(&format!("(account `{a}`)"))),
             "{a}: {:?}",
             p.failures
         );
@@ -464,9 +470,11 @@ fn a_units_proof_names_the_account_it_fails_in() {
     let p = prove(&audit, &index, &mut ex, &ops).expect("a proof");
     assert!(!p.passed);
     assert!(
-        p.failures.iter().any(|f| f.kind == FailureKind::WiderThanToday
-            && f.action == "iam:CreateUser"
-            && f.detail.contains("in every account of the unit")),
+        p.failures
+            .iter()
+            .any(|f| f.kind == FailureKind::WiderThanToday
+                && f.action == "iam:CreateUser"
+                && f.detail.contains("in every account of the unit")),
         "{:?}",
         p.failures
     );
