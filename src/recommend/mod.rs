@@ -720,8 +720,6 @@ fn scope_denies(p: &Principal, scope: Scope, out: &mut Vec<Value>) {
     }
 }
 
-/// Collects the evidence of one principal within `scope`; for the `Own`
-/// scope of a user, actions that only its groups grant are left to them.
 /// The part of a used action's evidence a scope answers for.
 enum Share {
     All,
@@ -795,14 +793,14 @@ fn share(
         .filter(|a| sure.iter().any(|s| s.matches(a)))
         .cloned()
         .collect();
-    // A name that is not an ARN goes where the ARN it abbreviates goes;
-    // one no ARN completes goes to both sides.
     // A resource neither side's grant matches (a resource policy, a name
     // rather than the ARN) stays the principal's own: its recommendation
     // says it was not matched.
     let mine = |r: &String| {
-        covered.contains(r) == is_own || is_own && !via_groups.iter().any(|g| g.sel.matches(r))
+        covered.contains(r) == is_own || (is_own && !via_groups.iter().any(|g| g.sel.matches(r)))
     };
+    // A name that is not an ARN goes where the ARN it abbreviates goes;
+    // one no ARN completes goes to both sides.
     let goes_here = |r: &String| {
         if r.starts_with("arn:") {
             return mine(r);
@@ -823,6 +821,9 @@ fn share(
     }
 }
 
+/// Collects the evidence of one principal within `scope`; for the `Own`
+/// scope of a user, uses that only its groups' grants cover are left to
+/// them, per resource ([`share`]).
 fn collect(cat: &Catalog, audit: &Audit, ap: &AuditedPrincipal, scope: Scope, s: &mut Subject) {
     let a = &ap.verdicts;
     let p = &a.principal;
