@@ -632,10 +632,10 @@ fn unit_wider(
             let e = by
                 .entry((f.action.clone(), f.resource.clone()))
                 .or_insert_with(|| (f, Vec::new()));
-            e.1.push(account(*m));
+            e.1.push(account(m));
         }
     }
-    let all: Vec<String> = members.iter().map(|m| account(*m)).collect();
+    let all: Vec<String> = members.iter().map(|m| account(m)).collect();
     // Notes grouped by the accounts they are wider in.
     let mut added: BTreeMap<Vec<String>, Vec<String>> = BTreeMap::new();
     for ((action, resource), (mut f, accts)) in by {
