@@ -261,9 +261,10 @@ pub fn run_with(
             .and_then(|d| d.file_name())
             .map(|n| n.to_string_lossy().into_owned())
     }));
-    let (activity, since, until) = timed("read activity", || {
+    let (mut activity, since, until) = timed("read activity", || {
         gather_activity(cat, mapper, &mut paths, opts, &accounts)
     })?;
+    activity.shrink_to_fit();
     log::debug!("activity: {}", activity.size_summary());
     let paths = &paths;
     // Before the evaluation, whose end is the audit's memory peak.
@@ -287,7 +288,6 @@ pub fn run_with(
             source: WindowSource::Options,
         },
     };
-    let mut activity = activity;
     if let Some(pass_role) = mapper.pass_role() {
         let roles_of: std::collections::HashMap<String, String> = account
             .principals

@@ -43,16 +43,12 @@ impl Rule for ChangeOutsidePipeline {
         // management, Tagging): a console tag edit and a console policy
         // change are different reviews to ask for.
         let mut groups: BTreeMap<(&str, AccessLevel), Vec<(&str, &ChangeStats)>> = BTreeMap::new();
-        for (service, by_family) in &act.changes {
-            for (family, by_channel) in by_family {
-                for (channel, stats) in by_channel {
-                    if person || ctx.channels.is_manual(channel) {
-                        groups
-                            .entry((service.as_str(), *family))
-                            .or_default()
-                            .push((channel.as_str(), stats));
-                    }
-                }
+        for c in act.changes.iter() {
+            if person || ctx.channels.is_manual(&c.channel) {
+                groups
+                    .entry((&c.service, c.family))
+                    .or_default()
+                    .push((&c.channel, &c.stats));
             }
         }
         for ((service, family), parts) in groups {

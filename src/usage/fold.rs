@@ -210,20 +210,12 @@ pub(super) fn fold_mapped(
                 let Some(family) = AccessLevel::change_family(&action.access_levels) else {
                     continue;
                 };
-                if !a.changes.contains_key(action.service) {
-                    a.changes
-                        .insert(action.service.to_string(), BTreeMap::new());
-                }
-                let Some(by_family) = a.changes.get_mut(action.service) else {
-                    continue;
-                };
-                let by_channel = by_family.entry(family).or_default();
-                if !by_channel.contains_key(channel) {
-                    by_channel.insert(channel.to_string(), Default::default());
-                }
-                if let Some(st) = by_channel.get_mut(channel) {
-                    st.add(occ, action.name, actor.session.as_deref(), resources);
-                }
+                a.changes.stats_mut(action.service, family, channel).add(
+                    occ,
+                    action.name,
+                    actor.session.as_deref(),
+                    resources,
+                );
             }
         }
         let via = actor.invoked_by.as_deref();

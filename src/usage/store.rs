@@ -378,15 +378,11 @@ pub fn save(
                         changes: a
                             .changes
                             .iter()
-                            .flat_map(|(service, by_family)| {
-                                by_family.iter().flat_map(move |(family, by_channel)| {
-                                    by_channel.iter().map(move |(channel, stats)| StoredChange {
-                                        service: service.clone(),
-                                        family: Some(family.as_str().to_string()),
-                                        channel: channel.clone(),
-                                        stats: stats.clone(),
-                                    })
-                                })
+                            .map(|c| StoredChange {
+                                service: c.service.to_string(),
+                                family: Some(c.family.as_str().to_string()),
+                                channel: c.channel.to_string(),
+                                stats: c.stats.clone(),
                             })
                             .collect(),
                         calls_without_user_identity: a.calls_without_user_identity,
@@ -538,12 +534,7 @@ pub fn load(dir: &Path, cat: &Catalog, meta: &Meta) -> Result<Activity, StoreErr
                 .as_deref()
                 .and_then(crate::catalog::AccessLevel::parse)
                 .unwrap_or(crate::catalog::AccessLevel::Write);
-            a.changes
-                .entry(c.service.clone())
-                .or_default()
-                .entry(family)
-                .or_default()
-                .insert(c.channel.clone(), c.stats.clone());
+            *a.changes.stats_mut(&c.service, family, &c.channel) = c.stats.clone();
         }
         a.calls_without_user_identity = f.calls_without_user_identity;
         activity.actors.insert(arn.clone(), a);
