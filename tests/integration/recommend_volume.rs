@@ -65,6 +65,18 @@ fn written() -> Vec<String> {
         .collect()
 }
 
+/// The fixture's trail as the snapshot's `cloudtrail/`; its path.
+fn copy_logs(to: &Path) -> std::path::PathBuf {
+    let logs = to.join("cloudtrail");
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::copy(
+        fixture("ci-artifacts").join("cloudtrail/events.json"),
+        logs.join("events.json"),
+    )
+    .unwrap();
+    logs
+}
+
 fn copy_iam(to: &Path) {
     std::fs::copy(
         fixture("ci-artifacts").join("iam.json"),
@@ -145,13 +157,7 @@ fn the_narrowing_does_not_depend_on_file_split_order_or_threads() {
 fn the_activity_store_keeps_the_summary() {
     let t = tempfile::tempdir().unwrap();
     copy_iam(t.path());
-    let logs = t.path().join("cloudtrail");
-    std::fs::create_dir_all(&logs).unwrap();
-    std::fs::copy(
-        fixture("ci-artifacts").join("cloudtrail/events.json"),
-        logs.join("events.json"),
-    )
-    .unwrap();
+    let logs = copy_logs(t.path());
     let from_logs = recommend(t.path(), "2");
     leastpriv()
         .args(["audit", "--save-activity"])
@@ -173,13 +179,7 @@ fn the_activity_store_keeps_the_summary() {
 fn a_store_older_than_summaries_keeps_todays_grant() {
     let t = tempfile::tempdir().unwrap();
     copy_iam(t.path());
-    let logs = t.path().join("cloudtrail");
-    std::fs::create_dir_all(&logs).unwrap();
-    std::fs::copy(
-        fixture("ci-artifacts").join("cloudtrail/events.json"),
-        logs.join("events.json"),
-    )
-    .unwrap();
+    let logs = copy_logs(t.path());
     leastpriv()
         .args(["audit", "--save-activity"])
         .arg(t.path())
