@@ -281,22 +281,27 @@ fn a_role_group_with_an_account_without_evidence_keeps_todays_grant() {
     }
 }
 
-/// The acceptance criterion of a unit: applied in place of each account's
-/// role policies, the unit's document allows every action the role used
-/// there on every resource it used it on (when today's policies did), and
-/// in an account without evidence, everything the role is granted today.
-#[test]
-fn a_units_policy_covers_every_accounts_use() {
+/// The organization fixture audited through the library, at a fixed time.
+fn org_audit() -> leastpriv::audit::Audit {
     let paths =
         SnapshotPaths::resolve(Some(Path::new(ORG)), &Default::default()).expect("snapshot");
-    let audit = run(
+    run(
         &paths,
         &AuditOptions {
             now: Some(1_793_491_200),
             ..Default::default()
         },
     )
-    .expect("audit");
+    .expect("audit")
+}
+
+/// The acceptance criterion of a unit: applied in place of each account's
+/// role policies, the unit's document allows every action the role used
+/// there on every resource it used it on (when today's policies did), and
+/// in an account without evidence, everything the role is granted today.
+#[test]
+fn a_units_policy_covers_every_accounts_use() {
+    let audit = org_audit();
     let recs = recommend_with(
         &audit,
         &Options {
@@ -428,16 +433,7 @@ fn units_are_proved_in_each_account_and_counted_by_check() {
 #[test]
 fn a_units_proof_names_the_account_it_fails_in() {
     use leastpriv::recommend::proof::{prove, FailureKind, Index};
-    let paths =
-        SnapshotPaths::resolve(Some(Path::new(ORG)), &Default::default()).expect("snapshot");
-    let audit = run(
-        &paths,
-        &AuditOptions {
-            now: Some(1_793_491_200),
-            ..Default::default()
-        },
-    )
-    .expect("audit");
+    let audit = org_audit();
     let recs = recommend_with(&audit, &Options::default());
     let mut ops = recs
         .into_iter()
