@@ -779,3 +779,291 @@ fn a_pulled_organization_is_audited_as_one_and_who_finds_a_person() {
         "{reach:?}"
     );
 }
+
+/// The `AWSReservedSSO_SET_*` role of `account` in the pulled snapshot: its
+/// ARN (with the `/aws-reserved/sso.amazonaws.com/` path).
+fn sso_role(out: &Path, account: &str, set: &str) -> String {
+    let iam = read(&out.join("accounts").join(account).join("iam.json"));
+    let prefix = format!("AWSReservedSSO_{set}_");
+    let roles: Vec<String> = iam["RoleDetailList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["RoleName"].as_str().unwrap().starts_with(&prefix))
+        .map(|r| r["Arn"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(roles.len(), 1, "{account}: {roles:?}");
+    roles[0].clone()
+}
+
+/// One successful call of a role session, as CloudTrail writes it (the
+/// session issuer's ARN with the role's path).
+fn session_call(
+    role_arn: &str,
+    session: &str,
+    n: u32,
+    source: &str,
+    name: &str,
+    resources: Value,
+) -> Value {
+    let account = role_arn.split(':').nth(4).unwrap();
+    let role = role_arn.rsplit('/').next().unwrap();
+    serde_json::json!({
+        "eventVersion": "1.09",
+        "userIdentity": {
+            "type": "AssumedRole",
+            "principalId": format!("AROAEXAMPLE{n:09}:{session}"),
+            "arn": format!("arn:aws:sts::{account}:assumed-role/{role}/{session}"),
+            "accountId": account,
+            "accessKeyId": format!("ASIAUSE{account}{n:01}"),
+            "sessionContext": {
+                "sessionIssuer": {"type": "Role", "principalId": format!("AROAEXAMPLE{n:09}"),
+                                  "arn": role_arn, "accountId": account, "userName": role},
+                "attributes": {"creationDate": "2026-10-21T08:00:00Z", "mfaAuthenticated": "false"}
+            }
+        },
+        "eventTime": format!("2026-10-21T09:{n:02}:00Z"),
+        "eventSource": source,
+        "eventName": name,
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "203.0.113.20",
+        "requestParameters": {},
+        "responseElements": null,
+        "resources": resources,
+        "eventID": format!("00000000-0000-4000-a{n:03}-{account}"),
+        "readOnly": true,
+        "eventType": "AwsApiCall",
+        "managementEvent": true,
+        "recipientAccountId": account,
+        "eventCategory": "Management"
+    })
+}
+
+/// The actions of a policy document's Allow statements whose Sid starts
+/// with `sid`.
+fn allowed_actions(doc: &Value, sid: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for s in doc["Statement"].as_array().unwrap() {
+        if s["Effect"] != "Allow" || !s["Sid"].as_str().unwrap_or_default().starts_with(sid) {
+            continue;
+        }
+        match &s["Action"] {
+            Value::String(a) => {
+                out.insert(a.clone());
+            }
+            Value::Array(a) => out.extend(a.iter().map(|x| x.as_str().unwrap().to_string())),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Issue 23 end to end: an organization pulled from moto (a management
+/// account and three members; Identity Center's DeveloperAccess provisioned
+/// in prod and dev), a trail of the test's own added to the pulled
+/// organization trail (`cloudtrail/s3/BUCKET/AWSLogs/o-ORG/ACCOUNT/...`),
+/// then `recommend`: the permission set's inline policy is the union of
+/// its use in both accounts with what each contributed, the account roles
+/// of the set point at it, a plain role of an account is narrowed to its
+/// use, and every proof passes (`--check`).
+#[test]
+fn recommend_on_a_pulled_organization_unions_a_permission_sets_use() {
+    let Some(o) = org() else { return };
+    let out = o.out("org");
+    o.pull_org(&out, &[]).code(0);
+    let org_id = o.seed["organization"]["id"].as_str().unwrap();
+    let prod_dev_set = sso_role(&out, PROD, "DeveloperAccess");
+    let dev_dev_set = sso_role(&out, DEV, "DeveloperAccess");
+    assert!(
+        prod_dev_set
+            .contains(":role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_DeveloperAccess_"),
+        "{prod_dev_set}"
+    );
+    let processor = format!("arn:aws:iam::{PROD}:role/processor-role");
+    let table = format!("arn:aws:dynamodb:us-east-1:{PROD}:table/prod-orders");
+    let resource =
+        |arn: &str, kind: &str| serde_json::json!([{"ARN": arn, "accountId": PROD, "type": kind}]);
+    // bob in prod reads a table; carol in dev lists functions and reads
+    // logs (the set's customer managed policy); both list buckets; the
+    // prod processor also writes the table.
+    let prod = vec![
+        session_call(
+            &prod_dev_set,
+            "bob",
+            1,
+            "dynamodb.amazonaws.com",
+            "GetItem",
+            resource(&table, "AWS::DynamoDB::Table"),
+        ),
+        session_call(
+            &prod_dev_set,
+            "bob",
+            2,
+            "s3.amazonaws.com",
+            "ListBuckets",
+            Value::Null,
+        ),
+        session_call(
+            &processor,
+            "processor",
+            3,
+            "dynamodb.amazonaws.com",
+            "PutItem",
+            resource(&table, "AWS::DynamoDB::Table"),
+        ),
+    ];
+    let dev = vec![
+        session_call(
+            &dev_dev_set,
+            "carol",
+            4,
+            "lambda.amazonaws.com",
+            "ListFunctions20150331",
+            Value::Null,
+        ),
+        session_call(
+            &dev_dev_set,
+            "carol",
+            5,
+            "logs.amazonaws.com",
+            "FilterLogEvents",
+            Value::Null,
+        ),
+        session_call(
+            &dev_dev_set,
+            "carol",
+            6,
+            "s3.amazonaws.com",
+            "ListBuckets",
+            Value::Null,
+        ),
+    ];
+    let trail = out
+        .join("cloudtrail/s3")
+        .join(format!("lp-org-trail-{MANAGEMENT}"))
+        .join("AWSLogs")
+        .join(org_id);
+    for (account, records) in [(PROD, prod), (DEV, dev)] {
+        let dir = trail.join(account).join("CloudTrail/us-east-1/2026/10/21");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join(format!(
+                "{account}_CloudTrail_us-east-1_20261021T0900Z_use.json"
+            )),
+            serde_json::to_vec(&serde_json::json!({ "Records": records })).unwrap(),
+        )
+        .unwrap();
+    }
+
+    let rec = o.out("rec");
+    let run = leastpriv()
+        .arg("recommend")
+        .arg(&out)
+        .args(WINDOW)
+        .arg("--out")
+        .arg(&rec)
+        .run();
+    run.code(0);
+
+    // The permission set: one inline policy for both accounts, as
+    // Terraform for the set Identity Center holds.
+    let ps = rec.join("permission-set/DeveloperAccess");
+    let doc = read(&ps.join("DeveloperAccess.json"));
+    assert_eq!(
+        allowed_actions(&doc, "Used"),
+        BTreeSet::from(
+            [
+                "dynamodb:GetItem",
+                "lambda:ListFunctions",
+                "logs:FilterLogEvents",
+                "s3:ListAllMyBuckets"
+            ]
+            .map(String::from)
+        ),
+        "{doc}"
+    );
+    // The table bob read, in its own account; the set's wildcards gone
+    // (data events, which the trail does not log, are kept by name).
+    assert!(doc.to_string().contains(&table), "{doc}");
+    let all = allowed_actions(&doc, "");
+    for a in [
+        "lambda:*",
+        "sqs:*",
+        "dynamodb:*",
+        "s3:*",
+        "secretsmanager:GetSecretValue",
+    ] {
+        assert!(!all.contains(a), "{a} in {doc}");
+    }
+    let tf = std::fs::read_to_string(ps.join("DeveloperAccess.tf")).unwrap();
+    let sso = &o.seed["sso"];
+    assert!(
+        tf.contains("aws_ssoadmin_permission_set_inline_policy")
+            && tf.contains(sso["instance_arn"].as_str().unwrap())
+            && tf.contains(sso["permission_sets"]["DeveloperAccess"].as_str().unwrap()),
+        "{tf}"
+    );
+    // The account roles of the set: nothing to apply there.
+    for (account, role) in [(PROD, &prod_dev_set), (DEV, &dev_dev_set)] {
+        let name = role.rsplit('/').next().unwrap();
+        let tf = std::fs::read_to_string(rec.join(account).join("role").join(format!("{name}.tf")))
+            .unwrap();
+        assert!(!tf.contains("resource "), "{tf}");
+        assert!(tf.contains("permission-set/DeveloperAccess/"), "{tf}");
+    }
+    // A plain role of one account, narrowed to what it did.
+    let own = read(&rec.join(PROD).join("role/processor-role.json"));
+    let used = allowed_actions(&own, "Used");
+    assert!(used.contains("dynamodb:PutItem"), "{own}");
+    assert!(used.contains("sqs:ReceiveMessage"), "{own}");
+    assert!(!used.contains("sqs:DeleteMessage"), "{own}");
+
+    // What each account contributed, in the JSON document.
+    let run = leastpriv()
+        .arg("recommend")
+        .arg(&out)
+        .args(WINDOW)
+        .args(["--format", "json"])
+        .run();
+    run.code(0);
+    let all = run.json();
+    let set = all["recommendations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["unit"] == "permission-set" && r["name"] == "DeveloperAccess")
+        .expect("the DeveloperAccess recommendation");
+    assert_eq!(
+        set["permission_set_arn"],
+        sso["permission_sets"]["DeveloperAccess"]
+    );
+    assert_eq!(set["evidence_complete"], true, "{set}");
+    let part = |account: &str| -> BTreeSet<String> {
+        let a = by(&set["accounts"], "account", account);
+        assert_eq!(a["evidence"], true, "{a}");
+        a["only_here"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(part(PROD), BTreeSet::from(["dynamodb:GetItem".to_string()]));
+    assert_eq!(
+        part(DEV),
+        BTreeSet::from([
+            "lambda:ListFunctions".to_string(),
+            "logs:FilterLogEvents".to_string()
+        ])
+    );
+
+    // Every proof passes.
+    let run = leastpriv()
+        .arg("recommend")
+        .arg(&out)
+        .args(WINDOW)
+        .arg("--check")
+        .run();
+    run.code(0);
+    assert!(run.stdout.starts_with("proof: "), "{}", run.stdout);
+}
