@@ -37,6 +37,8 @@ pub enum CrossAccount {
         origin: String,
         hops: Vec<String>,
         source_identity: Option<String>,
+        /// The session tags the last session holds, `key=value (where set)`.
+        tags: Vec<String>,
         calls: u64,
     },
     /// A session whose chain breaks.
@@ -128,6 +130,11 @@ pub fn view(audit: &Audit) -> OrgView {
                     .map(|h| format!("{} ({})", h.role, h.session))
                     .collect(),
                 source_identity: chain.source_identity.clone(),
+                tags: chain
+                    .held_tags
+                    .iter()
+                    .map(|t| format!("{}={} ({})", t.key, t.value, chain.tag_origin(t)))
+                    .collect(),
                 calls: s.records,
             });
         }
@@ -185,14 +192,20 @@ pub fn cross_line(audit: &Audit, c: &CrossAccount) -> String {
             origin,
             hops,
             source_identity,
+            tags,
             calls,
         } => {
             let si = source_identity
                 .as_deref()
                 .map(|s| format!(" [source identity {s}]"))
                 .unwrap_or_default();
+            let tags = if tags.is_empty() {
+                String::new()
+            } else {
+                format!(" [session tags {}]", tags.join(", "))
+            };
             format!(
-                "chain: {origin} → {}{si}, {calls} call(s)",
+                "chain: {origin} → {}{si}{tags}, {calls} call(s)",
                 hops.join(" → ")
             )
         }

@@ -53,6 +53,10 @@ pub struct CrossAccountV1 {
     pub origin: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_identity: Option<String>,
+    /// Session chains: the session tags the last session holds,
+    /// `key=value (where it was set)`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub session_tags: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub calls: Option<u64>,
 }
@@ -82,6 +86,7 @@ pub fn organization(audit: &Audit) -> Option<OrganizationV1> {
                 hops: Vec::new(),
                 origin: None,
                 source_identity: None,
+                session_tags: Vec::new(),
                 calls: None,
             };
             match c {
@@ -89,12 +94,14 @@ pub fn organization(audit: &Audit) -> Option<OrganizationV1> {
                     origin,
                     hops,
                     source_identity,
+                    tags,
                     calls,
                 } => {
                     x.kind = "session-chain";
                     x.origin = Some(origin.clone());
                     x.hops = hops.clone();
                     x.source_identity = source_identity.clone();
+                    x.session_tags = tags.clone();
                     x.calls = Some(*calls);
                 }
                 CrossAccount::Broken { role, calls, .. } => {

@@ -106,7 +106,28 @@ pub struct ChainV1 {
     /// Where and why the chain breaks; `null` when it is whole.
     pub breaks: Option<String>,
     pub source_identity: Option<String>,
+    /// Session tags set anywhere along the chain, `key=value` (a tag of an
+    /// earlier session that is not transitive is not held by this one: see
+    /// `held_tags`).
     pub session_tags: Vec<String>,
+    /// The session tags this session holds (STS role chaining: transitive
+    /// tags inherited from earlier sessions, and those its own call set),
+    /// each with where it was set.
+    pub held_tags: Vec<HeldTagV1>,
+}
+
+#[derive(Serialize)]
+pub struct HeldTagV1 {
+    pub key: String,
+    pub value: String,
+    /// Whether it passes to the sessions this one starts.
+    pub transitive: bool,
+    /// The index into `hops` of the session whose issuing call set it;
+    /// `null` when it was set before the chain's first recorded link.
+    pub set_at_hop: Option<usize>,
+    /// The same, in words: `set by the call that started ACCOUNT:ROLE
+    /// (SESSION)`, or which session inherited it.
+    pub set_by: String,
 }
 
 #[derive(Serialize)]
@@ -146,6 +167,17 @@ pub fn chain_v1(c: &Chain) -> ChainV1 {
         breaks: c.breaks.clone(),
         source_identity: c.source_identity.clone(),
         session_tags: c.tags.clone(),
+        held_tags: c
+            .held_tags
+            .iter()
+            .map(|t| HeldTagV1 {
+                key: t.key.clone(),
+                value: t.value.clone(),
+                transitive: t.transitive,
+                set_at_hop: t.set_at,
+                set_by: c.tag_origin(t),
+            })
+            .collect(),
     }
 }
 
@@ -255,6 +287,15 @@ pub fn chain_line(c: &Chain) -> String {
     let mut s = parts.join(" → ");
     if let Some(si) = &c.source_identity {
         s.push_str(&format!(" [source identity {si}]"));
+    }
+    for t in &c.held_tags {
+        let transitive = if t.transitive { ", transitive" } else { "" };
+        s.push_str(&format!(
+            "\n  tag {}={}{transitive}: {}",
+            t.key,
+            t.value,
+            c.tag_origin(t)
+        ));
     }
     if let Some(b) = &c.breaks {
         s.push_str(&format!("\n  chain breaks: {b}"));

@@ -18,6 +18,16 @@
 //! `sourceIdentity`, which AWS carries along the chain, still names who the
 //! first caller said it was.
 //!
+//! Session tags follow the STS rules for role chaining: a tag set with
+//! `TransitiveTagKeys` (or a SAML/OIDC `TransitiveTagKeys` attribute) passes
+//! to every later session of the chain, and a later `AssumeRole` cannot
+//! change its value (STS refuses a tag whose key, compared without case,
+//! is already inherited); a tag that is not transitive stays on the one
+//! session. The `AssumeRole` record of a chained call also lists what it
+//! inherited (`requestParameters.incomingTransitiveTags`), which names tags
+//! set before the chain's first recorded link.
+//! <https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html#id_session-tags_role-chaining>
+//!
 //! This module reads raw records; it knows nothing of grants or Identity
 //! Center's assignments beyond the user list used to name a person.
 
@@ -66,8 +76,21 @@ pub struct Issue {
     pub source_identity: Option<Box<str>>,
     /// Session tags the call set, `key=value`.
     pub tags: Box<[Box<str>]>,
+    /// The keys it made transitive and the transitive tags it inherited;
+    /// `None` (one word) for the many calls without either.
+    pub transitive: Option<Box<Transitive>>,
     pub time: i64,
     pub event: Box<str>,
+}
+
+/// What an `AssumeRole*` record says about transitive session tags.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Transitive {
+    /// `requestParameters.transitiveTagKeys`.
+    pub keys: Box<[Box<str>]>,
+    /// `requestParameters.incomingTransitiveTags`, `key=value`: what the
+    /// calling session passed on.
+    pub incoming: Box<[Box<str>]>,
 }
 
 /// One action of a session, with one outcome.
@@ -155,6 +178,14 @@ struct Request<'a> {
     source_identity: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     tags: Vec<Tag<'a>>,
+    /// `AssumeRoleWithSAML` / `AssumeRoleWithWebIdentity`: the session tags
+    /// from the assertion or token, as a map.
+    #[serde(borrow, default)]
+    principal_tags: Option<FastMap<Cow<'a, str>, Cow<'a, str>>>,
+    #[serde(borrow, default)]
+    transitive_tag_keys: Vec<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    incoming_transitive_tags: Option<FastMap<Cow<'a, str>, Cow<'a, str>>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -264,16 +295,39 @@ impl SessionChains {
             .as_deref()
             .or(req.as_ref().and_then(|r| r.source_identity.as_deref()))
             .map(Box::from);
+        let pairs = |m: &Option<FastMap<Cow<'_, str>, Cow<'_, str>>>| -> Vec<Box<str>> {
+            let mut v: Vec<Box<str>> = m
+                .iter()
+                .flatten()
+                .map(|(k, v)| format!("{k}={v}").into())
+                .collect();
+            v.sort_unstable();
+            v
+        };
         let tags = req
             .as_ref()
             .map(|r| {
-                r.tags
+                let mut t: Vec<Box<str>> = r
+                    .tags
                     .iter()
                     .filter_map(|t| Some(format!("{}={}", t.key.as_deref()?, t.value.as_deref()?)))
                     .map(Box::from)
-                    .collect()
+                    .collect();
+                t.extend(pairs(&r.principal_tags));
+                t.into_boxed_slice()
             })
             .unwrap_or_default();
+        let transitive = req.as_ref().and_then(|r| {
+            let t = Transitive {
+                keys: r
+                    .transitive_tag_keys
+                    .iter()
+                    .map(|k| Box::from(&**k))
+                    .collect(),
+                incoming: pairs(&r.incoming_transitive_tags).into(),
+            };
+            (!t.keys.is_empty() || !t.incoming.is_empty()).then(|| Box::new(t))
+        });
         let by = issued_by(rec, name, &resp);
         self.issued.insert(
             key.into(),
@@ -283,6 +337,7 @@ impl SessionChains {
                 by,
                 source_identity,
                 tags,
+                transitive,
                 time,
                 event: name.into(),
             },
@@ -357,6 +412,8 @@ impl SessionChains {
         let mut hops: Vec<Hop> = Vec::new();
         let mut source_identity = None;
         let mut tags: Vec<String> = Vec::new();
+        // The call that issued each hop's key, aligned with `hops`.
+        let mut issues: Vec<Option<&Issue>> = Vec::new();
         let mut key: Box<str> = key.into();
         // A chain is a handful of roles long (AWS limits role chaining to
         // one hour sessions, not length), so the bound only stops a cycle
@@ -385,10 +442,14 @@ impl SessionChains {
                 issued_at: issue.map(|i| i.time),
                 issued_by: issue.map(|i| i.event.to_string()),
             });
+            issues.push(issue);
             let finish = |origin: Origin, breaks: Option<String>, mut hops: Vec<Hop>| {
                 hops.reverse();
+                let mut issues = issues.clone();
+                issues.reverse();
                 Chain {
                     origin,
+                    held_tags: held_tags(&issues),
                     hops,
                     breaks,
                     source_identity: source_identity.clone(),
@@ -466,8 +527,10 @@ impl SessionChains {
         }
         let why = "the chain is longer than 64 sessions".to_string();
         hops.reverse();
+        issues.reverse();
         Chain {
             origin: Origin::Unknown,
+            held_tags: held_tags(&issues),
             hops,
             breaks: Some(why),
             source_identity,
@@ -496,6 +559,77 @@ impl SessionChains {
         keys.into_iter()
             .map(move |(k, u)| (k, u, self.resolve(k, ic)))
     }
+}
+
+/// Session tag keys are compared without case: STS keeps one of
+/// `Department` and `department`.
+fn same_key(a: &str, b: &str) -> bool {
+    a.chars()
+        .flat_map(char::to_lowercase)
+        .eq(b.chars().flat_map(char::to_lowercase))
+}
+
+/// `key=value` → (key, value).
+fn split_tag(t: &str) -> (&str, &str) {
+    t.split_once('=').unwrap_or((t, ""))
+}
+
+/// The session tags the last session of a chain holds, from the calls that
+/// issued each hop's key (first hop first; `None` where no record shows
+/// the call), as STS applies them along a role chain.
+fn held_tags(issues: &[Option<&Issue>]) -> Vec<HeldTag> {
+    // The tags the session of the current hop holds.
+    let mut held: Vec<HeldTag> = Vec::new();
+    for (i, issue) in issues.iter().enumerate() {
+        // What the calling session passes on: its transitive tags.
+        let mut next: Vec<HeldTag> = held.into_iter().filter(|t| t.transitive).collect();
+        let Some(issue) = issue else {
+            // The call is not in the logs read: what the session holds is
+            // unknown (only the first hop can lack its call).
+            held = Vec::new();
+            continue;
+        };
+        let tr = issue.transitive.as_deref();
+        // The record's own list of what it inherited names tags set before
+        // the first recorded link; it is what AWS applied, so its value wins.
+        for t in tr.map(|t| &*t.incoming).unwrap_or_default() {
+            let (k, v) = split_tag(t);
+            match next.iter_mut().find(|h| same_key(&h.key, k)) {
+                Some(h) if h.value == v => {}
+                Some(h) => {
+                    h.value = v.to_string();
+                    h.set_at = None;
+                    h.seen_at = i;
+                }
+                None => next.push(HeldTag {
+                    key: k.to_string(),
+                    value: v.to_string(),
+                    transitive: true,
+                    set_at: None,
+                    seen_at: i,
+                }),
+            }
+        }
+        for t in issue.tags.iter() {
+            let (k, v) = split_tag(t);
+            // STS refuses a tag whose key is inherited: the inherited one
+            // stands (a record showing both is not one STS accepted).
+            if next.iter().any(|h| same_key(&h.key, k)) {
+                continue;
+            }
+            let transitive = tr.is_some_and(|tr| tr.keys.iter().any(|x| same_key(x, k)));
+            next.push(HeldTag {
+                key: k.to_string(),
+                value: v.to_string(),
+                transitive,
+                set_at: Some(i),
+                seen_at: i,
+            });
+        }
+        held = next;
+    }
+    held.sort_by(|a, b| a.key.cmp(&b.key));
+    held
 }
 
 fn person_of_ic_session(
@@ -696,6 +830,44 @@ pub struct Chain {
     pub source_identity: Option<String>,
     /// Session tags set along the chain, `key=value`.
     pub tags: Vec<String>,
+    /// The session tags the last session holds (transitive tags inherited
+    /// along the chain and the tags its own call set), by key.
+    pub held_tags: Vec<HeldTag>,
+}
+
+/// A session tag the last session of a chain holds, and where it was set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldTag {
+    pub key: String,
+    pub value: String,
+    /// Whether it passes to a session this one starts.
+    pub transitive: bool,
+    /// The hop (index into [`Chain::hops`]) whose issuing call set it;
+    /// `None` when it was set before the first recorded link (the record of
+    /// hop `seen_at` shows it inherited).
+    pub set_at: Option<usize>,
+    /// The first hop whose issuing record shows the tag.
+    pub seen_at: usize,
+}
+
+impl Chain {
+    /// Where a held tag was set, for reports: `ACCOUNT:ROLE (SESSION)`, or
+    /// before that hop when the logs do not show where.
+    pub fn tag_origin(&self, t: &HeldTag) -> String {
+        let at = |i: usize| {
+            self.hops.get(i).map_or_else(String::new, |h| {
+                let name = h.role.rsplit('/').next().unwrap_or(&h.role);
+                format!("{}:{name} ({})", h.account(), h.session)
+            })
+        };
+        match t.set_at {
+            Some(i) => format!("set by the call that started {}", at(i)),
+            None => format!(
+                "inherited by {}, set before the chain's first recorded link",
+                at(t.seen_at)
+            ),
+        }
+    }
 }
 
 impl Chain {
@@ -839,6 +1011,158 @@ mod tests {
             c.note_issue(&rec(&text), 1);
             assert_eq!(c.resolve("ASIAX", None).origin, want, "{event}");
         }
+    }
+
+    /// One `AssumeRole` of a chain: `caller` (a userIdentity) assumes
+    /// `role` with `extra` request parameters and is issued `issued`.
+    fn chained(caller: &str, role: &str, issued: &str, extra: &str) -> String {
+        format!(
+            r#"{{"eventSource":"sts.amazonaws.com","eventName":"AssumeRole","userIdentity":{caller},
+            "requestParameters":{{"roleArn":"{role}","roleSessionName":"s"{extra}}},
+            "responseElements":{{"credentials":{{"accessKeyId":"{issued}"}}}}}}"#
+        )
+    }
+
+    fn session_of(role: &str, key: &str) -> String {
+        let (account, name) = (
+            role.split(':').nth(4).unwrap(),
+            role.rsplit('/').next().unwrap(),
+        );
+        format!(
+            r#"{{"type":"AssumedRole","arn":"arn:aws:sts::{account}:assumed-role/{name}/s","accessKeyId":"{key}",
+            "sessionContext":{{"sessionIssuer":{{"type":"Role","arn":"{role}"}}}}}}"#
+        )
+    }
+
+    const ENTRY: &str = "arn:aws:iam::222222222222:role/entry";
+    const RELAY: &str = "arn:aws:iam::333333333333:role/relay";
+    const DEPLOY: &str = "arn:aws:iam::111111111111:role/deploy";
+
+    /// alice → entry (b) → relay (c) → deploy (a), tags set at the first
+    /// hop with `first`, the later records as CloudTrail writes them.
+    fn three_hops(first: &str, second: &str, third: &str) -> SessionChains {
+        let mut c = SessionChains::default();
+        let alice = r#"{"type":"IAMUser","arn":"arn:aws:iam::111111111111:user/alice","accessKeyId":"AKIAALICE"}"#;
+        for (t, time) in [
+            (chained(alice, ENTRY, "ASIA1", first), 1),
+            (
+                chained(&session_of(ENTRY, "ASIA1"), RELAY, "ASIA2", second),
+                2,
+            ),
+            (
+                chained(&session_of(RELAY, "ASIA2"), DEPLOY, "ASIA3", third),
+                3,
+            ),
+        ] {
+            c.note_issue(&rec(&t), time);
+        }
+        use_of(&mut c, "ASIA3", DEPLOY, "s");
+        c
+    }
+
+    fn held(chain: &Chain) -> Vec<(String, String, Option<usize>)> {
+        chain
+            .held_tags
+            .iter()
+            .map(|t| (t.key.clone(), t.value.clone(), t.set_at))
+            .collect()
+    }
+
+    #[test]
+    fn a_transitive_tag_set_at_the_first_hop_reaches_the_last_session() {
+        let c = three_hops(
+            r#","tags":[{"key":"project","value":"apollo"},{"key":"cost-center","value":"42"}],"transitiveTagKeys":["project"]"#,
+            r#","incomingTransitiveTags":{"project":"apollo"},"tags":[{"key":"team","value":"release"}]"#,
+            r#","incomingTransitiveTags":{"project":"apollo"}"#,
+        );
+        let chain = c.resolve("ASIA3", None);
+        assert_eq!(chain.breaks, None);
+        assert_eq!(chain.hops.len(), 3);
+        assert_eq!(held(&chain), [("project".into(), "apollo".into(), Some(0))]);
+        assert!(chain.held_tags[0].transitive);
+        assert_eq!(
+            chain.tag_origin(&chain.held_tags[0]),
+            "set by the call that started 222222222222:entry (s)"
+        );
+        // The relay's own session holds its tag and the inherited one;
+        // cost-center stayed on the first session.
+        let relay = c.resolve("ASIA2", None);
+        assert_eq!(
+            held(&relay),
+            [
+                ("project".into(), "apollo".into(), Some(0)),
+                ("team".into(), "release".into(), Some(1))
+            ]
+        );
+        let entry = c.resolve("ASIA1", None);
+        assert_eq!(entry.held_tags.len(), 2, "{:?}", entry.held_tags);
+    }
+
+    #[test]
+    fn a_tag_that_is_not_transitive_stays_on_its_session() {
+        let c = three_hops(r#","tags":[{"key":"project","value":"hermes"}]"#, "", "");
+        let chain = c.resolve("ASIA3", None);
+        assert_eq!(chain.breaks, None);
+        assert!(chain.held_tags.is_empty(), "{:?}", chain.held_tags);
+        // Still listed among the tags set along the chain.
+        assert_eq!(chain.tags, ["project=hermes"]);
+    }
+
+    #[test]
+    fn a_chained_call_cannot_override_an_inherited_tag() {
+        // Keys compare without case; STS refuses the call, so a record
+        // that shows both keeps the inherited value.
+        let c = three_hops(
+            r#","tags":[{"key":"Project","value":"apollo"}],"transitiveTagKeys":["PROJECT"]"#,
+            r#","tags":[{"key":"project","value":"hermes"}],"transitiveTagKeys":["project"]"#,
+            "",
+        );
+        let chain = c.resolve("ASIA3", None);
+        assert_eq!(held(&chain), [("Project".into(), "apollo".into(), Some(0))]);
+    }
+
+    #[test]
+    fn inherited_tags_before_the_first_recorded_link() {
+        // The relay's key was issued by a call the logs do not hold; its
+        // AssumeRole record says what it inherited.
+        let mut c = SessionChains::default();
+        c.note_issue(
+            &rec(&chained(
+                &session_of(RELAY, "ASIAORPHAN"),
+                DEPLOY,
+                "ASIA3",
+                r#","incomingTransitiveTags":{"project":"zeus"}"#,
+            )),
+            1,
+        );
+        use_of(&mut c, "ASIA3", DEPLOY, "s");
+        let chain = c.resolve("ASIA3", None);
+        assert!(chain.breaks.is_some());
+        assert_eq!(held(&chain), [("project".into(), "zeus".into(), None)]);
+        assert_eq!(
+            chain.tag_origin(&chain.held_tags[0]),
+            "inherited by 111111111111:deploy (s), set before the chain's first recorded link"
+        );
+    }
+
+    #[test]
+    fn saml_principal_tags_are_session_tags() {
+        let mut c = SessionChains::default();
+        let saml = r#"{"type":"SAMLUser","userName":"alice@example.com","identityProvider":"arn:aws:iam::222222222222:saml-provider/idp"}"#;
+        let text = chained(
+            saml,
+            ENTRY,
+            "ASIA1",
+            r#","principalTags":{"department":"eng","cost":"7"},"transitiveTagKeys":["department"]"#,
+        )
+        .replace("\"AssumeRole\"", "\"AssumeRoleWithSAML\"");
+        c.note_issue(&rec(&text), 1);
+        c.note_issue(
+            &rec(&chained(&session_of(ENTRY, "ASIA1"), RELAY, "ASIA2", "")),
+            2,
+        );
+        let chain = c.resolve("ASIA2", None);
+        assert_eq!(held(&chain), [("department".into(), "eng".into(), Some(0))]);
     }
 
     #[test]

@@ -58,6 +58,7 @@ mod reports;
 mod reviewable;
 mod rules;
 mod secrets;
+mod session_tags;
 mod store;
 mod ux;
 mod verdicts;
