@@ -71,8 +71,9 @@ pub fn is_multi_account(audit: &Audit) -> bool {
     !audit.inputs.members.is_empty()
 }
 
-/// The summary and the cross-account list.
-pub fn view(audit: &Audit) -> OrgView {
+/// The summary alone, one line per audited account by account id (no
+/// session chain is resolved).
+pub fn summaries(audit: &Audit) -> Vec<AccountSummary> {
     let mut by: BTreeMap<String, AccountSummary> = audit
         .accounts
         .iter()
@@ -111,6 +112,12 @@ pub fn view(audit: &Audit) -> OrgView {
             }
         }
     }
+    by.into_values().collect()
+}
+
+/// The summary and the cross-account list.
+pub fn view(audit: &Audit) -> OrgView {
+    let accounts = summaries(audit);
     let mut cross = Vec::new();
     let ic = audit.identity_center.as_deref();
     for (_, s, chain) in audit.chains.resolve_each(ic) {
@@ -153,10 +160,7 @@ pub fn view(audit: &Audit) -> OrgView {
             cross.push(CrossAccount::Finding(i));
         }
     }
-    OrgView {
-        accounts: by.into_values().collect(),
-        cross,
-    }
+    OrgView { accounts, cross }
 }
 
 fn severity_name(s: Severity) -> &'static str {

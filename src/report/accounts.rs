@@ -61,6 +61,23 @@ pub struct CrossAccountV1 {
     pub calls: Option<u64>,
 }
 
+impl From<crate::accounts::AccountSummary> for AccountV1 {
+    fn from(a: crate::accounts::AccountSummary) -> Self {
+        AccountV1 {
+            account: a.account,
+            name: a.name,
+            principals: a.principals,
+            active_principals: a.active,
+            granted: a.granted,
+            used: a.used,
+            unused: a.unused,
+            denied: a.denied,
+            findings: a.findings,
+            scp_path: a.scp_path,
+        }
+    }
+}
+
 /// `None` for an audit of one account: its document is unchanged.
 pub fn organization(audit: &Audit) -> Option<OrganizationV1> {
     if !crate::accounts::is_multi_account(audit) {
@@ -120,22 +137,7 @@ pub fn organization(audit: &Audit) -> Option<OrganizationV1> {
         .collect();
     Some(OrganizationV1 {
         organization_id: audit.organization.as_ref().and_then(|o| o.id.clone()),
-        accounts: v
-            .accounts
-            .into_iter()
-            .map(|a| AccountV1 {
-                account: a.account,
-                name: a.name,
-                principals: a.principals,
-                active_principals: a.active,
-                granted: a.granted,
-                used: a.used,
-                unused: a.unused,
-                denied: a.denied,
-                findings: a.findings,
-                scp_path: a.scp_path,
-            })
-            .collect(),
+        accounts: v.accounts.into_iter().map(AccountV1::from).collect(),
         principals_by_account: by,
         cross_account,
         identity_center: audit.identity_center.is_some(),

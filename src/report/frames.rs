@@ -209,6 +209,87 @@ pub fn principal_actions(audit: &Audit) -> PolarsResult<DataFrame> {
     )
 }
 
+/// The columns of the per-account summary of an organization audit, in
+/// order (the accounts export, beside the principal × action one).
+pub const ACCOUNT_COLUMNS: &[&str] = &[
+    "account",
+    "account_name",
+    "principals",
+    "active_principals",
+    "granted",
+    "used",
+    "unused",
+    "denied",
+    "findings_critical",
+    "findings_high",
+    "findings_medium",
+    "findings_low",
+    "findings_info",
+    "scp_path",
+];
+
+/// One row per audited account, as the table, JSON, Markdown and HTML
+/// reports summarize it first (`accounts::view`); `None` for an audit of
+/// one account. `scp_path` is `Name (id)` from the root down, joined by
+/// ` > `.
+pub fn accounts(audit: &Audit) -> PolarsResult<Option<DataFrame>> {
+    if !crate::accounts::is_multi_account(audit) {
+        return Ok(None);
+    }
+    let a = &crate::accounts::summaries(audit);
+    let count = |f: fn(&crate::accounts::AccountSummary) -> usize| -> Vec<u64> {
+        a.iter().map(|s| f(s) as u64).collect()
+    };
+    let findings = |severity: &str| -> Vec<u64> {
+        a.iter()
+            .map(|s| s.findings.get(severity).copied().unwrap_or(0) as u64)
+            .collect()
+    };
+    DataFrame::new(
+        a.len(),
+        vec![
+            Column::new(
+                "account".into(),
+                a.iter().map(|s| s.account.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "account_name".into(),
+                a.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new("principals".into(), count(|s| s.principals)),
+            Column::new("active_principals".into(), count(|s| s.active)),
+            Column::new("granted".into(), count(|s| s.granted)),
+            Column::new("used".into(), count(|s| s.used)),
+            Column::new("unused".into(), count(|s| s.unused)),
+            Column::new("denied".into(), count(|s| s.denied)),
+            Column::new("findings_critical".into(), findings("critical")),
+            Column::new("findings_high".into(), findings("high")),
+            Column::new("findings_medium".into(), findings("medium")),
+            Column::new("findings_low".into(), findings("low")),
+            Column::new("findings_info".into(), findings("info")),
+            Column::new(
+                "scp_path".into(),
+                a.iter().map(|s| s.scp_path.join(" > ")).collect::<Vec<_>>(),
+            ),
+        ],
+    )
+    .map(Some)
+}
+
+/// Where the accounts export goes beside `output`: `audit.csv` →
+/// `audit.accounts.csv` (`audit.parquet` → `audit.accounts.parquet`).
+pub fn accounts_path(output: &std::path::Path) -> std::path::PathBuf {
+    let name = output
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let file = match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => format!("{stem}.accounts.{ext}"),
+        _ => format!("{name}.accounts"),
+    };
+    output.with_file_name(file)
+}
+
 /// The frame as CSV bytes, with a header row.
 pub fn csv(df: &mut DataFrame) -> PolarsResult<Vec<u8>> {
     let mut out = Vec::new();
@@ -354,4 +435,22 @@ pub fn read_export(path: &std::path::Path) -> Result<Vec<ExportRow>, FrameError>
         });
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::accounts_path;
+    use std::path::Path;
+
+    #[test]
+    fn the_accounts_export_goes_beside_the_export() {
+        for (out, want) in [
+            ("out/audit.csv", "out/audit.accounts.csv"),
+            ("audit.parquet", "audit.accounts.parquet"),
+            ("out/audit", "out/audit.accounts"),
+            ("out/.csv", "out/.csv.accounts"),
+        ] {
+            assert_eq!(accounts_path(Path::new(out)), Path::new(want), "{out}");
+        }
+    }
 }

@@ -34,6 +34,23 @@ pub struct Run<'a> {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invocations: Vec<Invocation>,
     pub results: Vec<SarifResult<'a>>,
+    /// An organization audit's per-account summary (SARIF 2.1.0 §3.8
+    /// property bag of the run); absent for one account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<RunProperties>,
+}
+
+/// The run's property bag of an organization audit: the summary the other
+/// formats print first, the same fields as the JSON report's
+/// `organization.accounts`. One run for every account, not a run per
+/// account: the tool, its rules and the invocation are one, and GitHub
+/// code scanning refuses several runs of one tool and category in a file.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunProperties {
+    pub organization_id: Option<String>,
+    /// One entry per audited account, by account id.
+    pub accounts: Vec<super::accounts::AccountV1>,
 }
 
 #[derive(Serialize)]
@@ -118,6 +135,9 @@ pub struct ResultProperties<'a> {
     pub severity: &'static str,
     pub score: f64,
     pub principal: String,
+    /// The principal's account, in an organization audit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     pub kind: &'static str,
     pub actions: super::json::SharedNames<'a>,
 }
@@ -299,6 +319,7 @@ pub fn build_located<'a>(audit: &'a Audit, index: Option<&StatementIndex>) -> Lo
         })
         .collect();
     let iam_uri = uri(&audit.inputs.iam);
+    let multi = crate::accounts::is_multi_account(audit);
     let results = audit
         .findings
         .iter()
@@ -383,6 +404,13 @@ pub fn build_located<'a>(audit: &'a Audit, index: Option<&StatementIndex>) -> Lo
                     severity: f.severity.as_str(),
                     score: (f.score * 10.0).round() / 10.0,
                     principal: f.principal.clone(),
+                    account: multi.then(|| {
+                        f.principal
+                            .split(':')
+                            .nth(4)
+                            .unwrap_or_default()
+                            .to_string()
+                    }),
                     kind: f.kind.as_str(),
                     actions: super::json::SharedNames(audit.catalog, &f.actions),
                 },
@@ -414,6 +442,13 @@ pub fn build_located<'a>(audit: &'a Audit, index: Option<&StatementIndex>) -> Lo
                 })
                 .collect(),
             results,
+            properties: multi.then(|| RunProperties {
+                organization_id: audit.organization.as_ref().and_then(|o| o.id.clone()),
+                accounts: crate::accounts::summaries(audit)
+                    .into_iter()
+                    .map(super::accounts::AccountV1::from)
+                    .collect(),
+            }),
         }],
     }
 }

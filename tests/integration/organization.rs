@@ -383,3 +383,117 @@ fn accounts_without_log_files_are_read_from_their_activity_stores() {
     let none = used_by_principal(&audit(&[]));
     assert!(none.values().all(Vec::is_empty), "{none:?}");
 }
+
+/// SARIF carries the per-account summary in the run's property bag (one
+/// run for every account: GitHub code scanning takes one run per tool and
+/// category), and each result names its principal's account.
+#[test]
+fn sarif_has_the_per_account_summary() {
+    let run = leastpriv().args(["audit", ORG, "--format", "sarif"]).run();
+    run.code(0);
+    let doc = run.json();
+    let runs = doc["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 1);
+    let props = &runs[0]["properties"];
+    assert_json_snapshot!("sarif_run_properties", props);
+    let ids: Vec<&str> = props["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["account"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [MGMT, DEV, PROD, "444444444444"]);
+    for r in runs[0]["results"].as_array().unwrap() {
+        let principal = r["properties"]["principal"].as_str().unwrap();
+        assert_eq!(
+            r["properties"]["account"].as_str().unwrap(),
+            principal.split(':').nth(4).unwrap(),
+            "{r}"
+        );
+    }
+    // An account snapshot's SARIF is unchanged.
+    let one = leastpriv()
+        .args(["audit", "tests/fixtures/tiny", "--format", "sarif"])
+        .run();
+    one.code(0);
+    let one = one.json();
+    assert!(one["runs"][0].get("properties").is_none());
+    assert!(one["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["properties"].get("account").is_none()));
+}
+
+/// `--format csv --output FILE` (and parquet) writes the per-account
+/// summary beside FILE as FILE.accounts.csv; an account audit does not.
+#[test]
+fn csv_export_writes_the_per_account_summary_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("audit.csv");
+    leastpriv()
+        .args(["audit", ORG, "--format", "csv", "--output"])
+        .arg(&out)
+        .run()
+        .code(0);
+    assert!(out.is_file());
+    let accounts = std::fs::read_to_string(dir.path().join("audit.accounts.csv")).unwrap();
+    assert_eq!(
+        accounts
+            .lines()
+            .next()
+            .unwrap()
+            .split(',')
+            .collect::<Vec<_>>(),
+        leastpriv::report::frames::ACCOUNT_COLUMNS
+    );
+    assert_snapshot!("accounts_csv", accounts);
+    // The same figures as the JSON report's summary.
+    let doc = json(&["audit", ORG]);
+    let mut rdr = csv::Reader::from_reader(accounts.as_bytes());
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    let json_accounts = doc["organization"]["accounts"].as_array().unwrap();
+    assert_eq!(rows.len(), json_accounts.len());
+    for (row, a) in rows.iter().zip(json_accounts) {
+        assert_eq!(&row[0], a["account"].as_str().unwrap());
+        assert_eq!(
+            row[2].parse::<u64>().unwrap(),
+            a["principals"].as_u64().unwrap()
+        );
+        assert_eq!(
+            row[6].parse::<u64>().unwrap(),
+            a["unused"].as_u64().unwrap()
+        );
+        assert_eq!(
+            row[9].parse::<u64>().unwrap(),
+            a["findings"]["high"].as_u64().unwrap_or(0)
+        );
+    }
+    // Parquet, beside it too.
+    let pq = dir.path().join("audit.parquet");
+    leastpriv()
+        .args(["audit", ORG, "--format", "parquet", "--output"])
+        .arg(&pq)
+        .run()
+        .code(0);
+    assert!(dir.path().join("audit.accounts.parquet").is_file());
+    // Standard output: the rows only, and a warning says where the
+    // summary goes.
+    let run = leastpriv().args(["audit", ORG, "--format", "csv"]).run();
+    run.code(0);
+    assert!(run.stderr.contains("FILE.accounts.csv"), "{}", run.stderr);
+    // An account audit writes no summary.
+    let tiny = dir.path().join("tiny.csv");
+    leastpriv()
+        .args([
+            "audit",
+            "tests/fixtures/tiny",
+            "--format",
+            "csv",
+            "--output",
+        ])
+        .arg(&tiny)
+        .run()
+        .code(0);
+    assert!(!dir.path().join("tiny.accounts.csv").exists());
+}

@@ -184,6 +184,29 @@ pub fn run(mut a: Args) -> Result<ExitCode> {
                     frames::csv(&mut df)?
                 };
                 emit_bytes(&bytes, a.output.as_deref()).context("writing the report")?;
+                // An organization's per-account summary: a file of its own
+                // beside the export (one table per file).
+                if let Some(mut accounts) = frames::accounts(&result)? {
+                    match a.output.as_deref() {
+                        Some(out) => {
+                            let path = frames::accounts_path(out);
+                            let bytes = if parquet {
+                                frames::parquet(&mut accounts)?
+                            } else {
+                                frames::csv(&mut accounts)?
+                            };
+                            emit_bytes(&bytes, Some(&path)).with_context(|| {
+                                format!("writing the accounts summary `{}`", path.display())
+                            })?;
+                            log::info!("per-account summary: {}", path.display());
+                        }
+                        None => log::warn!(
+                            "the per-account summary of an organization is written beside \
+                             `--output FILE` (FILE.accounts.csv); standard output holds the \
+                             principal × action rows only"
+                        ),
+                    }
+                }
                 String::new()
             }
             Format::Json => {
