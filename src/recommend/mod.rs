@@ -8,6 +8,7 @@
 //! except through `write_all`. Renderers are pure.
 
 pub mod compact;
+pub mod edited;
 pub mod proof;
 mod render;
 pub mod units;
@@ -1551,54 +1552,68 @@ fn account_of(arn: &str) -> &str {
     arn.split(':').nth(4).unwrap_or("")
 }
 
-/// Writes every recommendation under `dir` (`role/`, `user/`, `group/`):
-/// `<name>.json`, `<name>.tf` and `<name>.diff.md`, as one set: if any
-/// file cannot be written, none is replaced. Returns the paths written, in
-/// order. Recommendations of several accounts (an organization snapshot)
-/// go under `ACCOUNT/role/...`: roles deployed under one name into many
-/// accounts would otherwise overwrite each other's files.
-pub fn write_all(
-    recs: &[Recommendation],
-    dir: &Path,
-) -> Result<Vec<(PathBuf, crate::output::Fate)>, crate::output::WriteError> {
-    use std::borrow::Cow;
-    // A unit of several accounts has a directory of its own.
+/// Where each recommendation's files go, relative to the output directory:
+/// the path of its files without their extension (`role/NAME`,
+/// `ACCOUNT/role/NAME`, `permission-set/SET/SET`), in order. Recommendations
+/// of several accounts (an organization snapshot) go under `ACCOUNT/`: roles
+/// deployed under one name into many accounts would otherwise overwrite each
+/// other's files; a unit of several accounts has a directory of its own.
+/// `write_all` writes there and `recommend --check --policies` reads there
+/// ([`edited`]): one layout, decided here.
+pub fn layout(recs: &[Recommendation]) -> Vec<PathBuf> {
+    let per_account = per_account(recs);
+    recs.iter()
+        .map(|r| {
+            let sub = match &r.unit {
+                Some(u) => PathBuf::from(u.kind.as_str()).join(file_stem(&u.name)),
+                None if per_account => {
+                    PathBuf::from(file_stem(account_of(&r.principal))).join(r.identity_type.as_str())
+                }
+                None => PathBuf::from(r.identity_type.as_str()),
+            };
+            sub.join(file_stem(&r.name))
+        })
+        .collect()
+}
+
+/// Whether [`layout`] puts the recommendations under `ACCOUNT/`: they are
+/// of several accounts.
+pub fn per_account(recs: &[Recommendation]) -> bool {
     let mut accounts = recs
         .iter()
         .filter(|r| r.unit.is_none())
         .map(|r| account_of(&r.principal));
     let first = accounts.next();
-    let per_account = accounts.any(|a| Some(a) != first);
+    accounts.any(|a| Some(a) != first)
+}
+
+/// Writes every recommendation under `dir` ([`layout`]): `<name>.json`,
+/// `<name>.tf` and `<name>.diff.md`, as one set: if any file cannot be
+/// written, none is replaced. Returns the paths written, in order.
+pub fn write_all(
+    recs: &[Recommendation],
+    dir: &Path,
+) -> Result<Vec<(PathBuf, crate::output::Fate)>, crate::output::WriteError> {
+    use std::borrow::Cow;
     let mut files: Vec<(PathBuf, Cow<'_, [u8]>)> = Vec::with_capacity(recs.len() * 3);
-    for r in recs {
-        let base = if per_account {
-            dir.join(file_stem(account_of(&r.principal)))
-        } else {
-            dir.to_path_buf()
+    for (r, rel) in recs.iter().zip(layout(recs)) {
+        let stem = dir.join(rel);
+        if let Some(sub) = stem.parent() {
+            std::fs::create_dir_all(sub).map_err(|source| crate::output::WriteError {
+                path: sub.to_path_buf(),
+                source,
+            })?;
+        }
+        let with = |ext: &str| {
+            let mut p = stem.clone().into_os_string();
+            p.push(ext);
+            PathBuf::from(p)
         };
-        let sub = match &r.unit {
-            Some(u) => dir.join(u.kind.as_str()).join(file_stem(&u.name)),
-            None => base.join(r.identity_type.as_str()),
-        };
-        std::fs::create_dir_all(&sub).map_err(|source| crate::output::WriteError {
-            path: sub.clone(),
-            source,
-        })?;
-        let stem = file_stem(&r.name);
         let mut json = render::document_json(&r.document);
         json.push('\n');
-        files.push((
-            sub.join(format!("{stem}.json")),
-            Cow::Owned(json.into_bytes()),
-        ));
-        files.push((
-            sub.join(format!("{stem}.tf")),
-            Cow::Borrowed(r.terraform.as_bytes()),
-        ));
-        files.push((
-            sub.join(format!("{stem}.diff.md")),
-            Cow::Borrowed(r.diff.as_bytes()),
-        ));
+        files.push((with(".json"), Cow::Owned(json.into_bytes())));
+        files.push((with(".tf"), Cow::Borrowed(r.terraform.as_bytes())));
+        files.push((with(".diff.md"), Cow::Borrowed(r.diff.as_bytes())));
     }
     crate::output::write_atomic_all(&files)
 }

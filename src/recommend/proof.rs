@@ -379,10 +379,23 @@ fn grant_refusal(g: &EffectiveGrants, id: ActionId) -> &'static str {
 /// The proof of one recommendation, or `None` when the audit does not hold
 /// its principal.
 pub fn prove(audit: &Audit, index: &Index, ex: &mut Expander, r: &Recommendation) -> Option<Proof> {
+    prove_document(audit, index, ex, r, &r.document)
+}
+
+/// [`prove`] with `document` in place of the recommended one: a policy a
+/// reviewer edited from it (`recommend --check --policies`), proved in the
+/// same context against the same use and today's same grant.
+pub fn prove_document(
+    audit: &Audit,
+    index: &Index,
+    ex: &mut Expander,
+    r: &Recommendation,
+    document: &serde_json::Value,
+) -> Option<Proof> {
     let cat = audit.catalog;
     let (scope, members) = subject(index, r)?;
     let mut proof = Proof::default();
-    let doc = match crate::ingest::policy_json::parse_document(&r.document, "recommended") {
+    let doc = match crate::ingest::policy_json::parse_document(document, "recommended") {
         Ok(d) => Arc::new(d),
         Err(e) => {
             proof.failures.push(Failure {
@@ -394,7 +407,7 @@ pub fn prove(audit: &Audit, index: &Index, ex: &mut Expander, r: &Recommendation
             return Some(proof);
         }
     };
-    proof.context = context(audit, scope, &members, r);
+    proof.context = context(audit, scope, &members, r, document);
     proof.notes.push(
         "allowed means allowed or conditional (a condition the records cannot show), as today's verdicts count it".into(),
     );
@@ -692,6 +705,7 @@ fn context(
     scope: Scope,
     members: &[&AuditedPrincipal],
     r: &Recommendation,
+    document: &serde_json::Value,
 ) -> Vec<String> {
     let mut out = Vec::new();
     let replaced: Vec<String> = members
@@ -761,11 +775,11 @@ fn context(
             kept.into_iter().collect::<Vec<_>>().join(", ")
         ));
     }
-    let denies: usize = r
-        .document
-        .get("Statement")
-        .and_then(|s| s.as_array())
-        .map_or(0, |s| s.iter().filter(|x| x["Effect"] == "Deny").count());
+    let denies: usize = match document.get("Statement") {
+        Some(serde_json::Value::Array(s)) => s.iter().filter(|x| x["Effect"] == "Deny").count(),
+        Some(one) => usize::from(one["Effect"] == "Deny"),
+        None => 0,
+    };
     let other_denies: BTreeSet<(String, String)> = members
         .iter()
         .flat_map(|m| m.verdicts.principal.policies.iter())

@@ -7,8 +7,9 @@ use crate::input::audit;
 use anyhow::Result;
 use clap::Args as ClapArgs;
 use leastpriv::progress::timed;
+use leastpriv::recommend::edited::Checked;
 use leastpriv::recommend::Recommendation;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(ClapArgs, Debug)]
@@ -49,6 +50,23 @@ pub struct Args {
     /// standard error; 0 when every proof passes. Alone, writes nothing.
     #[arg(long)]
     pub check: bool,
+    /// With `--check`: prove the policy files under DIR instead of the
+    /// generated documents: the `NAME.json` files `--out DIR` wrote, as a
+    /// reviewer edited them (the `.tf` and `.diff.md` are not read). Run
+    /// with the snapshot and options that wrote DIR. Exit 1 when a file's
+    /// policy fails its proof (each failure on standard error with the
+    /// file, the action and the resource); 2 when a file cannot be proved:
+    /// invalid JSON (line and column), a document IAM would refuse, a
+    /// `.json` file no recommendation is written to. A recommendation
+    /// without a file is a warning (its policies stay as they are; with
+    /// `--strict`, an error). Writes nothing.
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "check",
+        conflicts_with_all = ["out", "format"]
+    )]
+    pub policies: Option<PathBuf>,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,6 +85,15 @@ pub fn run(r: Args) -> Result<ExitCode> {
     let recs = timed("recommend", || {
         leastpriv::recommend::recommend_with(&result, &opts)
     });
+    if let Some(dir) = &r.policies {
+        // The generated documents' warnings are not about the files.
+        let checked = timed("prove policy files", || {
+            leastpriv::recommend::edited::check_dir(&result, &recs, &opts, dir)
+        })?;
+        let status = report_files(&recs, &checked, dir, r.input.strict)?;
+        std::mem::forget((result, recs));
+        return Ok(status);
+    }
     for rec in &recs {
         for w in &rec.warnings {
             log::warn!("{}: {w}", rec.name);
@@ -191,4 +218,109 @@ fn report_failures(recs: &[Recommendation]) {
             );
         }
     }
+}
+
+/// `--check --policies DIR`: what could not be proved and each failure on
+/// standard error, the summary on standard output; the exit status (2 when
+/// a file could not be proved, 1 when one failed its proof, else 0).
+fn report_files(
+    recs: &[Recommendation],
+    checked: &Checked,
+    dir: &Path,
+    strict: bool,
+) -> Result<ExitCode> {
+    let rel = |p: &Path| p.strip_prefix(dir).unwrap_or(p).display().to_string();
+    for e in &checked.errors {
+        eprintln!("error: {e}");
+    }
+    let mut unproved = 0;
+    for f in &checked.files {
+        let r = &recs[f.rec];
+        let Some(p) = &f.proof else {
+            unproved += 1;
+            log::warn!(
+                "`{}`: not proved: {} `{}` is not in the audit",
+                f.path.display(),
+                r.identity_type.as_str(),
+                r.name
+            );
+            continue;
+        };
+        for x in p.failures.iter() {
+            eprintln!(
+                "proof failed: `{}` ({} `{}`): {} `{}`{}: {}",
+                f.path.display(),
+                r.identity_type.as_str(),
+                r.name,
+                x.kind.as_str(),
+                x.action,
+                x.resource
+                    .as_deref()
+                    .map(|x| format!(" on `{x}`"))
+                    .unwrap_or_default(),
+                x.detail
+            );
+        }
+    }
+    let missing = &checked.missing;
+    if !missing.is_empty() {
+        let list = missing
+            .iter()
+            .map(|(_, p)| format!("`{}`", rel(p)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let text = format!(
+            "{} recommendation(s) without a file under `{}`, not checked (their policies stay as they are today): {list}",
+            missing.len(),
+            dir.display()
+        );
+        if strict {
+            eprintln!("error: --strict: {text}");
+        } else {
+            log::warn!("{text}");
+        }
+    }
+    let failed: Vec<String> = checked
+        .failed()
+        .map(|f| format!("`{}`", rel(&f.path)))
+        .collect();
+    let proved = checked.files.len() - unproved;
+    let mut line = format!(
+        "proof: {} of {} policy file(s) under {} passed",
+        proved - failed.len(),
+        checked.files.len(),
+        dir.display()
+    );
+    if !failed.is_empty() {
+        line.push_str(&format!(", {} failed ({})", failed.len(), failed.join(", ")));
+    }
+    if unproved > 0 {
+        line.push_str(&format!(", {unproved} without proof (principal not in the audit)"));
+    }
+    if !checked.errors.is_empty() {
+        line.push_str(&format!(", {} could not be proved", checked.errors.len()));
+    }
+    if !missing.is_empty() {
+        line.push_str(&format!(
+            ", {} recommendation(s) without a file",
+            missing.len()
+        ));
+    }
+    emit(&format!("{line}\n"), None)?;
+    if checked.files.is_empty() && checked.errors.is_empty() {
+        anyhow::bail!(
+            "no policy file under `{}`: `recommend --out {}` writes role/NAME.json, user/, group/, ACCOUNT/..., permission-set/NAME/, role-group/NAME/",
+            dir.display(),
+            dir.display()
+        );
+    }
+    Ok(
+        if !checked.errors.is_empty() || (strict && !missing.is_empty()) {
+            ExitCode::from(2)
+        } else if !failed.is_empty() {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        },
+    )
 }
