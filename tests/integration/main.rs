@@ -33,6 +33,7 @@ mod common;
 mod access;
 mod alerts;
 mod baseline;
+mod check_policies;
 mod ci_mode;
 mod cli;
 mod config;
