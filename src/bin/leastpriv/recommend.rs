@@ -236,22 +236,22 @@ fn report_files(
     let mut unproved = 0;
     for f in &checked.files {
         let r = &recs[f.rec];
+        let what = match &r.unit {
+            Some(u) => u.title(),
+            None => format!("{} `{}`", r.identity_type.as_str(), r.name),
+        };
         let Some(p) = &f.proof else {
             unproved += 1;
             log::warn!(
-                "`{}`: not proved: {} `{}` is not in the audit",
-                f.path.display(),
-                r.identity_type.as_str(),
-                r.name
+                "`{}`: not proved: {what} is not in the audit",
+                f.path.display()
             );
             continue;
         };
         for x in p.failures.iter() {
             eprintln!(
-                "proof failed: `{}` ({} `{}`): {} `{}`{}: {}",
+                "proof failed: `{}` ({what}): {} `{}`{}: {}",
                 f.path.display(),
-                r.identity_type.as_str(),
-                r.name,
                 x.kind.as_str(),
                 x.action,
                 x.resource
