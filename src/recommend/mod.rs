@@ -366,19 +366,83 @@ impl UseEvidence {
         merge_groups(&mut self.groups, o.groups);
     }
 
-    /// The resources a request for this use names, for checking Denies.
-    fn requested(&self, cat: &Catalog) -> Vec<String> {
-        let arns: Vec<String> = self
+    /// The resources a request for this use may have named, for checking
+    /// Denies (a guardrail to add, a Deny carried to a unit's accounts).
+    fn requested(&self, cat: &Catalog) -> Requested {
+        let named: Vec<String> = self
             .observed
             .iter()
             .filter(|a| a.starts_with("arn:"))
             .cloned()
             .collect();
-        if cat.action(self.id).resource_types.is_empty() || arns.is_empty() {
-            vec!["*".to_string()]
-        } else {
-            arns
+        if cat.action(self.id).resource_types.is_empty() {
+            // Requested on `*`, whatever the records say.
+            return Requested {
+                named: vec!["*".to_string()],
+                patterns: Vec::new(),
+                any: false,
+            };
         }
+        let (patterns, any) = if self.truncated {
+            // The sample holds the smallest names only: the others are in
+            // the summary, or, without a complete one, unknown.
+            match self.summary.as_ref().filter(|s| s.is_complete()) {
+                Some(sum) => (sum.patterns(), false),
+                None => (Vec::new(), true),
+            }
+        } else {
+            // No ARN recorded: the resource is unknown.
+            (Vec::new(), named.is_empty())
+        };
+        Requested {
+            named,
+            patterns,
+            any,
+        }
+    }
+}
+
+/// What the requests of one used action may have named, as far as the
+/// records say.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Requested {
+    /// Resources named exactly (`*` for an action without resource types).
+    named: Vec<String>,
+    /// Patterns covering the resources the sample does not name: the
+    /// summary's, once more resources were seen than the sample keeps.
+    patterns: Vec<String>,
+    /// Some resource is unknown (no ARN recorded; more than the sample
+    /// keeps and no complete summary): it may be any.
+    any: bool,
+}
+
+impl Requested {
+    /// Whether Deny statement `st` may deny one of these requests of
+    /// `action`, conditions aside. Conservative: a Deny whose resource
+    /// element could match some resource a summary pattern stands for, or
+    /// any resource when one is unknown, counts as denying a use (AWS denies
+    /// a request when any Deny statement matches its resource).
+    pub(crate) fn may_match(&self, st: &Statement, action: &str) -> bool {
+        use crate::policy::arn_match::{pattern_covers, patterns_intersect};
+        let action_hit = match &st.actions {
+            ActionSpec::Action(p) => p.iter().any(|p| crate::catalog::wildcard_match(p, action)),
+            ActionSpec::NotAction(p) => {
+                !p.iter().any(|p| crate::catalog::wildcard_match(p, action))
+            }
+        };
+        if !action_hit {
+            return false;
+        }
+        if self.any || self.named.iter().any(|r| statement_matches(st, action, r)) {
+            return true;
+        }
+        self.patterns.iter().any(|pat| match &st.resources {
+            ResourceSpec::Resource(d) => d.iter().any(|d| patterns_intersect(d, pat)),
+            // Every resource of the pattern is excluded only when one
+            // NotResource pattern covers it.
+            ResourceSpec::NotResource(d) => !d.iter().any(|d| pattern_covers(d, pat)),
+            ResourceSpec::None => true,
+        })
     }
 }
 
@@ -1403,11 +1467,7 @@ fn build(cat: &Catalog, audit: &Audit, mut s: Subject) -> Recommendation {
         let hits: Vec<String> = s
             .used
             .iter()
-            .filter(|e| {
-                e.requested(cat)
-                    .iter()
-                    .any(|r| statement_matches(&st, &cat.full_name(e.id), r))
-            })
+            .filter(|e| e.requested(cat).may_match(&st, &cat.full_name(e.id)))
             .map(|e| format!("`{}`", cat.full_name(e.id)))
             .collect();
         if hits.is_empty() {
@@ -1851,6 +1911,60 @@ mod tests {
                     prop_assert!(pats_of(&plan).iter().all(|p| p != "*"), "{:?}", plan);
                 }
             }
+        }
+
+        /// Regression: a guardrail was checked against the sample of 20
+        /// (the smallest names) only, and added although it denied a used
+        /// call on a resource past the sample. Fires on a Deny that may
+        /// match a resource the summary stands for; quiet on one that
+        /// cannot.
+        #[test]
+        fn a_deny_past_the_sample_counts_as_denying_a_use() {
+            let arns: Vec<String> = (0..30)
+                .map(|i| format!("arn:aws:s3:::bucket-a/builds/{i:02}"))
+                .collect();
+            let e = evidence(std::slice::from_ref(&arns), &[], &["*"]);
+            assert!(e.truncated, "more than the sample keeps");
+            assert!(!e.observed.contains(&arns[29]), "{:?}", e.observed);
+            let req = e.requested(Catalog::embedded());
+            let deny = |resources: Value| {
+                crate::ingest::policy_json::parse_document(
+                    &json!({"Statement": [{"Effect": "Deny", "Action": "s3:PutObject", "Resource": resources}]}),
+                    "deny",
+                )
+                .unwrap()
+                .statements
+                .remove(0)
+            };
+            let not = |resources: Value| {
+                crate::ingest::policy_json::parse_document(
+                    &json!({"Statement": [{"Effect": "Deny", "Action": "s3:*", "NotResource": resources}]}),
+                    "deny",
+                )
+                .unwrap()
+                .statements
+                .remove(0)
+            };
+            let fires = [
+                deny(json!(arns[29])),
+                deny(json!("arn:aws:s3:::bucket-a/builds/2*")),
+                not(json!("arn:aws:s3:::bucket-a/builds/0*")),
+            ];
+            for st in &fires {
+                assert!(req.may_match(st, "s3:PutObject"), "{st:?}");
+            }
+            let quiet = [
+                deny(json!("arn:aws:s3:::bucket-b/*")),
+                not(json!("arn:aws:s3:::bucket-a/*")),
+            ];
+            for st in &quiet {
+                assert!(!req.may_match(st, "s3:PutObject"), "{st:?}");
+            }
+            assert!(!req.may_match(&fires[0], "s3:GetObject"));
+            // Without a complete summary, any resource may have been named.
+            let mut e = e;
+            e.summary = None;
+            assert!(e.requested(Catalog::embedded()).may_match(&quiet[0], "s3:PutObject"));
         }
 
         fn pats_of(plan: &[(String, ResourceSel)]) -> Vec<String> {

@@ -358,6 +358,44 @@ fn recorded(cat: &Catalog, ap: &AuditedPrincipal, id: ActionId, failed: bool) ->
         .unwrap_or_default()
 }
 
+/// The resources of a used action beyond those its sample named: when more
+/// distinct resources were seen than the sample keeps, the patterns of the
+/// summary of every resource (exact ARNs, or prefixes once widened) that
+/// the sample does not hold, or (no complete summary) unknown: `any`.
+/// `None` when the sample named every resource.
+fn beyond_sample(
+    cat: &Catalog,
+    ap: &AuditedPrincipal,
+    id: ActionId,
+    failed: bool,
+) -> Option<super::Requested> {
+    let a = &ap.verdicts;
+    let stats = if failed {
+        a.failed_entry(id).map(|f| &f.stats)
+    } else {
+        a.used_entry(id).map(|u| &u.stats)
+    }?;
+    if !stats.resources_truncated || cat.action(id).resource_types.is_empty() {
+        return None;
+    }
+    Some(match stats.summary.as_deref().filter(|s| s.is_complete()) {
+        Some(sum) => super::Requested {
+            named: Vec::new(),
+            patterns: sum
+                .patterns()
+                .into_iter()
+                .filter(|p| p.starts_with("arn:") && !stats.resources.contains(p))
+                .collect(),
+            any: false,
+        },
+        None => super::Requested {
+            named: Vec::new(),
+            patterns: Vec::new(),
+            any: true,
+        },
+    })
+}
+
 /// Whether the action-level grants allow `id` (conditions included).
 fn grants_allow(g: &EffectiveGrants, id: ActionId) -> bool {
     g.granted.contains(id)
@@ -504,6 +542,51 @@ pub fn prove_document(
                     }
                 }
             }
+            // Resources beyond the sample: a guardrail that may match one
+            // the summary stands for may deny a use (conservatively: its
+            // resource element could match some resource of the pattern).
+            let beyond = beyond_sample(cat, ap, id, failed);
+            if let (Some(b), true) = (&beyond, hit_by_guardrail.is_empty()) {
+                let ctx = ev.caller.context();
+                let caller = &ev.caller;
+                let one = |p: &str| super::Requested {
+                    named: Vec::new(),
+                    patterns: vec![p.to_string()],
+                    any: false,
+                };
+                for g in &guardrails {
+                    if evaluate_known(&g.conditions, &ctx, &|k| caller.decidable(k)) == Truth::False
+                    {
+                        continue;
+                    }
+                    let hit = if b.any {
+                        b.may_match(g, &action).then(|| "*".to_string())
+                    } else {
+                        b.patterns
+                            .iter()
+                            .find(|p| one(p).may_match(g, &action))
+                            .cloned()
+                    };
+                    if let Some(pat) = hit {
+                        proof.failures.push(Failure {
+                            kind: FailureKind::GuardrailDeniesUse,
+                            action: action.clone(),
+                            resource: Some(pat),
+                            detail: format!(
+                                "added guardrail `{}` may deny this used call on a resource beyond the sample of {} named ({}){who}",
+                                g.label(),
+                                crate::usage::activity::RESOURCE_SAMPLES,
+                                if b.any {
+                                    "no complete summary of the others: any may be"
+                                } else {
+                                    "one the summary of every resource used stands for"
+                                }
+                            ),
+                        });
+                        hit_by_guardrail.insert("*");
+                    }
+                }
+            }
             if resources.is_empty() {
                 // Checked per action: the records named no resource of it.
                 if !grants_allow(today_g, id) {
@@ -525,6 +608,48 @@ pub fn prove_document(
                     });
                 }
                 continue;
+            }
+            // The summary's patterns beyond the sample are decided as
+            // resources too: a pattern stands for every resource it covers,
+            // and a statement allows it only when its own pattern covers it.
+            let summarized: Vec<String> = beyond
+                .as_ref()
+                .map(|b| b.patterns.clone())
+                .unwrap_or_default();
+            for pat in &summarized {
+                if hit_by_guardrail.contains("*") {
+                    break;
+                }
+                proof.checked_resources += 1;
+                let ctx = Context::new();
+                let new = ev.decide(true, &action, pat, &ctx);
+                if new.decision == Decision::Allow {
+                    continue;
+                }
+                let today = ev.decide(false, &action, pat, &ctx);
+                if !allowed(today.decision) {
+                    not_today
+                        .entry(action.clone())
+                        .or_default()
+                        .push(format!("`{pat}` (summarized){who}: {}", refusal(&today)));
+                    continue;
+                }
+                if new.decision == Decision::Unknown {
+                    if today.decision == Decision::Allow {
+                        conditional += 1;
+                    }
+                    continue;
+                }
+                proof.failures.push(Failure {
+                    kind: FailureKind::UsedNotAllowed,
+                    action: action.clone(),
+                    resource: Some(pat.clone()),
+                    detail: format!(
+                        "used on resources this pattern of the summary stands for{who}, allowed today ({}); with the recommended policy: {}",
+                        today.decision.as_str(),
+                        refusal(&new)
+                    ),
+                });
             }
             for res in &resources {
                 // `iam:PassRole`: one request per service the role was

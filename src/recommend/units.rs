@@ -584,11 +584,7 @@ fn carry_denies(
         };
         let hits: Vec<String> = used
             .iter()
-            .filter(|e| {
-                e.requested(cat).iter().any(|r| {
-                    crate::policy::request::statement_matches(&st, &cat.full_name(e.id), r)
-                })
-            })
+            .filter(|e| e.requested(cat).may_match(&st, &cat.full_name(e.id)))
             .map(|e| format!("`{}`", cat.full_name(e.id)))
             .collect();
         if hits.is_empty() {

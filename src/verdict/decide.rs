@@ -320,6 +320,18 @@ impl Failures {
 /// The resources of `sample` that the principal's own policies are asked
 /// about for `id`: ARNs of one of the action's resource types, less a name
 /// the sample also holds in full (a secret called by name and by ARN).
+///
+/// Only the sample, even when the records named more resources than it
+/// keeps (and a summary covers them): this cannot make a wrong "unused".
+/// [`decide`] makes any success `used` and any authorized failure
+/// `used-failed` whatever this check says; the check only labels a use
+/// (granted, partly, "used without grant", who refused) and tells a
+/// likely-authorized failure (`used-failed` when granted on the sample)
+/// from an attempt (`attempted`), and `recommend` keeps both, on today's
+/// resources for the attempt. [`super::PrincipalVerdicts::verdict_on`]
+/// counts a full sample as having maybe named any resource. What may be
+/// wrong past the sample is a label (a partial grant shown as full, or
+/// none), never a removal; `recommend` narrows with the summary itself.
 pub fn named<'a>(cat: &Catalog, id: ActionId, sample: &'a ResourceSample) -> Vec<&'a str> {
     if cat.action(id).resource_types.is_empty() {
         return Vec::new();

@@ -321,3 +321,67 @@ fn a_permission_set_file_that_drops_one_accounts_use_fails_naming_the_account() 
         run.stderr
     );
 }
+
+/// `tests/fixtures/ci-artifacts`: role `ci-builder` wrote 304 objects, more
+/// than the sample of 20 keeps (the smallest names, all under
+/// `ci-artifacts/`); the others (`ci-cache/`, `ci-reports/`) only the
+/// resource summary names.
+const CI: &str = "tests/fixtures/ci-artifacts";
+
+/// Regression: the proof decided the sample's 20 resources only, so a
+/// policy that dropped a resource past the sample passed. Fires on a file
+/// that drops `ci-reports/coverage/latest.json` (past the sample); quiet on
+/// the file as written.
+#[test]
+fn a_file_that_drops_a_resource_past_the_sample_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = write_recommendations(CI, tmp.path(), &[]);
+    check(CI, tmp.path(), &dir, &[]).code(0);
+    let report = "arn:aws:s3:::ci-reports/coverage/latest.json";
+    edit(&dir.join("role/ci-builder.json"), |st| {
+        for s in st.iter_mut() {
+            if let Some(r) = s["Resource"].as_array_mut() {
+                r.retain(|x| x != report);
+            }
+        }
+    });
+    let run = check(CI, tmp.path(), &dir, &[]);
+    run.code(1);
+    assert_eq!(
+        failures(&run.stderr),
+        [format!(
+            "proof failed: `[TMP]/rec/role/ci-builder.json` (role `ci-builder`): used-not-allowed `s3:PutObject` on `{report}`: used on resources this pattern of the summary stands for, allowed today (allow); with the recommended policy: no statement allows it"
+        )],
+        "{}",
+        run.stderr
+    );
+}
+
+/// Regression: a Deny was checked against the sample only. Fires on a Deny
+/// of `ci-cache/*` (every name of it past the sample); quiet on a Deny of a
+/// bucket the role never wrote to.
+#[test]
+fn a_deny_of_a_use_past_the_sample_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = write_recommendations(CI, tmp.path(), &[]);
+    edit(&dir.join("role/ci-builder.json"), |st| {
+        st.push(json!({"Sid": "NoCache", "Effect": "Deny", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::ci-cache/*"}));
+    });
+    let run = check(CI, tmp.path(), &dir, &[]);
+    run.code(1);
+    let lines = failures(&run.stderr);
+    assert_eq!(lines.len(), 1, "{}", run.stderr);
+    assert!(
+        lines[0].starts_with(
+            "proof failed: `[TMP]/rec/role/ci-builder.json` (role `ci-builder`): guardrail-denies-use `s3:PutObject` on `arn:aws:s3:::ci-cache/deps/cargo.tar`: added guardrail `NoCache` may deny this used call on a resource beyond the sample of 20 named"
+        ),
+        "{}",
+        run.stderr
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = write_recommendations(CI, tmp.path(), &[]);
+    edit(&dir.join("role/ci-builder.json"), |st| {
+        st.push(json!({"Sid": "NoSecrets", "Effect": "Deny", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::ci-secrets/*"}));
+    });
+    check(CI, tmp.path(), &dir, &[]).code(0);
+}
