@@ -645,7 +645,8 @@ pub fn prove_document(
                     action: action.clone(),
                     resource: Some(pat.clone()),
                     detail: format!(
-                        "used on resources this pattern of the summary stands for{who}, allowed today ({}); with the recommended policy: {}",
+                        "used{who} past the sample of {} named (the summary of every resource used holds it), allowed today ({}); with the recommended policy: {}",
+                        crate::usage::activity::RESOURCE_SAMPLES,
                         today.decision.as_str(),
                         refusal(&new)
                     ),
