@@ -184,7 +184,9 @@ pub fn check_dir(
             Err(e) => checked.errors.push(e),
         }
     }
-    checked.errors.sort_by(|a, b| error_path(a).cmp(error_path(b)));
+    checked
+        .errors
+        .sort_by(|a, b| error_path(a).cmp(error_path(b)));
     Ok(checked)
 }
 
@@ -296,7 +298,10 @@ fn identity_policy_rules(value: &Value, doc: &PolicyDocument) -> Result<(), Poli
             ));
         }
         if matches!(st.resources, ResourceSpec::None) {
-            return Err(err(at, "statement has neither `Resource` nor `NotResource`"));
+            return Err(err(
+                at,
+                "statement has neither `Resource` nor `NotResource`",
+            ));
         }
         let actions = match &st.actions {
             ActionSpec::Action(a) | ActionSpec::NotAction(a) => a,
@@ -336,11 +341,7 @@ fn statement_position(text: &str, location: &str) -> Option<(usize, usize)> {
     }
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
-    let column = before
-        .rsplit('\n')
-        .next()
-        .map_or(0, |l| l.chars().count())
-        + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     Some((line, column))
 }
 
@@ -364,7 +365,10 @@ mod tests {
         };
         assert_eq!((*line, *column), (4, 24), "{e}");
         let msg = e.to_string();
-        assert!(msg.contains("x.json`: invalid JSON at line 4, column 24: "), "{msg}");
+        assert!(
+            msg.contains("x.json`: invalid JSON at line 4, column 24: "),
+            "{msg}"
+        );
         assert!(!msg.contains(" at line 4 column"), "{msg}");
     }
 

@@ -1626,9 +1626,8 @@ pub fn layout(recs: &[Recommendation]) -> Vec<PathBuf> {
         .map(|r| {
             let sub = match &r.unit {
                 Some(u) => PathBuf::from(u.kind.as_str()).join(file_stem(&u.name)),
-                None if per_account => {
-                    PathBuf::from(file_stem(account_of(&r.principal))).join(r.identity_type.as_str())
-                }
+                None if per_account => PathBuf::from(file_stem(account_of(&r.principal)))
+                    .join(r.identity_type.as_str()),
                 None => PathBuf::from(r.identity_type.as_str()),
             };
             sub.join(file_stem(&r.name))
@@ -1964,7 +1963,9 @@ mod tests {
             // Without a complete summary, any resource may have been named.
             let mut e = e;
             e.summary = None;
-            assert!(e.requested(Catalog::embedded()).may_match(&quiet[0], "s3:PutObject"));
+            assert!(e
+                .requested(Catalog::embedded())
+                .may_match(&quiet[0], "s3:PutObject"));
         }
 
         fn pats_of(plan: &[(String, ResourceSel)]) -> Vec<String> {

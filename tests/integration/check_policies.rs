@@ -13,8 +13,7 @@ use std::path::{Path, PathBuf};
 const DEMO: &str = "fixtures/demo";
 const ORG: &str = "tests/fixtures/org";
 const SECRET: &str = "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/orders/db-AbCdEf";
-const KMS_KEY: &str =
-    "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+const KMS_KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
 /// `recommend SNAPSHOT --out TMP/rec [args]`; returns TMP/rec.
 fn write_recommendations(snapshot: &str, tmp: &Path, args: &[&str]) -> PathBuf {
@@ -220,7 +219,11 @@ fn files_and_principals_that_do_not_match_are_named() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = write_recommendations(DEMO, tmp.path(), &[]);
     // A file no principal of the snapshot has: an error.
-    std::fs::copy(dir.join("role/orders-api.json"), dir.join("role/orders.json")).unwrap();
+    std::fs::copy(
+        dir.join("role/orders-api.json"),
+        dir.join("role/orders.json"),
+    )
+    .unwrap();
     std::fs::create_dir_all(dir.join("role-group/reader")).unwrap();
     std::fs::write(dir.join("role-group/reader/reader.json"), "{}").unwrap();
     // A principal with no file: a warning (its policies stay as today).
@@ -247,7 +250,9 @@ fn files_and_principals_that_do_not_match_are_named() {
     let strict = check(DEMO, tmp.path(), &dir, &["--strict"]);
     strict.code(2);
     assert!(
-        strict.stderr.contains("error: --strict: 1 recommendation(s) without a file"),
+        strict
+            .stderr
+            .contains("error: --strict: 1 recommendation(s) without a file"),
         "{}",
         strict.stderr
     );
@@ -276,7 +281,15 @@ fn an_empty_or_missing_directory_is_an_error() {
         .run();
     run.code(2);
     let run = leastpriv()
-        .args(["recommend", DEMO, "--check", "--policies", "x", "--out", "y"])
+        .args([
+            "recommend",
+            DEMO,
+            "--check",
+            "--policies",
+            "x",
+            "--out",
+            "y",
+        ])
         .run();
     run.code(2);
 }

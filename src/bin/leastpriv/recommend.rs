@@ -292,10 +292,16 @@ fn report_files(
         dir.display()
     );
     if !failed.is_empty() {
-        line.push_str(&format!(", {} failed ({})", failed.len(), failed.join(", ")));
+        line.push_str(&format!(
+            ", {} failed ({})",
+            failed.len(),
+            failed.join(", ")
+        ));
     }
     if unproved > 0 {
-        line.push_str(&format!(", {unproved} without proof (principal not in the audit)"));
+        line.push_str(&format!(
+            ", {unproved} without proof (principal not in the audit)"
+        ));
     }
     if !checked.errors.is_empty() {
         line.push_str(&format!(", {} could not be proved", checked.errors.len()));
