@@ -610,8 +610,13 @@ pub fn prove_document(
                 continue;
             }
             // The summary's patterns beyond the sample are decided as
-            // resources too: a pattern stands for every resource it covers,
-            // and a statement allows it only when its own pattern covers it.
+            // resources too, the pattern's text as the resource: IAM's
+            // wildcards match that text only where a statement's pattern
+            // covers the summary's (a `*` matches its `*`, a letter does
+            // not), so an Allow that leaves out part of it does not allow
+            // it. Only a `?` facing its `*` over-matches; the summary's
+            // patterns end in `*` after a delimiter, and `?` is rare in
+            // policies.
             let summarized: Vec<String> = beyond
                 .as_ref()
                 .map(|b| b.patterns.clone())
