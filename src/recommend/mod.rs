@@ -1671,7 +1671,13 @@ pub fn write_all(
         let mut json = render::document_json(&r.document);
         json.push('\n');
         files.push((with(".json"), Cow::Owned(json.into_bytes())));
-        files.push((with(".tf"), Cow::Borrowed(r.terraform.as_bytes())));
+        let json_name = with(".json");
+        let json_name = json_name
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        let tf = render::terraform_reading(&r.terraform, &r.document, &json_name);
+        files.push((with(".tf"), Cow::Owned(tf.into_bytes())));
         files.push((with(".diff.md"), Cow::Borrowed(r.diff.as_bytes())));
     }
     crate::output::write_atomic_all(&files)

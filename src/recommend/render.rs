@@ -129,6 +129,21 @@ pub(super) fn hcl_expression(doc: &Value) -> String {
     escaped.replace('\n', "\n  ")
 }
 
+/// The Terraform written beside the policy file (`recommend --out`): the
+/// policy is read from `json_name` in the same directory rather than
+/// embedded, so that a reviewer who edits the `.json` (which `recommend
+/// --check --policies` proves) edits what Terraform applies; the JSON
+/// document keeps the self-contained text.
+pub(super) fn terraform_reading(terraform: &str, doc: &Value, json_name: &str) -> String {
+    let embedded = format!("jsonencode({})", hcl_expression(doc));
+    // The file name is made of `[A-Za-z0-9+=,.@_-]` (`file_stem`): no quote
+    // or template sequence to escape.
+    terraform.replace(
+        &embedded,
+        &format!("file(\"${{path.module}}/{json_name}\")"),
+    )
+}
+
 pub(super) fn hcl_string(s: &str) -> String {
     Value::String(s.to_string())
         .to_string()
@@ -577,5 +592,17 @@ mod tests {
         let text = document_json(&doc);
         assert!(text.find("Version") < text.find("Statement"));
         assert!(text.find("Effect") < text.find("Action"));
+    }
+
+    #[test]
+    fn the_terraform_beside_the_policy_file_reads_it() {
+        let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/${aws:username}/*"}]});
+        for sso in [None, Some("Ops")] {
+            let tf = terraform(IdentityType::Role, "r", sso, &doc);
+            let read = terraform_reading(&tf, &doc, "r.json");
+            assert!(read.contains("file(\"${path.module}/r.json\")"), "{read}");
+            assert!(!read.contains("jsonencode"), "{read}");
+            assert!(!read.contains("s3:GetObject"), "{read}");
+        }
     }
 }

@@ -424,6 +424,12 @@ fn write_all_writes_three_files_per_recommendation() {
     let tf = std::fs::read_to_string(dir.path().join("role/orders-api.tf")).expect("tf");
     assert!(tf.contains("resource \"aws_iam_policy\" \"orders_api_least_privilege\""));
     assert!(tf.contains("aws_iam_role_policy_attachment"));
+    // The policy a reviewer edits (and `--check --policies` proves) is the
+    // one Terraform applies.
+    assert!(
+        tf.contains("policy = file(\"${path.module}/orders-api.json\")"),
+        "{tf}"
+    );
     assert_eq!(tf.matches('{').count(), tf.matches('}').count());
 }
 
