@@ -34,6 +34,8 @@ pub enum AuditError {
     #[cfg(feature = "parquet")]
     #[error(transparent)]
     Store(#[from] crate::usage::store::StoreError),
+    #[error(transparent)]
+    Sessions(#[from] crate::usage::chain_store::ChainStoreError),
 }
 
 /// Knobs of one audit run.
@@ -644,7 +646,11 @@ fn gather_activity(
             Ok((store::load(dir, cat, &meta)?, meta))
         });
         match fits {
-            Ok((activity, meta)) => {
+            Ok((mut activity, meta)) => {
+                let dir = sidecar.parent().unwrap_or(std::path::Path::new("."));
+                activity
+                    .chains
+                    .merge(stored_chains(dir, mapper, &meta, |_| true)?);
                 log::info!(
                     "activity from `{}` ({} rows; logs not re-read)",
                     sidecar.display(),
@@ -750,6 +756,9 @@ fn gather_org_activity(
         };
         stored.actors.retain(|arn, _| !elsewhere(arn));
         stored.sessions_granted.retain(|arn, _| !elsewhere(arn));
+        // The store keeps no sessions: `pull --athena` writes its chains
+        // beside it, and they are taken by the same rule.
+        stored.chains.merge(stored_chains(dir, mapper, &meta, |arn| !elsewhere(arn))?);
         activity.merge(stored);
         log::info!(
             "activity of `{}` from its store ({} rows)",
@@ -769,6 +778,47 @@ fn gather_org_activity(
         }
     }
     Ok((activity, since, until))
+}
+
+/// The session chains beside an activity store (`sessions.json`, written
+/// by `pull --athena`), if there are any, for the sessions `keep` takes. A
+/// file of another window than its store's is an error: the chains would
+/// not be those of the activity beside them.
+#[cfg(feature = "parquet")]
+fn stored_chains(
+    dir: &std::path::Path,
+    mapper: &crate::usage::mapping::EventMapper,
+    meta: &crate::usage::store::Meta,
+    keep: impl Fn(&str) -> bool,
+) -> Result<crate::usage::chains::SessionChains, AuditError> {
+    use crate::usage::chain_store;
+    let path = dir.join(chain_store::FILE);
+    if !path.is_file() {
+        return Ok(Default::default());
+    }
+    let loaded = chain_store::load(&path, mapper, keep)?;
+    if (loaded.since, loaded.until) != (meta.since, meta.until) {
+        let t = |v: Option<i64>| v.map(crate::util::time).unwrap_or_else(|| "open".into());
+        return Err(chain_store::ChainStoreError::Invalid {
+            path,
+            message: format!(
+                "its window {} .. {} is not that of the activity store beside it ({} .. {}):                  pull again",
+                t(loaded.since),
+                t(loaded.until),
+                t(meta.since),
+                t(meta.until)
+            ),
+        }
+        .into());
+    }
+    log::info!(
+        "session chains of `{}` from `{}` ({} keys issued, {} sessions)",
+        loaded.account,
+        path.display(),
+        loaded.chains.issued.len(),
+        loaded.chains.used.len()
+    );
+    Ok(loaded.chains)
 }
 
 /// Why a store does not fit this audit, if it does not.

@@ -393,7 +393,8 @@ pub fn who(audit: &Audit, query: &str) -> Result<Who, WhoError> {
     if audit.chains.is_empty() && audit.stats.records > 0 {
         notes.push(
             "no role session was read from the logs (the activity came from the activity store, which keeps no sessions): \
-             audit again with `--reread-logs` for the chains"
+             audit again with `--reread-logs` for the chains, or pull again with `--athena`, which writes each account's \
+             `sessions.json`"
                 .into(),
         );
     }

@@ -284,25 +284,18 @@ TBLPROPERTIES (
         )
     }
 
-    /// One aggregation query for the window: only the day partitions of the
-    /// window (and the day after, for late delivery) are read.
-    pub fn aggregation_sql(&self, since: i64, until: i64) -> String {
-        let day = |t: i64| {
-            chrono::DateTime::from_timestamp(t, 0)
-                .map(|d| d.format("%Y/%m/%d").to_string())
-                .unwrap_or_default()
-        };
-        let stamp = |t: i64| {
-            chrono::DateTime::from_timestamp(t, 0)
-                .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-                .unwrap_or_default()
-        };
-        let accounts = self
-            .accounts
+    fn accounts_sql(&self) -> String {
+        self.accounts
             .iter()
             .map(|a| lit(a))
             .collect::<Vec<_>>()
-            .join(", ");
+            .join(", ")
+    }
+
+    /// One aggregation query for the window: only the day partitions of the
+    /// window (and the day after, for late delivery) are read.
+    pub fn aggregation_sql(&self, since: i64, until: i64) -> String {
+        let accounts = self.accounts_sql();
         format!(
             "SELECT
     account,
@@ -354,7 +347,181 @@ GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11",
             until = lit(&stamp(until)),
         )
     }
+
+    /// The links query: one row per successful `AssumeRole*` call that
+    /// issued a key, from [`LINKS_LOOKBACK`] before the window (a key issued
+    /// then still signs calls in it). Named JSON paths only: the request's
+    /// `externalId`, `tokenCode` and `policy` and the response's
+    /// `sessionToken` never leave the table (Athena writes results to S3).
+    pub fn links_sql(&self, since: i64, until: i64) -> String {
+        let from = since - LINKS_LOOKBACK;
+        let req = |path: &str| format!("json_extract_scalar(requestparameters, '$.{path}')");
+        let req_json =
+            |path: &str| format!("json_format(json_extract(requestparameters, '$.{path}'))");
+        let resp = |path: &str| format!("json_extract_scalar(responseelements, '$.{path}')");
+        format!(
+            "SELECT
+    account,
+    eventtime AS event_time,
+    eventname AS event_name,
+    recipientaccountid AS recipient_account,
+    sharedeventid AS shared_event_id,
+    useridentity.type AS caller_type,
+    useridentity.arn AS caller_arn,
+    useridentity.accountid AS caller_account,
+    useridentity.principalid AS caller_principal_id,
+    useridentity.username AS caller_user_name,
+    useridentity.accesskeyid AS caller_key,
+    useridentity.sessioncontext.sessionissuer.arn AS caller_issuer,
+    useridentity.invokedby AS caller_invoked_by,
+    {role_arn} AS role_arn,
+    {session_name} AS role_session_name,
+    {req_si} AS request_source_identity,
+    {tags} AS tags,
+    {transitive} AS transitive_tag_keys,
+    {incoming} AS incoming_transitive_tags,
+    {principal_tags} AS principal_tags,
+    {issued} AS issued_key,
+    {assumed} AS assumed_role_arn,
+    {resp_si} AS response_source_identity,
+    {subject} AS subject,
+    {web_subject} AS web_identity_subject,
+    {provider} AS provider
+FROM {db}.{table}
+WHERE account IN ({accounts})
+    AND day BETWEEN {first_day} AND {last_day}
+    AND eventtime >= {since}
+    AND eventtime <= {until}
+    AND eventsource = 'sts.amazonaws.com'
+    AND eventname LIKE 'AssumeRole%'
+    AND COALESCE(errorcode, '') = ''
+    AND {issued} IS NOT NULL",
+            role_arn = req("roleArn"),
+            session_name = req("roleSessionName"),
+            req_si = req("sourceIdentity"),
+            tags = req_json("tags"),
+            transitive = req_json("transitiveTagKeys"),
+            incoming = req_json("incomingTransitiveTags"),
+            principal_tags = req_json("principalTags"),
+            issued = resp("credentials.accessKeyId"),
+            assumed = resp("assumedRoleUser.arn"),
+            resp_si = resp("sourceIdentity"),
+            subject = resp("subject"),
+            web_subject = resp("subjectFromWebIdentityToken"),
+            provider = resp("provider"),
+            db = self.database,
+            table = self.table,
+            accounts = self.accounts_sql(),
+            first_day = lit(&day(from)),
+            last_day = lit(&day(until + 86_400)),
+            since = lit(&stamp(from)),
+            until = lit(&stamp(until)),
+        )
+    }
+
+    /// The uses query: what each role session (by the access key its calls
+    /// were signed with) did in the window, one row per session × event ×
+    /// error code, as the session chains keep it.
+    pub fn uses_sql(&self, since: i64, until: i64) -> String {
+        format!(
+            "SELECT
+    account,
+    useridentity.accesskeyid AS access_key,
+    useridentity.arn AS session_arn,
+    useridentity.sessioncontext.sessionissuer.arn AS issuer,
+    useridentity.sessioncontext.sourceidentity AS source_identity,
+    useridentity.onbehalfof.userid AS on_behalf_of_user,
+    useridentity.onbehalfof.identitystorearn AS identity_store,
+    eventsource AS event_source,
+    eventname AS event_name,
+    errorcode AS error_code,
+    count(DISTINCT eventid) AS events,
+    min(eventtime) AS first_seen,
+    max(eventtime) AS last_seen
+FROM {db}.{table}
+WHERE account IN ({accounts})
+    AND day BETWEEN {first_day} AND {last_day}
+    AND eventtime >= {since}
+    AND eventtime <= {until}
+    AND useridentity.type = 'AssumedRole'
+    AND COALESCE(useridentity.accesskeyid, '') <> ''
+    AND COALESCE(eventtype, '') NOT IN ('AwsCloudTrailInsight', 'AwsConsoleSignIn')
+    AND NOT (COALESCE(eventtype, '') = 'AwsVpceEvent'
+        AND COALESCE(errorcode, '') <> 'VpceAccessDenied')
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10",
+            db = self.database,
+            table = self.table,
+            accounts = self.accounts_sql(),
+            first_day = lit(&day(since)),
+            last_day = lit(&day(until + 86_400)),
+            since = lit(&stamp(since)),
+            until = lit(&stamp(until)),
+        )
+    }
 }
+
+/// How long before the window the links query reads: the longest role
+/// session (12 hours, `MaxSessionDuration`).
+pub const LINKS_LOOKBACK: i64 = 12 * 3600;
+
+fn day(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|d| d.format("%Y/%m/%d").to_string())
+        .unwrap_or_default()
+}
+
+fn stamp(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+/// The links query's result columns.
+pub const LINK_COLUMNS: &[&str] = &[
+    "account",
+    "event_time",
+    "event_name",
+    "recipient_account",
+    "shared_event_id",
+    "caller_type",
+    "caller_arn",
+    "caller_account",
+    "caller_principal_id",
+    "caller_user_name",
+    "caller_key",
+    "caller_issuer",
+    "caller_invoked_by",
+    "role_arn",
+    "role_session_name",
+    "request_source_identity",
+    "tags",
+    "transitive_tag_keys",
+    "incoming_transitive_tags",
+    "principal_tags",
+    "issued_key",
+    "assumed_role_arn",
+    "response_source_identity",
+    "subject",
+    "web_identity_subject",
+    "provider",
+];
+
+/// The uses query's result columns.
+pub const USE_COLUMNS: &[&str] = &[
+    "account",
+    "access_key",
+    "session_arn",
+    "issuer",
+    "source_identity",
+    "on_behalf_of_user",
+    "identity_store",
+    "event_source",
+    "event_name",
+    "error_code",
+    "events",
+    "first_seen",
+    "last_seen",
+];
 
 /// The result columns the query returns, by name (its `AS` aliases, which
 /// a unit test checks against the SQL text).
@@ -396,7 +563,7 @@ pub struct Row {
 }
 
 impl Row {
-    fn get(&self, k: &str) -> Option<&str> {
+    pub fn get(&self, k: &str) -> Option<&str> {
         self.fields.get(k).and_then(|v| v.as_deref())
     }
 }
@@ -523,14 +690,40 @@ pub(super) async fn query(
     opts: &PullOptions,
     a: &AthenaOptions,
     spec: &TableSpec,
-) -> Result<BTreeMap<String, Vec<Row>>, PullError> {
+) -> Result<Results, PullError> {
     let client = aws_sdk_athena::Client::new(conf);
     if !a.no_ddl {
         run(&client, a, None, &spec.create_database_sql()).await?;
         run(&client, a, None, &spec.create_table_sql()).await?;
     }
     let sql = spec.aggregation_sql(opts.since, opts.until);
-    let id = run(&client, a, Some(&spec.database), &sql).await?;
+    let rows = rows_of(&client, a, spec, &sql, COLUMNS).await?;
+    let sql = spec.links_sql(opts.since, opts.until);
+    let links = rows_of(&client, a, spec, &sql, LINK_COLUMNS).await?;
+    let sql = spec.uses_sql(opts.since, opts.until);
+    let uses = rows_of(&client, a, spec, &sql, USE_COLUMNS).await?;
+    Ok(Results { rows, links, uses })
+}
+
+/// What the three queries returned, per account.
+#[derive(Debug, Default)]
+pub struct Results {
+    /// The aggregation (the activity store's rows).
+    pub rows: BTreeMap<String, Vec<Row>>,
+    /// The links and uses queries (`sessions.json`).
+    pub links: BTreeMap<String, Vec<Row>>,
+    pub uses: BTreeMap<String, Vec<Row>>,
+}
+
+/// Runs one query and reads its result pages into rows per account.
+async fn rows_of(
+    client: &aws_sdk_athena::Client,
+    a: &AthenaOptions,
+    spec: &TableSpec,
+    sql: &str,
+    columns: &'static [&'static str],
+) -> Result<BTreeMap<String, Vec<Row>>, PullError> {
+    let id = run(client, a, Some(&spec.database), sql).await?;
     let mut rows: BTreeMap<String, Vec<Row>> = BTreeMap::new();
     let mut token: Option<String> = None;
     let mut header: Option<Vec<String>> = None;
@@ -554,7 +747,7 @@ pub(super) async fn query(
                         .collect()
                 })
                 .unwrap_or_default();
-            for want in COLUMNS {
+            for want in columns {
                 if !names.iter().any(|n| n == want) {
                     return Err(PullError::Aws {
                         operation: "athena:GetQueryResults",
@@ -583,7 +776,7 @@ pub(super) async fn query(
             }
             let mut row = Row::default();
             for (n, v) in names.iter().zip(values) {
-                if let Some(k) = COLUMNS.iter().find(|c| *c == n) {
+                if let Some(k) = columns.iter().find(|c| *c == n) {
                     row.fields.insert(k, v.filter(|s| !s.is_empty()));
                 }
             }
@@ -596,6 +789,159 @@ pub(super) async fn query(
         }
     }
     Ok(rows)
+}
+
+/// One account's links and uses rows as `sessions.json`, and the rows it
+/// could not use.
+pub fn sessions_file(
+    account: &str,
+    since: i64,
+    until: i64,
+    links: &[Row],
+    uses: &[Row],
+) -> (crate::usage::chain_store::SessionsOut, Vec<String>) {
+    use crate::usage::chain_store::{SessionsOut, UseRow, FORMAT};
+    use serde_json::{Map, Value};
+    let mut bad = Vec::new();
+    let mut issued = Vec::new();
+    // Keeps the fields a row has, so that the record reads as the log
+    // file's would (an absent field, not an empty one).
+    fn put(obj: &mut Map<String, Value>, k: &str, v: Option<Value>) {
+        if let Some(v) = v {
+            obj.insert(k.to_string(), v);
+        }
+    }
+    for (i, r) in links.iter().enumerate() {
+        let text = |k: &str| r.get(k).map(|v| Value::String(v.to_string()));
+        let mut json_bad = None;
+        let mut json = |k: &str| {
+            let v = r.get(k)?;
+            match serde_json::from_str::<Value>(v) {
+                Ok(Value::Null) => None,
+                Ok(v) => Some(v),
+                Err(e) => {
+                    json_bad = Some(format!("links row {i}: `{k}` is not JSON: {e}"));
+                    None
+                }
+            }
+        };
+        let mut req = Map::new();
+        put(&mut req, "roleArn", text("role_arn"));
+        put(&mut req, "roleSessionName", text("role_session_name"));
+        put(&mut req, "sourceIdentity", text("request_source_identity"));
+        put(&mut req, "tags", json("tags"));
+        put(&mut req, "transitiveTagKeys", json("transitive_tag_keys"));
+        put(
+            &mut req,
+            "incomingTransitiveTags",
+            json("incoming_transitive_tags"),
+        );
+        put(&mut req, "principalTags", json("principal_tags"));
+        if let Some(b) = json_bad {
+            bad.push(b);
+            continue;
+        }
+        let (Some(_), Some(_), Some(key)) = (
+            r.get("event_time").and_then(crate::util::parse_time),
+            r.get("event_name"),
+            r.get("issued_key"),
+        ) else {
+            bad.push(format!(
+                "links row {i}: no event time, event name or issued access key id"
+            ));
+            continue;
+        };
+        let mut resp = Map::new();
+        resp.insert(
+            "credentials".into(),
+            serde_json::json!({ "accessKeyId": key }),
+        );
+        if let Some(a) = text("assumed_role_arn") {
+            resp.insert("assumedRoleUser".into(), serde_json::json!({ "arn": a }));
+        }
+        put(&mut resp, "sourceIdentity", text("response_source_identity"));
+        put(&mut resp, "subject", text("subject"));
+        put(
+            &mut resp,
+            "subjectFromWebIdentityToken",
+            text("web_identity_subject"),
+        );
+        put(&mut resp, "provider", text("provider"));
+        let mut id = Map::new();
+        put(&mut id, "type", text("caller_type"));
+        put(&mut id, "arn", text("caller_arn"));
+        put(&mut id, "accountId", text("caller_account"));
+        put(&mut id, "principalId", text("caller_principal_id"));
+        put(&mut id, "userName", text("caller_user_name"));
+        put(&mut id, "accessKeyId", text("caller_key"));
+        put(&mut id, "invokedBy", text("caller_invoked_by"));
+        if let Some(a) = text("caller_issuer") {
+            id.insert(
+                "sessionContext".into(),
+                serde_json::json!({ "sessionIssuer": { "arn": a } }),
+            );
+        }
+        let mut rec = Map::new();
+        put(&mut rec, "eventTime", text("event_time"));
+        rec.insert("eventSource".into(), "sts.amazonaws.com".into());
+        put(&mut rec, "eventName", text("event_name"));
+        put(&mut rec, "recipientAccountId", text("recipient_account"));
+        put(&mut rec, "sharedEventID", text("shared_event_id"));
+        rec.insert("userIdentity".into(), Value::Object(id));
+        rec.insert("requestParameters".into(), Value::Object(req));
+        rec.insert("responseElements".into(), Value::Object(resp));
+        issued.push(Value::Object(rec));
+    }
+    let mut used = Vec::new();
+    for (i, r) in uses.iter().enumerate() {
+        let s = |k: &str| r.get(k).map(str::to_string);
+        let count = r.get("events").and_then(|v| v.parse::<u64>().ok());
+        let times = r
+            .get("first_seen")
+            .zip(r.get("last_seen"))
+            .filter(|(f, l)| {
+                crate::util::parse_time(f).is_some() && crate::util::parse_time(l).is_some()
+            });
+        let (Some(key), Some(arn), Some(source), Some(name), Some(count), Some((first, last))) = (
+            s("access_key"),
+            s("session_arn").filter(|a| a.contains(":assumed-role/")),
+            s("event_source"),
+            s("event_name"),
+            count,
+            times,
+        ) else {
+            bad.push(format!(
+                "uses row {i}: no access key, session ARN, event, count or times"
+            ));
+            continue;
+        };
+        used.push(UseRow {
+            access_key_id: key,
+            arn,
+            issuer: s("issuer"),
+            source_identity: s("source_identity"),
+            on_behalf_of_user_id: s("on_behalf_of_user"),
+            identity_store_arn: s("identity_store"),
+            event_source: source,
+            event_name: name,
+            error_code: s("error_code"),
+            count,
+            first_seen: first.to_string(),
+            last_seen: last.to_string(),
+        });
+    }
+    (
+        SessionsOut {
+            format: FORMAT,
+            account: account.to_string(),
+            since: stamp(since),
+            until: stamp(until),
+            issued_since: stamp(since - LINKS_LOOKBACK),
+            issued,
+            used,
+        },
+        bad,
+    )
 }
 
 /// Starts a query and waits for it; returns its execution id.

@@ -331,8 +331,25 @@ pub(crate) async fn pull_account(
     match job.events {
         Events::Own => {}
         Events::Athena(rows) => {
-            let none = Vec::new();
-            let mine = rows.rows.get(&m.account_id).unwrap_or(&none);
+            fn of<'a>(
+                map: &'a std::collections::BTreeMap<String, Vec<athena::Row>>,
+                account: &str,
+            ) -> &'a [athena::Row] {
+                map.get(account).map(Vec::as_slice).unwrap_or_default()
+            }
+            let account = m.account_id.clone();
+            let (mine, links, uses) = (
+                of(&rows.rows.rows, &account),
+                of(&rows.rows.links, &account),
+                of(&rows.rows.uses, &account),
+            );
+            // The session chains the store cannot keep, beside it.
+            let (file, bad) =
+                athena::sessions_file(&account, opts.since, opts.until, links, uses);
+            work.write_json(crate::usage::chain_store::FILE, &file)?;
+            for b in bad {
+                m.gaps.push(Gap::new("athena", "session chains query", b));
+            }
             save_athena_activity(opts, &work.path, &rows.table, mine, &mut m)?;
             m.event_source = "athena".into();
             return finish(opts, work, m);
@@ -496,7 +513,7 @@ async fn organization_part(
 /// What Athena returned, per account, and the table it read.
 pub(crate) struct AthenaRows {
     table: String,
-    rows: std::collections::BTreeMap<String, Vec<athena::Row>>,
+    rows: athena::Results,
 }
 
 /// The one aggregation query for every account of the pull, with the

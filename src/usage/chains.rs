@@ -354,6 +354,22 @@ impl SessionChains {
         outcome: Outcome,
         time: i64,
     ) {
+        self.note_uses(key, actor, mapped, outcome, 1, time, time);
+    }
+
+    /// [`SessionChains::note_use`] of `count` calls between `first` and
+    /// `last`: a row that Athena aggregated (one session × action × outcome).
+    #[allow(clippy::too_many_arguments)]
+    pub fn note_uses(
+        &mut self,
+        key: &str,
+        actor: &Actor<'_>,
+        mapped: MappedRef<'_>,
+        outcome: Outcome,
+        count: u64,
+        first: i64,
+        last: i64,
+    ) {
         let s = match self.used.get_mut(key) {
             Some(s) => s,
             None => self.used.entry(key.into()).or_insert_with(|| SessionUse {
@@ -362,14 +378,14 @@ impl SessionChains {
                 source_identity: actor.source_identity.as_deref().map(Box::from),
                 on_behalf_of: actor.on_behalf_of.as_deref().map(Box::from),
                 records: 0,
-                first: time,
-                last: time,
+                first,
+                last,
                 actions: Vec::new(),
             }),
         };
-        s.records += 1;
-        s.first = s.first.min(time);
-        s.last = s.last.max(time);
+        s.records += count;
+        s.first = s.first.min(first);
+        s.last = s.last.max(last);
         let one;
         let ids: &[ActionId] = match mapped {
             MappedRef::Actions(ids) => ids,
@@ -384,7 +400,7 @@ impl SessionChains {
             _ => &[],
         };
         for &id in ids {
-            s.add(id, outcome, 1, time, time);
+            s.add(id, outcome, count, first, last);
         }
     }
 

@@ -12,6 +12,7 @@
 
 pub mod activity;
 pub mod attribution;
+pub mod chain_store;
 pub mod chains;
 pub mod channel;
 mod dedup;
