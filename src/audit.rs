@@ -758,7 +758,9 @@ fn gather_org_activity(
         stored.sessions_granted.retain(|arn, _| !elsewhere(arn));
         // The store keeps no sessions: `pull --athena` writes its chains
         // beside it, and they are taken by the same rule.
-        stored.chains.merge(stored_chains(dir, mapper, &meta, |arn| !elsewhere(arn))?);
+        stored
+            .chains
+            .merge(stored_chains(dir, mapper, &meta, |arn| !elsewhere(arn))?);
         activity.merge(stored);
         log::info!(
             "activity of `{}` from its store ({} rows)",

@@ -859,7 +859,11 @@ pub fn sessions_file(
         if let Some(a) = text("assumed_role_arn") {
             resp.insert("assumedRoleUser".into(), serde_json::json!({ "arn": a }));
         }
-        put(&mut resp, "sourceIdentity", text("response_source_identity"));
+        put(
+            &mut resp,
+            "sourceIdentity",
+            text("response_source_identity"),
+        );
         put(&mut resp, "subject", text("subject"));
         put(
             &mut resp,
@@ -1050,6 +1054,7 @@ pub(super) fn note_bad_rows(bad: Vec<String>, m: &mut super::manifest::Manifest)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
 
     fn spec() -> TableSpec {
         TableSpec::new(
@@ -1105,6 +1110,268 @@ mod tests {
             );
         }
         insta::assert_snapshot!(sql);
+    }
+
+    /// Every place the links query reads a JSON column, with the path.
+    fn json_paths(sql: &str, column: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut rest = sql;
+        while let Some(i) = rest.find(column) {
+            let after = &rest[i + column.len()..];
+            let path = after
+                .strip_prefix(", '$.")
+                .and_then(|p| p.split_once('\''))
+                .map(|(p, _)| p.to_string())
+                .unwrap_or_else(|| format!("(whole column) {}", &after[..after.len().min(20)]));
+            out.push(path);
+            rest = after;
+        }
+        out
+    }
+
+    #[test]
+    fn the_links_query_selects_named_paths_and_never_a_secret() {
+        let s = spec();
+        let sql = s.links_sql(1_790_812_800, 1_793_491_199);
+        // 12 hours before the window: the day before it is read too.
+        assert!(
+            sql.contains("day BETWEEN '2026/09/30' AND '2026/11/01'"),
+            "{sql}"
+        );
+        assert!(sql.contains("eventtime >= '2026-09-30T12:00:00Z'"));
+        assert!(sql.contains("eventtime <= '2026-10-31T23:59:59Z'"));
+        assert!(sql.contains("eventsource = 'sts.amazonaws.com'"));
+        assert!(sql.contains("eventname LIKE 'AssumeRole%'"));
+        assert!(sql.contains("COALESCE(errorcode, '') = ''"));
+        // The columns are read only through named paths: never whole.
+        let req = json_paths(&sql, "requestparameters");
+        assert_eq!(
+            req,
+            [
+                "roleArn",
+                "roleSessionName",
+                "sourceIdentity",
+                "tags",
+                "transitiveTagKeys",
+                "incomingTransitiveTags",
+                "principalTags"
+            ]
+        );
+        let resp: BTreeSet<String> = json_paths(&sql, "responseelements").into_iter().collect();
+        let want: BTreeSet<String> = [
+            "credentials.accessKeyId",
+            "assumedRoleUser.arn",
+            "sourceIdentity",
+            "subject",
+            "subjectFromWebIdentityToken",
+            "provider",
+        ]
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+        assert_eq!(resp, want);
+        for secret in [
+            "sessionToken",
+            "externalId",
+            "tokenCode",
+            "policy",
+            "serialNumber",
+        ] {
+            assert!(
+                !sql.to_lowercase().contains(&secret.to_lowercase()),
+                "{secret} in {sql}"
+            );
+        }
+        for c in LINK_COLUMNS {
+            assert!(
+                sql.contains(&format!(" AS {c}")) || sql.contains(&format!("    {c},")),
+                "{c}"
+            );
+        }
+        insta::assert_snapshot!(sql);
+    }
+
+    #[test]
+    fn the_uses_query_groups_by_session_key_event_and_outcome() {
+        let s = spec();
+        let sql = s.uses_sql(1_790_812_800, 1_793_491_199);
+        assert!(sql.contains("day BETWEEN '2026/10/01' AND '2026/11/01'"));
+        assert!(sql.contains("eventtime >= '2026-10-01T00:00:00Z'"));
+        assert!(sql.contains("useridentity.type = 'AssumedRole'"));
+        assert!(!sql.contains("requestparameters"));
+        assert!(!sql.contains("responseelements"));
+        for c in USE_COLUMNS {
+            assert!(
+                sql.contains(&format!(" AS {c}")) || sql.contains(&format!("    {c},")),
+                "{c}"
+            );
+        }
+        // Every column but the three aggregates is grouped.
+        let groups = USE_COLUMNS.len() - 3;
+        let by: Vec<String> = (1..=groups).map(|n| n.to_string()).collect();
+        assert!(
+            sql.ends_with(&format!("GROUP BY {}", by.join(", "))),
+            "{sql}"
+        );
+        insta::assert_snapshot!(sql);
+    }
+
+    fn row_of(columns: &'static [&'static str], values: &[(&str, &str)]) -> Row {
+        let mut r = Row::default();
+        for (k, v) in values {
+            let key = columns.iter().find(|c| **c == *k).expect(k);
+            r.fields.insert(key, Some(v.to_string()));
+        }
+        r
+    }
+
+    #[test]
+    fn link_and_use_rows_make_chains_across_accounts() {
+        use crate::usage::chain_store;
+        use crate::usage::chains::Origin;
+        let cat = crate::catalog::Catalog::embedded();
+        let mapper = EventMapper::embedded(cat).unwrap();
+        let sso = "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Ops_0123456789abcdef";
+        let deploy = "arn:aws:iam::222233334444:role/deploy";
+        let links = [row_of(
+            LINK_COLUMNS,
+            &[
+                ("account", "111122223333"),
+                ("event_time", "2026-10-02T09:00:00Z"),
+                ("event_name", "AssumeRole"),
+                ("caller_type", "AssumedRole"),
+                (
+                    "caller_arn",
+                    "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Ops_0123456789abcdef/alice",
+                ),
+                ("caller_key", "ASIAFIRST"),
+                ("caller_issuer", sso),
+                ("role_arn", deploy),
+                ("role_session_name", "alice"),
+                ("request_source_identity", "alice@example.com"),
+                ("tags", r#"[{"key":"team","value":"ops"}]"#),
+                ("transitive_tag_keys", r#"["team"]"#),
+                ("issued_key", "ASIASECOND"),
+                (
+                    "assumed_role_arn",
+                    "arn:aws:sts::222233334444:assumed-role/deploy/alice",
+                ),
+            ],
+        )];
+        let used = |account: &str, key: &str, arn: &str, issuer: &str, name: &str| {
+            row_of(
+                USE_COLUMNS,
+                &[
+                    ("account", account),
+                    ("access_key", key),
+                    ("session_arn", arn),
+                    ("issuer", issuer),
+                    ("event_source", "s3.amazonaws.com"),
+                    ("event_name", name),
+                    ("events", "3"),
+                    ("first_seen", "2026-10-02T09:01:00Z"),
+                    ("last_seen", "2026-10-02T09:30:00Z"),
+                ],
+            )
+        };
+        let uses = [
+            used(
+                "111122223333",
+                "ASIAFIRST",
+                "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Ops_0123456789abcdef/alice",
+                sso,
+                "ListBuckets",
+            ),
+            used(
+                "222233334444",
+                "ASIASECOND",
+                "arn:aws:sts::222233334444:assumed-role/deploy/alice",
+                deploy,
+                "PutObject",
+            ),
+            // A session whose key no link shows: its chain breaks.
+            used(
+                "222233334444",
+                "ASIAORPHAN",
+                "arn:aws:sts::222233334444:assumed-role/deploy/bob",
+                deploy,
+                "GetObject",
+            ),
+        ];
+        let (file, bad) =
+            sessions_file("111122223333", 1_790_812_800, 1_793_491_199, &links, &uses);
+        assert!(bad.is_empty(), "{bad:?}");
+        let text = serde_json::to_string_pretty(&file).unwrap();
+        assert!(!text.contains("sessionToken"));
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join(chain_store::FILE);
+        std::fs::write(&path, &text).unwrap();
+        let loaded = chain_store::load(&path, &mapper, |_| true).unwrap();
+        assert_eq!(loaded.since, Some(1_790_812_800));
+        let chains = loaded.chains;
+        let second = chains.resolve("ASIASECOND", None);
+        assert!(second.breaks.is_none(), "{second:?}");
+        assert!(second.crosses_accounts());
+        assert!(matches!(
+            &second.origin,
+            Origin::IdentityCenterUser { user_name, permission_set: Some(set), .. }
+                if user_name == "alice" && set == "Ops"
+        ));
+        assert_eq!(second.source_identity.as_deref(), Some("alice@example.com"));
+        assert_eq!(second.hops.len(), 2);
+        assert_eq!(second.hops[1].role, deploy);
+        assert_eq!(second.tags, ["team=ops"]);
+        let put = cat.lookup("s3:PutObject").unwrap();
+        let u = &chains.used["ASIASECOND"];
+        assert_eq!(u.records, 3);
+        assert_eq!(u.actions.len(), 1);
+        assert_eq!((u.actions[0].action, u.actions[0].count), (put, 3));
+        let orphan = chains.resolve("ASIAORPHAN", None);
+        assert!(
+            orphan.breaks.as_deref().unwrap().contains("`ASIAORPHAN`"),
+            "{orphan:?}"
+        );
+        // Another account's sessions can be left to that account's file.
+        let mine = chain_store::load(&path, &mapper, |arn| arn.contains(":111122223333:")).unwrap();
+        assert_eq!(mine.chains.used.len(), 1);
+        assert_eq!(mine.chains.issued.len(), 1);
+    }
+
+    #[test]
+    fn unusable_session_rows_are_named() {
+        let links = [
+            row_of(
+                LINK_COLUMNS,
+                &[
+                    ("account", "111122223333"),
+                    ("event_time", "2026-10-02T09:00:00Z"),
+                    ("event_name", "AssumeRole"),
+                    ("tags", "[{not json"),
+                    ("issued_key", "ASIAX"),
+                ],
+            ),
+            row_of(
+                LINK_COLUMNS,
+                &[("account", "111122223333"), ("event_name", "AssumeRole")],
+            ),
+        ];
+        let uses = [row_of(
+            USE_COLUMNS,
+            &[
+                ("account", "111122223333"),
+                ("access_key", "ASIAX"),
+                ("events", "x"),
+            ],
+        )];
+        let (file, bad) = sessions_file("111122223333", 0, 1, &links, &uses);
+        assert!(file.issued.is_empty() && file.used.is_empty());
+        assert_eq!(bad.len(), 3, "{bad:?}");
+        assert!(
+            bad[0].starts_with("links row 0: `tags` is not JSON"),
+            "{bad:?}"
+        );
+        assert!(bad[1].starts_with("links row 1:"), "{bad:?}");
+        assert!(bad[2].starts_with("uses row 0:"), "{bad:?}");
     }
 
     #[test]

@@ -344,8 +344,7 @@ pub(crate) async fn pull_account(
                 of(&rows.rows.uses, &account),
             );
             // The session chains the store cannot keep, beside it.
-            let (file, bad) =
-                athena::sessions_file(&account, opts.since, opts.until, links, uses);
+            let (file, bad) = athena::sessions_file(&account, opts.since, opts.until, links, uses);
             work.write_json(crate::usage::chain_store::FILE, &file)?;
             for b in bad {
                 m.gaps.push(Gap::new("athena", "session chains query", b));

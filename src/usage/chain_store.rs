@@ -130,13 +130,8 @@ pub fn load(
         path: path.to_path_buf(),
         source,
     })?;
-    let file: SessionsIn = serde_json::from_str(&text).map_err(|e| {
-        invalid(format!(
-            "line {}, column {}: {e}",
-            e.line(),
-            e.column()
-        ))
-    })?;
+    let file: SessionsIn = serde_json::from_str(&text)
+        .map_err(|e| invalid(format!("line {}, column {}: {e}", e.line(), e.column())))?;
     if file.format != FORMAT {
         return Err(invalid(format!(
             "`format` is `{}`, this version reads `{FORMAT}`",
@@ -144,16 +139,15 @@ pub fn load(
         )));
     }
     let time = |what: &str, v: &str| {
-        crate::util::parse_time(v)
-            .ok_or_else(|| invalid(format!("`{what}`: `{v}` is not a time")))
+        crate::util::parse_time(v).ok_or_else(|| invalid(format!("`{what}`: `{v}` is not a time")))
     };
     let since = time("since", &file.since)?;
     let until = time("until", &file.until)?;
     time("issued_since", &file.issued_since)?;
     let mut chains = SessionChains::default();
     for (i, raw) in file.issued.iter().enumerate() {
-        let rec: RawRecord<'_> = serde_json::from_str(raw.get())
-            .map_err(|e| invalid(format!("`issued[{i}]`: {e}")))?;
+        let rec: RawRecord<'_> =
+            serde_json::from_str(raw.get()).map_err(|e| invalid(format!("`issued[{i}]`: {e}")))?;
         let t = rec.event_time.as_deref().unwrap_or_default();
         let t = crate::util::parse_time(t)
             .ok_or_else(|| invalid(format!("`issued[{i}].eventTime`: `{t}` is not a time")))?;
@@ -164,7 +158,10 @@ pub fn load(
             crate::util::parse_time(v)
                 .ok_or_else(|| invalid(format!("`used[{i}].{what}`: `{v}` is not a time")))
         };
-        let (first, last) = (at("firstSeen", &u.first_seen)?, at("lastSeen", &u.last_seen)?);
+        let (first, last) = (
+            at("firstSeen", &u.first_seen)?,
+            at("lastSeen", &u.last_seen)?,
+        );
         if u.access_key_id.is_empty() || !u.arn.contains(":assumed-role/") {
             return Err(invalid(format!(
                 "`used[{i}]`: a role session's call needs its `accessKeyId` and its \
@@ -223,4 +220,68 @@ pub fn load(
         until: Some(until),
         chains,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(text: &str) -> Result<Loaded, ChainStoreError> {
+        let cat = crate::catalog::Catalog::embedded();
+        let mapper = EventMapper::embedded(cat).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join(FILE);
+        std::fs::write(&path, text).unwrap();
+        load(&path, &mapper, |_| true)
+    }
+
+    fn file(issued: &str, used: &str) -> String {
+        format!(
+            r#"{{"format":"{FORMAT}","account":"111122223333","since":"2026-10-01T00:00:00Z",
+            "until":"2026-10-31T23:59:59Z","issued_since":"2026-09-30T12:00:00Z",
+            "issued":[{issued}],"used":[{used}]}}"#
+        )
+    }
+
+    const USE: &str = r#"{"accessKeyId":"ASIAX","arn":"arn:aws:sts::111122223333:assumed-role/app/s1",
+        "issuer":"arn:aws:iam::111122223333:role/app","eventSource":"s3.amazonaws.com",
+        "eventName":"ListBuckets","errorCode":"AccessDenied","count":2,
+        "firstSeen":"2026-10-02T00:00:00Z","lastSeen":"2026-10-03T00:00:00Z"}"#;
+
+    #[test]
+    fn a_use_row_is_mapped_with_its_outcome() {
+        let l = load_text(&file("", USE)).unwrap();
+        let u = &l.chains.used["ASIAX"];
+        assert_eq!(&*u.role, "arn:aws:iam::111122223333:role/app");
+        assert_eq!(&*u.session, "s1");
+        assert_eq!(u.records, 2);
+        assert_eq!(u.actions.len(), 1);
+        assert_eq!(u.actions[0].outcome, crate::usage::Outcome::Denied);
+    }
+
+    #[test]
+    fn bad_input_names_the_file_and_the_place() {
+        let err = |text: &str| load_text(text).unwrap_err().to_string();
+        let e = err("{\"format\": 3");
+        assert!(e.contains("sessions.json`: line 1, column"), "{e}");
+        let e = err(&file("", USE).replace(FORMAT, "leastpriv.sessions/v9"));
+        assert!(e.contains("`format` is `leastpriv.sessions/v9`"), "{e}");
+        let e = err(&file("", &USE.replace("2026-10-03T00:00:00Z", "yesterday")));
+        assert!(
+            e.contains("`used[0].lastSeen`: `yesterday` is not a time"),
+            "{e}"
+        );
+        let e = err(&file(
+            r#"{"eventTime":"later","eventName":"AssumeRole"}"#,
+            "",
+        ));
+        assert!(
+            e.contains("`issued[0].eventTime`: `later` is not a time"),
+            "{e}"
+        );
+        let e = err(&file("", &USE.replace("\"count\"", "\"cuont\"")));
+        assert!(e.contains("unknown field `cuont`"), "{e}");
+        let e = err(&file("", &USE.replace("assumed-role/app/s1", "user/bob")));
+        assert!(e.contains("`used[0]`: a role session's call"), "{e}");
+    }
 }
