@@ -634,7 +634,13 @@ fn gather_activity(
     let wanted_logs = paths.activity.is_some() || opts.save_activity;
     let logs = wanted_logs.then(|| store::logs_fingerprint(&paths.cloudtrail));
     let have_logs = logs.as_ref().is_some_and(|l| l.files > 0);
-    if let Some(sidecar) = paths.activity.clone().filter(|_| !opts.reread_logs) {
+    // `--reread-logs` reads the log files; without any (a snapshot pulled
+    // with `--athena`), the store is the only evidence and is read.
+    if let Some(sidecar) = paths
+        .activity
+        .clone()
+        .filter(|_| !opts.reread_logs || !have_logs)
+    {
         let fits = store::read_meta(&sidecar).and_then(|meta| {
             if let Err(reason) = store_fits(&meta, mapper, opts, logs.as_ref()) {
                 return Err(store::StoreError::Unusable {
@@ -717,11 +723,11 @@ fn gather_org_activity(
         }
         .into());
     }
-    if opts.reread_logs {
-        for m in &mut paths.members {
-            m.activity = None;
-        }
-    }
+    // `--reread-logs` (and `who`, which wants the records' chains) reads
+    // log files where there are any; the members with a store have none
+    // (the snapshot layout reads an account with log files from them), so
+    // their store stays: dropping it would leave the account unused on no
+    // evidence.
     let mut activity = read_logs(paths, mapper, opts, accounts);
     let (mut since, mut until) = (opts.since, opts.until);
     let mut first_store = true;

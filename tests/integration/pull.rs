@@ -741,6 +741,9 @@ fn athena_aggregates_where_the_logs_are_and_feeds_the_activity_store() {
         ));
     }
     moto.athena_results(&account, columns, &rows);
+    // The links and uses queries (session chains): no role session here.
+    moto.athena_results(&account, leastpriv::pull::athena::LINK_COLUMNS, &[]);
+    moto.athena_results(&account, leastpriv::pull::athena::USE_COLUMNS, &[]);
     moto.clear_calls();
 
     let tmp = tempfile::tempdir().unwrap();
@@ -771,7 +774,10 @@ fn athena_aggregates_where_the_logs_are_and_feeds_the_activity_store() {
         .iter()
         .filter(|c| c["operation"] == "GetQueryResults")
         .count();
-    assert_eq!(pages, 2, "1,103 rows are two pages of 1,000");
+    assert_eq!(
+        pages, 4,
+        "1,103 rows are two pages of 1,000; the links and uses queries one each"
+    );
     // The Athena calls are exactly those of docs/leastpriv-athena-policy.json.
     let policy: Value = serde_json::from_slice(
         &std::fs::read(crate::common::repo().join("docs/leastpriv-athena-policy.json")).unwrap(),
@@ -798,7 +804,7 @@ fn athena_aggregates_where_the_logs_are_and_feeds_the_activity_store() {
         .iter()
         .map(|q| q["query"].as_str().unwrap())
         .collect();
-    assert_eq!(sql.len(), 3, "{sql:?}");
+    assert_eq!(sql.len(), 5, "{sql:?}");
     assert_eq!(sql[0], "CREATE DATABASE IF NOT EXISTS leastpriv");
     assert!(sql[1].starts_with("CREATE EXTERNAL TABLE IF NOT EXISTS leastpriv.cloudtrail_"));
     assert!(sql[1].contains(&format!("LOCATION 's3://lp-trail-logs-{account}/AWSLogs/'")));
@@ -810,6 +816,21 @@ fn athena_aggregates_where_the_logs_are_and_feeds_the_activity_store() {
     );
     assert!(sql[2].contains(&format!("account IN ('{account}')")));
     assert_eq!(queries[2]["database"], "leastpriv");
+    // Then the session chains' links and uses, written beside the store.
+    assert!(
+        sql[3].contains("eventname LIKE 'AssumeRole%'"),
+        "{}",
+        sql[3]
+    );
+    assert!(
+        sql[4].contains("useridentity.accesskeyid AS access_key"),
+        "{}",
+        sql[4]
+    );
+    let sessions: Value =
+        serde_json::from_slice(&std::fs::read(out.join("sessions.json")).unwrap()).unwrap();
+    assert_eq!(sessions["format"], "leastpriv.sessions/v1");
+    assert_eq!(sessions["used"], serde_json::json!([]));
 
     // The rows feed the same store and audit as downloaded logs.
     let store: Value =

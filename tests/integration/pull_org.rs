@@ -1067,3 +1067,299 @@ fn recommend_on_a_pulled_organization_unions_a_permission_sets_use() {
     run.code(0);
     assert!(run.stdout.starts_with("proof: "), "{}", run.stdout);
 }
+
+/// One Athena result row: `columns`' values by name, the others null.
+fn athena_row(columns: &[&str], values: &[(&str, &str)]) -> Vec<Option<String>> {
+    for (k, _) in values {
+        assert!(columns.contains(k), "no column {k}");
+    }
+    columns
+        .iter()
+        .map(|c| {
+            values
+                .iter()
+                .find(|(k, _)| k == c)
+                .map(|(_, v)| v.to_string())
+        })
+        .collect()
+}
+
+/// `pull --organization --athena` keeps each account's session chains in
+/// `accounts/ID/sessions.json` (Athena's links and uses queries; moto runs
+/// no SQL, so the rows are canned), and `who ORG PERSON` follows a person
+/// from Identity Center into another account's role; a session whose key
+/// no link shows says where its chain breaks.
+#[test]
+fn an_organization_pulled_with_athena_keeps_its_session_chains() {
+    use leastpriv::pull::athena::{COLUMNS, LINK_COLUMNS, USE_COLUMNS};
+    let Some(o) = org() else { return };
+    // Identity Center's role for alice in prod (as AWS names it), a role
+    // of dev she chains into, and a session in security of unknown origin
+    // that says it is hers.
+    let sso =
+        format!("arn:aws:iam::{PROD}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_ReadOnly_0123456789abcdef");
+    let sso_session =
+        format!("arn:aws:sts::{PROD}:assumed-role/AWSReservedSSO_ReadOnly_0123456789abcdef/alice");
+    let hop = format!("arn:aws:iam::{DEV}:role/chain-hop");
+    let hop_session = format!("arn:aws:sts::{DEV}:assumed-role/chain-hop/alice");
+    let audit_role = format!("arn:aws:iam::{SECURITY}:role/org-audit-readonly");
+    let audit_session = format!("arn:aws:sts::{SECURITY}:assumed-role/org-audit-readonly/laptop");
+
+    let aggregated = |account: &str, principal: &str, source: &str, name: &str, n: &str| {
+        athena_row(
+            COLUMNS,
+            &[
+                ("account", account),
+                ("identity_type", "AssumedRole"),
+                ("principal", principal),
+                ("identity_account", account),
+                ("event_source", source),
+                ("event_name", name),
+                ("events", n),
+                ("first_seen", "2026-10-21T09:00:00Z"),
+                ("last_seen", "2026-10-21T09:30:00Z"),
+            ],
+        )
+    };
+    let rows = vec![
+        aggregated(PROD, &sso, "s3.amazonaws.com", "ListBuckets", "2"),
+        aggregated(PROD, &sso, "sts.amazonaws.com", "AssumeRole", "1"),
+        aggregated(DEV, &hop, "s3.amazonaws.com", "ListBuckets", "4"),
+        aggregated(SECURITY, &audit_role, "iam.amazonaws.com", "ListRoles", "1"),
+    ];
+    // The AssumeRole call is in the caller's trail and the role owner's.
+    let link = |account: &str| {
+        athena_row(
+            LINK_COLUMNS,
+            &[
+                ("account", account),
+                ("event_time", "2026-10-21T09:05:00Z"),
+                ("event_name", "AssumeRole"),
+                ("recipient_account", account),
+                ("shared_event_id", "5d4f7a0e-0000-4000-8000-000000000001"),
+                ("caller_type", "AssumedRole"),
+                ("caller_arn", &sso_session),
+                ("caller_account", PROD),
+                ("caller_key", "ASIAALICEPROD0000001"),
+                ("caller_issuer", &sso),
+                ("role_arn", &hop),
+                ("role_session_name", "alice"),
+                ("request_source_identity", "alice@example.com"),
+                ("tags", r#"[{"key":"ticket","value":"CHG-42"}]"#),
+                ("transitive_tag_keys", r#"["ticket"]"#),
+                ("issued_key", "ASIAALICEDEV00000002"),
+                ("assumed_role_arn", &hop_session),
+                ("response_source_identity", "alice@example.com"),
+            ],
+        )
+    };
+    let links = vec![link(PROD), link(DEV)];
+    let used = |account: &str,
+                key: &str,
+                arn: &str,
+                issuer: &str,
+                si: Option<&str>,
+                call: (&str, &str, Option<&str>, &str)| {
+        let mut v = vec![
+            ("account", account),
+            ("access_key", key),
+            ("session_arn", arn),
+            ("issuer", issuer),
+            ("event_source", call.0),
+            ("event_name", call.1),
+            ("events", call.3),
+            ("first_seen", "2026-10-21T09:01:00Z"),
+            ("last_seen", "2026-10-21T09:30:00Z"),
+        ];
+        if let Some(s) = si {
+            v.push(("source_identity", s));
+        }
+        if let Some(e) = call.2 {
+            v.push(("error_code", e));
+        }
+        athena_row(USE_COLUMNS, &v)
+    };
+    let (prod_key, dev_key) = ("ASIAALICEPROD0000001", "ASIAALICEDEV00000002");
+    let uses = vec![
+        used(
+            PROD,
+            prod_key,
+            &sso_session,
+            &sso,
+            None,
+            ("s3.amazonaws.com", "ListBuckets", None, "2"),
+        ),
+        used(
+            PROD,
+            prod_key,
+            &sso_session,
+            &sso,
+            None,
+            ("sts.amazonaws.com", "AssumeRole", None, "1"),
+        ),
+        // The role owner's copy of the same AssumeRole call: counted once.
+        used(
+            DEV,
+            prod_key,
+            &sso_session,
+            &sso,
+            None,
+            ("sts.amazonaws.com", "AssumeRole", None, "1"),
+        ),
+        used(
+            DEV,
+            dev_key,
+            &hop_session,
+            &hop,
+            Some("alice@example.com"),
+            ("s3.amazonaws.com", "ListBuckets", None, "4"),
+        ),
+        used(
+            DEV,
+            dev_key,
+            &hop_session,
+            &hop,
+            Some("alice@example.com"),
+            (
+                "ec2.amazonaws.com",
+                "DescribeInstances",
+                Some("Client.UnauthorizedOperation"),
+                "1",
+            ),
+        ),
+        used(
+            SECURITY,
+            "ASIAORPHAN0000000003",
+            &audit_session,
+            &audit_role,
+            Some("alice@example.com"),
+            ("iam.amazonaws.com", "ListRoles", None, "1"),
+        ),
+    ];
+    // Queued in the order the pull asks: aggregation, links, uses.
+    o.moto.athena_results(MANAGEMENT, COLUMNS, &rows);
+    o.moto.athena_results(MANAGEMENT, LINK_COLUMNS, &links);
+    o.moto.athena_results(MANAGEMENT, USE_COLUMNS, &uses);
+
+    let out = o.out("org");
+    let run = o.pull_org(
+        &out,
+        &[
+            "--athena",
+            "--trail-bucket",
+            &format!("s3://lp-org-trail-{MANAGEMENT}"),
+            "--athena-output",
+            "s3://lp-athena-results/leastpriv/",
+        ],
+    );
+    run.code(0);
+    let queries = o.moto.athena_queries();
+    let sql: Vec<&str> = queries
+        .iter()
+        .map(|q| q["query"].as_str().unwrap())
+        .collect();
+    assert_eq!(sql.len(), 5, "{sql:?}");
+    for secret in ["sessionToken", "externalId", "tokenCode", "policy"] {
+        assert!(
+            !sql[3].contains(secret) && !sql[4].contains(secret),
+            "{secret}"
+        );
+    }
+    assert!(sql[3].contains("json_extract_scalar(responseelements, '$.credentials.accessKeyId')"));
+    assert!(sql[4].contains("GROUP BY"));
+
+    for a in [PROD, DEV, SECURITY] {
+        let file = read(&out.join("accounts").join(a).join("sessions.json"));
+        assert_eq!(file["format"], "leastpriv.sessions/v1");
+        assert_eq!(file["account"], a);
+        let text = file.to_string();
+        assert!(!text.contains("sessionToken"), "{text}");
+    }
+    let dev_file = read(&out.join("accounts").join(DEV).join("sessions.json"));
+    assert_eq!(dev_file["issued"].as_array().unwrap().len(), 1);
+    assert_eq!(dev_file["used"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        dev_file["issued"][0]["responseElements"]["credentials"]["accessKeyId"],
+        dev_key
+    );
+
+    let who = |format: &str| {
+        let run = leastpriv()
+            .args(["who"])
+            .arg(&out)
+            .args(["alice@example.com", "--format", format])
+            .args(WINDOW)
+            .run();
+        run.code(0);
+        run
+    };
+    let doc = who("json").json();
+    let sessions = doc["sessions"].as_array().expect("sessions");
+    let session = |key: &str| {
+        sessions
+            .iter()
+            .find(|s| s["access_key_id"] == key)
+            .unwrap_or_else(|| panic!("no session {key} in {doc}"))
+    };
+    let dev_session = session(dev_key);
+    let chain = &dev_session["chain"];
+    assert_eq!(chain["origin_kind"], "identity-center-user", "{chain}");
+    assert_eq!(chain["origin"], "alice");
+    assert_eq!(chain["permission_set"], "ReadOnly");
+    assert_eq!(chain["crosses_accounts"], true);
+    assert_eq!(chain["breaks"], Value::Null);
+    assert_eq!(chain["source_identity"], "alice@example.com");
+    let hops: Vec<(&str, &str)> = chain["hops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["account"].as_str().unwrap(),
+                h["access_key_id"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(hops, [(PROD, prod_key), (DEV, dev_key)]);
+    assert_eq!(chain["hops"][1]["issued_by"], "AssumeRole");
+    assert_eq!(chain["held_tags"][0]["key"], "ticket");
+    assert_eq!(dev_session["records"], 5);
+    // The role owner's copy of alice's AssumeRole did not count twice.
+    assert_eq!(session(prod_key)["records"], 3);
+    // What she did in dev, and was refused there, through the chain.
+    let text = doc.to_string();
+    assert!(text.contains("ec2:DescribeInstances"), "{text}");
+
+    let orphan = session("ASIAORPHAN0000000003");
+    let breaks = orphan["chain"]["breaks"].as_str().expect("a broken chain");
+    assert!(
+        breaks.contains("`ASIAORPHAN0000000003`") && breaks.contains("org-audit-readonly"),
+        "{breaks}"
+    );
+    assert_eq!(orphan["chain"]["origin_kind"], "unknown");
+
+    let table = who("table").stdout;
+    assert!(
+        table.contains("chain breaks: no `AssumeRole*` record"),
+        "{table}"
+    );
+
+    // A damaged file stops the audit with its name and the place.
+    let dev_path = out.join("accounts").join(DEV).join("sessions.json");
+    let damaged = std::fs::read_to_string(&dev_path)
+        .unwrap()
+        .replace("\"count\": 4", "\"count\": \"four\"");
+    std::fs::write(&dev_path, damaged).unwrap();
+    let run = leastpriv()
+        .args(["who"])
+        .arg(&out)
+        .args(["alice@example.com"])
+        .args(WINDOW)
+        .run();
+    run.code(2);
+    assert!(
+        run.stderr.contains(&format!("{DEV}/sessions.json")) && run.stderr.contains("line "),
+        "{}",
+        run.stderr
+    );
+}

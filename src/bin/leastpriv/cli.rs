@@ -110,7 +110,9 @@ pub struct InputArgs {
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
     /// Read the CloudTrail logs even when the snapshot's activity store
-    /// (activity.parquet, written by `pull` or `--save-activity`) fits this run.
+    /// (activity.parquet, written by `pull` or `--save-activity`) fits this run
+    /// (an account without log files, pulled with `--athena`, is still read
+    /// from its store).
     #[arg(long)]
     pub reread_logs: bool,
 }

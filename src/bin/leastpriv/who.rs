@@ -41,7 +41,9 @@ pub fn run(mut a: Args) -> Result<ExitCode> {
     let Some(identity) = a.identity.clone() else {
         anyhow::bail!("`who` needs an IDENTITY: `leastpriv who SNAPSHOT IDENTITY`");
     };
-    // The chains come from the log records: the activity store keeps none.
+    // The chains come from the log records: the activity store keeps none
+    // (an account pulled with `--athena` has no log files, and its store's
+    // `sessions.json` holds its chains).
     a.input.reread_logs = true;
     let result = audit(&a.input, false)?;
     let view = leastpriv::who::who(&result, &identity)?;
