@@ -148,7 +148,7 @@ pub fn view(audit: &Audit) -> OrgView {
     }
     for (i, f) in audit.findings.iter().enumerate() {
         let own = account_of(&f.principal);
-        let other = f.evidence.iter().any(|line| {
+        let other = f.evidence_lines(audit.catalog).any(|line| {
             line.split(|c: char| c.is_whitespace() || c == ',' || c == '`')
                 .filter(|w| w.starts_with("arn:"))
                 .any(|arn| {

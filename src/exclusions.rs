@@ -75,7 +75,11 @@ pub fn apply(
     }
     let mut kept = Vec::with_capacity(findings.len());
     for f in findings {
-        if out.service_linked_roles.binary_search(&f.principal).is_ok() {
+        if out
+            .service_linked_roles
+            .binary_search_by(|r| r.as_str().cmp(&f.principal))
+            .is_ok()
+        {
             out.service_linked.push(f);
             continue;
         }

@@ -1088,7 +1088,7 @@ pub fn recommend_with(audit: &Audit, opts: &Options) -> Vec<Recommendation> {
     // principal grew with their product (10,000 principals × their findings).
     let mut findings: HashMap<&str, Vec<&Finding>> = HashMap::new();
     for f in &audit.findings {
-        findings.entry(f.principal.as_str()).or_default().push(f);
+        findings.entry(&*f.principal).or_default().push(f);
     }
     // Per principal, the groups whose policies it holds: each such group
     // gets a recommendation of its own, and the principal's diff names it.

@@ -129,7 +129,7 @@ pub fn organization(audit: &Audit) -> Option<OrganizationV1> {
                 CrossAccount::Finding(i) => {
                     x.kind = "finding";
                     x.rule = Some(audit.findings[*i].rule);
-                    x.principal = Some(audit.findings[*i].principal.clone());
+                    x.principal = Some(audit.findings[*i].principal.to_string());
                 }
             }
             x

@@ -324,6 +324,16 @@ pub struct OtherV1 {
     pub last_seen: Option<String>,
 }
 
+/// A finding's evidence lines, the granting statements' included
+/// ([`crate::rules::Finding::evidence_lines`]), as a list of strings.
+pub struct EvidenceV1<'a>(pub &'a Catalog, pub &'a crate::rules::Finding);
+
+impl Serialize for EvidenceV1<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.1.evidence_lines(self.0))
+    }
+}
+
 #[derive(Serialize)]
 pub struct FindingV1<'a> {
     pub rule: &'static str,
@@ -333,7 +343,7 @@ pub struct FindingV1<'a> {
     pub kind: &'static str,
     pub actions: SharedNames<'a>,
     pub message: &'a str,
-    pub evidence: &'a crate::rules::Evidence,
+    pub evidence: EvidenceV1<'a>,
     pub remediation: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<&'a serde_json::Value>,
@@ -450,7 +460,7 @@ pub fn finding<'a>(
         kind: f.kind.as_str(),
         actions: SharedNames(cat, &f.actions),
         message: &f.message,
-        evidence: &f.evidence,
+        evidence: EvidenceV1(cat, f),
         remediation: &f.remediation,
         fix: f.fix.as_deref(),
         grants: f
@@ -523,7 +533,7 @@ pub struct BaselineV1 {
 fn grant(g: &crate::verdict::GrantCheck) -> GrantV1 {
     GrantV1 {
         grant: g.granted.as_str(),
-        not_granted: g.not_granted.clone(),
+        not_granted: g.not_granted.to_vec(),
         no_resource: g.no_resource,
     }
 }

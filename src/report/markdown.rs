@@ -296,10 +296,7 @@ fn findings_blocks(audit: &Audit, out: &mut Vec<Block>) {
         .collect();
     for (i, f) in audit.findings.iter().enumerate() {
         let title = crate::rules::rule(f.rule).map_or(f.rule, |m| m.title);
-        let who = names
-            .get(f.principal.as_str())
-            .copied()
-            .unwrap_or(&f.principal);
+        let who = names.get(&*f.principal).copied().unwrap_or(&f.principal);
         out.push(Block::Heading(
             3,
             format!("{}. {title}: {who}", i + 1),
@@ -314,7 +311,7 @@ fn findings_blocks(audit: &Audit, out: &mut Vec<Block>) {
                 (f.score * 10.0).round() / 10.0,
                 f.kind.as_str()
             )),
-            code(&f.principal),
+            code(&*f.principal),
         ]));
         out.push(para(vec![Inline::Ticked(f.message.clone())]));
         if !f.actions.is_empty() {
@@ -333,12 +330,11 @@ fn findings_blocks(audit: &Audit, out: &mut Vec<Block>) {
             }
             out.push(para(l));
         }
-        if !f.evidence.is_empty() {
+        if f.has_evidence() {
             out.push(para(vec![strong("Evidence:")]));
             out.push(Block::List(
-                f.evidence
-                    .iter()
-                    .map(|e| vec![Inline::Ticked(e.to_string())])
+                f.evidence_lines(audit.catalog)
+                    .map(|e| vec![Inline::Ticked(e.into_owned())])
                     .collect(),
             ));
         }
@@ -470,7 +466,7 @@ fn excluded_blocks(audit: &Audit, out: &mut Vec<Block>) {
                 .iter()
                 .map(|arn| {
                     let mut l: Line = Vec::new();
-                    for f in ex.service_linked.iter().filter(|f| &f.principal == arn) {
+                    for f in ex.service_linked.iter().filter(|f| *f.principal == **arn) {
                         if !l.is_empty() {
                             l.push(text("; "));
                         }

@@ -325,11 +325,11 @@ pub fn build_located<'a>(audit: &'a Audit, index: Option<&StatementIndex>) -> Lo
         .iter()
         .map(|f| {
             let mut text = f.message.clone();
-            if !f.evidence.is_empty() {
+            if f.has_evidence() {
                 text.push_str("\n\nEvidence:");
-                for e in f.evidence.iter() {
+                for e in f.evidence_lines(audit.catalog) {
                     text.push_str("\n- ");
-                    text.push_str(e);
+                    text.push_str(&e);
                 }
             }
             text.push_str("\n\nRemediation: ");
@@ -383,7 +383,7 @@ pub fn build_located<'a>(audit: &'a Audit, index: Option<&StatementIndex>) -> Lo
                         region,
                     },
                     logical_locations: vec![LogicalLocation {
-                        fully_qualified_name: f.principal.clone(),
+                        fully_qualified_name: f.principal.to_string(),
                         kind: "resource",
                     }],
                 }],
@@ -403,7 +403,7 @@ pub fn build_located<'a>(audit: &'a Audit, index: Option<&StatementIndex>) -> Lo
                 properties: ResultProperties {
                     severity: f.severity.as_str(),
                     score: (f.score * 10.0).round() / 10.0,
-                    principal: f.principal.clone(),
+                    principal: f.principal.to_string(),
                     account: multi.then(|| {
                         f.principal
                             .split(':')

@@ -6,6 +6,7 @@ use comfy_table::{
     presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, ColumnConstraint, ContentArrangement, Table,
     Width,
 };
+use std::io::Write;
 
 /// How many of the riskiest unused actions a row shows.
 const TOP_UNUSED: usize = 3;
@@ -63,14 +64,17 @@ fn text_width(text: &str) -> usize {
 /// column's widest cell, which is all comfy-table's layout looks at when the
 /// content fits; when it must wrap, the probe's layout is used for every
 /// chunk, so the table stays aligned.
-fn render_rows(rows: Vec<Vec<String>>, width: u16) -> String {
+/// Each chunk is written out as soon as it is drawn, each line with its
+/// newline: the table of an organization's 100,000 principals is some 70 MB
+/// of text.
+fn write_rows(rows: Vec<Vec<String>>, width: u16, w: &mut dyn Write) -> std::io::Result<()> {
     if rows.len() <= CHUNK {
         let mut t = table(width);
         t.set_header(HEADER.to_vec());
         for r in &rows {
             t.add_row(cells(r));
         }
-        return t.to_string();
+        return writeln!(w, "{t}");
     }
     let mut probe = table(width);
     probe.set_header(HEADER.to_vec());
@@ -92,7 +96,6 @@ fn render_rows(rows: Vec<Vec<String>>, width: u16) -> String {
         .split('┬')
         .map(|run| u16::try_from(run.chars().count()).unwrap_or(u16::MAX))
         .collect();
-    let mut out = String::new();
     let chunks = rows.len().div_ceil(CHUNK);
     let mut rows = rows.into_iter();
     for i in 0..chunks {
@@ -119,15 +122,13 @@ fn render_rows(rows: Vec<Vec<String>>, width: u16) -> String {
             lines.pop();
         }
         for l in lines {
-            out.push_str(l);
-            out.push('\n');
+            w.write_all(l.as_bytes())?;
+            w.write_all(b"\n")?;
         }
     }
-    out.pop();
-    out
+    Ok(())
 }
 
-/// Renders the audit as a table with a summary; `width` bounds the table.
 /// Several accounts: one line per account, then what crosses accounts.
 fn accounts_section(audit: &Audit) -> String {
     let view = crate::accounts::view(audit);
@@ -161,7 +162,20 @@ fn accounts_section(audit: &Audit) -> String {
     out
 }
 
+/// Renders the audit as a table with a summary; `width` bounds the table.
 pub fn render(audit: &Audit, width: u16) -> String {
+    let mut out = Vec::new();
+    // Writing to memory does not fail, and the text is UTF-8 throughout.
+    match write(audit, width, &mut out) {
+        Ok(()) => String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        Err(_) => String::new(),
+    }
+}
+
+/// [`render`] to `w`, the table a chunk of rows at a time rather than in
+/// one text.
+pub fn write(audit: &Audit, width: u16, w: &mut dyn Write) -> std::io::Result<()> {
     let cat = audit.catalog;
     // An organization's principals are named with their account: one role
     // name is often in every account.
@@ -216,8 +230,9 @@ pub fn render(audit: &Audit, width: u16) -> String {
     if crate::accounts::is_multi_account(audit) {
         out.push_str(&accounts_section(audit));
     }
-    out.push_str(&render_rows(rows, width));
-    out.push('\n');
+    w.write_all(out.as_bytes())?;
+    write_rows(rows, width, w)?;
+    let mut out = String::new();
     let window = match (audit.window.start, audit.window.end) {
         (Some(a), Some(b)) => format!("{} .. {}", time(a), time(b)),
         _ => "no events".to_string(),
@@ -342,7 +357,7 @@ pub fn render(audit: &Audit, width: u16) -> String {
     if !by_rule.is_empty() {
         out.push_str(&format!("By rule: {}\n", by_rule.join(", ")));
     }
-    out
+    w.write_all(out.as_bytes())
 }
 
 /// The organization's effect in one line: what SCPs block, by principal.
@@ -384,6 +399,15 @@ fn organization_line(audit: &Audit, org: &crate::model::Organization) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The rows as [`write_rows`] writes them, without the last newline.
+    fn render_rows(rows: Vec<Vec<String>>, width: u16) -> String {
+        let mut out = Vec::new();
+        write_rows(rows, width, &mut out).unwrap();
+        let mut text = String::from_utf8(out).unwrap();
+        assert_eq!(text.pop(), Some('\n'));
+        text
+    }
 
     fn one_table(rows: &[Vec<String>], width: u16) -> String {
         let mut t = table(width);

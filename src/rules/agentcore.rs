@@ -114,9 +114,9 @@ impl Rule for AgentRoleShared {
             rule: SHARED.id,
             severity: Severity::Medium,
             score: ctx.risk.scoring.severity.medium + n as f64,
-            principal: s.arn().to_string(),
+            principal: s.arn().into(),
             kind: s.kind,
-            actions: Vec::new(),
+            actions: [].into(),
             message: format!(
                 "agent role `{}` is shared by {} agents: their permissions and their audit trail merge",
                 s.name(),
@@ -247,9 +247,9 @@ impl Rule for PassRoleToAgentCore {
                 Severity::High
             },
             score: ctx.risk.scoring.severity.high + takes.len() as f64,
-            principal: s.arn().to_string(),
+            principal: s.arn().into(),
             kind: s.kind,
-            actions,
+            actions: actions.into(),
             message: format!(
                 "{} `{}` can pass any role to AgentCore and run agent code as it",
                 s.kind.as_str(),
@@ -377,9 +377,9 @@ impl Rule for AgentCallsAsExecutionRole {
                 Severity::High
             },
             score: ctx.risk.scoring.severity.medium + n as f64 / 1000.0,
-            principal: s.arn().to_string(),
+            principal: s.arn().into(),
             kind: s.kind,
-            actions: sensitive,
+            actions: sensitive.into(),
             message: format!(
                 "AgentCore agent `{}` made {n} call(s) to AWS as its execution role, with no per-user identity",
                 s.name()
@@ -455,9 +455,9 @@ impl Rule for AgentUseUnobservable {
             rule: UNOBS.id,
             severity: Severity::Medium,
             score: ctx.risk.scoring.severity.medium + types.len() as f64,
-            principal: s.arn().to_string(),
+            principal: s.arn().into(),
             kind: s.kind,
-            actions,
+            actions: actions.into(),
             message: format!(
                 "agent `{}`: the trails do not record its {} data events, so its use is unobservable",
                 s.name(),

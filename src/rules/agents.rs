@@ -84,7 +84,7 @@ impl Rule for SuperUserAgent {
                 Severity::High
             },
             score: ctx.risk.scoring.severity.high + act.source_identities.len() as f64,
-            principal: s.arn().to_string(),
+            principal: s.arn().into(),
             kind: s.kind,
             actions: broad.iter().map(|u| u.action).collect(),
             message: format!(
@@ -138,9 +138,9 @@ impl Rule for AgentWithoutSourceIdentity {
                 Severity::Medium
             },
             score: ctx.risk.scoring.severity.medium + missing as f64 / 1000.0,
-            principal: s.arn().to_string(),
+            principal: s.arn().into(),
             kind: s.kind,
-            actions: Vec::new(),
+            actions: [].into(),
             message: format!(
                 "agent `{}` made {} call(s) in sessions without a source identity",
                 s.name(),

@@ -243,7 +243,7 @@ impl Rule for CategoryRule {
             rule: self.meta.id,
             severity,
             score,
-            principal: s.arn().to_string(),
+            principal: s.arn().into(),
             kind: s.kind,
             actions: scored.iter().map(|x| x.1).collect(),
             message: format!(
@@ -313,7 +313,7 @@ fn chain_finding(
         rule: meta.id,
         severity: ctx.risk.severity(score),
         score,
-        principal: s.arn().to_string(),
+        principal: s.arn().into(),
         kind: s.kind,
         actions: ctx.catalog.lookup("sts:AssumeRole").into_iter().collect(),
         message: format!(

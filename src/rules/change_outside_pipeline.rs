@@ -132,9 +132,9 @@ impl Rule for ChangeOutsidePipeline {
                     Severity::Medium
                 },
                 score: ctx.risk.scoring.severity.medium + count as f64 / 1000.0,
-                principal: s.arn().to_string(),
+                principal: s.arn().into(),
                 kind: s.kind,
-                actions: ids,
+                actions: ids.into(),
                 message: format!(
                     "{} `{}` changed `{service}` ({}) outside the pipeline: {count} change(s), {} action(s)",
                     s.kind.as_str(),

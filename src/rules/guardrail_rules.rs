@@ -4,7 +4,7 @@ use super::{Finding, Rule, RuleContext, RuleMeta, Severity, Subject};
 use crate::model::Effect;
 use crate::model::Kind;
 use crate::verdict::outside::OrgRefusal;
-use crate::verdict::{OutsideRefusal, RefusedBy};
+use crate::verdict::RefusedBy;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// The Deny statement for one action with no guardrail, built once per
@@ -146,9 +146,9 @@ impl Rule for MissingGuardrail {
                 rule: MISSING.id,
                 severity,
                 score: ctx.risk.scoring.severity.high + open.len() as f64 / 1000.0,
-                principal: s.arn().to_string(),
+                principal: s.arn().into(),
                 kind: s.kind,
-                actions: open.clone(),
+                actions: open.clone().into(),
                 message: format!(
                     "{} `{}` lacks guardrail `{}` ({}): {} action(s) granted with no explicit Deny",
                     s.kind.as_str(),
@@ -309,11 +309,12 @@ impl Rule for GuardrailHit {
                     ));
                     None
                 }
-                Some(RefusedBy::Outside(OutsideRefusal {
-                    org: Some(r @ (OrgRefusal::Blocked(_) | OrgRefusal::Refuses(_))),
-                    ..
-                })) => {
-                    evidence.push(r.describe());
+                Some(RefusedBy::Outside(o))
+                    if matches!(o.org, Some(OrgRefusal::Blocked(_) | OrgRefusal::Refuses(_))) =>
+                {
+                    if let Some(r) = &o.org {
+                        evidence.push(r.describe());
+                    }
                     None
                 }
                 by => {
@@ -349,9 +350,9 @@ impl Rule for GuardrailHit {
                 rule: HIT.id,
                 severity,
                 score: category.map_or(10.0, |c| c.weight) + d.stats.count as f64 / 1000.0,
-                principal: s.arn().to_string(),
+                principal: s.arn().into(),
                 kind: s.kind,
-                actions: vec![d.action],
+                actions: vec![d.action].into(),
                 message: format!(
                     "{} `{}` attempted `{}` {} time(s) and was refused",
                     s.kind.as_str(),

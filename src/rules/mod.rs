@@ -37,6 +37,7 @@ use crate::verdict::PrincipalVerdicts;
 use crate::verdict::Verdict;
 use guardrails::Guardrails;
 use risk::{Breadth, Risk};
+use std::sync::Arc;
 
 /// How urgent a finding is. Ordered: `Critical` is the greatest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -88,14 +89,18 @@ pub struct Finding {
     pub severity: Severity,
     /// Orders findings of one severity: higher is more urgent.
     pub score: f64,
-    /// ARN of the principal the finding is about.
-    pub principal: String,
+    /// ARN of the principal the finding is about: one copy for the
+    /// findings of a principal.
+    pub principal: Arc<str>,
     pub kind: Kind,
     /// Catalog ids: 4 bytes each, where a name (even a shared one) took 16;
-    /// a category finding lists every granted action of its category.
-    pub actions: Vec<ActionId>,
+    /// a category finding lists every granted action of its category. Shared
+    /// by the findings with the same list ([`SharedText`]).
+    pub actions: Arc<[ActionId]>,
     pub message: String,
-    /// Facts from the inputs that support the finding (policies, records, counts).
+    /// Facts from the inputs that support the finding (policies, records,
+    /// counts), as the rule wrote them; reports show them with the granting
+    /// statements' lines ([`Finding::evidence_lines`]).
     pub evidence: Evidence,
     /// The rule's remediation, or one written for this finding.
     pub remediation: std::borrow::Cow<'static, str>,
@@ -110,32 +115,47 @@ pub struct Finding {
     pub techniques: Vec<std::sync::Arc<techniques::Technique>>,
 }
 
-/// A finding's evidence lines, kept as one text and the lines' ends: an
-/// account of 10,000 principals has some 70,000 findings of up to a dozen
-/// lines, and a string per line cost more in headers and spare capacity than
-/// the text itself.
+impl Finding {
+    /// The finding's evidence, as every report shows it: the rule's lines,
+    /// then one per granting statement ([`provenance::evidence_lines`]).
+    pub fn evidence_lines<'a>(
+        &'a self,
+        cat: &'a Catalog,
+    ) -> impl Iterator<Item = std::borrow::Cow<'a, str>> + Clone + 'a {
+        use std::borrow::Cow;
+        self.evidence
+            .iter()
+            .map(Cow::Borrowed)
+            .chain(provenance::evidence_lines(cat, &self.grants).map(Cow::Owned))
+    }
+
+    /// Whether [`Finding::evidence_lines`] yields any line.
+    pub fn has_evidence(&self) -> bool {
+        !self.evidence.is_empty() || !self.grants.is_empty()
+    }
+}
+
+/// A finding's evidence lines. Each line is shared: the findings of
+/// principals with the same policies repeat most of their lines (`s3:GetObject
+/// on * (never used; score 100)`, a technique's description), and an
+/// organization of 100,000 principals had 692,354 findings holding 418 MB of
+/// message and evidence text, 70% of it repeated. Lines are built as they
+/// come and made to point at one copy ([`SharedText`]) once the rules of a
+/// chunk of principals have run.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Evidence {
-    text: String,
-    ends: Vec<u32>,
+    lines: Vec<Arc<str>>,
 }
 
 impl Evidence {
     pub fn push(&mut self, line: &str) {
-        self.text.push_str(line);
-        // A finding's text is far below 4 GiB; saturating keeps lines whole
-        // rather than panicking if it ever were not.
-        self.ends
-            .push(u32::try_from(self.text.len()).unwrap_or(u32::MAX));
+        self.lines.push(Arc::from(line));
     }
 
-    /// Adds lines, growing the text by exactly their size: pushing one at
-    /// a time onto a finished finding's evidence would double its text's
-    /// capacity (tens of megabytes over an account's findings).
+    /// Adds lines, growing the list by exactly their number: pushing one at
+    /// a time onto a finished finding's evidence would double its capacity.
     pub fn append(&mut self, lines: &[String]) {
-        self.text
-            .reserve_exact(lines.iter().map(String::len).sum::<usize>());
-        self.ends.reserve_exact(lines.len());
+        self.lines.reserve_exact(lines.len());
         for l in lines {
             self.push(l);
         }
@@ -143,33 +163,23 @@ impl Evidence {
 
     /// The lines, in order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + Clone {
-        self.ends.iter().enumerate().map(|(i, &end)| {
-            let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-            self.text.get(start..end as usize).unwrap_or_default()
-        })
+        self.lines.iter().map(|l| &**l)
     }
 
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.lines.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.lines.is_empty()
     }
 }
 
 impl<S: AsRef<str>> FromIterator<S> for Evidence {
     fn from_iter<I: IntoIterator<Item = S>>(lines: I) -> Self {
-        // Sized exactly up front: shrinking afterwards may keep the block.
-        let lines: Vec<S> = lines.into_iter().collect();
-        let mut e = Evidence {
-            text: String::with_capacity(lines.iter().map(|l| l.as_ref().len()).sum()),
-            ends: Vec::with_capacity(lines.len()),
-        };
-        for l in &lines {
-            e.push(l.as_ref());
-        }
-        e
+        let mut lines: Vec<Arc<str>> = lines.into_iter().map(|l| Arc::from(l.as_ref())).collect();
+        lines.shrink_to_fit();
+        Evidence { lines }
     }
 }
 
@@ -179,10 +189,43 @@ impl From<Vec<String>> for Evidence {
     }
 }
 
-/// Serialized as the list of lines (`leastpriv.audit/v1` findings).
-impl serde::Serialize for Evidence {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.iter())
+/// One copy of each evidence line and action list of a rules run, which
+/// the findings point at: most of them repeat from one principal to the
+/// next (5,838 distinct action lists among 138,010 findings, 154,000
+/// distinct lines among 919,000, in an organization of 20,000 roles).
+/// Dropped with the run; the findings keep what they point at.
+#[derive(Default)]
+pub struct SharedText {
+    lines: std::collections::HashSet<Arc<str>>,
+    actions: std::collections::HashSet<Arc<[ActionId]>>,
+}
+
+impl SharedText {
+    /// Points `f`'s lines and actions at the copies already seen, keeping
+    /// its own as the copies of those not seen yet.
+    pub fn share(&mut self, f: &mut Finding) {
+        for l in &mut f.evidence.lines {
+            match self.lines.get(&**l) {
+                Some(seen) => *l = Arc::clone(seen),
+                None => {
+                    self.lines.insert(Arc::clone(l));
+                }
+            }
+        }
+        match self.actions.get(&*f.actions) {
+            Some(seen) => f.actions = Arc::clone(seen),
+            None => {
+                self.actions.insert(Arc::clone(&f.actions));
+            }
+        }
+        for g in &mut f.grants {
+            match self.actions.get(&*g.actions) {
+                Some(seen) => g.actions = Arc::clone(seen),
+                None => {
+                    self.actions.insert(Arc::clone(&g.actions));
+                }
+            }
+        }
     }
 }
 
@@ -371,6 +414,7 @@ pub fn evaluate(ctx: &RuleContext, subjects: &[Subject]) -> Vec<Finding> {
     // a 70,000-finding list at the audit's peak of memory.
     const CHUNK: usize = 256;
     let mut out: Vec<Finding> = Vec::new();
+    let mut shared = SharedText::default();
     for (i, chunk) in subjects.chunks(CHUNK).enumerate() {
         let parts: Vec<Vec<Finding>> = chunk
             .par_iter()
@@ -380,6 +424,13 @@ pub fn evaluate(ctx: &RuleContext, subjects: &[Subject]) -> Vec<Finding> {
                     r.check(ctx, s, &mut found);
                 }
                 provenance::attach(ctx, s, &mut found);
+                // One copy of the ARN for the principal's findings.
+                let arn: Arc<str> = Arc::from(s.arn());
+                for f in &mut found {
+                    if *f.principal == *arn {
+                        f.principal = Arc::clone(&arn);
+                    }
+                }
                 found
             })
             .collect();
@@ -392,8 +443,12 @@ pub fn evaluate(ctx: &RuleContext, subjects: &[Subject]) -> Vec<Finding> {
             let predicted = (out.len() + n) * subjects.len() / seen.min(subjects.len());
             out.reserve_exact(predicted.max(out.len() + n) - out.len());
         }
-        out.extend(parts.into_iter().flatten());
+        for mut f in parts.into_iter().flatten() {
+            shared.share(&mut f);
+            out.push(f);
+        }
     }
+    drop(shared);
     sort_findings(ctx.catalog, &mut out);
     out
 }
@@ -460,7 +515,6 @@ mod evidence_tests {
         let e: Evidence = lines.clone().into();
         assert_eq!(e.len(), 4);
         assert!(e.iter().eq(lines.iter().map(String::as_str)));
-        assert_eq!(serde_json::to_value(&e).unwrap(), serde_json::json!(lines));
         assert!(Evidence::default().is_empty());
         assert_eq!(Evidence::default().iter().count(), 0);
     }

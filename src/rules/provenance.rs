@@ -49,8 +49,9 @@ pub struct GrantingStatement {
 #[derive(Clone, Debug, PartialEq)]
 pub struct GrantSource {
     pub statement: Arc<GrantingStatement>,
-    /// Up to a dozen of the finding's actions this statement grants.
-    pub actions: Vec<ActionId>,
+    /// Up to a dozen of the finding's actions this statement grants; shared
+    /// by the statements with the same list ([`super::SharedText`]).
+    pub actions: Arc<[ActionId]>,
     /// How many of the finding's actions it grants.
     pub actions_total: usize,
 }
@@ -143,7 +144,8 @@ impl GrantingStatement {
 }
 
 /// The statements that grant each finding's actions, added to the findings
-/// of one principal (`grants`), and one evidence line per statement.
+/// of one principal (`grants`); their evidence lines are rendered from them
+/// ([`evidence_lines`]).
 pub fn attach(ctx: &RuleContext, s: &Subject, findings: &mut [Finding]) {
     let p = &s.verdicts.principal;
     let at = clock(ctx);
@@ -194,42 +196,50 @@ pub fn attach(ctx: &RuleContext, s: &Subject, findings: &mut [Finding]) {
                     never_true: never_true(&st.conditions, at),
                 })
             }));
-            actions.shrink_to_fit();
             f.grants.push(GrantSource {
                 statement,
-                actions,
+                actions: actions.into(),
                 actions_total: total,
             });
         }
-        for &id in &f.actions {
+        for &id in f.actions.iter() {
             wanted.remove(id);
         }
         f.grants.shrink_to_fit();
-        let mut lines = Vec::new();
-        for g in f.grants.iter().take(EVIDENCE_STATEMENTS) {
+    }
+}
+
+/// The evidence lines of a finding's granting statements: one per
+/// statement, up to `EVIDENCE_STATEMENTS`, then how many more there are.
+/// Rendered when a report is written rather than kept with the finding: each
+/// line names the principal, so no two principals share one, and they were
+/// a third of the findings' text.
+pub fn evidence_lines<'a>(
+    cat: &'a crate::catalog::Catalog,
+    grants: &'a [GrantSource],
+) -> impl Iterator<Item = String> + Clone + 'a {
+    let more = (grants.len() > EVIDENCE_STATEMENTS).then(|| {
+        format!(
+            "... and {} more granting statements (all in --format json)",
+            grants.len() - EVIDENCE_STATEMENTS
+        )
+    });
+    grants
+        .iter()
+        .take(EVIDENCE_STATEMENTS)
+        .map(move |g| {
             let names: Vec<String> = g
                 .actions
                 .iter()
                 .take(4)
-                .map(|&id| format!("`{}`", ctx.catalog.name(id)))
+                .map(|&id| format!("`{}`", cat.name(id)))
                 .collect();
             let more = if g.actions_total > names.len() {
                 format!(" and {} more", g.actions_total - names.len())
             } else {
                 String::new()
             };
-            lines.push(format!(
-                "granted by {}: {}{more}",
-                g.describe(),
-                names.join(", ")
-            ));
-        }
-        if f.grants.len() > EVIDENCE_STATEMENTS {
-            lines.push(format!(
-                "... and {} more granting statements (all in --format json)",
-                f.grants.len() - EVIDENCE_STATEMENTS
-            ));
-        }
-        f.evidence.append(&lines);
-    }
+            format!("granted by {}: {}{more}", g.describe(), names.join(", "))
+        })
+        .chain(more)
 }

@@ -288,7 +288,7 @@ impl Rule for UnguardedCrossAccountTrust {
             rule: CROSS.id,
             severity,
             score: ctx.risk.scoring.severity.high,
-            principal: p.arn.clone(),
+            principal: p.arn.as_str().into(),
             kind: s.kind,
             actions: cat.lookup("sts:AssumeRole").into_iter().collect(),
             message: format!(
@@ -419,7 +419,7 @@ impl Rule for UnsafeOidcTrust {
             rule: OIDC.id,
             severity,
             score: ctx.risk.scoring.severity.high,
-            principal: p.arn.clone(),
+            principal: p.arn.as_str().into(),
             kind: s.kind,
             actions: cat.lookup("sts:AssumeRoleWithWebIdentity").into_iter().collect(),
             message: format!(

@@ -40,9 +40,9 @@ impl Rule for UnusedPermissions {
             severity,
             score: unused as f64 / 1000.0,
             kind: s.kind,
-            principal: p.principal.arn.clone(),
+            principal: p.principal.arn.as_str().into(),
             // The riskiest first, capped: the full list is the principal's `unused`.
-            actions: ranked,
+            actions: ranked.into(),
             message: format!(
                 "`{}` is granted {} actions and used {} in the window; {} granted actions that the trails would have recorded were never used",
                 p.principal.name,

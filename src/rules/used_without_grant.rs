@@ -39,7 +39,7 @@ impl Rule for UsedWithoutGrant {
             severity: META.default_severity,
             score: 0.0,
             kind: s.kind,
-            principal: p.principal.arn.clone(),
+            principal: p.principal.arn.as_str().into(),
             actions: ungranted.iter().map(|u| u.0).collect(),
             message: format!(
                 "`{}` used {} action(s) that its identity policies do not grant",

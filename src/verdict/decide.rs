@@ -113,28 +113,32 @@ impl Grant {
     }
 }
 
-/// The grant decision for the resources one list of records named.
+/// The grant decision for the resources one list of records named. One for
+/// each action a principal used, failed or was refused (1.7 million in an
+/// organization of 100,000 principals), kept until the report is written:
+/// its lists are boxed slices (a vector grown by one push holds room for
+/// four) and the refusal, most often none, is boxed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GrantCheck {
     pub granted: Grant,
     /// Named resources the own policies do not allow (of the sample kept).
-    pub not_granted: Vec<String>,
+    pub not_granted: Box<[String]>,
     /// The records named no resource of the action: decided per action.
     pub no_resource: bool,
     /// The identity Allow statements that match the named resources (every
     /// one that grants the action when no resource was named), even where a
     /// Deny or the boundary refuses them: `explain` credits these only.
-    pub statements: Vec<StmtRef>,
+    pub statements: Box<[StmtRef]>,
     /// Why the own policies refuse the first named resource they do not
     /// allow (or the action, when no resource was named).
-    own_refusal: Option<RefusedBy>,
+    own_refusal: Option<Box<RefusedBy>>,
 }
 
 impl GrantCheck {
     /// Why the own policies refuse the first named resource they do not
     /// allow (the action, when none was named), if they refuse one.
     pub fn own_refusal(&self) -> Option<&RefusedBy> {
-        self.own_refusal.as_ref()
+        self.own_refusal.as_deref()
     }
 }
 
@@ -157,7 +161,9 @@ pub enum RefusedBy {
     /// shows unmet (`aws:RequestedRegion` against the resource's Region).
     ConditionUnmet(StmtRef),
     /// Its own policies allow it: something outside the snapshot refused.
-    Outside(OutsideRefusal),
+    /// Boxed: the other refusals need at most a statement, and a verdict
+    /// (one per recorded action of every principal) is as large as this.
+    Outside(Box<OutsideRefusal>),
 }
 
 /// A refusal that the snapshot does not explain.
@@ -402,10 +408,10 @@ pub fn check_grant(
     };
     GrantCheck {
         granted,
-        not_granted,
+        not_granted: not_granted.into(),
         no_resource: false,
-        statements,
-        own_refusal,
+        statements: statements.into(),
+        own_refusal: own_refusal.map(Box::new),
     }
 }
 
@@ -439,10 +445,10 @@ fn check_action(p: &Principal, g: &EffectiveGrants, id: ActionId) -> GrantCheck 
     };
     GrantCheck {
         granted,
-        not_granted: Vec::new(),
+        not_granted: Box::default(),
         no_resource: true,
-        statements,
-        own_refusal,
+        statements: statements.into(),
+        own_refusal: own_refusal.map(Box::new),
     }
 }
 
@@ -459,7 +465,7 @@ pub fn refused_by(
     outside: &dyn OutsideEvidence,
 ) -> RefusedBy {
     if let Some(r) = &check.own_refusal {
-        return r.clone();
+        return (**r).clone();
     }
     let named = stats
         .refused_by
@@ -470,7 +476,7 @@ pub fn refused_by(
         return RefusedBy::Condition(check.statements.first().copied());
     }
     let resources: Vec<&str> = stats.resources.iter().collect();
-    RefusedBy::Outside(outside.refusal(p, g, id, &resources, named))
+    RefusedBy::Outside(Box::new(outside.refusal(p, g, id, &resources, named)))
 }
 
 /// The evidence of one principal and action: a list of records per kind

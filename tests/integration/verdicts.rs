@@ -270,7 +270,7 @@ fn check_case(cat: &Catalog, case: &Case, errors: &mut Vec<String>) {
             }
         }
         if let Some(want) = &e.not_granted {
-            let got = grant.map(|g| g.not_granted.clone()).unwrap_or_default();
+            let got = grant.map(|g| g.not_granted.to_vec()).unwrap_or_default();
             if &got != want {
                 errors.push(format!("{what}: not granted on {got:?}, expected {want:?}"));
             }

@@ -235,10 +235,18 @@ pub fn run(mut a: Args) -> Result<ExitCode> {
                         160
                     }
                 });
-                leastpriv::report::table::render(&result, width)
+                // Streamed: an organization's table is tens of megabytes.
+                emit_with(a.output.as_deref(), |w| {
+                    leastpriv::report::table::write(&result, width, w)
+                })
+                .context("writing the report")?;
+                String::new()
             }
         };
-        if !matches!(a.format, Format::Csv | Format::Parquet | Format::Json) {
+        if !matches!(
+            a.format,
+            Format::Csv | Format::Parquet | Format::Json | Format::Table
+        ) {
             emit(&text, a.output.as_deref()).context("writing the report")?;
         }
         Ok(())
