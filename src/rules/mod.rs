@@ -502,7 +502,7 @@ pub fn docs_markdown() -> String {
 
 #[cfg(test)]
 mod evidence_tests {
-    use super::Evidence;
+    use super::*;
 
     #[test]
     fn lines_come_back_as_they_went_in() {
@@ -517,6 +517,47 @@ mod evidence_tests {
         assert!(e.iter().eq(lines.iter().map(String::as_str)));
         assert!(Evidence::default().is_empty());
         assert_eq!(Evidence::default().iter().count(), 0);
+    }
+
+    fn finding(principal: &str, lines: &[&str], actions: &[u32]) -> Finding {
+        Finding {
+            rule: "unused-permissions",
+            severity: Severity::Low,
+            score: 1.0,
+            principal: principal.into(),
+            kind: Kind::Npe,
+            actions: actions.iter().map(|&i| ActionId(i)).collect(),
+            message: format!("{principal} has unused permissions"),
+            evidence: lines.iter().collect(),
+            remediation: "remove them".into(),
+            fix: None,
+            grants: Vec::new(),
+            techniques: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn shared_text_keeps_one_copy_of_what_findings_repeat() {
+        let mut a = finding("a", &["on * (never used)", "only a"], &[1, 2]);
+        let mut b = finding("b", &["on * (never used)", "only b"], &[1, 2]);
+        let mut c = finding("c", &["only a"], &[2]);
+        let before = [a.clone(), b.clone(), c.clone()];
+        let mut shared = SharedText::default();
+        for f in [&mut a, &mut b, &mut c] {
+            shared.share(f);
+        }
+        drop(shared);
+        // The same content, pointing at one copy where it repeats.
+        assert_eq!([a.clone(), b.clone(), c.clone()], before);
+        assert!(Arc::ptr_eq(&a.evidence.lines[0], &b.evidence.lines[0]));
+        assert!(Arc::ptr_eq(&a.evidence.lines[1], &c.evidence.lines[0]));
+        assert!(!Arc::ptr_eq(&a.evidence.lines[1], &b.evidence.lines[1]));
+        assert!(Arc::ptr_eq(&a.actions, &b.actions));
+        assert!(!Arc::ptr_eq(&a.actions, &c.actions));
+        // Without granting statements, the reports' lines are the rule's.
+        let cat = Catalog::embedded();
+        assert!(a.evidence_lines(cat).eq(a.evidence.iter()));
+        assert!(a.has_evidence() && !finding("d", &[], &[]).has_evidence());
     }
 }
 
