@@ -7,6 +7,7 @@
 
 use crate::audit::Audit;
 use crate::rules::Severity;
+use crate::usage::chains::Crossing;
 use std::collections::BTreeMap;
 
 /// One account's line of the summary.
@@ -32,22 +33,9 @@ pub struct AccountSummary {
 /// Something that crosses accounts.
 #[derive(Clone, Debug, PartialEq)]
 pub enum CrossAccount {
-    /// A session chain from one account into another.
-    Chain {
-        origin: String,
-        hops: Vec<String>,
-        source_identity: Option<String>,
-        /// The session tags the last session holds, `key=value (where set)`.
-        tags: Vec<String>,
-        calls: u64,
-    },
-    /// A session whose chain breaks.
-    Broken {
-        role: String,
-        session: String,
-        why: String,
-        calls: u64,
-    },
+    /// A session chain from one account into another, or a session whose
+    /// chain breaks (resolved when the logs were read).
+    Session(Crossing),
     /// A finding (by index into `Audit::findings`) whose evidence names a
     /// principal of another account.
     Finding(usize),
@@ -118,34 +106,12 @@ pub fn summaries(audit: &Audit) -> Vec<AccountSummary> {
 /// The summary and the cross-account list.
 pub fn view(audit: &Audit) -> OrgView {
     let accounts = summaries(audit);
-    let mut cross = Vec::new();
-    let ic = audit.identity_center.as_deref();
-    for (_, s, chain) in audit.chains.resolve_each(ic) {
-        if let Some(why) = &chain.breaks {
-            cross.push(CrossAccount::Broken {
-                role: s.role.to_string(),
-                session: s.session.to_string(),
-                why: why.clone(),
-                calls: s.records,
-            });
-        } else if chain.crosses_accounts() {
-            cross.push(CrossAccount::Chain {
-                origin: format!("{} {}", chain.origin.kind(), chain.origin.name()),
-                hops: chain
-                    .hops
-                    .iter()
-                    .map(|h| format!("{} ({})", h.role, h.session))
-                    .collect(),
-                source_identity: chain.source_identity.clone(),
-                tags: chain
-                    .held_tags
-                    .iter()
-                    .map(|t| format!("{}={} ({})", t.key, t.value, chain.tag_origin(t)))
-                    .collect(),
-                calls: s.records,
-            });
-        }
-    }
+    let mut cross: Vec<CrossAccount> = audit
+        .crossings
+        .iter()
+        .cloned()
+        .map(CrossAccount::Session)
+        .collect();
     for (i, f) in audit.findings.iter().enumerate() {
         let own = account_of(&f.principal);
         let other = f.evidence_lines(audit.catalog).any(|line| {
@@ -192,13 +158,13 @@ impl AccountSummary {
 /// The cross-account item as one line of text.
 pub fn cross_line(audit: &Audit, c: &CrossAccount) -> String {
     match c {
-        CrossAccount::Chain {
+        CrossAccount::Session(Crossing::Chain {
             origin,
             hops,
             source_identity,
             tags,
             calls,
-        } => {
+        }) => {
             let si = source_identity
                 .as_deref()
                 .map(|s| format!(" [source identity {s}]"))
@@ -213,12 +179,12 @@ pub fn cross_line(audit: &Audit, c: &CrossAccount) -> String {
                 hops.join(" → ")
             )
         }
-        CrossAccount::Broken {
+        CrossAccount::Session(Crossing::Broken {
             role,
             session,
             why,
             calls,
-        } => format!("broken chain: {role} ({session}), {calls} call(s): {why}"),
+        }) => format!("broken chain: {role} ({session}), {calls} call(s): {why}"),
         CrossAccount::Finding(i) => {
             let f = &audit.findings[*i];
             format!("finding {} on {}: {}", f.rule, f.principal, f.message)

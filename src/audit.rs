@@ -52,6 +52,12 @@ pub struct AuditOptions {
     pub save_activity: bool,
     /// Read the logs even when the snapshot has a usable activity store.
     pub reread_logs: bool,
+    /// Keep every role session read from the logs, with its actions and
+    /// the links behind it, in [`Audit::chains`] (`who` reads them). Else
+    /// only the chains the organization view lists are kept
+    /// ([`Audit::crossings`]), resolved once the logs are read: an
+    /// organization has hundreds of thousands of sessions.
+    pub every_session: bool,
 }
 
 /// Where the window came from.
@@ -137,9 +143,14 @@ pub struct Audit {
     pub excluded: crate::exclusions::Excluded,
     /// IAM Identity Center (`identity-center.json`): people and permission sets.
     pub identity_center: Option<std::sync::Arc<crate::model::identity_center::IdentityCenter>>,
-    /// Role sessions by access key, from the logs read (empty when the
-    /// activity came from the store): the chains behind them.
+    /// Role sessions by access key, from the logs read, with what each did:
+    /// the chains behind them. Empty unless asked for
+    /// ([`AuditOptions::every_session`]), and when the activity came from
+    /// the store.
     pub chains: std::sync::Arc<crate::usage::chains::SessionChains>,
+    /// An audit of several accounts: the sessions whose chain crosses
+    /// accounts or breaks, by access key (the organization view's).
+    pub crossings: Vec<crate::usage::chains::Crossing>,
 }
 
 /// The logs hold nothing of the audited account: why, in one sentence.
@@ -350,6 +361,22 @@ pub fn run_with(
             }
         }
     }
+    // Resolved before the evaluation, whose end is the audit's memory
+    // peak: the chain maps (about 1.3 KB per role session with their
+    // actions) are released here unless `who` asked for them.
+    let crossings = if paths.members.is_empty() {
+        Vec::new()
+    } else {
+        timed("resolve session chains", || {
+            session_chains.crossings(identity_center.as_deref())
+        })
+    };
+    let session_chains = if opts.every_session {
+        session_chains
+    } else {
+        drop(session_chains);
+        crate::usage::chains::SessionChains::default()
+    };
     let org_eval = organization
         .as_deref()
         .map(|o| crate::policy::organization::OrgEval::new(cat, o));
@@ -364,6 +391,8 @@ pub fn run_with(
             org_eval.as_ref(),
         )
     });
+    // Each role's verdicts hold a copy of its own.
+    drop(sessions_granted);
     let trust = timed("trust", || {
         crate::policy::trust::TrustGraph::build(
             cat,
@@ -482,6 +511,7 @@ pub fn run_with(
         credentials,
         identity_center,
         chains: std::sync::Arc::new(session_chains),
+        crossings,
     })
 }
 
@@ -590,6 +620,7 @@ fn read_logs(
             since: opts.since,
             until: opts.until,
             accounts: (!accounts.is_empty()).then(|| std::sync::Arc::new(accounts.clone())),
+            session_actions: opts.every_session,
         },
         &opts.progress,
     )

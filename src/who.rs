@@ -294,7 +294,7 @@ pub fn who(audit: &Audit, query: &str) -> Result<Who, WhoError> {
                 let name = ic
                     .and_then(|ic| ic.user_by_id(id))
                     .map(|u| u.user_name.clone())
-                    .unwrap_or_else(|| p.clone());
+                    .unwrap_or_else(|| p.to_string());
                 *served.entry(format!("on behalf of {name}")).or_default() += n;
             }
         }

@@ -611,6 +611,8 @@ fn save_activity(
             since: Some(opts.since),
             until: Some(opts.until),
             accounts: (!accounts.is_empty()).then(|| std::sync::Arc::new(accounts)),
+            // The store keeps no sessions.
+            session_actions: false,
         },
     );
     opts.progress.finish();

@@ -5,6 +5,7 @@
 
 use crate::accounts::{view, CrossAccount};
 use crate::audit::Audit;
+use crate::usage::chains::Crossing;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -107,13 +108,13 @@ pub fn organization(audit: &Audit) -> Option<OrganizationV1> {
                 calls: None,
             };
             match c {
-                CrossAccount::Chain {
+                CrossAccount::Session(Crossing::Chain {
                     origin,
                     hops,
                     source_identity,
                     tags,
                     calls,
-                } => {
+                }) => {
                     x.kind = "session-chain";
                     x.origin = Some(origin.clone());
                     x.hops = hops.clone();
@@ -121,7 +122,7 @@ pub fn organization(audit: &Audit) -> Option<OrganizationV1> {
                     x.session_tags = tags.clone();
                     x.calls = Some(*calls);
                 }
-                CrossAccount::Broken { role, calls, .. } => {
+                CrossAccount::Session(Crossing::Broken { role, calls, .. }) => {
                     x.kind = "broken-chain";
                     x.principal = Some(role.clone());
                     x.calls = Some(*calls);

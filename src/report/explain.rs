@@ -57,7 +57,7 @@ pub fn render(
     // Who acted through the principal, beside its own use: the people of
     // Identity Center sessions, and the federation tokens a user issued.
     if let Some(act) = &a.activity {
-        let list = |m: &std::collections::BTreeMap<String, u64>| {
+        let list = |m: &crate::usage::name_map::NameMap<u64>| {
             m.iter()
                 .map(|(k, n)| format!("{k} ({n} call(s))"))
                 .collect::<Vec<_>>()

@@ -815,12 +815,12 @@ fn principal<L: ActionList>(
             source_identities: a
                 .activity
                 .as_ref()
-                .map(|x| x.source_identities.clone())
+                .map(|x| x.source_identities.to_btree())
                 .unwrap_or_default(),
             session_names: a
                 .activity
                 .as_ref()
-                .map(|x| x.sessions.clone())
+                .map(|x| x.sessions.to_btree())
                 .unwrap_or_default(),
             session_tags: a
                 .sessions_granted
@@ -838,7 +838,7 @@ fn principal<L: ActionList>(
                 .map(|x| {
                     x.resources_by_source_identity
                         .iter()
-                        .map(|(k, v)| (k.clone(), v.to_vec()))
+                        .map(|(k, v)| (k.to_string(), v.to_vec()))
                         .collect()
                 })
                 .unwrap_or_default(),
@@ -849,12 +849,12 @@ fn principal<L: ActionList>(
             identity_center_users: a
                 .activity
                 .as_ref()
-                .map(|x| x.identity_center_users.clone())
+                .map(|x| x.identity_center_users.to_btree())
                 .unwrap_or_default(),
             federated_users: a
                 .activity
                 .as_ref()
-                .map(|x| x.federated_users.clone())
+                .map(|x| x.federated_users.to_btree())
                 .unwrap_or_default(),
             passed_roles: a
                 .activity

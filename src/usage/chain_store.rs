@@ -212,6 +212,9 @@ pub fn load(
             u.count,
             first,
             last,
+            // Rows Athena already aggregated per session × action: small
+            // beside the log path's maps, and `who` reads them.
+            true,
         );
     }
     Ok(Loaded {

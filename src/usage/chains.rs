@@ -345,7 +345,10 @@ impl SessionChains {
     }
 
     /// Notes one call of a role session, signed with `key`, that ended as
-    /// `outcome` (as `rules/error-codes.yaml` reads its error code).
+    /// `outcome` (as `rules/error-codes.yaml` reads its error code); its
+    /// actions only when `actions` (only `who` reads a session's actions:
+    /// 16 entries of 32 bytes per session of the synthetic organization,
+    /// half the chain maps).
     pub fn note_use(
         &mut self,
         key: &str,
@@ -353,8 +356,9 @@ impl SessionChains {
         mapped: MappedRef<'_>,
         outcome: Outcome,
         time: i64,
+        actions: bool,
     ) {
-        self.note_uses(key, actor, mapped, outcome, 1, time, time);
+        self.note_uses(key, actor, mapped, outcome, 1, time, time, actions);
     }
 
     /// [`SessionChains::note_use`] of `count` calls between `first` and
@@ -369,6 +373,7 @@ impl SessionChains {
         count: u64,
         first: i64,
         last: i64,
+        actions: bool,
     ) {
         let s = match self.used.get_mut(key) {
             Some(s) => s,
@@ -386,6 +391,9 @@ impl SessionChains {
         s.records += count;
         s.first = s.first.min(first);
         s.last = s.last.max(last);
+        if !actions {
+            return;
+        }
         let one;
         let ids: &[ActionId] = match mapped {
             MappedRef::Actions(ids) => ids,
@@ -552,6 +560,41 @@ impl SessionChains {
             source_identity,
             tags,
         }
+    }
+
+    /// The sessions whose chain crosses from one account into another or
+    /// breaks, sorted by key: what the organization view lists of them.
+    /// Resolved one at a time, so that only these are held.
+    pub fn crossings(&self, ic: Option<&IdentityCenter>) -> Vec<Crossing> {
+        let mut out = Vec::new();
+        for (_, s, chain) in self.resolve_each(ic) {
+            if let Some(why) = chain.breaks {
+                out.push(Crossing::Broken {
+                    role: s.role.to_string(),
+                    session: s.session.to_string(),
+                    why,
+                    calls: s.records,
+                });
+            } else if chain.crosses_accounts() {
+                out.push(Crossing::Chain {
+                    origin: format!("{} {}", chain.origin.kind(), chain.origin.name()),
+                    hops: chain
+                        .hops
+                        .iter()
+                        .map(|h| format!("{} ({})", h.role, h.session))
+                        .collect(),
+                    tags: chain
+                        .held_tags
+                        .iter()
+                        .map(|t| format!("{}={} ({})", t.key, t.value, chain.tag_origin(t)))
+                        .collect(),
+                    source_identity: chain.source_identity,
+                    calls: s.records,
+                });
+            }
+        }
+        out.shrink_to_fit();
+        out
     }
 
     /// Every session used, resolved, sorted by key.
@@ -756,6 +799,28 @@ fn issued_by(rec: &RawRecord<'_>, name: &str, resp: &Response<'_>) -> IssuedBy {
     }
 }
 
+/// A session whose chain the organization view lists, in its words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Crossing {
+    /// A session chain from one account into another: its first identity
+    /// (`KIND NAME`), and each session as `ROLE_ARN (SESSION)`.
+    Chain {
+        origin: String,
+        hops: Vec<String>,
+        source_identity: Option<String>,
+        /// The session tags the last session holds, `key=value (where set)`.
+        tags: Vec<String>,
+        calls: u64,
+    },
+    /// A session whose chain breaks, and why.
+    Broken {
+        role: String,
+        session: String,
+        why: String,
+        calls: u64,
+    },
+}
+
 /// The first identity of a chain.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Origin {
@@ -928,6 +993,7 @@ mod tests {
             MappedRef::Action(ActionId(1)),
             Outcome::Success,
             10,
+            true,
         );
         chains.note_use(
             key,
@@ -935,6 +1001,7 @@ mod tests {
             MappedRef::Action(ActionId(1)),
             Outcome::Denied,
             20,
+            true,
         );
     }
 

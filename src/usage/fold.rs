@@ -3,7 +3,9 @@
 //! nothing and reads no file: it is handed the actor, the call, and how many
 //! times and when it happened.
 
-use super::activity::{Activity, ActorActivity, Occurrence, Outcome, RESOURCE_SAMPLES};
+use super::activity::{
+    Activity, ActorActivity, Occurrence, Outcome, ResourceSample, RESOURCE_SAMPLES,
+};
 use super::attribution::Actor;
 use super::mapping::{EventMapper, MappedRef};
 use crate::catalog::{AccessLevel, ActionId};
@@ -65,7 +67,7 @@ pub(super) fn note_assume_role(rec: &RawRecord<'_>, source: &str, name: &str, ac
         .as_ref()
         .and_then(|u| u.arn.as_deref().or(u.invoked_by.as_deref()))
         .unwrap_or("unknown");
-    *e.callers.entry(caller.to_string()).or_default() += 1;
+    e.callers.add(caller, 1);
     // AgentCore Runtime with a workload identity: "CloudTrail records the
     // agent's identity in userIdentity.onBehalfOf on the AssumeRole event
     // that starts its role session" (AgentCore developer guide, agent and
@@ -146,10 +148,10 @@ pub(super) fn fold_mapped(
     a.first = a.first.min(occ.first);
     a.last = a.last.max(occ.last);
     if let Some(s) = &actor.source_identity {
-        bump(&mut a.source_identities, s, occ.count);
+        a.source_identities.add(s, occ.count);
     }
     if let Some(s) = &actor.session {
-        bump(&mut a.sessions, s, occ.count);
+        a.sessions.add(s, occ.count);
         if actor.source_identity.is_none() {
             a.sessions_without_source_identity += occ.count;
             if actor.on_behalf_of.is_none() && actor.on_behalf_of_subject.is_none() {
@@ -158,12 +160,12 @@ pub(super) fn fold_mapped(
         }
     }
     if let Some(p) = &actor.on_behalf_of {
-        bump(&mut a.identity_center_users, p, occ.count);
+        a.identity_center_users.add(p, occ.count);
     }
     if let Some(f) = &actor.federated_name {
-        bump(&mut a.federated_users, f, occ.count);
+        a.federated_users.add(f, occ.count);
     }
-    bump(&mut a.channels, channel, occ.count);
+    a.channels.add(channel, occ.count);
     let one: [ActionId; 1];
     let listed: Option<&[ActionId]> = match mapped {
         MappedRef::Actions(ids) => Some(ids),
@@ -197,8 +199,7 @@ pub(super) fn fold_mapped(
             if let Some(si) = &actor.source_identity {
                 let e = a
                     .resources_by_source_identity
-                    .entry(si.to_string())
-                    .or_default();
+                    .get_or_insert_with(si, ResourceSample::default);
                 for r in resources.iter() {
                     e.insert(r);
                 }
@@ -258,12 +259,12 @@ pub(super) fn fold_mapped(
         }
         MappedRef::NotIam => {
             stats.not_iam += occ.count;
-            *a.non_iam.entry(format!("{source}:{name}")).or_default() += occ.count;
+            a.non_iam.add(&format!("{source}:{name}"), occ.count);
         }
         MappedRef::Unmapped => {
             stats.unmapped += occ.count;
             let key = format!("{source}:{name}");
-            *a.unmapped.entry(key.clone()).or_default() += occ.count;
+            a.unmapped.add(&key, occ.count);
             *stats.unmapped_events.entry(key).or_default() += occ.count;
         }
     }

@@ -19,6 +19,7 @@ mod dedup;
 pub mod error_codes;
 pub mod fold;
 pub mod mapping;
+pub mod name_map;
 pub mod passrole;
 pub mod read;
 pub mod resources;

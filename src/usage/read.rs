@@ -18,7 +18,7 @@ use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// Window limits (Unix seconds, inclusive); records outside are counted, not used.
 #[derive(Clone, Debug, Default)]
@@ -29,6 +29,9 @@ pub struct IngestOptions {
     /// caller are both other accounts is counted apart. `None` when they are
     /// not known: every record is then taken as the account's.
     pub accounts: Option<Arc<BTreeSet<String>>>,
+    /// Keep what each role session did, per action (`who` reads it); the
+    /// chains alone (who issued each session, its calls) are kept always.
+    pub session_actions: bool,
 }
 
 impl IngestOptions {
@@ -60,33 +63,38 @@ pub fn ingest_with_progress(
     progress.start("reading CloudTrail files", found.files.len() as u64);
     let dedup = Dedup::new();
     let order = ReadingOrder::new(&found.files);
-    // One partial aggregate per worker thread, each taking the next file
-    // from a shared counter: a rayon fold keeps one partial per split (up to
-    // dozens, each with every identity in its files), which held most of the
-    // ingestion's memory at 10,000 identities.
+    // Each worker thread takes the next file from a shared counter, reads it
+    // into an aggregate of its own, and merges that into the total: the
+    // identities are held once, plus those of the files being read. (One
+    // partial aggregate per thread, merged at the end, held every identity
+    // once per thread, twice the activity at the end of reading; a rayon
+    // fold, one per split.) Merging is exact in any order (`Activity::merge`).
     let next = AtomicUsize::new(0);
-    let partials = rayon::broadcast(|_| {
-        let mut acc = Activity::default();
+    let total = Mutex::new(Activity::default());
+    let deferred_by_thread = rayon::broadcast(|_| {
         let mut deferred = Vec::new();
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(&(_, path)) = order.files.get(i) else {
                 break;
             };
+            let mut acc = Activity::default();
             deferred.extend(ingest_file(path, mapper, &opts, &dedup, &mut acc));
+            // A panic while merging poisons the lock; the panic itself
+            // reaches the caller through `broadcast`.
+            total
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .merge(acc);
             if let Some(horizon) = order.finished(i) {
                 dedup.release_before(horizon);
             }
             progress.advance(1);
         }
-        (acc, deferred)
+        deferred
     });
-    let mut total = Activity::default();
-    let mut deferred = Vec::new();
-    for (p, d) in partials {
-        total.merge(p);
-        deferred.extend(d);
-    }
+    let mut total = total.into_inner().unwrap_or_else(PoisonError::into_inner);
+    let deferred: Vec<Deferred> = deferred_by_thread.into_iter().flatten().collect();
     settle(deferred, &dedup, mapper, &mut total);
     progress.finish();
     log::info!(
@@ -494,7 +502,8 @@ fn record<'a>(
                 rec.error_message.as_deref(),
             )
             .outcome;
-        acc.chains.note_use(key, &actor, mapped, outcome, t);
+        acc.chains
+            .note_use(key, &actor, mapped, outcome, t, opts.session_actions);
     }
     fold_mapped(
         acc,
@@ -543,6 +552,87 @@ fn occ(t: i64) -> Occurrence {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Everything the activity says of its identities, in a stable order.
+    fn identities(a: &Activity) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = a
+            .actors
+            .iter()
+            .map(|(k, v)| (k.clone(), format!("{v:?}")))
+            .collect();
+        out.sort();
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// The records dealt to files read by parallel threads, each file's
+        /// aggregate merged into the total as it is read, give the
+        /// identities that one pass over one file gives: calls, sessions,
+        /// channels, refusals, resource samples and summaries, changes.
+        #[test]
+        fn files_merged_as_read_give_what_one_pass_gives(
+            calls in proptest::collection::vec(
+                (0usize..4, 0usize..5, 0usize..30, 0usize..3, any::<bool>()),
+                1..160,
+            ),
+            files in 1usize..7,
+        ) {
+            const EVENTS: [(&str, &str); 5] = [
+                ("s3.amazonaws.com", "GetObject"),
+                ("s3.amazonaws.com", "PutObject"),
+                ("ec2.amazonaws.com", "RunInstances"),
+                ("kms.amazonaws.com", "Decrypt"),
+                ("sts.amazonaws.com", "GetCallerIdentity"),
+            ];
+            let cat = crate::catalog::Catalog::embedded();
+            let mapper = EventMapper::embedded(cat).expect("shipped rules");
+            let records: Vec<String> = calls
+                .iter()
+                .enumerate()
+                .map(|(i, &(who, ev, key, session, denied))| {
+                    let (source, name) = EVENTS[ev];
+                    let error = if denied {
+                        r#","errorCode":"AccessDenied","errorMessage":"not authorized""#
+                    } else {
+                        ""
+                    };
+                    format!(
+                        r#"{{"eventTime":"2026-10-01T00:{:02}:{:02}Z","eventID":"e-{i}","eventSource":"{source}","eventName":"{name}","userIdentity":{{"type":"AssumedRole","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/r{who}/s{session}","accessKeyId":"ASIA{who}{session}","sessionContext":{{"sessionIssuer":{{"type":"Role","arn":"arn:aws:iam::111122223333:role/r{who}"}}}}}},"requestParameters":{{"bucketName":"b","key":"k/{key}"}},"recipientAccountId":"111122223333"{error}}}"#,
+                        i / 60,
+                        i % 60
+                    )
+                })
+                .collect();
+            let one = ingest_bytes(
+                Path::new("all.json"),
+                format!(r#"{{"Records":[{}]}}"#, records.join(",")).into_bytes(),
+                &mapper,
+                IngestOptions::default(),
+            );
+            let dir = tempfile::tempdir().expect("temp dir");
+            for f in 0..files {
+                let mine: Vec<&str> = records
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| i % files == f)
+                    .map(|(_, r)| r.as_str())
+                    .collect();
+                std::fs::write(
+                    dir.path().join(format!("f{f}.json")),
+                    format!(r#"{{"Records":[{}]}}"#, mine.join(",")),
+                )
+                .expect("write");
+            }
+            let many = ingest(&[dir.path().to_path_buf()], &mapper, IngestOptions::default());
+            prop_assert!(!one.actors.is_empty() && one.stats.mapped > 0);
+            prop_assert_eq!(many.stats.records, one.stats.records);
+            prop_assert_eq!(many.stats.files, files as u64);
+            prop_assert_eq!(identities(&many), identities(&one));
+        }
+    }
     use crate::usage::Outcome;
 
     /// Evidence per account: a record counts for its recipient account, or

@@ -364,17 +364,17 @@ pub fn save(
                         records: a.records,
                         first: a.first,
                         last: a.last,
-                        source_identities: a.source_identities.clone(),
-                        sessions: a.sessions.clone(),
-                        resources_by_source_identity: a.resources_by_source_identity.clone(),
+                        source_identities: a.source_identities.to_btree(),
+                        sessions: a.sessions.to_btree(),
+                        resources_by_source_identity: a.resources_by_source_identity.to_btree(),
                         sessions_without_source_identity: a.sessions_without_source_identity,
-                        non_iam: a.non_iam.clone(),
-                        unmapped: a.unmapped.clone(),
-                        identity_center_users: a.identity_center_users.clone(),
-                        federated_users: a.federated_users.clone(),
+                        non_iam: a.non_iam.to_btree(),
+                        unmapped: a.unmapped.to_btree(),
+                        identity_center_users: a.identity_center_users.to_btree(),
+                        federated_users: a.federated_users.to_btree(),
                         passed_roles: a.passed_roles.clone(),
                         passes_unknown: a.passes_unknown,
-                        channels: a.channels.clone(),
+                        channels: a.channels.to_btree(),
                         changes: a
                             .changes
                             .iter()
@@ -399,7 +399,7 @@ pub fn save(
                     StoredSessions {
                         count: v.count,
                         tags: v.tags.clone(),
-                        callers: v.callers.clone(),
+                        callers: v.callers.to_btree(),
                         workloads: v.workloads.clone(),
                     },
                 )
@@ -517,17 +517,17 @@ pub fn load(dir: &Path, cat: &Catalog, meta: &Meta) -> Result<Activity, StoreErr
         a.records = f.records;
         a.first = f.first;
         a.last = f.last;
-        a.source_identities = f.source_identities.clone();
-        a.sessions = f.sessions.clone();
-        a.resources_by_source_identity = f.resources_by_source_identity.clone();
+        a.source_identities = names(&f.source_identities);
+        a.sessions = names(&f.sessions);
+        a.resources_by_source_identity = names(&f.resources_by_source_identity);
         a.sessions_without_source_identity = f.sessions_without_source_identity;
-        a.non_iam = f.non_iam.clone();
-        a.unmapped = f.unmapped.clone();
-        a.identity_center_users = f.identity_center_users.clone();
-        a.federated_users = f.federated_users.clone();
+        a.non_iam = names(&f.non_iam);
+        a.unmapped = names(&f.unmapped);
+        a.identity_center_users = names(&f.identity_center_users);
+        a.federated_users = names(&f.federated_users);
         a.passed_roles = f.passed_roles.clone();
         a.passes_unknown = f.passes_unknown;
-        a.channels = f.channels.clone();
+        a.channels = names(&f.channels);
         for c in &f.changes {
             let family = c
                 .family
@@ -545,7 +545,7 @@ pub fn load(dir: &Path, cat: &Catalog, meta: &Meta) -> Result<Activity, StoreErr
             SessionsGranted {
                 count: v.count,
                 tags: v.tags.clone(),
-                callers: v.callers.clone(),
+                callers: names(&v.callers),
                 workloads: v.workloads.clone(),
             },
         );
@@ -647,4 +647,9 @@ pub fn load(dir: &Path, cat: &Catalog, meta: &Meta) -> Result<Activity, StoreErr
             .insert((id, o), stats);
     }
     Ok(activity)
+}
+
+/// A stored map of names as the activity holds it.
+fn names<V: Clone>(m: &BTreeMap<String, V>) -> crate::usage::name_map::NameMap<V> {
+    m.iter().map(|(k, v)| (k, v.clone())).collect()
 }

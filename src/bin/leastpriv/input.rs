@@ -36,8 +36,17 @@ pub fn audit(i: &InputArgs, save_activity: bool) -> Result<Audit> {
 /// [`audit`], with the rule files it was made with (`alerts` reads the
 /// guardrails and the CloudTrail mapping again).
 pub fn audit_and_rules(i: &InputArgs, save_activity: bool) -> Result<(Audit, RuleFiles)> {
+    audit_with(i, |o| o.save_activity = save_activity)
+}
+
+/// [`audit_and_rules`] with the options `adjust` sets (`who` keeps every
+/// role session).
+pub fn audit_with(
+    i: &InputArgs,
+    adjust: impl FnOnce(&mut AuditOptions),
+) -> Result<(Audit, RuleFiles)> {
     let (paths, mut opts) = inputs(i)?;
-    opts.save_activity = save_activity;
+    adjust(&mut opts);
     let (settings, rules) = rules(i)?;
     let result = audit::run_with(Catalog::embedded(), &rules, &settings, &paths, &opts)?;
     for p in &result.problems {
@@ -97,6 +106,7 @@ pub fn inputs(i: &InputArgs) -> Result<(SnapshotPaths, AuditOptions)> {
             progress: progress(),
             save_activity: false,
             reread_logs: i.reread_logs,
+            every_session: false,
         },
     ))
 }

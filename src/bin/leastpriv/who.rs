@@ -4,7 +4,7 @@
 
 use crate::cli::InputArgs;
 use crate::emit::emit;
-use crate::input::audit;
+use crate::input::audit_with;
 use anyhow::Result;
 use clap::{Args as ClapArgs, ValueEnum};
 use std::path::PathBuf;
@@ -45,7 +45,7 @@ pub fn run(mut a: Args) -> Result<ExitCode> {
     // (an account pulled with `--athena` has no log files, and its store's
     // `sessions.json` holds its chains).
     a.input.reread_logs = true;
-    let result = audit(&a.input, false)?;
+    let (result, _) = audit_with(&a.input, |o| o.every_session = true)?;
     let view = leastpriv::who::who(&result, &identity)?;
     let text = match a.format {
         Format::Json => leastpriv::report::who::json(result.catalog, &view),
