@@ -1267,8 +1267,7 @@ mod tests {
             seed in any::<u64>(),
         ) {
             let occ = Occurrence { count: 1, first: 0, last: 0 };
-            let mut x = seed | 1;
-            let mut next = move || { x ^= x << 13; x ^= x >> 7; x ^= x << 17; x };
+            let mut next = crate::usage::merge_test::xorshift(seed);
             let mut one = ActionStats::default();
             for c in names.chunks(3) {
                 one.add(occ, c, None, None);
@@ -1278,13 +1277,8 @@ mod tests {
                 let i = (next() % parts as u64) as usize;
                 files[i].add(occ, c, None, None);
             }
-            while files.len() > 1 {
-                let i = (next() % files.len() as u64) as usize;
-                let a = files.swap_remove(i);
-                let j = (next() % files.len() as u64) as usize;
-                files[j].merge(a);
-            }
-            let merged = files.pop().unwrap();
+            let merged =
+                crate::usage::merge_test::merge_randomly(files, &mut next, |a, b| a.merge(b));
             // Empty files merged first take the other side whole; compare
             // what does not depend on that.
             prop_assert_eq!(&merged.resources, &one.resources);
@@ -1319,8 +1313,7 @@ mod tests {
                 AccessLevel::PermissionsManagement,
                 AccessLevel::Tagging,
             ];
-            let mut x = seed | 1;
-            let mut next = move || { x ^= x << 13; x ^= x >> 7; x ^= x << 17; x };
+            let mut next = crate::usage::merge_test::xorshift(seed);
             let add = |c: &mut Changes, (svc, f, ch, act, sess, t): &(String, usize, String, String, String, i64)| {
                 let occ = Occurrence { count: 1, first: *t, last: *t };
                 let res = [format!("arn:aws:{svc}:::{act}")];
@@ -1348,13 +1341,8 @@ mod tests {
                 let i = (next() % parts as u64) as usize;
                 add(&mut files[i], call);
             }
-            while files.len() > 1 {
-                let i = (next() % files.len() as u64) as usize;
-                let a = files.swap_remove(i);
-                let j = (next() % files.len() as u64) as usize;
-                files[j].merge(a);
-            }
-            let merged = files.pop().unwrap();
+            let merged =
+                crate::usage::merge_test::merge_randomly(files, &mut next, |a, b| a.merge(b));
             prop_assert_eq!(&merged, &one);
             let flat: Vec<(&str, AccessLevel, &str, &ChangeStats)> = nested
                 .iter()

@@ -19,6 +19,8 @@ mod dedup;
 pub mod error_codes;
 pub mod fold;
 pub mod mapping;
+#[cfg(test)]
+mod merge_test;
 pub mod name_map;
 pub mod passrole;
 pub mod read;

@@ -322,8 +322,7 @@ mod tests {
             parts in 1usize..5,
             seed in any::<u64>(),
         ) {
-            let mut x = seed | 1;
-            let mut next = move || { x ^= x << 13; x ^= x >> 7; x ^= x << 17; x };
+            let mut next = crate::usage::merge_test::xorshift(seed);
             let mut want: BTreeMap<String, u64> = BTreeMap::new();
             for (k, n) in &names {
                 *want.entry(k.clone()).or_default() += n;
@@ -336,13 +335,8 @@ mod tests {
             for (k, n) in &names {
                 files[(next() % parts as u64) as usize].add(k, *n);
             }
-            while files.len() > 1 {
-                let i = (next() % files.len() as u64) as usize;
-                let a = files.swap_remove(i);
-                let j = (next() % files.len() as u64) as usize;
-                files[j].add_all(a);
-            }
-            let merged = files.pop().unwrap();
+            let merged =
+                crate::usage::merge_test::merge_randomly(files, &mut next, |a, b| a.add_all(b));
             for m in [&one, &merged] {
                 prop_assert_eq!(m.len(), want.len());
                 prop_assert_eq!(m.is_empty(), want.is_empty());

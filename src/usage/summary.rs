@@ -632,20 +632,13 @@ mod tests {
         ) {
             let whole: ResourceSummary = arns.iter().collect();
             let mut files: Vec<ResourceSummary> = vec![ResourceSummary::default(); parts];
-            let mut x = seed | 1;
-            let mut next = || { x ^= x << 13; x ^= x >> 7; x ^= x << 17; x };
+            let mut next = crate::usage::merge_test::xorshift(seed);
             for a in &arns {
                 let i = (next() % parts as u64) as usize;
                 files[i].insert(a);
             }
-            // A random merge tree: repeatedly merge two random summaries.
-            while files.len() > 1 {
-                let i = (next() % files.len() as u64) as usize;
-                let a = files.swap_remove(i);
-                let j = (next() % files.len() as u64) as usize;
-                files[j].merge(a);
-            }
-            let merged = files.pop().unwrap();
+            let merged =
+                crate::usage::merge_test::merge_randomly(files, &mut next, |a, b| a.merge(b));
             prop_assert_eq!(&merged, &whole);
             let pats = whole.patterns();
             for a in &arns {
